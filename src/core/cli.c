@@ -1,0 +1,89 @@
+/* cli — shared command-line helpers (see cli.h). */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mamori: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+bool cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || !isdigit((unsigned char)*s)) goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) goto bad;
+    *out = v;
+    return true;
+bad:
+    cli_error("%s: '%s' is not a whole number from %llu to %llu", opt, s, (unsigned long long)min,
+              (unsigned long long)max);
+    return false;
+}
+
+int cli_parse_time(const char *s, int64_t *out)
+{
+    char *end;
+    if (*s && strspn(s, "0123456789") == strlen(s)) {
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno) return -EINVAL;
+        *out = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = strptime(s, "%Y-%m-%d", &tm);
+    if (!p) return -EINVAL;
+    if (*p == 'T' || *p == ' ') {
+        p = strptime(p + 1, "%H:%M", &tm);
+        if (!p) return -EINVAL;
+        if (*p == ':') {
+            p = strptime(p + 1, "%S", &tm);
+            if (!p) return -EINVAL;
+        }
+    }
+    if (*p == 'Z') p++;
+    if (*p) return -EINVAL;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+const char *cli_iso(int64_t sec, char *buf)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+const char *cli_iso_us(int64_t us, char *buf)
+{
+    int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+    time_t t = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, 32 - n, ".%06lldZ", (long long)(us - sec * 1000000));
+    return buf;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

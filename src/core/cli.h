@@ -1,0 +1,25 @@
+/* cli — small helpers shared by subcommands: messages, numbers, times, progress.
+ *
+ * Every user-facing failure is one line "mamori: <what>: <problem>"; usage
+ * mistakes exit 2, run-time failures exit 1. */
+#ifndef MAMORI_CLI_H
+#define MAMORI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses an unsigned integer option in [min, max]; prints the error itself. */
+bool cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* ISO 8601 UTC ("2016-09-01T00:00:00Z", date only, or epoch seconds) to seconds. */
+int cli_parse_time(const char *s, int64_t *out);
+/* Seconds to "2016-09-01T00:00:00Z"; buf >= 24 bytes. */
+const char *cli_iso(int64_t sec, char *buf);
+/* Microseconds to "2016-09-01T00:00:00.123456Z"; buf >= 32 bytes. */
+const char *cli_iso_us(int64_t us, char *buf);
+double cli_now(void); /* monotonic seconds */
+
+#endif

@@ -1,0 +1,55 @@
+/* pkt — decode one captured frame into the fields a telescope needs.
+ *
+ * One call per frame, no allocation: link layer (Ethernet with 802.1Q/QinQ,
+ * Linux cooked SLL and SLL2, raw IP, BSD loopback) → IPv4/IPv6 (extension
+ * headers skipped) → TCP/UDP/ICMP/ICMPv6.  For ICMP errors the quoted IP
+ * header and ports are decoded too, because backscatter names its victim
+ * there.  Anything short or inconsistent is PKT_MALFORMED, never a crash:
+ * every read is checked against the captured length. */
+#ifndef MAMORI_PKT_H
+#define MAMORI_PKT_H
+
+#include "addr.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pkt_status { PKT_OK = 0, PKT_NON_IP, PKT_MALFORMED };
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+struct pkt_inner { /* the datagram quoted by an ICMP error */
+    bool present;
+    uint8_t proto;
+    struct ipaddr src, dst;
+    uint16_t sport, dport;
+};
+
+struct pkt {
+    uint8_t ipver;  /* 4 or 6 */
+    uint8_t proto;  /* IPPROTO_* of the transport header */
+    uint8_t ttl;    /* TTL or hop limit */
+    uint16_t ip_id; /* IPv4 only */
+    struct ipaddr src, dst;
+    uint16_t sport, dport;
+    /* TCP */
+    uint8_t tcp_flags;
+    uint32_t seq;
+    uint16_t window;
+    uint8_t tcp_opt_count; /* options other than NOP/EOL */
+    uint16_t tcp_mss;      /* 0 when absent */
+    /* ICMP / ICMPv6 */
+    uint8_t icmp_type, icmp_code;
+    struct pkt_inner inner;
+};
+
+/* Link types handled (libpcap DLT_ values). */
+bool pkt_linktype_supported(int dlt);
+enum pkt_status pkt_decode(int dlt, const uint8_t *data, size_t caplen, struct pkt *out);
+
+#endif

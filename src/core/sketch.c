@@ -1,0 +1,226 @@
+/* sketch — exact set then HyperLogLog (see sketch.h). */
+#include "sketch.h"
+#include "err.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define Q (64 - SKETCH_P)
+
+void sketch_init(struct sketch *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void sketch_free(struct sketch *s)
+{
+    free(s->set);
+    free(s->reg);
+    sketch_init(s);
+}
+
+static void hll_add(uint8_t *reg, uint64_t h)
+{
+    uint32_t idx = (uint32_t)(h >> Q);
+    uint64_t w = h << SKETCH_P;
+    uint8_t rank = w ? (uint8_t)(__builtin_clzll(w) + 1) : Q + 1;
+    if (rank > Q + 1) rank = Q + 1;
+    if (reg[idx] < rank) reg[idx] = rank;
+}
+
+static int to_hll(struct sketch *s)
+{
+    uint8_t *reg = calloc(SKETCH_M, 1);
+    if (!reg) return err_set(-ENOMEM, "sketch: out of memory");
+    for (uint32_t i = 0; i < s->cap; i++)
+        if (s->set[i]) hll_add(reg, s->set[i]);
+    free(s->set);
+    s->set = NULL;
+    s->n = s->cap = 0;
+    s->reg = reg;
+    return 0;
+}
+
+static int set_insert(uint64_t *set, uint32_t cap, uint64_t h)
+{
+    uint32_t mask = cap - 1, i = (uint32_t)h & mask;
+    while (set[i]) {
+        if (set[i] == h) return 0;
+        i = (i + 1) & mask;
+    }
+    set[i] = h;
+    return 1;
+}
+
+static int grow(struct sketch *s)
+{
+    uint32_t cap = s->cap ? s->cap * 2 : 8;
+    uint64_t *set = calloc(cap, sizeof *set);
+    if (!set) return err_set(-ENOMEM, "sketch: out of memory");
+    for (uint32_t i = 0; i < s->cap; i++)
+        if (s->set[i]) set_insert(set, cap, s->set[i]);
+    free(s->set);
+    s->set = set;
+    s->cap = cap;
+    return 0;
+}
+
+int sketch_add(struct sketch *s, uint64_t h)
+{
+    if (!h) h = 1; /* 0 marks an empty slot */
+    if (s->reg) {
+        hll_add(s->reg, h);
+        return 0;
+    }
+    if ((s->n + 1) * 2 > s->cap) {
+        int rc = s->n + 1 > SKETCH_EXACT_MAX ? to_hll(s) : grow(s);
+        if (rc < 0) return rc;
+        if (s->reg) {
+            hll_add(s->reg, h);
+            return 0;
+        }
+    }
+    s->n += (uint32_t)set_insert(s->set, s->cap, h);
+    return 0;
+}
+
+static double ertl_sigma(double x)
+{
+    if (x == 1.0) return INFINITY;
+    double y = 1, z = x, zp;
+    do {
+        x *= x;
+        zp = z;
+        z += x * y;
+        y += y;
+    } while (z != zp);
+    return z;
+}
+
+static double ertl_tau(double x)
+{
+    if (x == 0.0 || x == 1.0) return 0.0;
+    double y = 1.0, z = 1 - x, zp;
+    do {
+        x = sqrt(x);
+        zp = z;
+        y *= 0.5;
+        z -= (1 - x) * (1 - x) * y;
+    } while (z != zp);
+    return z / 3;
+}
+
+uint64_t sketch_count(const struct sketch *s)
+{
+    if (!s->reg) return s->n;
+    uint32_t c[Q + 2] = {0};
+    for (uint32_t i = 0; i < SKETCH_M; i++) c[s->reg[i]]++;
+    double m = SKETCH_M;
+    double z = m * ertl_tau(1 - c[Q + 1] / m);
+    for (int k = Q; k >= 1; k--) z = 0.5 * (z + c[k]);
+    z += m * ertl_sigma(c[0] / m);
+    double e = (0.5 / log(2)) * m * m / z;
+    return (uint64_t)llround(e);
+}
+
+int sketch_merge(struct sketch *dst, const struct sketch *src)
+{
+    int rc = 0;
+    if (src->reg) {
+        if (!dst->reg && (rc = to_hll(dst)) < 0) return rc;
+        for (uint32_t i = 0; i < SKETCH_M; i++)
+            if (dst->reg[i] < src->reg[i]) dst->reg[i] = src->reg[i];
+        return 0;
+    }
+    for (uint32_t i = 0; i < src->cap && rc == 0; i++)
+        if (src->set[i]) rc = sketch_add(dst, src->set[i]);
+    return rc;
+}
+
+/* Blob formats: 'E' + n little-endian u64 hashes; 'S' + pairs (u16 index, u8 rank)
+ * for a sparse HyperLogLog; 'D' + 2^14 ranks for a dense one.  The encoder
+ * picks the smaller HyperLogLog form. */
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
+{
+    uint8_t *b;
+    if (!s->reg) {
+        *len = 1 + (size_t)s->n * 8;
+        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
+        b[0] = 'E';
+        size_t o = 1;
+        for (uint32_t i = 0; i < s->cap; i++)
+            if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
+        *buf = b;
+        return 0;
+    }
+    size_t nz = 0;
+    for (uint32_t i = 0; i < SKETCH_M; i++) nz += s->reg[i] != 0;
+    if (1 + nz * 3 < 1 + (size_t)SKETCH_M) {
+        *len = 1 + nz * 3;
+        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
+        b[0] = 'S';
+        size_t o = 1;
+        for (uint32_t i = 0; i < SKETCH_M; i++) {
+            if (!s->reg[i]) continue;
+            b[o] = (uint8_t)i;
+            b[o + 1] = (uint8_t)(i >> 8);
+            b[o + 2] = s->reg[i];
+            o += 3;
+        }
+    } else {
+        *len = 1 + SKETCH_M;
+        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
+        b[0] = 'D';
+        memcpy(b + 1, s->reg, SKETCH_M);
+    }
+    *buf = b;
+    return 0;
+}
+
+int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
+{
+    const uint8_t *b = blob;
+    int rc = 0;
+    if (len < 1) return err_set(-EINVAL, "sketch: empty blob");
+    switch (b[0]) {
+    case 'E':
+        if ((len - 1) % 8) return err_set(-EINVAL, "sketch: exact blob of odd length %zu", len);
+        for (size_t o = 1; o < len && rc == 0; o += 8) rc = sketch_add(s, get_u64(b + o));
+        return rc;
+    case 'S':
+    case 'D': {
+        if (b[0] == 'S' ? (len - 1) % 3 : len != 1 + SKETCH_M)
+            return err_set(-EINVAL, "sketch: HyperLogLog blob of bad length %zu", len);
+        if (!s->reg && (rc = to_hll(s)) < 0) return rc;
+        for (size_t o = 1; o < len; o += (b[0] == 'S' ? 3 : 1)) {
+            uint32_t idx = b[0] == 'S' ? (uint32_t)(b[o] | b[o + 1] << 8) : (uint32_t)(o - 1);
+            uint8_t r = b[0] == 'S' ? b[o + 2] : b[o];
+            if (r > Q + 1 || idx >= SKETCH_M)
+                return err_set(-EINVAL, "sketch: register out of range");
+            if (s->reg[idx] < r) s->reg[idx] = r;
+        }
+        return 0;
+    }
+    default:
+        return err_set(-EINVAL, "sketch: unknown blob type 0x%02x", b[0]);
+    }
+}
+
+size_t sketch_mem(const struct sketch *s)
+{
+    return s->reg ? SKETCH_M : (size_t)s->cap * 8;
+}

@@ -1,0 +1,131 @@
+/* table — inline open-addressing hash table (see table.h). */
+#include "table.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int table_init(struct table *t, size_t esize, size_t ksize, size_t initial)
+{
+    size_t cap = 16;
+    while (cap < initial) cap *= 2;
+    memset(t, 0, sizeof *t);
+    t->hash = calloc(cap, sizeof *t->hash);
+    t->slots = malloc(cap * esize);
+    if (!t->hash || !t->slots) {
+        free(t->hash);
+        free(t->slots);
+        return err_set(-ENOMEM, "table: out of memory");
+    }
+    t->cap = cap;
+    t->esize = esize;
+    t->ksize = ksize;
+    return 0;
+}
+
+static size_t probe(const struct table *t, const void *key, uint64_t h, bool *found)
+{
+    size_t mask = t->cap - 1, i = (size_t)h & mask;
+    while (t->hash[i]) {
+        if (t->hash[i] == h && memcmp(t->slots + i * t->esize, key, t->ksize) == 0) {
+            *found = true;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+    *found = false;
+    return i;
+}
+
+static int resize(struct table *t, size_t cap)
+{
+    struct table n = *t;
+    n.hash = calloc(cap, sizeof *n.hash);
+    n.slots = malloc(cap * t->esize);
+    if (!n.hash || !n.slots) {
+        free(n.hash);
+        free(n.slots);
+        return err_set(-ENOMEM, "table: out of memory");
+    }
+    n.cap = cap;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->hash[i]) continue;
+        bool found;
+        size_t j = probe(&n, t->slots + i * t->esize, t->hash[i], &found);
+        n.hash[j] = t->hash[i];
+        memcpy(n.slots + j * t->esize, t->slots + i * t->esize, t->esize);
+    }
+    free(t->hash);
+    free(t->slots);
+    *t = n;
+    return 0;
+}
+
+void *table_get(struct table *t, const void *key, uint64_t h, bool *created)
+{
+    if (!h) h = 1;
+    bool found;
+    size_t i = probe(t, key, h, &found);
+    if (found) {
+        if (created) *created = false;
+        return t->slots + i * t->esize;
+    }
+    if ((t->n + 1) * 4 > t->cap * 3) {
+        if (resize(t, t->cap * 2) < 0) return NULL;
+        i = probe(t, key, h, &found);
+    }
+    uint8_t *e = t->slots + i * t->esize;
+    memset(e, 0, t->esize);
+    memcpy(e, key, t->ksize);
+    t->hash[i] = h;
+    t->n++;
+    if (created) *created = true;
+    return e;
+}
+
+void *table_find(const struct table *t, const void *key, uint64_t h)
+{
+    if (!h) h = 1;
+    bool found;
+    size_t i = probe(t, key, h, &found);
+    return found ? t->slots + i * t->esize : NULL;
+}
+
+void *table_next(const struct table *t, size_t *i)
+{
+    for (; *i < t->cap; (*i)++)
+        if (t->hash[*i]) return t->slots + (*i)++ * t->esize;
+    return NULL;
+}
+
+int table_filter(struct table *t, bool (*keep)(void *entry, void *ctx), void *ctx)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->hash[i]) continue;
+        if (keep(t->slots + i * t->esize, ctx)) kept++;
+        else t->hash[i] = 0;
+    }
+    t->n = kept;
+    /* removed slots break probe chains: rehash the survivors in place of a tombstone scheme */
+    return resize(t, t->cap);
+}
+
+void table_clear(struct table *t)
+{
+    memset(t->hash, 0, t->cap * sizeof *t->hash);
+    t->n = 0;
+}
+
+size_t table_mem(const struct table *t)
+{
+    return t->cap * (sizeof *t->hash + t->esize);
+}
+
+void table_free(struct table *t)
+{
+    free(t->hash);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,52 @@
+/* mamori — one binary, git-style subcommands.  main() only dispatches: each
+ * command is `int cmd_NAME(int argc, char **argv)` with its own options and
+ * --help, registered by one line in the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#ifndef MAMORI_VERSION
+#define MAMORI_VERSION "0.1.0"
+#endif
+
+int cmd_observe(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
+    {"report", cmd_report, "summarise the database as text, JSON or CSV"},
+    {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mamori <command> [options]   (mamori <command> --help for its options)\n\n"
+               "mamori %s — an IoT-security platform: darknet observatory first.\n\ncommands:\n",
+            MAMORI_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mamori %s\n", MAMORI_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "mamori: '%s' is not a mamori command (see mamori --help)\n", argv[1]);
+    return 2;
+}

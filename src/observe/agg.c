@@ -1,0 +1,420 @@
+/* agg — per-interval aggregation (see agg.h). */
+#include "agg.h"
+#include "../core/err.h"
+#include "../core/table.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NKEYS (2 * 2 * 65536) /* kind (dst/backscatter) x proto (tcp/udp) x port */
+#define HASH_SEED_SRC 0x6d616d6f72690001ULL
+#define HASH_SEED_DST 0x6d616d6f72690002ULL
+
+struct srcent {
+    struct ipaddr ip; /* key */
+    int64_t first_us, last_us;
+    uint64_t bytes, packets;
+    uint64_t hash;
+    const char *as_name;
+    struct src_row_geo {
+        char cc[3];
+        uint8_t has_loc;
+        uint32_t asn;
+        float lat, lon;
+    } g;
+    uint16_t ports[8];
+    uint8_t nports, more, fpmask, clsmask;
+};
+
+struct keystat {
+    uint64_t packets, bytes;
+    struct sketch src, dst;
+};
+
+struct agg {
+    struct agg_cfg cfg;
+    struct agg_totals tot;
+    bool open;
+    int64_t start, end; /* seconds */
+    uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
+    uint64_t cls[CLS_COUNT];
+    uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
+    struct table srcs;
+    struct keystat **keys; /* NKEYS lazily allocated */
+    uint32_t *used;        /* indexes of allocated keys */
+    size_t n_used;
+};
+
+static inline uint32_t key_index(int kind, uint8_t proto, uint16_t port)
+{
+    return (uint32_t)kind << 17 | (uint32_t)(proto == IPPROTO_UDP) << 16 | port;
+}
+
+struct agg *agg_new(const struct agg_cfg *cfg)
+{
+    struct agg *a = calloc(1, sizeof *a);
+    if (!a) goto oom;
+    a->cfg = *cfg;
+    a->keys = calloc(NKEYS, sizeof *a->keys);
+    a->used = malloc(NKEYS * sizeof *a->used);
+    if (!a->keys || !a->used || table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr),
+                                           1024) < 0) {
+        agg_free(a);
+        goto oom;
+    }
+    return a;
+oom:
+    err_set(-ENOMEM, "observe: out of memory");
+    return NULL;
+}
+
+static struct keystat *key_get(struct agg *a, uint32_t idx)
+{
+    struct keystat *k = a->keys[idx];
+    if (k) return k;
+    if (!(k = calloc(1, sizeof *k))) return NULL;
+    a->keys[idx] = k;
+    a->used[a->n_used++] = idx;
+    return k;
+}
+
+static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, int64_t ts)
+{
+    bool created;
+    uint64_t h = ip_hash(ip, HASH_SEED_SRC);
+    struct srcent *s = table_get(&a->srcs, ip, h, &created);
+    if (!s || !created) return s;
+    s->hash = h;
+    s->first_us = s->last_us = ts;
+    s->as_name = "";
+    if (a->cfg.geo) {
+        struct geo_info gi;
+        geo_lookup(a->cfg.geo, ip, &gi);
+        memcpy(s->g.cc, gi.cc, 3);
+        s->g.asn = gi.asn;
+        s->as_name = gi.as_name;
+        s->g.has_loc = gi.has_loc;
+        s->g.lat = (float)gi.lat;
+        s->g.lon = (float)gi.lon;
+    }
+    return s;
+}
+
+static void src_port(struct srcent *s, uint16_t port)
+{
+    for (uint8_t i = 0; i < s->nports; i++)
+        if (s->ports[i] == port) return;
+    if (s->nports < 8) s->ports[s->nports++] = port;
+    else s->more = 1;
+}
+
+static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
+{
+    enum pkt_class c = classify(p);
+    enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
+    a->packets++;
+    a->bytes += len;
+    a->cls[c]++;
+    struct srcent *s = src_get(a, &p->src, ts);
+    if (!s) return err_set(-ENOMEM, "observe: out of memory");
+    s->packets++;
+    s->bytes += len;
+    if (ts > s->last_us) s->last_us = ts;
+    if (ts < s->first_us) s->first_us = ts;
+    s->clsmask |= (uint8_t)(1u << c);
+    if (fp != FP_NONE) {
+        s->fpmask |= (uint8_t)(1u << fp);
+        a->fp_packets[fp]++;
+        a->fp_bytes[fp] += len;
+    }
+    uint64_t hsrc = s->hash;
+    bool l4 = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
+    if (c == CLS_BACKSCATTER) {
+        struct victim v;
+        if (backscatter_victim(p, &v) < 0) return 0;
+        if (a->cfg.dos && dos_add(a->cfg.dos, &v, &p->dst, ts, len) < 0) return -ENOMEM;
+        if (v.proto != IPPROTO_TCP && v.proto != IPPROTO_UDP) return 0;
+        struct keystat *k = key_get(a, key_index(1, v.proto, v.port));
+        if (!k) return err_set(-ENOMEM, "observe: out of memory");
+        k->packets++;
+        k->bytes += len;
+        if (sketch_add(&k->src, ip_hash(&v.addr, HASH_SEED_SRC)) < 0 ||
+            sketch_add(&k->dst, ip_hash(&p->dst, HASH_SEED_DST)) < 0)
+            return -ENOMEM;
+        return 0;
+    }
+    if (!l4) return 0;
+    src_port(s, p->dport);
+    if (portset_has(a->cfg.iot, p->proto, p->dport)) a->iot_packets++;
+    struct keystat *k = key_get(a, key_index(0, p->proto, p->dport));
+    if (!k) return err_set(-ENOMEM, "observe: out of memory");
+    k->packets++;
+    k->bytes += len;
+    if (sketch_add(&k->src, hsrc) < 0 || sketch_add(&k->dst, ip_hash(&p->dst, HASH_SEED_DST)) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static void open_interval(struct agg *a, int64_t ts_us)
+{
+    int64_t iv = a->cfg.interval, sec = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
+    a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
+    a->end = a->start + iv;
+    a->open = true;
+}
+
+int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
+{
+    int rc;
+    a->tot.frames++;
+    if (a->open && ts >= a->end * 1000000 && (rc = agg_flush(a, false)) < 0) return rc;
+    if (!a->open) open_interval(a, ts);
+    struct pkt p;
+    switch (pkt_decode(dlt, data, caplen, &p)) {
+    case PKT_MALFORMED:
+        a->malformed++;
+        return 0;
+    case PKT_NON_IP:
+        a->non_ip++;
+        return 0;
+    case PKT_OK:
+        break;
+    }
+    if (!pfx_set_contains(a->cfg.darknet, &p.dst)) {
+        a->outside++;
+        return 0;
+    }
+    return account(a, &p, ts, len);
+}
+
+int agg_tick(struct agg *a, int64_t now_us)
+{
+    if (a->open && now_us >= a->end * 1000000) return agg_flush(a, false);
+    return 0;
+}
+
+/* Upsert a (packets, sources) row into a small table keyed by u32. */
+struct keyrow {
+    uint32_t key;
+    const char *label;
+    uint64_t packets, bytes;
+    struct sketch src;
+};
+
+static int keyrow_add(struct table *t, uint32_t key, const char *label, const struct srcent *s)
+{
+    struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
+    if (!r) return -ENOMEM;
+    if (!r->label) r->label = label;
+    r->packets += s->packets;
+    r->bytes += s->bytes;
+    return sketch_add(&r->src, s->hash);
+}
+
+static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
+{
+    r->rows[kind] = calloc(t->n ? t->n : 1, sizeof(struct stat_row));
+    if (!r->rows[kind]) return -ENOMEM;
+    struct keyrow *k;
+    for (size_t i = 0; (k = table_next(t, &i));) {
+        struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
+        o->key = k->key;
+        o->label = k->label;
+        o->packets = k->packets;
+        o->bytes = k->bytes;
+        o->src = k->src; /* ownership moves */
+    }
+    return 0;
+}
+
+static int by_packets_desc(const void *x, const void *y)
+{
+    const struct src_row *a = x, *b = y;
+    return a->packets < b->packets ? 1 : a->packets > b->packets ? -1 : 0;
+}
+
+static int build_sources(struct agg *a, struct interval_rec *r)
+{
+    struct table cc, asn;
+    struct keyrow fps[FP_COUNT];
+    memset(fps, 0, sizeof fps);
+    if (table_init(&cc, sizeof(struct keyrow), sizeof(uint32_t), 64) < 0) return -ENOMEM;
+    if (table_init(&asn, sizeof(struct keyrow), sizeof(uint32_t), 256) < 0) {
+        table_free(&cc);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    r->srcs = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *r->srcs);
+    if (!r->srcs) rc = -ENOMEM;
+    struct srcent *s;
+    for (size_t i = 0; rc == 0 && (s = table_next(&a->srcs, &i));) {
+        struct src_row *o = &r->srcs[r->n_srcs++];
+        o->ip = s->ip;
+        o->first_us = s->first_us;
+        o->last_us = s->last_us;
+        o->packets = s->packets;
+        o->bytes = s->bytes;
+        memcpy(o->ports, s->ports, sizeof o->ports);
+        o->nports = s->nports;
+        o->more_ports = s->more;
+        o->fpmask = s->fpmask;
+        o->clsmask = s->clsmask;
+        memcpy(o->cc, s->g.cc, 3);
+        o->asn = s->g.asn;
+        o->has_loc = s->g.has_loc;
+        o->lat = s->g.lat;
+        o->lon = s->g.lon;
+        rc = sketch_add(&r->sources, s->hash);
+        for (int f = 0; f < FP_COUNT && rc == 0; f++)
+            if (s->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
+        if (rc == 0 && s->g.cc[0])
+            rc = keyrow_add(&cc, (uint32_t)(s->g.cc[0] << 8 | s->g.cc[1]), NULL, s);
+        if (rc == 0 && s->g.asn) rc = keyrow_add(&asn, s->g.asn, s->as_name, s);
+    }
+    if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
+    if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
+    if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))
+        rc = -ENOMEM;
+    for (int f = 0; f < FP_COUNT; f++) {
+        if (rc == 0 && a->fp_packets[f]) {
+            struct stat_row *o = &r->rows[ROW_FINGERPRINT][r->n_rows[ROW_FINGERPRINT]++];
+            o->key = (uint32_t)f;
+            o->packets = a->fp_packets[f];
+            o->bytes = a->fp_bytes[f];
+            o->src = fps[f].src;
+        } else {
+            sketch_free(&fps[f].src);
+        }
+    }
+    struct keyrow *k;
+    if (rc < 0) { /* rows not handed over still own their sketches */
+        for (size_t i = 0; (k = table_next(&cc, &i));) sketch_free(&k->src);
+        for (size_t i = 0; (k = table_next(&asn, &i));) sketch_free(&k->src);
+    }
+    table_free(&cc);
+    table_free(&asn);
+    if (rc == 0) qsort(r->srcs, r->n_srcs, sizeof *r->srcs, by_packets_desc);
+    return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
+}
+
+static int build_ports(struct agg *a, struct interval_rec *r)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        r->rows[kind] = calloc(a->n_used ? a->n_used : 1, sizeof(struct stat_row));
+        if (!r->rows[kind]) return err_set(-ENOMEM, "observe: out of memory");
+    }
+    for (size_t i = 0; i < a->n_used; i++) {
+        uint32_t idx = a->used[i];
+        struct keystat *k = a->keys[idx];
+        int kind = (int)(idx >> 17);
+        struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
+        o->proto = (idx >> 16 & 1) ? IPPROTO_UDP : IPPROTO_TCP;
+        o->key = idx & 0xffff;
+        o->packets = k->packets;
+        o->bytes = k->bytes;
+        o->src = k->src;
+        o->dst = k->dst;
+        free(k);
+        a->keys[idx] = NULL;
+    }
+    a->n_used = 0;
+    return 0;
+}
+
+static int detect(struct agg *a, struct interval_rec *r, bool final)
+{
+    if (a->cfg.surge) {
+        int64_t idx = r->start / a->cfg.interval;
+        for (size_t i = 0; i < r->n_rows[ROW_PORT]; i++) {
+            struct stat_row *row = &r->rows[ROW_PORT][i];
+            struct alert_row al;
+            if (!surge_observe(a->cfg.surge, row->proto, (uint16_t)row->key, idx,
+                               sketch_count(&row->src), &al))
+                continue;
+            al.at = r->start;
+            struct alert_row *n = realloc(r->alerts, (r->n_alerts + 1) * sizeof *n);
+            if (!n) return err_set(-ENOMEM, "observe: out of memory");
+            r->alerts = n;
+            r->alerts[r->n_alerts++] = al;
+        }
+    }
+    if (a->cfg.dos) {
+        int rc = dos_expire(a->cfg.dos, final ? -1 : r->end * 1000000, &r->dos, &r->n_dos);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+int agg_flush(struct agg *a, bool final)
+{
+    if (!a->open) {
+        if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) return 0;
+        open_interval(a, a->end * 1000000); /* a last, empty interval carries the DoS rows */
+    }
+    struct interval_rec *r = calloc(1, sizeof *r);
+    if (!r) return err_set(-ENOMEM, "observe: out of memory");
+    r->start = a->start;
+    r->end = a->end;
+    r->packets = a->packets;
+    r->bytes = a->bytes;
+    r->malformed = a->malformed;
+    r->non_ip = a->non_ip;
+    r->outside = a->outside;
+    r->iot_packets = a->iot_packets;
+    memcpy(r->cls, a->cls, sizeof r->cls);
+    int rc = build_ports(a, r);
+    if (rc == 0) rc = build_sources(a, r);
+    if (rc == 0) rc = detect(a, r, final);
+    a->tot.packets += a->packets;
+    a->tot.malformed += a->malformed;
+    a->tot.non_ip += a->non_ip;
+    a->tot.outside += a->outside;
+    a->tot.intervals++;
+    a->tot.alerts += r->n_alerts;
+    a->tot.dos += r->n_dos;
+    table_clear(&a->srcs);
+    a->packets = a->bytes = a->malformed = a->non_ip = a->outside = a->iot_packets = 0;
+    memset(a->cls, 0, sizeof a->cls);
+    memset(a->fp_packets, 0, sizeof a->fp_packets);
+    memset(a->fp_bytes, 0, sizeof a->fp_bytes);
+    a->open = false;
+    if (rc < 0) {
+        interval_rec_free(r);
+        return rc;
+    }
+    return a->cfg.sink ? a->cfg.sink(r, a->cfg.sink_ctx) : (interval_rec_free(r), 0);
+}
+
+const struct agg_totals *agg_totals(const struct agg *a)
+{
+    return &a->tot;
+}
+
+size_t agg_mem(const struct agg *a)
+{
+    size_t m = table_mem(&a->srcs) + NKEYS * (sizeof *a->keys + sizeof *a->used);
+    for (size_t i = 0; i < a->n_used; i++) {
+        const struct keystat *k = a->keys[a->used[i]];
+        m += sizeof *k + sketch_mem(&k->src) + sketch_mem(&k->dst);
+    }
+    return m;
+}
+
+void agg_free(struct agg *a)
+{
+    if (!a) return;
+    if (a->keys) {
+        for (size_t i = 0; i < a->n_used; i++) {
+            struct keystat *k = a->keys[a->used[i]];
+            sketch_free(&k->src);
+            sketch_free(&k->dst);
+            free(k);
+        }
+    }
+    free(a->keys);
+    free(a->used);
+    table_free(&a->srcs);
+    free(a);
+}

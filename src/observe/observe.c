@@ -1,0 +1,378 @@
+/* observe — the darknet sensor command: capture source → agg → SQLite.
+ *
+ * Sources are pcap/pcapng files (several in order; "-" or a FIFO streams) or
+ * one live interface.  Frames go to the aggregator through pcap_dispatch with
+ * no copy; each closed interval is committed in one transaction.  SIGINT and
+ * SIGTERM stop the loop, and the open interval is still flushed.  A damaged
+ * capture stops that file with an error, but every complete record before
+ * the damage is kept and committed. */
+#include "../core/cli.h"
+#include "../core/err.h"
+#include "../store/store.h"
+#include "agg.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct run {
+    struct agg *agg;
+    struct store *store;
+    pcap_t *pcap;
+    int dlt;
+    int rc;
+    bool progress;
+    const char *name;
+    off_t size;
+    double t0, last_print;
+    uint64_t frames_at_t0;
+};
+
+static int sink(struct interval_rec *r, void *ctx)
+{
+    struct run *run = ctx;
+    int rc = store_write_interval(run->store, r);
+    interval_rec_free(r);
+    return rc;
+}
+
+static void show_progress(struct run *run, bool done)
+{
+    double now = cli_now();
+    if (!done && now - run->last_print < 0.5) return;
+    run->last_print = now;
+    uint64_t frames = agg_totals(run->agg)->frames;
+    double rate = now > run->t0 ? (double)(frames - run->frames_at_t0) / (now - run->t0) : 0;
+    char pct[16] = "";
+    FILE *f = run->pcap ? pcap_file(run->pcap) : NULL;
+    if (f && run->size > 0) snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
+    fprintf(stderr, "\r\033[K  %s  %s%llu frames  %.2f Mpps", run->name, pct,
+            (unsigned long long)frames, rate / 1e6);
+    if (done) fputc('\n', stderr);
+}
+
+static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct run *run = (struct run *)user;
+    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    int rc = agg_frame(run->agg, run->dlt, ts, data, h->caplen, h->len);
+    if (rc < 0) {
+        run->rc = rc;
+        pcap_breakloop(run->pcap);
+    }
+    if (stop_requested) pcap_breakloop(run->pcap);
+}
+
+static int read_file(struct run *run, const char *path)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) < 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        return 1;
+    }
+    run->size = strcmp(path, "-") != 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!p) {
+        cli_error("%s: not a readable pcap or pcapng capture: %s", path, errbuf);
+        return 1;
+    }
+    run->pcap = p;
+    run->dlt = pcap_datalink(p);
+    run->name = path;
+    if (!pkt_linktype_supported(run->dlt)) {
+        cli_error("%s: unsupported link type %d (%s)", path, run->dlt,
+                  pcap_datalink_val_to_name(run->dlt) ? pcap_datalink_val_to_name(run->dlt) : "?");
+        pcap_close(p);
+        run->pcap = NULL;
+        return 1;
+    }
+    int n, status = 0;
+    uint64_t before = agg_totals(run->agg)->frames;
+    while ((n = pcap_dispatch(p, 8192, on_frame, (u_char *)run)) > 0) {
+        if (run->progress) show_progress(run, false);
+        if (stop_requested || run->rc < 0) break;
+    }
+    if (run->progress) show_progress(run, true);
+    if (run->rc < 0) {
+        cli_error("%s", err_msg());
+        status = 1;
+    } else if (n == PCAP_ERROR) {
+        cli_error("%s: damaged capture after %llu complete records: %s", path,
+                  (unsigned long long)(agg_totals(run->agg)->frames - before), pcap_geterr(p));
+        status = 1;
+    }
+    pcap_close(p);
+    run->pcap = NULL;
+    return status;
+}
+
+static int read_live(struct run *run, const char *ifname)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(ifname, errbuf);
+    if (!p) {
+        cli_error("interface %s: %s", ifname, errbuf);
+        return 1;
+    }
+    pcap_set_snaplen(p, 256); /* headers and an ICMP quote are all a telescope reads */
+    pcap_set_promisc(p, 1);
+    pcap_set_timeout(p, 200);
+    pcap_set_buffer_size(p, 64 << 20);
+    int act = pcap_activate(p);
+    if (act < 0) {
+        cli_error("interface %s: cannot capture: %s", ifname,
+                  act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act));
+        pcap_close(p);
+        return 1;
+    }
+    run->pcap = p;
+    run->dlt = pcap_datalink(p);
+    run->name = ifname;
+    if (!pkt_linktype_supported(run->dlt)) {
+        cli_error("interface %s: unsupported link type %d", ifname, run->dlt);
+        pcap_close(p);
+        run->pcap = NULL;
+        return 1;
+    }
+    int status = 0;
+    while (!stop_requested && run->rc == 0) {
+        int n = pcap_dispatch(p, 8192, on_frame, (u_char *)run);
+        if (n == PCAP_ERROR) {
+            cli_error("interface %s: %s", ifname, pcap_geterr(p));
+            status = 1;
+            break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (run->rc == 0) run->rc = agg_tick(run->agg, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+        if (run->progress) show_progress(run, false);
+    }
+    if (run->progress) show_progress(run, true);
+    struct pcap_stat ps;
+    if (pcap_stats(p, &ps) == 0 && ps.ps_drop)
+        cli_error("interface %s: kernel dropped %u packets", ifname, ps.ps_drop);
+    if (run->rc < 0) {
+        cli_error("%s", err_msg());
+        status = 1;
+    }
+    pcap_close(p);
+    run->pcap = NULL;
+    return status;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
+          "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
+          "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--quiet]\n"
+          "\n"
+          "Watch a darknet: count what reaches unused address space per interval and\n"
+          "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
+          "surge alerts, backscatter DoS victims).\n"
+          "\n"
+          "  -d, --darknet LIST    monitored prefixes, IPv4 and/or IPv6 (required)\n"
+          "  -r, --read FILE       pcap or pcapng file; repeatable; '-' reads stdin\n"
+          "  -i, --interface IF    capture live from IF instead\n"
+          "      --db PATH         database (default var/mamori.db)\n"
+          "      --interval SEC    interval length on packet time (default 60)\n"
+          "      --geo MMDB        MaxMind DB for country and coordinates; repeatable\n"
+          "      --asn CSV         ip-location-db ASN ranges (start,end,asn,name); repeatable\n"
+          "      --geo-dir DIR     load both from DIR (default " DEFAULT_GEO_DIR ")\n"
+          "      --no-geo          no enrichment\n"
+          "      --iot-ports FILE  IoT port list (default: built in, see data/iot-ports.txt)\n"
+          "  -q, --quiet           no progress line\n",
+          f);
+}
+
+struct opts {
+    const char *darknet, *iface, *db, *geo_dir, *iot_file;
+    const char **reads, **geos, **asns;
+    int n_reads, n_geos, n_asns;
+    uint64_t interval;
+    bool no_geo, quiet;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"darknet", required_argument, 0, 'd'}, {"read", required_argument, 0, 'r'},
+        {"interface", required_argument, 0, 'i'}, {"db", required_argument, 0, 'D'},
+        {"interval", required_argument, 0, 'I'}, {"geo", required_argument, 0, 'g'},
+        {"asn", required_argument, 0, 'a'}, {"geo-dir", required_argument, 0, 'G'},
+        {"no-geo", no_argument, 0, 'N'}, {"iot-ports", required_argument, 0, 'P'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    o->db = "var/mamori.db";
+    o->interval = 60;
+    o->reads = calloc((size_t)argc, sizeof *o->reads);
+    o->geos = calloc((size_t)argc, sizeof *o->geos);
+    o->asns = calloc((size_t)argc, sizeof *o->asns);
+    if (!o->reads || !o->geos || !o->asns) return EXIT_FAILURE;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:r:i:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->darknet = optarg; break;
+        case 'r': o->reads[o->n_reads++] = optarg; break;
+        case 'i': o->iface = optarg; break;
+        case 'D': o->db = optarg; break;
+        case 'I':
+            if (!cli_uint("--interval", optarg, 1, 86400, &o->interval)) return EXIT_USAGE;
+            break;
+        case 'g': o->geos[o->n_geos++] = optarg; break;
+        case 'a': o->asns[o->n_asns++] = optarg; break;
+        case 'G': o->geo_dir = optarg; break;
+        case 'N': o->no_geo = true; break;
+        case 'P': o->iot_file = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("observe: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o->darknet) {
+        cli_error("observe: --darknet is required (the unused prefixes this sensor watches)");
+        return EXIT_USAGE;
+    }
+    if (!o->n_reads == !o->iface) {
+        cli_error("observe: give --read FILE or --interface IF (exactly one kind)");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int load_geo(const struct opts *o, struct geo **out)
+{
+    *out = NULL;
+    if (o->no_geo) return 0;
+    struct geo *g = geo_new();
+    if (!g) return -ENOMEM;
+    int rc = 0;
+    for (int i = 0; i < o->n_geos && rc == 0; i++) rc = geo_add_mmdb(g, o->geos[i]);
+    for (int i = 0; i < o->n_asns && rc == 0; i++) rc = geo_add_asn_csv(g, o->asns[i]);
+    if (rc == 0 && (o->geo_dir || (!o->n_geos && !o->n_asns))) {
+        const char *dir = o->geo_dir ? o->geo_dir : getenv("MAMORI_GEO_DIR");
+        if (!dir) dir = DEFAULT_GEO_DIR;
+        struct stat st;
+        if (o->geo_dir && stat(dir, &st) < 0) rc = err_set(-errno, "%s: %s", dir, strerror(errno));
+        else if (rc == 0) rc = geo_add_dir(g, dir) < 0 ? -EINVAL : 0;
+    }
+    if (rc < 0) {
+        geo_free(g);
+        return rc;
+    }
+    if (!geo_has_country(g) && !geo_has_asn(g)) {
+        cli_error("geo/ASN enrichment is off: no --geo/--asn given and nothing in %s "
+                  "(`make deps` installs it)", DEFAULT_GEO_DIR);
+        geo_free(g);
+        return 0;
+    }
+    if (!geo_has_country(g)) cli_error("country enrichment is off: no MaxMind DB loaded");
+    if (!geo_has_asn(g)) cli_error("ASN enrichment is off: no ASN ranges loaded");
+    *out = g;
+    return 0;
+}
+
+int cmd_observe(int argc, char **argv)
+{
+    struct opts o = {0};
+    struct pfx_set darknet = {0};
+    struct portset iot;
+    struct geo *geo = NULL;
+    struct surge *surge = NULL;
+    struct dos dos = {0};
+    struct run run = {0};
+    int status = parse(argc, argv, &o);
+    if (status) {
+        status = status < 0 ? 0 : status;
+        goto out;
+    }
+    status = EXIT_USAGE;
+    if (pfx_set_parse_list(&darknet, o.darknet) < 0) {
+        cli_error("--darknet: %s", err_msg());
+        goto out;
+    }
+    portset_iot_default(&iot);
+    if (o.iot_file && portset_load(&iot, o.iot_file) < 0) {
+        cli_error("--iot-ports: %s", err_msg());
+        goto out;
+    }
+    status = EXIT_FAILURE;
+    if (load_geo(&o, &geo) < 0) {
+        cli_error("%s", err_msg());
+        goto out;
+    }
+    struct surge_cfg scfg;
+    struct dos_cfg dcfg;
+    surge_cfg_default(&scfg);
+    dos_cfg_default(&dcfg);
+    if (!(surge = surge_new(&scfg)) || dos_init(&dos, &dcfg) < 0) {
+        cli_error("%s", err_msg());
+        goto out;
+    }
+    if (!(run.store = store_open(o.db, true)) ||
+        store_load_surge(run.store, surge, (int64_t)o.interval) < 0) {
+        cli_error("%s", err_msg());
+        goto out;
+    }
+    store_set_meta(run.store, "darknet", o.darknet);
+    struct agg_cfg acfg = {.interval = (int64_t)o.interval, .darknet = &darknet, .geo = geo,
+                           .iot = &iot, .surge = surge, .dos = &dos, .sink = sink, .sink_ctx = &run};
+    if (!(run.agg = agg_new(&acfg))) {
+        cli_error("%s", err_msg());
+        goto out;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    run.progress = !o.quiet && isatty(STDERR_FILENO);
+    run.t0 = run.last_print = cli_now();
+    status = 0;
+    for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
+        status |= read_file(&run, o.reads[i]);
+    if (o.iface) status |= read_live(&run, o.iface);
+    if (agg_flush(run.agg, true) < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0) {
+        cli_error("%s", err_msg());
+        status = 1;
+    }
+    const struct agg_totals *t = agg_totals(run.agg);
+    double secs = cli_now() - run.t0;
+    fprintf(stderr,
+            "mamori: observed %llu darknet packets in %llu intervals (%llu malformed, %llu non-IP, "
+            "%llu outside the darknet); %llu surge alerts, %llu DoS victims; %.2f Mframes/s -> %s%s\n",
+            (unsigned long long)t->packets, (unsigned long long)t->intervals,
+            (unsigned long long)t->malformed, (unsigned long long)t->non_ip,
+            (unsigned long long)t->outside, (unsigned long long)t->alerts,
+            (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
+            stop_requested ? " (interrupted)" : "");
+out:
+    agg_free(run.agg);
+    store_close(run.store);
+    surge_free(surge);
+    dos_free(&dos);
+    geo_free(geo);
+    pfx_set_free(&darknet);
+    free(o.reads);
+    free(o.geos);
+    free(o.asns);
+    return status ? (status == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE) : 0;
+}

@@ -1,0 +1,233 @@
+/* query — window summary over the observatory schema (see query.h). */
+#include "query.h"
+#include "../core/cli.h"
+#include "../core/err.h"
+#include "../core/sketch.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void distinct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct sketch **sk = sqlite3_aggregate_context(ctx, sizeof *sk);
+    if (!sk) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (!*sk && !(*sk = calloc(1, sizeof **sk))) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (sqlite3_value_type(argv[0]) != SQLITE_BLOB) return;
+    if (sketch_merge_blob(*sk, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0])) < 0)
+        sqlite3_result_error(ctx, err_msg(), -1);
+}
+
+static void distinct_final(sqlite3_context *ctx)
+{
+    struct sketch **sk = sqlite3_aggregate_context(ctx, 0);
+    if (!sk || !*sk) {
+        sqlite3_result_int64(ctx, 0);
+        return;
+    }
+    sqlite3_result_int64(ctx, (sqlite3_int64)sketch_count(*sk));
+    sketch_free(*sk);
+    free(*sk);
+}
+
+int query_register(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "mamori_distinct", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   NULL, NULL, distinct_step, distinct_final) == SQLITE_OK
+               ? 0
+               : err_set(-EIO, "cannot register mamori_distinct: %s", sqlite3_errmsg(db));
+}
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const struct query_window *w)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        err_set(-EIO, "query: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, w->from);
+    sqlite3_bind_int64(st, 2, w->to);
+    int idx = sqlite3_bind_parameter_index(st, "?3");
+    if (idx) sqlite3_bind_int64(st, idx, w->top > 0 ? w->top : -1);
+    return st;
+}
+
+static json_t *iso(int64_t sec)
+{
+    char b[32];
+    return json_string(cli_iso(sec, b));
+}
+
+static json_t *iso_us(int64_t us)
+{
+    char b[32];
+    return json_string(cli_iso_us(us, b));
+}
+
+static json_t *col_json(sqlite3_stmt *st, int c)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
+    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, c));
+    default: return json_null();
+    }
+}
+
+/* Runs sql and turns each row into an object whose keys are the column names;
+ * a name ending in "_list" is split on commas into an array of integers or
+ * strings, one ending in "_us" becomes ISO 8601. */
+static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
+{
+    sqlite3_stmt *st = prep(db, sql, w);
+    if (!st) return NULL;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const char *name = sqlite3_column_name(st, c);
+            size_t n = strlen(name);
+            char key[64];
+            snprintf(key, sizeof key, "%s", name);
+            if (n > 5 && !strcmp(name + n - 5, "_list")) {
+                key[n - 5] = 0;
+                json_t *list = json_array();
+                const char *s = (const char *)sqlite3_column_text(st, c);
+                while (s && *s) {
+                    size_t m = strcspn(s, ",");
+                    char item[64];
+                    snprintf(item, sizeof item, "%.*s", (int)m, s);
+                    char *end;
+                    long v = strtol(item, &end, 10);
+                    json_array_append_new(list, *end || !m ? json_string(item) : json_integer(v));
+                    s += m + (s[m] == ',');
+                }
+                json_object_set_new(o, key, list);
+            } else if (n > 3 && !strcmp(name + n - 3, "_us")) {
+                key[n - 3] = 0;
+                json_object_set_new(o, key, sqlite3_column_type(st, c) == SQLITE_NULL
+                                                ? json_null()
+                                                : iso_us(sqlite3_column_int64(st, c)));
+            } else if (!strcmp(name, "at")) {
+                json_object_set_new(o, key, iso(sqlite3_column_int64(st, c)));
+            } else {
+                json_object_set_new(o, key, col_json(st, c));
+            }
+        }
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        err_set(-EIO, "query: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    return arr;
+}
+
+#define IN_WINDOW "JOIN intervals i ON i.id = x.interval_id WHERE i.start >= ?1 AND i.start < ?2"
+
+static const struct section {
+    const char *name, *sql;
+} sections[] = {
+    {"fingerprints", "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
+                     " FROM fingerprint_stats x " IN_WINDOW
+                     " GROUP BY name ORDER BY packets DESC, name"},
+    {"ports", "SELECT proto, port, sum(x.packets) AS packets, sum(x.bytes) AS bytes,"
+              " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
+              " FROM port_stats x " IN_WINDOW " AND x.backscatter = 0"
+              " GROUP BY proto, port ORDER BY packets DESC, proto, port LIMIT ?3"},
+    {"backscatter_ports",
+     "SELECT proto, port, sum(x.packets) AS packets, sum(x.bytes) AS bytes,"
+     " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
+     " FROM port_stats x " IN_WINDOW " AND x.backscatter = 1"
+     " GROUP BY proto, port ORDER BY packets DESC, proto, port LIMIT ?3"},
+    {"countries", "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
+                  " FROM country_stats x " IN_WINDOW
+                  " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3"},
+    {"asns", "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
+             " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
+             " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
+    {"top_sources",
+     "SELECT t.ip, t.packets, t.bytes, coalesce(s.ports, t.ports) AS ports_list,"
+     " coalesce(s.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat,"
+     " t.lon, s.first_seen_us, s.last_seen_us FROM (SELECT ip, sum(x.packets) AS packets,"
+     " sum(x.bytes) AS bytes, max(x.ports) AS ports, max(x.fingerprints) AS fingerprints,"
+     " max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat, max(x.lon) AS lon"
+     " FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip LIMIT ?3) t"
+     " LEFT JOIN sources s ON s.ip = t.ip ORDER BY t.packets DESC, t.ip"},
+    {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
+               " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port"},
+    {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
+            " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
+            " ORDER BY packets DESC, target LIMIT ?3"},
+};
+
+static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
+{
+    static const char *const sql =
+        "SELECT count(*), min(start), max(end), total(packets), total(bytes),"
+        " mamori_distinct(sources_sketch), total(iot_packets), total(malformed), total(non_ip),"
+        " total(outside), total(tcp_syn), total(backscatter), total(udp), total(icmp_request),"
+        " total(other) FROM intervals WHERE start >= ?1 AND start < ?2";
+    sqlite3_stmt *st = prep(db, sql, w);
+    if (!st) return NULL;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(-EIO, "query: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+#define I(c) ((json_int_t)sqlite3_column_double(st, c))
+    json_t *win = json_object();
+    bool any = sqlite3_column_int64(st, 0) > 0;
+    json_object_set_new(win, "from", any ? iso(sqlite3_column_int64(st, 1)) : json_null());
+    json_object_set_new(win, "to", any ? iso(sqlite3_column_int64(st, 2)) : json_null());
+    json_object_set_new(win, "intervals", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(out, "window", win);
+    double pk = sqlite3_column_double(st, 3), iot = sqlite3_column_double(st, 6);
+    json_t *t = json_object();
+    json_object_set_new(t, "packets", json_integer(I(3)));
+    json_object_set_new(t, "bytes", json_integer(I(4)));
+    json_object_set_new(t, "sources", json_integer(sqlite3_column_int64(st, 5)));
+    json_object_set_new(t, "iot_packets", json_integer(I(6)));
+    json_object_set_new(t, "iot_share", json_real(pk > 0 ? round(iot / pk * 1e4) / 1e4 : 0.0));
+    json_object_set_new(t, "malformed", json_integer(I(7)));
+    json_object_set_new(t, "non_ip", json_integer(I(8)));
+    json_object_set_new(t, "outside", json_integer(I(9)));
+    json_object_set_new(out, "totals", t);
+    static const char *const cls[] = {"tcp_syn", "backscatter", "udp", "icmp_request", "other"};
+    json_t *c = json_object();
+    for (int i = 0; i < 5; i++) json_object_set_new(c, cls[i], json_integer(I(10 + i)));
+    json_object_set_new(out, "classes", c);
+#undef I
+    sqlite3_finalize(st);
+    return out;
+}
+
+json_t *query_summary(sqlite3 *db, const struct query_window *w)
+{
+    if (query_register(db) < 0) return NULL;
+    json_t *out = json_object();
+    if (!totals(db, w, out)) {
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        json_t *arr = rows(db, sections[i].sql, w);
+        if (!arr) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, sections[i].name, arr);
+    }
+    return out;
+}

@@ -1,0 +1,76 @@
+/* record — one closed observation interval: the unit observe hands to a sink.
+ *
+ * The aggregator builds it, a sink (SQLite today, NATS/ClickHouse later)
+ * writes it in one transaction, then interval_rec_free() releases it.  Every
+ * distinct count travels as a sketch so that a report over any window can
+ * union intervals instead of adding their counts. */
+#ifndef MAMORI_RECORD_H
+#define MAMORI_RECORD_H
+
+#include "../core/addr.h"
+#include "../core/classify.h"
+#include "../core/sketch.h"
+
+#include <stdint.h>
+
+enum row_kind { ROW_PORT, ROW_BACKSCATTER_PORT, ROW_FINGERPRINT, ROW_COUNTRY, ROW_ASN, ROW_KINDS };
+
+struct stat_row {
+    uint8_t proto;  /* ports */
+    uint32_t key;   /* port, fingerprint, country (two ASCII bytes), AS number */
+    const char *label; /* AS name, owned elsewhere; may be NULL */
+    uint64_t packets, bytes;
+    struct sketch src, dst; /* dst used by port rows only */
+};
+
+struct src_row {
+    struct ipaddr ip;
+    int64_t first_us, last_us;
+    uint64_t packets, bytes;
+    uint16_t ports[8]; /* first distinct destination ports seen */
+    uint8_t nports, more_ports;
+    uint8_t fpmask;    /* bit per enum fingerprint */
+    uint8_t clsmask;   /* bit per enum pkt_class */
+    char cc[3];
+    uint32_t asn;
+    uint8_t has_loc;
+    float lat, lon;
+};
+
+struct alert_row {
+    const char *kind; /* "surge" */
+    uint8_t proto;
+    uint16_t port;
+    int64_t at;       /* interval start, seconds */
+    uint64_t sources;
+    double baseline;
+};
+
+struct dos_row {
+    struct ipaddr target;
+    uint8_t proto;
+    uint64_t packets, bytes;
+    uint32_t peak_60s;
+    uint32_t attackers; /* distinct darknet /16 (IPv4) or /48 (IPv6) hit, capped */
+    uint16_t ports;     /* distinct victim ports, capped */
+    int64_t start_us, end_us;
+};
+
+struct interval_rec {
+    int64_t start, end; /* seconds, [start, end) */
+    uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
+    uint64_t cls[CLS_COUNT];
+    struct sketch sources;
+    struct stat_row *rows[ROW_KINDS];
+    size_t n_rows[ROW_KINDS];
+    struct src_row *srcs; /* sorted by packets, descending */
+    size_t n_srcs;
+    struct alert_row *alerts;
+    size_t n_alerts;
+    struct dos_row *dos;
+    size_t n_dos;
+};
+
+void interval_rec_free(struct interval_rec *r);
+
+#endif

@@ -1,0 +1,497 @@
+/* store — SQLite schema, migrations and interval writer (see store.h). */
+#include "store.h"
+#include "../core/err.h"
+#include "../observe/surge.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct store {
+    sqlite3 *db;
+    char path[PATH_MAX];
+    sqlite3_stmt *ins_interval, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *up_src,
+        *ins_alert, *ins_dos;
+};
+
+static const char *const schema_v1 =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE intervals(id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,"
+    " packets INTEGER, bytes INTEGER, malformed INTEGER, non_ip INTEGER, outside INTEGER,"
+    " iot_packets INTEGER, tcp_syn INTEGER, backscatter INTEGER, udp INTEGER,"
+    " icmp_request INTEGER, other INTEGER, sources INTEGER, sources_sketch BLOB);"
+    "CREATE INDEX intervals_start ON intervals(start);"
+    "CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,"
+    " proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,"
+    " sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);"
+    "CREATE INDEX port_stats_interval ON port_stats(interval_id);"
+    "CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);"
+    "CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);"
+    "CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX country_stats_interval ON country_stats(interval_id);"
+    "CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX asn_stats_interval ON asn_stats(interval_id);"
+    "CREATE TABLE top_sources(interval_id INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
+    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX top_sources_interval ON top_sources(interval_id);"
+    "CREATE TABLE sources(ip TEXT PRIMARY KEY, first_seen_us INTEGER, last_seen_us INTEGER,"
+    " packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,"
+    " asn INTEGER, lat REAL, lon REAL);"
+    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, interval_id INTEGER, kind TEXT, proto TEXT,"
+    " port INTEGER, at INTEGER, sources INTEGER, baseline REAL);"
+    "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
+    " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
+    " start_us INTEGER, end_us INTEGER);"
+    "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
+    " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
+
+static int db_err(struct store *s, const char *what)
+{
+    return err_set(-EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* mamori_merge(old, new, cap): union of two comma-separated lists, old order
+ * first, at most cap items; keeps the per-source port and fingerprint lists
+ * bounded without a read-modify-write round trip. */
+static void sql_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *a = (const char *)sqlite3_value_text(argv[0]);
+    const char *b = (const char *)sqlite3_value_text(argv[1]);
+    int cap = sqlite3_value_int(argv[2]);
+    char out[512];
+    size_t o = 0;
+    int items = 0;
+    out[0] = 0;
+    const char *lists[2] = {a ? a : "", b ? b : ""};
+    for (int l = 0; l < 2; l++) {
+        const char *p = lists[l];
+        while (*p && items < cap) {
+            size_t n = strcspn(p, ",");
+            char item[64];
+            if (n > 0 && n < sizeof item && o + n + 2 < sizeof out) {
+                memcpy(item, p, n);
+                item[n] = 0;
+                bool dup = false;
+                for (const char *q = out; *q && !dup;) {
+                    size_t m = strcspn(q, ",");
+                    dup = m == n && memcmp(q, item, n) == 0;
+                    q += m + (q[m] == ',');
+                }
+                if (!dup) {
+                    o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", o ? "," : "", item);
+                    items++;
+                }
+            }
+            p += n + (p[n] == ',');
+        }
+    }
+    sqlite3_result_text(ctx, out, (int)o, SQLITE_TRANSIENT);
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        mkdir(dir, 0755);
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return err_set(-errno, "%s: cannot create directory: %s", dir, strerror(errno));
+    return 0;
+}
+
+static int prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_err(s, "prepare");
+    return 0;
+}
+
+static int migrate(struct store *s)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "not a mamori database");
+    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > 1) return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path, version);
+    if (version == 1) return 0;
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA user_version=1; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = err_set(-EIO, "%s: cannot create schema: %s", s->path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+static int prepare_writers(struct store *s)
+{
+    const char *sql[] = {
+        "INSERT INTO intervals(start,end,packets,bytes,malformed,non_ip,outside,iot_packets,"
+        "tcp_syn,backscatter,udp,icmp_request,other,sources,sources_sketch)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
+        "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
+        "INSERT INTO asn_stats VALUES(?,?,?,?,?,?,?)",
+        "INSERT INTO top_sources VALUES(?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO sources VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(ip) DO UPDATE SET"
+        " first_seen_us=min(first_seen_us,excluded.first_seen_us),"
+        " last_seen_us=max(last_seen_us,excluded.last_seen_us),"
+        " packets=packets+excluded.packets, bytes=bytes+excluded.bytes,"
+        " ports=mamori_merge(ports,excluded.ports,32),"
+        " fingerprints=mamori_merge(fingerprints,excluded.fingerprints,8),"
+        " classes=mamori_merge(classes,excluded.classes,8),"
+        " cc=coalesce(excluded.cc,cc), asn=coalesce(excluded.asn,asn),"
+        " lat=coalesce(excluded.lat,lat), lon=coalesce(excluded.lon,lon)",
+        "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
+        "INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
+        "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)"};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port, &s->ins_fp,    &s->ins_cc, &s->ins_asn,
+                            &s->ins_top,      &s->up_src,   &s->ins_alert, &s->ins_dos};
+    for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
+        if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
+    return 0;
+}
+
+struct store *store_open(const char *path, bool write)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(-ENOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    if (write && mkdir_parent(path) < 0) goto fail;
+    int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        err_set(-EIO, "%s: cannot open database: %s", path,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(s, "not a database");
+        goto fail;
+    }
+    if (write) {
+        if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", NULL, NULL,
+                         NULL) != SQLITE_OK) {
+            db_err(s, "cannot enable WAL");
+            goto fail;
+        }
+        sqlite3_create_function(s->db, "mamori_merge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                sql_merge, NULL, NULL);
+        if (migrate(s) < 0 || prepare_writers(s) < 0) goto fail;
+    } else {
+        sqlite3_stmt *st;
+        int version = 0;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+            sqlite3_finalize(st);
+        }
+        if (version != 1) {
+            err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+sqlite3 *store_db(struct store *s)
+{
+    return s->db;
+}
+
+static int bind_sketch(sqlite3_stmt *st, int col, const struct sketch *sk)
+{
+    uint8_t *buf;
+    size_t len;
+    if (sketch_encode(sk, &buf, &len) < 0) return -ENOMEM;
+    return sqlite3_bind_blob64(st, col, buf, len, free) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int step(struct store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, what);
+}
+
+static void join_ports(const struct src_row *r, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (uint8_t i = 0; i < r->nports && o < n; i++)
+        o += (size_t)snprintf(out + o, n - o, "%s%u", i ? "," : "", r->ports[i]);
+}
+
+static void join_bits(uint8_t mask, int count, const char *(*name)(int), char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < count && o < n; i++)
+        if (mask & (1u << i)) o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", name(i));
+}
+
+static const char *fp_name_i(int i)
+{
+    return fingerprint_name((enum fingerprint)i);
+}
+
+static const char *cls_name_i(int i)
+{
+    return class_name((enum pkt_class)i);
+}
+
+static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
+{
+    int rc = 0;
+    for (int kind = ROW_PORT; kind <= ROW_BACKSCATTER_PORT && rc == 0; kind++) {
+        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
+            const struct stat_row *w = &r->rows[kind][i];
+            sqlite3_stmt *st = s->ins_port;
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int(st, 2, kind == ROW_BACKSCATTER_PORT);
+            sqlite3_bind_text(st, 3, proto_name(w->proto), -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 4, (int)w->key);
+            sqlite3_bind_int64(st, 5, (int64_t)w->packets);
+            sqlite3_bind_int64(st, 6, (int64_t)w->bytes);
+            sqlite3_bind_int64(st, 7, (int64_t)sketch_count(&w->src));
+            sqlite3_bind_int64(st, 8, (int64_t)sketch_count(&w->dst));
+            if (bind_sketch(st, 9, &w->src) < 0 || bind_sketch(st, 10, &w->dst) < 0) return -ENOMEM;
+            rc = step(s, st, "insert port row");
+        }
+    }
+    for (int kind = ROW_FINGERPRINT; kind <= ROW_ASN && rc == 0; kind++) {
+        sqlite3_stmt *st = kind == ROW_FINGERPRINT ? s->ins_fp : kind == ROW_COUNTRY ? s->ins_cc : s->ins_asn;
+        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
+            const struct stat_row *w = &r->rows[kind][i];
+            int c = 1;
+            sqlite3_bind_int64(st, c++, id);
+            if (kind == ROW_FINGERPRINT) {
+                sqlite3_bind_text(st, c++, fingerprint_name((enum fingerprint)w->key), -1, SQLITE_STATIC);
+            } else if (kind == ROW_COUNTRY) {
+                char cc[3] = {(char)(w->key >> 8), (char)w->key, 0};
+                sqlite3_bind_text(st, c++, cc, 2, SQLITE_TRANSIENT);
+            } else {
+                sqlite3_bind_int64(st, c++, w->key);
+                sqlite3_bind_text(st, c++, w->label ? w->label : "", -1, SQLITE_STATIC);
+            }
+            sqlite3_bind_int64(st, c++, (int64_t)w->packets);
+            sqlite3_bind_int64(st, c++, (int64_t)w->bytes);
+            sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&w->src));
+            if (bind_sketch(st, c, &w->src) < 0) return -ENOMEM;
+            rc = step(s, st, "insert stat row");
+        }
+    }
+    return rc;
+}
+
+static int write_sources(struct store *s, const struct interval_rec *r, int64_t id)
+{
+    char ip[IP_STRLEN], ports[64], fps[64], cls[80];
+    int rc = 0;
+    for (size_t i = 0; i < r->n_srcs && rc == 0; i++) {
+        const struct src_row *w = &r->srcs[i];
+        ip_format(&w->ip, ip);
+        join_ports(w, ports, sizeof ports);
+        join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
+        join_bits(w->clsmask, CLS_COUNT, cls_name_i, cls, sizeof cls);
+        if (i < STORE_TOP_SOURCES) {
+            sqlite3_stmt *st = s->ins_top;
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_text(st, 2, ip, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, (int64_t)w->packets);
+            sqlite3_bind_int64(st, 4, (int64_t)w->bytes);
+            sqlite3_bind_text(st, 5, ports, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, fps, -1, SQLITE_STATIC);
+            if (w->cc[0]) sqlite3_bind_text(st, 7, w->cc, -1, SQLITE_STATIC);
+            if (w->asn) sqlite3_bind_int64(st, 8, w->asn);
+            if (w->has_loc) sqlite3_bind_double(st, 9, w->lat), sqlite3_bind_double(st, 10, w->lon);
+            if ((rc = step(s, st, "insert top source")) < 0) break;
+        }
+        sqlite3_stmt *st = s->up_src;
+        sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, w->first_us);
+        sqlite3_bind_int64(st, 3, w->last_us);
+        sqlite3_bind_int64(st, 4, (int64_t)w->packets);
+        sqlite3_bind_int64(st, 5, (int64_t)w->bytes);
+        sqlite3_bind_text(st, 6, ports, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, fps, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, cls, -1, SQLITE_STATIC);
+        if (w->cc[0]) sqlite3_bind_text(st, 9, w->cc, -1, SQLITE_STATIC);
+        if (w->asn) sqlite3_bind_int64(st, 10, w->asn);
+        if (w->has_loc) sqlite3_bind_double(st, 11, w->lat), sqlite3_bind_double(st, 12, w->lon);
+        rc = step(s, st, "upsert source");
+    }
+    return rc;
+}
+
+static int write_events(struct store *s, const struct interval_rec *r, int64_t id)
+{
+    int rc = 0;
+    char ip[IP_STRLEN];
+    for (size_t i = 0; i < r->n_alerts && rc == 0; i++) {
+        const struct alert_row *a = &r->alerts[i];
+        sqlite3_stmt *st = s->ins_alert;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, a->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, proto_name(a->proto), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, a->port);
+        sqlite3_bind_int64(st, 5, a->at);
+        sqlite3_bind_int64(st, 6, (int64_t)a->sources);
+        sqlite3_bind_double(st, 7, a->baseline);
+        rc = step(s, st, "insert alert");
+    }
+    for (size_t i = 0; i < r->n_dos && rc == 0; i++) {
+        const struct dos_row *d = &r->dos[i];
+        sqlite3_stmt *st = s->ins_dos;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, ip_format(&d->target, ip), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, proto_name(d->proto), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (int64_t)d->packets);
+        sqlite3_bind_int64(st, 5, (int64_t)d->bytes);
+        sqlite3_bind_int64(st, 6, d->peak_60s);
+        sqlite3_bind_int64(st, 7, d->attackers);
+        sqlite3_bind_int64(st, 8, d->ports);
+        sqlite3_bind_int64(st, 9, d->start_us);
+        sqlite3_bind_int64(st, 10, d->end_us);
+        rc = step(s, st, "insert DoS victim");
+    }
+    return rc;
+}
+
+int store_write_interval(struct store *s, const struct interval_rec *r)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(s, "begin");
+    sqlite3_stmt *st = s->ins_interval;
+    int c = 1;
+    sqlite3_bind_int64(st, c++, r->start);
+    sqlite3_bind_int64(st, c++, r->end);
+    uint64_t v[] = {r->packets, r->bytes, r->malformed, r->non_ip, r->outside, r->iot_packets};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) sqlite3_bind_int64(st, c++, (int64_t)v[i]);
+    for (int k = 0; k < CLS_COUNT; k++) sqlite3_bind_int64(st, c++, (int64_t)r->cls[k]);
+    sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&r->sources));
+    int rc = bind_sketch(st, c, &r->sources);
+    if (rc == 0) rc = step(s, st, "insert interval");
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    if (rc == 0) rc = write_rows(s, r, id);
+    if (rc == 0) rc = write_sources(s, r, id);
+    if (rc == 0) rc = write_events(s, r, id);
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = db_err(s, "commit");
+    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_set_meta(struct store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, "meta");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_load_surge(struct store *s, struct surge *sg, int64_t interval)
+{
+    sqlite3_stmt *st;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_origin_%lld'", (long long)interval);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "surge state");
+    bool have = sqlite3_step(st) == SQLITE_ROW;
+    if (have) surge_set_origin(sg, sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    if (!have) return 0; /* baselines learned with another interval length do not apply */
+    if (sqlite3_prepare_v2(s->db, "SELECT proto,port,mean,var,last_idx,n,alerted FROM surge_state",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "surge state");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct surge_state *x = surge_state_at(sg, (uint8_t)sqlite3_column_int(st, 0),
+                                               (uint16_t)sqlite3_column_int(st, 1));
+        if (!x) continue;
+        x->mean = sqlite3_column_double(st, 2);
+        x->var = sqlite3_column_double(st, 3);
+        x->last_idx = sqlite3_column_int64(st, 4);
+        x->n = (uint32_t)sqlite3_column_int64(st, 5);
+        x->alerted = (uint8_t)sqlite3_column_int(st, 6);
+        x->used = 1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(s, "surge state");
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO surge_state VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return db_err(s, "surge state");
+    }
+    int rc = 0;
+    const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
+    for (int p = 0; p < 2 && rc == 0; p++) {
+        for (uint32_t port = 0; port < 65536 && rc == 0; port++) {
+            struct surge_state *x = surge_state_at(sg, protos[p], (uint16_t)port);
+            if (!x->used) continue;
+            sqlite3_bind_int(st, 1, protos[p]);
+            sqlite3_bind_int(st, 2, (int)port);
+            sqlite3_bind_double(st, 3, x->mean);
+            sqlite3_bind_double(st, 4, x->var);
+            sqlite3_bind_int64(st, 5, x->last_idx);
+            sqlite3_bind_int64(st, 6, x->n);
+            sqlite3_bind_int(st, 7, x->alerted);
+            rc = step(s, st, "surge state");
+        }
+    }
+    sqlite3_finalize(st);
+    char key[64], val[32];
+    snprintf(key, sizeof key, "surge_origin_%lld", (long long)interval);
+    snprintf(val, sizeof val, "%lld", (long long)surge_origin(sg));
+    if (rc == 0) rc = store_set_meta(s, key, val);
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = db_err(s, "commit");
+    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    if (!s) return;
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_port, s->ins_fp, s->ins_cc, s->ins_asn,
+                           s->ins_top, s->up_src, s->ins_alert, s->ins_dos};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
+    sqlite3_close(s->db);
+    free(s);
+}

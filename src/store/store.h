@@ -1,0 +1,33 @@
+/* store — the observatory's data model in SQLite.
+ *
+ * One database file (WAL mode) holds closed intervals and everything derived
+ * from them: per-port, per-fingerprint, per-country and per-ASN rows with
+ * their distinct-count sketches, the interval's top sources, the cumulative
+ * per-source event table (first/last seen, packets, ports, fingerprints),
+ * surge alerts, DoS victims and the surge detector's learned baselines.
+ * store_write_interval() commits one interval in one transaction, so a crash
+ * loses at most the interval that was open.  Schema changes go through
+ * PRAGMA user_version migrations in store.c. */
+#ifndef MAMORI_STORE_H
+#define MAMORI_STORE_H
+
+#include "record.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#define STORE_TOP_SOURCES 100
+
+struct store;
+struct surge;
+
+/* Opens (creating the file and its directory when write is set). */
+struct store *store_open(const char *path, bool write);
+sqlite3 *store_db(struct store *s);
+int store_write_interval(struct store *s, const struct interval_rec *r);
+int store_load_surge(struct store *s, struct surge *sg, int64_t interval);
+int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
+int store_set_meta(struct store *s, const char *key, const char *value);
+void store_close(struct store *s);
+
+#endif
