@@ -13,19 +13,9 @@
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
 struct srcent {
-    struct ipaddr ip; /* key */
-    int64_t first_us, last_us;
-    uint64_t bytes, packets;
+    struct src_row r; /* key: r.ip, the first member */
     uint64_t hash;
     const char *as_name;
-    struct src_row_geo {
-        char cc[3];
-        uint8_t has_loc;
-        uint32_t asn;
-        float lat, lon;
-    } g;
-    uint16_t ports[8];
-    uint8_t nports, more, fpmask, clsmask;
 };
 
 struct keystat {
@@ -41,7 +31,9 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;
+    struct table srcs;   /* this interval's sources */
+    struct table events; /* struct src_row per source since the last event flush */
+    int64_t events_from; /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated */
     uint32_t *used;        /* indexes of allocated keys */
     size_t n_used;
@@ -59,8 +51,9 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->cfg = *cfg;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
-    if (!a->keys || !a->used || table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr),
-                                           1024) < 0) {
+    if (!a->keys || !a->used ||
+        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0 ||
+        table_init(&a->events, sizeof(struct src_row), sizeof(struct ipaddr), 1024) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -87,27 +80,27 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, int64_t ts
     struct srcent *s = table_get(&a->srcs, ip, h, &created);
     if (!s || !created) return s;
     s->hash = h;
-    s->first_us = s->last_us = ts;
+    s->r.first_us = s->r.last_us = ts;
     s->as_name = "";
     if (a->cfg.geo) {
         struct geo_info gi;
         geo_lookup(a->cfg.geo, ip, &gi);
-        memcpy(s->g.cc, gi.cc, 3);
-        s->g.asn = gi.asn;
+        memcpy(s->r.cc, gi.cc, 3);
+        s->r.asn = gi.asn;
         s->as_name = gi.as_name;
-        s->g.has_loc = gi.has_loc;
-        s->g.lat = (float)gi.lat;
-        s->g.lon = (float)gi.lon;
+        s->r.has_loc = gi.has_loc;
+        s->r.lat = (float)gi.lat;
+        s->r.lon = (float)gi.lon;
     }
     return s;
 }
 
-static void src_port(struct srcent *s, uint16_t port)
+static void src_port(struct src_row *s, uint16_t port)
 {
     for (uint8_t i = 0; i < s->nports; i++)
         if (s->ports[i] == port) return;
     if (s->nports < 8) s->ports[s->nports++] = port;
-    else s->more = 1;
+    else s->more_ports = 1;
 }
 
 static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
@@ -119,13 +112,13 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     a->cls[c]++;
     struct srcent *s = src_get(a, &p->src, ts);
     if (!s) return err_set(-ENOMEM, "observe: out of memory");
-    s->packets++;
-    s->bytes += len;
-    if (ts > s->last_us) s->last_us = ts;
-    if (ts < s->first_us) s->first_us = ts;
-    s->clsmask |= (uint8_t)(1u << c);
+    s->r.packets++;
+    s->r.bytes += len;
+    if (ts > s->r.last_us) s->r.last_us = ts;
+    if (ts < s->r.first_us) s->r.first_us = ts;
+    s->r.clsmask |= (uint8_t)(1u << c);
     if (fp != FP_NONE) {
-        s->fpmask |= (uint8_t)(1u << fp);
+        s->r.fpmask |= (uint8_t)(1u << fp);
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
@@ -146,7 +139,7 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
         return 0;
     }
     if (!l4) return 0;
-    src_port(s, p->dport);
+    src_port(&s->r, p->dport);
     if (portset_has(a->cfg.iot, p->proto, p->dport)) a->iot_packets++;
     struct keystat *k = key_get(a, key_index(0, p->proto, p->dport));
     if (!k) return err_set(-ENOMEM, "observe: out of memory");
@@ -163,6 +156,7 @@ static void open_interval(struct agg *a, int64_t ts_us)
     a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
     a->end = a->start + iv;
     a->open = true;
+    if (!a->events.n) a->events_from = a->start;
 }
 
 int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
@@ -208,8 +202,8 @@ static int keyrow_add(struct table *t, uint32_t key, const char *label, const st
     struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
     if (!r) return -ENOMEM;
     if (!r->label) r->label = label;
-    r->packets += s->packets;
-    r->bytes += s->bytes;
+    r->packets += s->r.packets;
+    r->bytes += s->r.bytes;
     return sketch_add(&r->src, s->hash);
 }
 
@@ -226,6 +220,38 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
         o->bytes = k->bytes;
         o->src = k->src; /* ownership moves */
     }
+    return 0;
+}
+
+/* Folds one interval's source into the event window. */
+static int event_merge(struct agg *a, const struct src_row *s)
+{
+    bool created;
+    struct src_row *e = table_get(&a->events, &s->ip, ip_hash(&s->ip, HASH_SEED_SRC), &created);
+    if (!e) return -ENOMEM;
+    if (created) {
+        *e = *s;
+        return 0;
+    }
+    if (s->first_us < e->first_us) e->first_us = s->first_us;
+    if (s->last_us > e->last_us) e->last_us = s->last_us;
+    e->packets += s->packets;
+    e->bytes += s->bytes;
+    e->fpmask |= s->fpmask;
+    e->clsmask |= s->clsmask;
+    e->more_ports |= s->more_ports;
+    for (uint8_t i = 0; i < s->nports; i++) src_port(e, s->ports[i]);
+    return 0;
+}
+
+static int flush_events(struct agg *a, struct interval_rec *r)
+{
+    if (!a->events.n) return 0;
+    if (!(r->events = malloc(a->events.n * sizeof *r->events)))
+        return err_set(-ENOMEM, "observe: out of memory");
+    struct src_row *e;
+    for (size_t i = 0; (e = table_next(&a->events, &i));) r->events[r->n_events++] = *e;
+    table_clear(&a->events);
     return 0;
 }
 
@@ -250,28 +276,14 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     if (!r->srcs) rc = -ENOMEM;
     struct srcent *s;
     for (size_t i = 0; rc == 0 && (s = table_next(&a->srcs, &i));) {
-        struct src_row *o = &r->srcs[r->n_srcs++];
-        o->ip = s->ip;
-        o->first_us = s->first_us;
-        o->last_us = s->last_us;
-        o->packets = s->packets;
-        o->bytes = s->bytes;
-        memcpy(o->ports, s->ports, sizeof o->ports);
-        o->nports = s->nports;
-        o->more_ports = s->more;
-        o->fpmask = s->fpmask;
-        o->clsmask = s->clsmask;
-        memcpy(o->cc, s->g.cc, 3);
-        o->asn = s->g.asn;
-        o->has_loc = s->g.has_loc;
-        o->lat = s->g.lat;
-        o->lon = s->g.lon;
-        rc = sketch_add(&r->sources, s->hash);
+        r->srcs[r->n_srcs++] = s->r;
+        rc = event_merge(a, &s->r);
+        if (rc == 0) rc = sketch_add(&r->sources, s->hash);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
-            if (s->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
-        if (rc == 0 && s->g.cc[0])
-            rc = keyrow_add(&cc, (uint32_t)(s->g.cc[0] << 8 | s->g.cc[1]), NULL, s);
-        if (rc == 0 && s->g.asn) rc = keyrow_add(&asn, s->g.asn, s->as_name, s);
+            if (s->r.fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
+        if (rc == 0 && s->r.cc[0])
+            rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
+        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->as_name, s);
     }
     if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
     if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
@@ -295,7 +307,10 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     table_free(&cc);
     table_free(&asn);
-    if (rc == 0) qsort(r->srcs, r->n_srcs, sizeof *r->srcs, by_packets_desc);
+    if (rc == 0) {
+        qsort(r->srcs, r->n_srcs, sizeof *r->srcs, by_packets_desc);
+        if (r->n_srcs > RECORD_TOP_SOURCES) r->n_srcs = RECORD_TOP_SOURCES;
+    }
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 
@@ -367,6 +382,10 @@ int agg_flush(struct agg *a, bool final)
     int rc = build_ports(a, r);
     if (rc == 0) rc = build_sources(a, r);
     if (rc == 0) rc = detect(a, r, final);
+    if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window)) {
+        rc = flush_events(a, r);
+        a->events_from = a->end;
+    }
     a->tot.packets += a->packets;
     a->tot.malformed += a->malformed;
     a->tot.non_ip += a->non_ip;
@@ -394,7 +413,7 @@ const struct agg_totals *agg_totals(const struct agg *a)
 
 size_t agg_mem(const struct agg *a)
 {
-    size_t m = table_mem(&a->srcs) + NKEYS * (sizeof *a->keys + sizeof *a->used);
+    size_t m = table_mem(&a->srcs) + table_mem(&a->events) + NKEYS * (sizeof *a->keys + sizeof *a->used);
     for (size_t i = 0; i < a->n_used; i++) {
         const struct keystat *k = a->keys[a->used[i]];
         m += sizeof *k + sketch_mem(&k->src) + sketch_mem(&k->dst);
@@ -416,5 +435,6 @@ void agg_free(struct agg *a)
     free(a->keys);
     free(a->used);
     table_free(&a->srcs);
+    table_free(&a->events);
     free(a);
 }

@@ -7,7 +7,10 @@
  * Country, ASN, fingerprint and total distinct counts are derived from the
  * source table when the interval closes; the closed interval goes to the sink
  * as one interval_rec (see store/record.h), with its surge alerts and the DoS
- * vectors that ended in it.  Nothing allocates per packet except a new source
+ * vectors that ended in it.  Per-source events (first/last seen, packets,
+ * ports) are folded over an event window (default an hour, like Merit's
+ * darknet-events) and handed over with the interval that closes it, so the
+ * database sees one upsert per source per hour instead of one per minute.  Nothing allocates per packet except a new source
  * or a new port key. */
 #ifndef MAMORI_AGG_H
 #define MAMORI_AGG_H
@@ -25,7 +28,8 @@
 typedef int (*agg_sink_fn)(struct interval_rec *rec, void *ctx); /* takes ownership */
 
 struct agg_cfg {
-    int64_t interval; /* seconds */
+    int64_t interval;     /* seconds */
+    int64_t event_window; /* seconds between per-source event flushes */
     const struct pfx_set *darknet;
     const struct geo *geo;        /* may be NULL */
     const struct portset *iot;

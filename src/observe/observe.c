@@ -181,7 +181,8 @@ static void usage(FILE *f)
 {
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
-          "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--quiet]\n"
+          "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
+          "                      [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -197,6 +198,7 @@ static void usage(FILE *f)
           "      --geo-dir DIR     load both from DIR (default " DEFAULT_GEO_DIR ")\n"
           "      --no-geo          no enrichment\n"
           "      --iot-ports FILE  IoT port list (default: built in, see data/iot-ports.txt)\n"
+          "      --event-window S  fold per-source events over S seconds (default 3600)\n"
           "  -q, --quiet           no progress line\n",
           f);
 }
@@ -205,7 +207,7 @@ struct opts {
     const char *darknet, *iface, *db, *geo_dir, *iot_file;
     const char **reads, **geos, **asns;
     int n_reads, n_geos, n_asns;
-    uint64_t interval;
+    uint64_t interval, event_window;
     bool no_geo, quiet;
 };
 
@@ -217,9 +219,11 @@ static int parse(int argc, char **argv, struct opts *o)
         {"interval", required_argument, 0, 'I'}, {"geo", required_argument, 0, 'g'},
         {"asn", required_argument, 0, 'a'}, {"geo-dir", required_argument, 0, 'G'},
         {"no-geo", no_argument, 0, 'N'}, {"iot-ports", required_argument, 0, 'P'},
+        {"event-window", required_argument, 0, 'E'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     o->db = "var/mamori.db";
     o->interval = 60;
+    o->event_window = 3600;
     o->reads = calloc((size_t)argc, sizeof *o->reads);
     o->geos = calloc((size_t)argc, sizeof *o->geos);
     o->asns = calloc((size_t)argc, sizeof *o->asns);
@@ -234,6 +238,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'D': o->db = optarg; break;
         case 'I':
             if (!cli_uint("--interval", optarg, 1, 86400, &o->interval)) return EXIT_USAGE;
+            break;
+        case 'E':
+            if (!cli_uint("--event-window", optarg, 1, 7 * 86400, &o->event_window)) return EXIT_USAGE;
             break;
         case 'g': o->geos[o->n_geos++] = optarg; break;
         case 'a': o->asns[o->n_asns++] = optarg; break;
@@ -335,7 +342,8 @@ int cmd_observe(int argc, char **argv)
         goto out;
     }
     store_set_meta(run.store, "darknet", o.darknet);
-    struct agg_cfg acfg = {.interval = (int64_t)o.interval, .darknet = &darknet, .geo = geo,
+    struct agg_cfg acfg = {.interval = (int64_t)o.interval, .event_window = (int64_t)o.event_window,
+                           .darknet = &darknet, .geo = geo,
                            .iot = &iot, .surge = surge, .dos = &dos, .sink = sink, .sink_ctx = &run};
     if (!(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());

@@ -16,6 +16,7 @@ void interval_rec_free(struct interval_rec *r)
         free(r->rows[k]);
     }
     free(r->srcs);
+    free(r->events);
     free(r->alerts);
     free(r->dos);
     free(r);

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#define RECORD_TOP_SOURCES 100
+
 enum row_kind { ROW_PORT, ROW_BACKSCATTER_PORT, ROW_FINGERPRINT, ROW_COUNTRY, ROW_ASN, ROW_KINDS };
 
 struct stat_row {
@@ -63,8 +65,10 @@ struct interval_rec {
     struct sketch sources;
     struct stat_row *rows[ROW_KINDS];
     size_t n_rows[ROW_KINDS];
-    struct src_row *srcs; /* sorted by packets, descending */
+    struct src_row *srcs; /* the interval's top sources by packets, descending */
     size_t n_srcs;
+    struct src_row *events; /* per-source events of the window this interval closes */
+    size_t n_events;
     struct alert_row *alerts;
     size_t n_alerts;
     struct dos_row *dos;

@@ -384,8 +384,10 @@ static int syn_probe(struct gen *g, int64_t t, enum kind k, uint32_t ei)
         break;
     case K_MASSCAN:
         dport = popular_tcp[below(&g->r, NELEM(popular_tcp))];
-        seq = safe_seq(g, d);
-        id = (uint16_t)((d ^ dport ^ seq) & 0xffff);
+        do { /* an ID of 54321 would read as ZMap: masscan's cookie rarely lands there */
+            seq = safe_seq(g, d);
+            id = (uint16_t)((d ^ dport ^ seq) & 0xffff);
+        } while (id == 54321);
         ttl = 255;
         win = 1024;
         opts = e->opt; /* newer masscan adds an MSS option */
