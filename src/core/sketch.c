@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,14 @@ static int set_insert(uint64_t *set, uint32_t cap, uint64_t h)
     return 1;
 }
 
+static bool set_has(const uint64_t *set, uint32_t cap, uint64_t h)
+{
+    uint32_t mask = cap - 1, i = (uint32_t)h & mask;
+    for (; set[i]; i = (i + 1) & mask)
+        if (set[i] == h) return true;
+    return false;
+}
+
 static int grow(struct sketch *s)
 {
     uint32_t cap = s->cap ? s->cap * 2 : 8;
@@ -74,6 +83,7 @@ int sketch_add(struct sketch *s, uint64_t h)
         hll_add(s->reg, h);
         return 0;
     }
+    if (s->cap && set_has(s->set, s->cap, h)) return 0; /* a repeat never promotes */
     if ((s->n + 1) * 2 > s->cap) {
         int rc = s->n + 1 > SKETCH_EXACT_MAX ? to_hll(s) : grow(s);
         if (rc < 0) return rc;

@@ -341,7 +341,7 @@ static int build_ports(struct agg *a, struct interval_rec *r)
 static int detect(struct agg *a, struct interval_rec *r, bool final)
 {
     if (a->cfg.surge) {
-        int64_t idx = r->start / a->cfg.interval;
+        int64_t idx = surge_next_interval(a->cfg.surge);
         for (size_t i = 0; i < r->n_rows[ROW_PORT]; i++) {
             struct stat_row *row = &r->rows[ROW_PORT][i];
             struct alert_row al;

@@ -113,7 +113,7 @@ static int read_file(struct run *run, const char *path)
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
-    } else if (n == PCAP_ERROR) {
+    } else if (n == PCAP_ERROR && !stop_requested) { /* a signal interrupts a blocked read */
         cli_error("%s: damaged capture after %llu complete records: %s", path,
                   (unsigned long long)(agg_totals(run->agg)->frames - before), pcap_geterr(p));
         status = 1;
@@ -364,7 +364,7 @@ int cmd_observe(int argc, char **argv)
     }
     const struct agg_totals *t = agg_totals(run.agg);
     double secs = cli_now() - run.t0;
-    fprintf(stderr,
+    if (t->frames) fprintf(stderr,
             "mamori: observed %llu darknet packets in %llu intervals (%llu malformed, %llu non-IP, "
             "%llu outside the darknet); %llu surge alerts, %llu DoS victims; %.2f Mframes/s -> %s%s\n",
             (unsigned long long)t->packets, (unsigned long long)t->intervals,

@@ -9,8 +9,7 @@
 
 struct surge {
     struct surge_cfg cfg;
-    int64_t origin;
-    int has_origin;
+    int64_t intervals;
     struct surge_state st[2][65536];
 };
 
@@ -35,15 +34,19 @@ struct surge *surge_new(const struct surge_cfg *c)
     return s;
 }
 
-void surge_set_origin(struct surge *s, int64_t first_idx)
+int64_t surge_next_interval(struct surge *s)
 {
-    s->origin = first_idx;
-    s->has_origin = 1;
+    return s->intervals++;
 }
 
-int64_t surge_origin(const struct surge *s)
+int64_t surge_intervals(const struct surge *s)
 {
-    return s->origin;
+    return s->intervals;
+}
+
+void surge_set_intervals(struct surge *s, int64_t n)
+{
+    s->intervals = n;
 }
 
 struct surge_state *surge_state_at(struct surge *s, uint8_t proto, uint16_t port)
@@ -65,11 +68,10 @@ int surge_observe(struct surge *s, uint8_t proto, uint16_t port, int64_t idx, ui
 {
     struct surge_state *st = surge_state_at(s, proto, port);
     if (!st) return 0;
-    if (!s->has_origin) surge_set_origin(s, idx);
     if (!st->used) {
         st->used = 1;
         st->last_idx = idx - 1;
-        int64_t prior = idx - s->origin;
+        int64_t prior = idx;
         st->n = prior > 0 ? (uint32_t)(prior > 1000000 ? 1000000 : prior) : 0;
     }
     if (idx <= st->last_idx) return 0; /* the same interval twice: ignore */

@@ -2,8 +2,11 @@
  *
  * Each (proto, port) keeps an exponentially weighted mean and variance of its
  * distinct sources per interval (alpha 0.2, roughly the last 10 intervals).
- * Intervals in which a port saw nothing count as zeros, applied lazily when
- * the port shows up again, so a port first seen late has a zero baseline.
+ * Intervals are numbered by the detector as the sensor closes them, so time
+ * when the sensor saw nothing at all (down, or between two captures) is not
+ * mistaken for silence.  Intervals in which a port saw nothing count as
+ * zeros, applied lazily when the port shows up again, so a port first seen
+ * late has a zero baseline.
  * An interval alerts when, after a warm-up of 5 intervals,
  *     x >= mean + max(4 sd, 5 sqrt(max(mean,1))),  x >= 1.5 mean,  x - mean >= 10
  * The sqrt term is a Poisson floor: a steady population of scanners varies
@@ -32,9 +35,11 @@ struct surge;
 
 void surge_cfg_default(struct surge_cfg *c);
 struct surge *surge_new(const struct surge_cfg *c);
-/* The detector's first interval (set once; restored from the store on re-runs). */
-void surge_set_origin(struct surge *s, int64_t first_idx);
-int64_t surge_origin(const struct surge *s);
+/* Starts the next interval; returns its number. */
+int64_t surge_next_interval(struct surge *s);
+/* Intervals numbered so far (restored from the store on re-runs). */
+int64_t surge_intervals(const struct surge *s);
+void surge_set_intervals(struct surge *s, int64_t n);
 /* Feed one port's distinct sources for interval idx (intervals fed in order).
  * Returns 1 and fills *a when this is the start of a surge. */
 int surge_observe(struct surge *s, uint8_t proto, uint16_t port, int64_t idx, uint64_t sources,

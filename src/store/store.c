@@ -111,7 +111,7 @@ static int mkdir_parent(const char *path)
         *p = '/';
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return err_set(-errno, "%s: cannot create directory: %s", dir, strerror(errno));
+        return err_set(-errno, "%s: cannot create directory %s: %s", path, dir, strerror(errno));
     return 0;
 }
 
@@ -457,10 +457,10 @@ int store_load_surge(struct store *s, struct surge *sg, int64_t interval)
 {
     sqlite3_stmt *st;
     char sql[160];
-    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_origin_%lld'", (long long)interval);
+    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_intervals_%lld'", (long long)interval);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "surge state");
     bool have = sqlite3_step(st) == SQLITE_ROW;
-    if (have) surge_set_origin(sg, sqlite3_column_int64(st, 0));
+    if (have) surge_set_intervals(sg, sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);
     if (!have) return 0; /* baselines learned with another interval length do not apply */
     if (sqlite3_prepare_v2(s->db, "SELECT proto,port,mean,var,last_idx,n,alerted FROM surge_state",
@@ -509,8 +509,8 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
     }
     sqlite3_finalize(st);
     char key[64], val[32];
-    snprintf(key, sizeof key, "surge_origin_%lld", (long long)interval);
-    snprintf(val, sizeof val, "%lld", (long long)surge_origin(sg));
+    snprintf(key, sizeof key, "surge_intervals_%lld", (long long)interval);
+    snprintf(val, sizeof val, "%lld", (long long)surge_intervals(sg));
     if (rc == 0) rc = store_set_meta(s, key, val);
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

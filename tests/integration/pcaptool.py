@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Independent pcap helpers for the tests (no mamori code involved).
+
+  pcaptool.py count FILE                 complete records in a classic pcap
+  pcaptool.py cut FILE OUT BYTES         copy the first BYTES bytes
+  pcaptool.py absurd FILE OUT N          keep N records, then one claiming a 2 GiB length
+  pcaptool.py linktype FILE OUT DLT      same records, another link type
+  pcaptool.py frames_by_minute FILE      JSON {minute_start: frames} of complete records
+"""
+import json
+import struct
+import sys
+
+
+def records(data):
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    off = 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack(endian + "IIII", data[off:off + 16])
+        if off + 16 + incl > len(data):
+            return
+        yield off, sec, incl
+        off += 16 + incl
+
+
+def main():
+    cmd, path = sys.argv[1], sys.argv[2]
+    data = open(path, "rb").read()
+    if cmd == "count":
+        print(sum(1 for _ in records(data)))
+    elif cmd == "cut":
+        open(sys.argv[3], "wb").write(data[:int(sys.argv[4])])
+    elif cmd == "absurd":
+        n = int(sys.argv[4])
+        recs = list(records(data))[:n + 1]
+        end = recs[n][0]
+        bad = struct.pack("<IIII", 1474329600, 0, 0x7FFFFFFF, 0x7FFFFFFF)
+        open(sys.argv[3], "wb").write(data[:end] + bad + b"\0" * 64)
+    elif cmd == "linktype":
+        out = bytearray(data)
+        out[20:24] = struct.pack("<I", int(sys.argv[4]))
+        open(sys.argv[3], "wb").write(out)
+    elif cmd == "frames_by_minute":
+        counts = {}
+        for _, sec, _ in records(data):
+            counts[sec - sec % 60] = counts.get(sec - sec % 60, 0) + 1
+        print(json.dumps(counts))
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+/* Aggregation: interval rollover on packet time, per-port and per-source
+ * accounting, and the store/report round trip with unions across intervals. */
+#include "core/err.h"
+#include "observe/agg.h"
+#include "report/query.h"
+#include "store/store.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+struct sink {
+    struct interval_rec *r[16];
+    int n;
+};
+
+static int collect(struct interval_rec *r, void *ctx)
+{
+    struct sink *s = ctx;
+    assert_true(s->n < 16);
+    s->r[s->n++] = r;
+    return 0;
+}
+
+static struct pfx_set darknet;
+static struct portset iot;
+
+static struct agg *new_agg(struct sink *s)
+{
+    pfx_set_free(&darknet);
+    assert_int_equal(pfx_set_parse_list(&darknet, "198.18.0.0/16"), 0);
+    portset_iot_default(&iot);
+    struct agg_cfg c = {.interval = 60, .event_window = 3600, .darknet = &darknet, .iot = &iot,
+                        .sink = collect, .sink_ctx = s};
+    return agg_new(&c);
+}
+
+static void frame(struct agg *a, int64_t sec, const char *src, const char *dst, uint16_t dport,
+                  uint8_t flags, uint16_t sport)
+{
+    uint8_t f[128];
+    struct tcp_probe q = {.src = src, .dst = dst, .sport = sport, .dport = dport, .seq = 1,
+                          .flags = flags, .win = 1000, .id = 1};
+    size_t n = t_tcp_frame(f, &q);
+    assert_int_equal(agg_frame(a, DLT_EN10MB, sec * 1000000, f, n, (uint32_t)n), 0);
+}
+
+static const struct stat_row *find(const struct interval_rec *r, int kind, uint32_t key)
+{
+    for (size_t i = 0; i < r->n_rows[kind]; i++)
+        if (r->rows[kind][i].key == key) return &r->rows[kind][i];
+    return NULL;
+}
+
+static void rollover_on_packet_time(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600; /* a minute boundary */
+    frame(a, t + 5, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 59, "1.1.1.2", "198.18.0.2", 23, TCP_SYN, 1000);
+    assert_int_equal(s.n, 0);
+    frame(a, t + 60, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000); /* next interval */
+    assert_int_equal(s.n, 1);
+    frame(a, t + 30, "1.1.1.3", "198.18.0.3", 2323, TCP_SYN, 1000); /* late: current interval */
+    frame(a, t + 600, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000); /* gap: no empty intervals */
+    frame(a, t + 601, "1.1.1.1", "10.0.0.1", 23, TCP_SYN, 1000);   /* outside */
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.r[0]->start, t);
+    assert_int_equal(s.r[0]->end, t + 60);
+    assert_int_equal(s.r[0]->packets, 2);
+    assert_int_equal(sketch_count(&s.r[0]->sources), 2);
+    assert_int_equal(s.r[1]->start, t + 60);
+    assert_int_equal(s.r[1]->packets, 2);
+    assert_int_equal(s.r[2]->start, t + 600);
+    assert_int_equal(s.r[2]->packets, 1);
+    assert_int_equal(s.r[2]->outside, 1);
+    assert_int_equal(s.r[0]->iot_packets, 2);
+    for (int i = 0; i < s.n; i++) interval_rec_free(s.r[i]);
+    agg_free(a);
+}
+
+static void ports_sources_and_backscatter(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600;
+    frame(a, t, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t, "1.1.1.1", "198.18.0.2", 23, TCP_SYN, 1000);
+    frame(a, t, "1.1.1.2", "198.18.0.2", 23, TCP_SYN, 1000);
+    frame(a, t, "1.1.1.2", "198.18.0.2", 80, TCP_ACK, 1000);               /* other, port 80 */
+    frame(a, t, "9.9.9.9", "198.18.0.9", 40000, TCP_SYN | TCP_ACK, 443);    /* backscatter */
+    assert_int_equal(agg_flush(a, true), 0);
+    const struct interval_rec *r = s.r[0];
+    const struct stat_row *p23 = find(r, ROW_PORT, 23), *p80 = find(r, ROW_PORT, 80);
+    assert_non_null(p23);
+    assert_int_equal(p23->packets, 3);
+    assert_int_equal(sketch_count(&p23->src), 2);
+    assert_int_equal(sketch_count(&p23->dst), 2);
+    assert_non_null(p80);
+    assert_null(find(r, ROW_PORT, 40000)); /* backscatter is not a destination port */
+    const struct stat_row *bs = find(r, ROW_BACKSCATTER_PORT, 443);
+    assert_non_null(bs);
+    assert_int_equal(bs->packets, 1);
+    assert_int_equal(r->cls[CLS_TCP_SYN], 3);
+    assert_int_equal(r->cls[CLS_OTHER], 1);
+    assert_int_equal(r->cls[CLS_BACKSCATTER], 1);
+    assert_int_equal(r->n_events, 3); /* per-source events of the closing window */
+    interval_rec_free(s.r[0]);
+    agg_free(a);
+}
+
+static void store_report_unions_intervals(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mamori-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600;
+    frame(a, t, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t, "1.1.1.2", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 60, "1.1.1.2", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 60, "1.1.1.3", "198.18.0.1", 23, TCP_SYN, 1000);
+    assert_int_equal(agg_flush(a, true), 0);
+    struct store *st = store_open(path, true);
+    assert_non_null(st);
+    for (int i = 0; i < s.n; i++) {
+        assert_int_equal(store_write_interval(st, s.r[i]), 0);
+        interval_rec_free(s.r[i]);
+    }
+    store_close(st);
+    st = store_open(path, false);
+    assert_non_null(st);
+    struct query_window w = {.from = 0, .to = (int64_t)1 << 40, .top = 0};
+    json_t *doc = query_summary(store_db(st), &w);
+    assert_non_null(doc);
+    json_t *tot = json_object_get(doc, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "packets")), 4);
+    assert_int_equal(json_integer_value(json_object_get(tot, "sources")), 3); /* not 2 + 2 */
+    json_t *port = json_array_get(json_object_get(doc, "ports"), 0);
+    assert_int_equal(json_integer_value(json_object_get(port, "sources")), 3);
+    assert_int_equal(json_integer_value(json_object_get(port, "port")), 23);
+    w.from = t + 60; /* the second interval alone */
+    json_decref(doc);
+    doc = query_summary(store_db(st), &w);
+    tot = json_object_get(doc, "totals");
+    assert_int_equal(json_integer_value(json_object_get(tot, "packets")), 2);
+    json_decref(doc);
+    store_close(st);
+    assert_null(store_open("/nonexistent-dir/x/y.db", false));
+    assert_non_null(strstr(err_msg(), "/nonexistent-dir/x/y.db"));
+    unlink(path);
+    agg_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rollover_on_packet_time),
+        cmocka_unit_test(ports_sources_and_backscatter),
+        cmocka_unit_test(store_report_unions_intervals),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    pfx_set_free(&darknet);
+    return rc;
+}
