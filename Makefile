@@ -65,13 +65,21 @@ test-asan: $(ASAN)/build.ninja
 $(FUZZ)/build.ninja:
 	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dwerror=true -Db_lundef=false -Dbuildtype=debugoptimized
 
-fuzz: $(FUZZ)/build.ninja
+fuzz: $(FUZZ)/build.ninja build
 	ninja -C $(FUZZ)
+	@mkdir -p var/fuzz/seed/fuzz_observe var/fuzz/seed/fuzz_text var/fuzz/seed/fuzz_decode var/fuzz/seed/fuzz_sketch
+	@$(BUILD)/mamori synth -q --out var/fuzz/seed/full.pcap --darknet 198.18.0.0/16,2001:db8::/48 \
+	    --packets 10000 --duration 300 && head -c 3000 var/fuzz/seed/full.pcap >var/fuzz/seed/fuzz_observe/synth.pcap
+	@printf '198.18.0.0/15,2001:db8::/32' >var/fuzz/seed/fuzz_text/cidr
+	@printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n' >var/fuzz/seed/fuzz_text/asn
+	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
+	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name; \
 	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
 	    $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
-	        var/fuzz/$$name fuzz/corpus/$$name 2>&1 | tail -n 2 || exit 1; \
+	        var/fuzz/$$name var/fuzz/seed/$$name >var/fuzz/$$name.log 2>&1 \
+	        || { tail -n 30 var/fuzz/$$name.log; exit 1; }; tail -n 1 var/fuzz/$$name.log; \
 	done
 
 test: deps build test-unit test-asan fuzz

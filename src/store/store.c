@@ -147,9 +147,9 @@ static int migrate(struct store *s)
 static int prepare_writers(struct store *s)
 {
     const char *sql[] = {
-        "INSERT INTO intervals(start,end,packets,bytes,malformed,non_ip,outside,iot_packets,"
-        "tcp_syn,backscatter,udp,icmp_request,other,sources,sources_sketch)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ("INSERT INTO intervals(start,end,packets,bytes,malformed,non_ip,outside,iot_packets,"
+         "tcp_syn,backscatter,udp,icmp_request,other,sources,sources_sketch)"
+         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
         "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
         "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
@@ -165,8 +165,8 @@ static int prepare_writers(struct store *s)
         " cc=coalesce(excluded.cc,cc), asn=coalesce(excluded.asn,asn),"
         " lat=coalesce(excluded.lat,lat), lon=coalesce(excluded.lon,lon)",
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
-        "INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
-        "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)"};
+        ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
+         "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
     sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port, &s->ins_fp,    &s->ins_cc, &s->ins_asn,
                             &s->ins_top,      &s->up_src,   &s->ins_alert, &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)

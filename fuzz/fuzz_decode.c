@@ -1,0 +1,22 @@
+/* libFuzzer: the frame decoder and classifier on arbitrary bytes, under every
+ * supported link type (first byte picks it). */
+#include "core/classify.h"
+
+#include <pcap/dlt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const int dlts[] = {DLT_EN10MB, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_LINUX_SLL, 276,
+                               DLT_NULL, DLT_LOOP};
+    if (size < 1) return 0;
+    int dlt = dlts[data[0] % (sizeof dlts / sizeof dlts[0])];
+    struct pkt p;
+    if (pkt_decode(dlt, data + 1, size - 1, &p) != PKT_OK) return 0;
+    enum pkt_class c = classify(&p);
+    (void)fingerprint(&p);
+    struct victim v;
+    if (c == CLS_BACKSCATTER) (void)backscatter_victim(&p, &v);
+    return 0;
+}
