@@ -11,11 +11,6 @@
 
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-bool ip_is_v4(const struct ipaddr *a)
-{
-    return memcmp(a->b, v4_mapped_prefix, 12) == 0;
-}
-
 uint32_t ip_v4(const struct ipaddr *a)
 {
     return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |

@@ -9,6 +9,7 @@
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../store/store.h"
+#include "../store/writer.h"
 #include "agg.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ static void on_signal(int sig)
 struct run {
     struct agg *agg;
     struct store *store;
+    struct writer *writer;
     pcap_t *pcap;
     int dlt;
     int rc;
@@ -47,9 +49,7 @@ struct run {
 static int sink(struct interval_rec *r, void *ctx)
 {
     struct run *run = ctx;
-    int rc = store_write_interval(run->store, r);
-    interval_rec_free(r);
-    return rc;
+    return writer_put(run->writer, r);
 }
 
 static void show_progress(struct run *run, bool done)
@@ -345,7 +345,7 @@ int cmd_observe(int argc, char **argv)
     struct agg_cfg acfg = {.interval = (int64_t)o.interval, .event_window = (int64_t)o.event_window,
                            .darknet = &darknet, .geo = geo,
                            .iot = &iot, .surge = surge, .dos = &dos, .sink = sink, .sink_ctx = &run};
-    if (!(run.agg = agg_new(&acfg))) {
+    if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
         goto out;
     }
@@ -358,7 +358,9 @@ int cmd_observe(int argc, char **argv)
     for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, o.reads[i]);
     if (o.iface) status |= read_live(&run, o.iface);
-    if (agg_flush(run.agg, true) < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0) {
+    int rc = agg_flush(run.agg, true), wrc = writer_close(run.writer);
+    run.writer = NULL;
+    if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }
@@ -373,6 +375,7 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
             stop_requested ? " (interrupted)" : "");
 out:
+    writer_close(run.writer);
     agg_free(run.agg);
     store_close(run.store);
     surge_free(surge);

@@ -245,10 +245,17 @@ static int step(struct store *s, sqlite3_stmt *st, const char *what)
 
 static void join_ports(const struct src_row *r, char *out, size_t n)
 {
-    size_t o = 0;
-    out[0] = 0;
-    for (uint8_t i = 0; i < r->nports && o < n; i++)
-        o += (size_t)snprintf(out + o, n - o, "%s%u", i ? "," : "", r->ports[i]);
+    size_t o = 0; /* at most 8 ports of 5 digits and commas: 48 bytes */
+    for (uint8_t i = 0; i < r->nports && o + 7 < n; i++) {
+        if (i) out[o++] = ',';
+        char d[6];
+        int k = 0;
+        unsigned v = r->ports[i];
+        do d[k++] = (char)('0' + v % 10);
+        while ((v /= 10));
+        while (k) out[o++] = d[--k];
+    }
+    out[o] = 0;
 }
 
 static void join_bits(uint8_t mask, int count, const char *(*name)(int), char *out, size_t n)

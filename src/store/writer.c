@@ -1,0 +1,95 @@
+/* writer — bounded queue and committing thread (see writer.h). */
+#include "writer.h"
+#include "../core/err.h"
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct writer {
+    struct store *store;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    struct interval_rec *q[WRITER_DEPTH];
+    int head, n;
+    bool closing;
+    int rc;
+    char err[512];
+};
+
+static void *run(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->n && !w->closing) pthread_cond_wait(&w->changed, &w->mu);
+        if (!w->n) break;
+        struct interval_rec *r = w->q[w->head];
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->rc ? 0 : store_write_interval(w->store, r); /* after a failure: drain */
+        interval_rec_free(r);
+        pthread_mutex_lock(&w->mu);
+        if (rc < 0 && !w->rc) {
+            w->rc = rc;
+            snprintf(w->err, sizeof w->err, "%s", err_msg());
+        }
+        w->head = (w->head + 1) % WRITER_DEPTH;
+        w->n--;
+        pthread_cond_broadcast(&w->changed);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct writer *writer_start(struct store *s)
+{
+    struct writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        err_set(-ENOMEM, "writer: out of memory");
+        return NULL;
+    }
+    w->store = s;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->changed, NULL);
+    if (pthread_create(&w->th, NULL, run, w) == 0) {
+        pthread_setname_np(w->th, "mamori-writer");
+    } else {
+        err_set(-EAGAIN, "writer: cannot start a thread");
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int writer_put(struct writer *w, struct interval_rec *r)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->n == WRITER_DEPTH) pthread_cond_wait(&w->changed, &w->mu);
+    w->q[(w->head + w->n) % WRITER_DEPTH] = r;
+    w->n++;
+    int rc = w->rc;
+    if (rc) err_set(rc, "%s", w->err);
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+int writer_close(struct writer *w)
+{
+    if (!w) return 0;
+    pthread_mutex_lock(&w->mu);
+    w->closing = true;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    int rc = w->rc;
+    if (rc) err_set(rc, "%s", w->err);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->changed);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* writer — commits closed intervals on a thread of their own.
+ *
+ * The packet loop must not wait for SQLite: closing an interval hands the
+ * record to a bounded queue (WRITER_DEPTH deep) and the writer thread commits
+ * it, one transaction per interval, in order.  On two cores this overlaps
+ * decoding with writing; a full queue makes the packet loop wait, so memory
+ * stays bounded when the disk is slower than the capture.  A failed write is
+ * remembered and returned by the next writer_put() and by writer_close(). */
+#ifndef MAMORI_WRITER_H
+#define MAMORI_WRITER_H
+
+#include "record.h"
+
+#define WRITER_DEPTH 3
+
+struct store;
+struct writer;
+
+struct writer *writer_start(struct store *s);
+/* Takes ownership of r. */
+int writer_put(struct writer *w, struct interval_rec *r);
+/* Waits for every queued interval to be committed; returns the first error. */
+int writer_close(struct writer *w);
+
+#endif
