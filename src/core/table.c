@@ -96,6 +96,13 @@ void *table_get(struct table *t, const void *key, uint64_t h, bool *created)
     return e;
 }
 
+int table_reserve(struct table *t, size_t n)
+{
+    size_t cap = t->cap;
+    while (n * 4 > cap * 3) cap *= 2;
+    return cap == t->cap ? 0 : resize(t, cap);
+}
+
 void *table_find(const struct table *t, const void *key, uint64_t h)
 {
     if (!h) h = 1;
@@ -128,6 +135,23 @@ void table_clear(struct table *t)
 {
     memset(t->hash, 0, t->cap * sizeof *t->hash);
     t->n = 0;
+}
+
+void *table_take(struct table *t, size_t *n)
+{
+    struct table fresh;
+    if (table_init(&fresh, t->esize, t->ksize, 16) < 0) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->hash[i]) continue;
+        if (k != i) memcpy(t->slots + k * t->esize, t->slots + i * t->esize, t->esize);
+        k++;
+    }
+    void *out = t->slots;
+    *n = k;
+    free(t->hash);
+    *t = fresh;
+    return out;
 }
 
 size_t table_mem(const struct table *t)

@@ -23,11 +23,23 @@ int table_init(struct table *t, size_t esize, size_t ksize, size_t initial);
  * Returns NULL only when memory runs out. */
 void *table_get(struct table *t, const void *key, uint64_t hash, bool *created);
 void *table_find(const struct table *t, const void *key, uint64_t hash);
+/* Grows the table now so that n entries fit without a resize. */
+int table_reserve(struct table *t, size_t n);
+/* Starts loading the slot a key with this hash will probe first. */
+static inline void table_prefetch(const struct table *t, uint64_t hash)
+{
+    size_t i = (size_t)(hash ? hash : 1) & (t->cap - 1);
+    __builtin_prefetch(&t->hash[i]);
+    __builtin_prefetch(t->slots + i * t->esize);
+}
 /* Iterate: for (size_t i = 0; (e = table_next(t, &i)); ) */
 void *table_next(const struct table *t, size_t *i);
 /* Keeps the entries for which keep() returns true. */
 int table_filter(struct table *t, bool (*keep)(void *entry, void *ctx), void *ctx);
 void table_clear(struct table *t);
+/* Moves the entries to the front of their storage and hands that array (of
+ * *n entries; free() it) to the caller; the table is left empty and small. */
+void *table_take(struct table *t, size_t *n);
 size_t table_mem(const struct table *t);
 void table_free(struct table *t);
 

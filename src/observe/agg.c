@@ -224,10 +224,10 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
 }
 
 /* Folds one interval's source into the event window. */
-static int event_merge(struct agg *a, const struct src_row *s)
+static int event_merge(struct agg *a, const struct src_row *s, uint64_t hash)
 {
     bool created;
-    struct src_row *e = table_get(&a->events, &s->ip, ip_hash(&s->ip, HASH_SEED_SRC), &created);
+    struct src_row *e = table_get(&a->events, &s->ip, hash, &created);
     if (!e) return -ENOMEM;
     if (created) {
         *e = *s;
@@ -247,11 +247,8 @@ static int event_merge(struct agg *a, const struct src_row *s)
 static int flush_events(struct agg *a, struct interval_rec *r)
 {
     if (!a->events.n) return 0;
-    if (!(r->events = malloc(a->events.n * sizeof *r->events)))
+    if (!(r->events = table_take(&a->events, &r->n_events)))
         return err_set(-ENOMEM, "observe: out of memory");
-    struct src_row *e;
-    for (size_t i = 0; (e = table_next(&a->events, &i));) r->events[r->n_events++] = *e;
-    table_clear(&a->events);
     return 0;
 }
 
@@ -274,17 +271,25 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     int rc = 0;
     r->srcs = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *r->srcs);
     if (!r->srcs) rc = -ENOMEM;
+    uint64_t *hashes = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *hashes);
+    if (!hashes || table_reserve(&a->events, a->events.n + a->srcs.n) < 0) rc = -ENOMEM;
     struct srcent *s;
     for (size_t i = 0; rc == 0 && (s = table_next(&a->srcs, &i));) {
+        hashes[r->n_srcs] = s->hash;
         r->srcs[r->n_srcs++] = s->r;
-        rc = event_merge(a, &s->r);
-        if (rc == 0) rc = sketch_add(&r->sources, s->hash);
+        rc = sketch_add(&r->sources, s->hash);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (s->r.fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
         if (rc == 0 && s->r.cc[0])
             rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
         if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->as_name, s);
     }
+    /* the event table is large and cold: fetch a few sources ahead */
+    for (size_t i = 0; rc == 0 && i < r->n_srcs; i++) {
+        if (i + 8 < r->n_srcs) table_prefetch(&a->events, hashes[i + 8]);
+        rc = event_merge(a, &r->srcs[i], hashes[i]);
+    }
+    free(hashes);
     if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
     if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
     if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))

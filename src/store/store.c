@@ -196,7 +196,7 @@ struct store *store_open(const char *path, bool write)
         goto fail;
     }
     if (write) {
-        if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536", NULL, NULL,
+        if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA page_size=16384; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=20000", NULL, NULL,
                          NULL) != SQLITE_OK) {
             db_err(s, "cannot enable WAL");
             goto fail;
