@@ -3,7 +3,7 @@
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
 
-APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
+APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev \
             python3 sqlite3 procps
 BENCH_PKGS := tshark time

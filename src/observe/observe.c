@@ -23,13 +23,22 @@
 #include <unistd.h>
 
 #define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
+#define LIVE_TIMEOUT_MS 200
 
-static volatile sig_atomic_t stop_requested;
+static int64_t wall_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static volatile sig_atomic_t stop_requested; /* signals received */
+static bool draining;                         /* after a stop: take what the kernel holds */
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    stop_requested = stop_requested + 1;
 }
 
 struct run {
@@ -76,7 +85,7 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *da
         run->rc = rc;
         pcap_breakloop(run->pcap);
     }
-    if (stop_requested) pcap_breakloop(run->pcap);
+    if (stop_requested && !draining) pcap_breakloop(run->pcap);
 }
 
 static int read_file(struct run *run, const char *path)
@@ -133,7 +142,7 @@ static int read_live(struct run *run, const char *ifname)
     }
     pcap_set_snaplen(p, 256); /* headers and an ICMP quote are all a telescope reads */
     pcap_set_promisc(p, 1);
-    pcap_set_timeout(p, 200);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
     pcap_set_buffer_size(p, 64 << 20);
     int act = pcap_activate(p);
     if (act < 0) {
@@ -159,10 +168,20 @@ static int read_live(struct run *run, const char *ifname)
             status = 1;
             break;
         }
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (run->rc == 0) run->rc = agg_tick(run->agg, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+        if (run->rc == 0) run->rc = agg_tick(run->agg, wall_us());
         if (run->progress) show_progress(run, false);
+    }
+    /* Stopping: what the kernel already holds was accepted too.  Blocks of the
+     * capture ring are handed over at the latest after the read timeout, so
+     * drain for two of them without blocking. */
+    if (status == 0 && run->rc == 0 && pcap_setnonblock(p, 1, errbuf) == 0) {
+        draining = true;
+        double until = cli_now() + 2 * LIVE_TIMEOUT_MS / 1000.0;
+        while (cli_now() < until && run->rc == 0 && stop_requested < 2) {
+            if (pcap_dispatch(p, 8192, on_frame, (u_char *)run) < 0) break;
+            struct timespec pause = {0, 5 * 1000000};
+            nanosleep(&pause, NULL);
+        }
     }
     if (run->progress) show_progress(run, true);
     struct pcap_stat ps;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Live capture (needs root and network namespaces; skipped otherwise): two
+# namespaces made here and removed on exit, joined by a veth pair.  A sender in
+# one replays synth's darknet frames (destinations inside 198.18.0.0/16 and
+# 2001:db8:1::/48 only) onto the wire; observe --interface in the other
+# captures them; after SIGINT every frame sent is in the database.
+. "$(dirname "$0")/lib.sh"
+if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns add "mamori-probe-$$" 2>/dev/null; then
+    echo "live: needs root, iproute2 and network namespaces; skipped"
+    exit 77
+fi
+ip netns del "mamori-probe-$$"
+A=mamori-obs-$$
+S=mamori-snd-$$
+cleanup() {
+    ip netns del "$A" 2>/dev/null || true
+    ip netns del "$S" 2>/dev/null || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+ip netns add "$A"
+ip netns add "$S"
+for ns in "$A" "$S"; do # no router solicitations or MLD reports of their own on the wire
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+ip link add mo$$ netns "$A" type veth peer name ms$$ netns "$S"
+ip -n "$A" link set mo$$ up
+ip -n "$S" link set ms$$ up
+
+"$M" synth -q --out "$T/live.pcap" --darknet "$DN" --packets 20000 --seed 31 --duration 120
+ip netns exec "$A" "$M" observe -q --no-geo --darknet "$DN" --interface mo$$ --db "$T/live.db" \
+    2>"$T/obs.err" &
+obs=$!
+# wait (bounded) until the capture socket is open on the interface
+for _ in $(seq 1 500); do
+    ip netns exec "$A" grep -q . /proc/net/packet 2>/dev/null &&
+        [ "$(ip netns exec "$A" wc -l </proc/net/packet)" -gt 1 ] && break
+    python3 -c 'import select; select.select([], [], [], 0.01)'
+done
+sent=$(ip netns exec "$S" python3 - "$T/live.pcap" ms$$ <<'PY'
+import ipaddress, socket, struct, sys
+data = open(sys.argv[1], "rb").read()
+dark4 = ipaddress.ip_network("198.18.0.0/16")
+dark6 = ipaddress.ip_network("2001:db8:1::/48")
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[2], 0))
+off, sent = 24, 0
+while off + 16 <= len(data) and sent < 5000:
+    _, _, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+    frame = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    o = 12
+    while frame[o:o + 2] == b"\x81\x00":
+        o += 4
+    et, ip = frame[o:o + 2], frame[o + 2:]
+    if et == b"\x08\x00" and len(ip) >= 20:
+        ok = ipaddress.ip_address(ip[16:20]) in dark4
+    elif et == b"\x86\xdd" and len(ip) >= 40:
+        ok = ipaddress.ip_address(ip[24:40]) in dark6
+    else:
+        ok = False
+    if ok:  # never put a frame for any other address on the wire
+        s.send(frame)
+        sent += 1
+print(sent)
+PY
+)
+kill -INT $obs
+wait $obs || fail "observe exited $?: $(cat "$T/obs.err")"
+got=$("$M" report --db "$T/live.db" --format json | python3 -c '
+import json, sys; t = json.load(sys.stdin)["totals"]
+print(t["packets"] + t["malformed"] + t["non_ip"] + t["outside"])')
+[ "$got" = "$sent" ] || fail "live: sent $sent frames, observe stored $got: $(cat "$T/obs.err")"
+echo "live: $sent frames sent on a veth in a test namespace, $got captured and stored"
