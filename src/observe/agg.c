@@ -15,7 +15,6 @@
 struct srcent {
     struct src_row r; /* key: r.ip, the first member */
     uint64_t hash;
-    const char *as_name;
 };
 
 struct keystat {
@@ -81,13 +80,21 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, int64_t ts
     if (!s || !created) return s;
     s->hash = h;
     s->r.first_us = s->r.last_us = ts;
-    s->as_name = "";
-    if (a->cfg.geo) {
+    s->r.as_name = "";
+    const struct src_row *seen = a->cfg.geo ? table_find(&a->events, ip, h) : NULL;
+    if (seen) { /* looked up earlier in this event window: a probe beats a lookup */
+        memcpy(s->r.cc, seen->cc, 3);
+        s->r.asn = seen->asn;
+        s->r.as_name = seen->as_name;
+        s->r.has_loc = seen->has_loc;
+        s->r.lat = seen->lat;
+        s->r.lon = seen->lon;
+    } else if (a->cfg.geo) {
         struct geo_info gi;
         geo_lookup(a->cfg.geo, ip, &gi);
         memcpy(s->r.cc, gi.cc, 3);
         s->r.asn = gi.asn;
-        s->as_name = gi.as_name;
+        s->r.as_name = gi.as_name;
         s->r.has_loc = gi.has_loc;
         s->r.lat = (float)gi.lat;
         s->r.lon = (float)gi.lon;
@@ -282,7 +289,7 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             if (s->r.fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
         if (rc == 0 && s->r.cc[0])
             rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
-        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->as_name, s);
+        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, s);
     }
     /* the event table is large and cold: fetch a few sources ahead */
     for (size_t i = 0; rc == 0 && i < r->n_srcs; i++) {

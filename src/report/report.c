@@ -39,7 +39,7 @@ static long long n(json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-static void text_keyed(json_t *doc, const char *section, const char *title)
+static void text_keyed(json_t *doc, const char *section, const char *title, const char *who)
 {
     json_t *arr = json_object_get(doc, section), *o;
     size_t i;
@@ -53,12 +53,12 @@ static void text_keyed(json_t *doc, const char *section, const char *title)
         if (json_object_get(o, "port"))
             snprintf(key, sizeof key, "%lld/%s", n(o, "port"), s(o, "proto"));
         else if (json_object_get(o, "asn"))
-            snprintf(key, sizeof key, "AS%lld %.40s", n(o, "asn"), s(o, "name"));
+            snprintf(key, sizeof key, "AS%lld %.44s", n(o, "asn"), s(o, "name"));
         else if (json_object_get(o, "cc"))
             snprintf(key, sizeof key, "%s", s(o, "cc"));
         else
             snprintf(key, sizeof key, "%s", s(o, "name"));
-        printf("  %-52s %12lld packets %9lld sources\n", key, n(o, "packets"), n(o, "sources"));
+        printf("  %-52s %12lld packets %9lld %s\n", key, n(o, "packets"), n(o, "sources"), who);
     }
 }
 
@@ -81,11 +81,11 @@ static void print_text(json_t *d)
            n(t, "malformed"), n(t, "non_ip"), n(t, "outside"));
     printf("  classes: tcp_syn %lld  backscatter %lld  udp %lld  icmp_request %lld  other %lld\n",
            n(c, "tcp_syn"), n(c, "backscatter"), n(c, "udp"), n(c, "icmp_request"), n(c, "other"));
-    text_keyed(d, "fingerprints", "Scanner fingerprints (TCP SYN)");
-    text_keyed(d, "ports", "Top destination ports");
-    text_keyed(d, "backscatter_ports", "Backscatter by victim port");
-    text_keyed(d, "countries", "Countries");
-    text_keyed(d, "asns", "ASNs");
+    text_keyed(d, "fingerprints", "Scanner fingerprints (TCP SYN)", "sources");
+    text_keyed(d, "ports", "Top destination ports", "sources");
+    text_keyed(d, "backscatter_ports", "Backscatter by victim port", "victims");
+    text_keyed(d, "countries", "Countries (of sources)", "sources");
+    text_keyed(d, "asns", "ASNs (of sources)", "sources");
     puts("\nTop sources");
     json_array_foreach(json_object_get(d, "top_sources"), i, o) {
         char ports[80] = "";

@@ -37,6 +37,7 @@ struct src_row {
     uint32_t asn;
     uint8_t has_loc;
     float lat, lon;
+    const char *as_name; /* owned by the geo handle */
 };
 
 struct alert_row {
