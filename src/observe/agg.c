@@ -31,6 +31,7 @@ struct agg {
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
     struct table srcs;   /* this interval's sources */
+    struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
     struct table events; /* struct src_row per source since the last event flush */
     int64_t events_from; /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated */
@@ -48,6 +49,7 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     struct agg *a = calloc(1, sizeof *a);
     if (!a) goto oom;
     a->cfg = *cfg;
+    if (!a->cfg.max_sources) a->cfg.max_sources = AGG_MAX_SOURCES;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     if (!a->keys || !a->used ||
@@ -72,10 +74,17 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, int64_t ts)
+/* NULL with *full set when the interval already tracks max_sources sources. */
+static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
+                              bool *full)
 {
     bool created;
-    uint64_t h = ip_hash(ip, HASH_SEED_SRC);
+    *full = false;
+    if (a->srcs.n >= a->cfg.max_sources) {
+        struct srcent *s = table_find(&a->srcs, ip, h);
+        *full = !s;
+        return s;
+    }
     struct srcent *s = table_get(&a->srcs, ip, h, &created);
     if (!s || !created) return s;
     s->hash = h;
@@ -110,27 +119,15 @@ static void src_port(struct src_row *s, uint16_t port)
     else s->more_ports = 1;
 }
 
-static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
+static bool l4_proto(const struct pkt *p)
 {
-    enum pkt_class c = classify(p);
-    enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
-    a->packets++;
-    a->bytes += len;
-    a->cls[c]++;
-    struct srcent *s = src_get(a, &p->src, ts);
-    if (!s) return err_set(-ENOMEM, "observe: out of memory");
-    s->r.packets++;
-    s->r.bytes += len;
-    if (ts > s->r.last_us) s->r.last_us = ts;
-    if (ts < s->r.first_us) s->r.first_us = ts;
-    s->r.clsmask |= (uint8_t)(1u << c);
-    if (fp != FP_NONE) {
-        s->r.fpmask |= (uint8_t)(1u << fp);
-        a->fp_packets[fp]++;
-        a->fp_bytes[fp] += len;
-    }
-    uint64_t hsrc = s->hash;
-    bool l4 = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
+    return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
+}
+
+/* The per-key part of a packet: ports, backscatter ports, DoS vectors. */
+static int account_keys(struct agg *a, const struct pkt *p, enum pkt_class c, uint64_t hsrc,
+                        int64_t ts, uint32_t len)
+{
     if (c == CLS_BACKSCATTER) {
         struct victim v;
         if (backscatter_victim(p, &v) < 0) return 0;
@@ -145,8 +142,7 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
             return -ENOMEM;
         return 0;
     }
-    if (!l4) return 0;
-    src_port(&s->r, p->dport);
+    if (!l4_proto(p)) return 0;
     if (portset_has(a->cfg.iot, p->proto, p->dport)) a->iot_packets++;
     struct keystat *k = key_get(a, key_index(0, p->proto, p->dport));
     if (!k) return err_set(-ENOMEM, "observe: out of memory");
@@ -155,6 +151,48 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     if (sketch_add(&k->src, hsrc) < 0 || sketch_add(&k->dst, ip_hash(&p->dst, HASH_SEED_DST)) < 0)
         return -ENOMEM;
     return 0;
+}
+
+/* A source past max_sources: counted everywhere a sketch can hold it. */
+static int account_untracked(struct agg *a, enum fingerprint fp, uint64_t hsrc, uint32_t len)
+{
+    a->tot.untracked++;
+    if (sketch_add(&a->over_src, hsrc) < 0) return -ENOMEM;
+    if (fp != FP_NONE) {
+        a->fp_packets[fp]++;
+        a->fp_bytes[fp] += len;
+        if (sketch_add(&a->over_fp[fp], hsrc) < 0) return -ENOMEM;
+    }
+    return 0;
+}
+
+static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
+{
+    enum pkt_class c = classify(p);
+    enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
+    a->packets++;
+    a->bytes += len;
+    a->cls[c]++;
+    uint64_t hsrc = ip_hash(&p->src, HASH_SEED_SRC);
+    bool full;
+    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full);
+    if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
+    if (!s) {
+        int rc = account_untracked(a, fp, hsrc, len);
+        return rc < 0 ? err_set(rc, "observe: out of memory") : account_keys(a, p, c, hsrc, ts, len);
+    }
+    s->r.packets++;
+    s->r.bytes += len;
+    if (ts > s->r.last_us) s->r.last_us = ts;
+    if (ts < s->r.first_us) s->r.first_us = ts;
+    s->r.clsmask |= (uint8_t)(1u << c);
+    if (fp != FP_NONE) {
+        s->r.fpmask |= (uint8_t)(1u << fp);
+        a->fp_packets[fp]++;
+        a->fp_bytes[fp] += len;
+    }
+    if (l4_proto(p) && c != CLS_BACKSCATTER) src_port(&s->r, p->dport);
+    return account_keys(a, p, c, hsrc, ts, len);
 }
 
 static void open_interval(struct agg *a, int64_t ts_us)
@@ -291,6 +329,10 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
         if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, s);
     }
+    if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
+    for (int f = 0; f < FP_COUNT && rc == 0; f++) rc = sketch_merge(&fps[f].src, &a->over_fp[f]);
+    sketch_free(&a->over_src);
+    for (int f = 0; f < FP_COUNT; f++) sketch_free(&a->over_fp[f]);
     /* the event table is large and cold: fetch a few sources ahead */
     for (size_t i = 0; rc == 0 && i < r->n_srcs; i++) {
         if (i + 8 < r->n_srcs) table_prefetch(&a->events, hashes[i + 8]);
@@ -394,7 +436,8 @@ int agg_flush(struct agg *a, bool final)
     int rc = build_ports(a, r);
     if (rc == 0) rc = build_sources(a, r);
     if (rc == 0) rc = detect(a, r, final);
-    if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window)) {
+    if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window ||
+                    a->events.n >= a->cfg.max_sources)) {
         rc = flush_events(a, r);
         a->events_from = a->end;
     }
@@ -448,5 +491,7 @@ void agg_free(struct agg *a)
     free(a->used);
     table_free(&a->srcs);
     table_free(&a->events);
+    sketch_free(&a->over_src);
+    for (int f = 0; f < FP_COUNT; f++) sketch_free(&a->over_fp[f]);
     free(a);
 }

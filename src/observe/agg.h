@@ -10,7 +10,11 @@
  * vectors that ended in it.  Per-source events (first/last seen, packets,
  * ports) are folded over an event window (default an hour, like Merit's
  * darknet-events) and handed over with the interval that closes it, so the
- * database sees one upsert per source per hour instead of one per minute.  Nothing allocates per packet except a new source
+ * database sees one upsert per source per hour instead of one per minute.
+ * Memory is bounded by max_sources: past it, a new source of the interval
+ * still counts in totals, ports and fingerprints (through overflow sketches),
+ * but gets no per-source row, country or ASN; the event window closes early
+ * when it holds max_sources sources.  Nothing allocates per packet except a new source
  * or a new port key. */
 #ifndef MAMORI_AGG_H
 #define MAMORI_AGG_H
@@ -25,11 +29,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define AGG_MAX_SOURCES 1500000
+
 typedef int (*agg_sink_fn)(struct interval_rec *rec, void *ctx); /* takes ownership */
 
 struct agg_cfg {
     int64_t interval;     /* seconds */
     int64_t event_window; /* seconds between per-source event flushes */
+    size_t max_sources;   /* per-source detail kept for at most this many sources per interval
+                             and per event window (0: AGG_MAX_SOURCES) */
     const struct pfx_set *darknet;
     const struct geo *geo;        /* may be NULL */
     const struct portset *iot;
@@ -41,6 +49,7 @@ struct agg_cfg {
 
 struct agg_totals { /* over the whole run, for the summary line */
     uint64_t frames, packets, malformed, non_ip, outside, intervals, alerts, dos;
+    uint64_t untracked; /* packets from sources past max_sources in their interval */
 };
 
 struct agg;

@@ -35,10 +35,13 @@ static int64_t wall_us(void)
 static volatile sig_atomic_t stop_requested; /* signals received */
 static bool draining;                         /* after a stop: take what the kernel holds */
 
+static pcap_t *volatile live_pcap; /* woken by the handler: poll() would not return */
+
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = stop_requested + 1;
+    if (live_pcap) pcap_breakloop(live_pcap); /* async-signal-safe: a flag and an eventfd */
 }
 
 struct run {
@@ -160,6 +163,9 @@ static int read_live(struct run *run, const char *ifname)
         run->pcap = NULL;
         return 1;
     }
+    live_pcap = p;
+    /* like tcpdump's "listening on": the capture is armed from here on */
+    fprintf(stderr, "mamori: capturing on %s (%s)\n", ifname, pcap_datalink_val_to_name(run->dlt));
     int status = 0;
     while (!stop_requested && run->rc == 0) {
         int n = pcap_dispatch(p, 8192, on_frame, (u_char *)run);
@@ -183,6 +189,7 @@ static int read_live(struct run *run, const char *ifname)
             nanosleep(&pause, NULL);
         }
     }
+    live_pcap = NULL;
     if (run->progress) show_progress(run, true);
     struct pcap_stat ps;
     if (pcap_stats(p, &ps) == 0 && ps.ps_drop)
@@ -201,7 +208,7 @@ static void usage(FILE *f)
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
           "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
-          "                      [--quiet]\n"
+          "                      [--max-sources N] [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -218,6 +225,8 @@ static void usage(FILE *f)
           "      --no-geo          no enrichment\n"
           "      --iot-ports FILE  IoT port list (default: built in, see data/iot-ports.txt)\n"
           "      --event-window S  fold per-source events over S seconds (default 3600)\n"
+          "      --max-sources N   per-source detail for at most N sources per interval and\n"
+          "                        per event window (default 1500000); bounds memory\n"
           "  -q, --quiet           no progress line\n",
           f);
 }
@@ -226,7 +235,7 @@ struct opts {
     const char *darknet, *iface, *db, *geo_dir, *iot_file;
     const char **reads, **geos, **asns;
     int n_reads, n_geos, n_asns;
-    uint64_t interval, event_window;
+    uint64_t interval, event_window, max_sources;
     bool no_geo, quiet;
 };
 
@@ -238,11 +247,12 @@ static int parse(int argc, char **argv, struct opts *o)
         {"interval", required_argument, 0, 'I'}, {"geo", required_argument, 0, 'g'},
         {"asn", required_argument, 0, 'a'}, {"geo-dir", required_argument, 0, 'G'},
         {"no-geo", no_argument, 0, 'N'}, {"iot-ports", required_argument, 0, 'P'},
-        {"event-window", required_argument, 0, 'E'},
+        {"event-window", required_argument, 0, 'E'}, {"max-sources", required_argument, 0, 'M'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     o->db = "var/mamori.db";
     o->interval = 60;
     o->event_window = 3600;
+    o->max_sources = AGG_MAX_SOURCES;
     o->reads = calloc((size_t)argc, sizeof *o->reads);
     o->geos = calloc((size_t)argc, sizeof *o->geos);
     o->asns = calloc((size_t)argc, sizeof *o->asns);
@@ -260,6 +270,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'E':
             if (!cli_uint("--event-window", optarg, 1, 7 * 86400, &o->event_window)) return EXIT_USAGE;
+            break;
+        case 'M':
+            if (!cli_uint("--max-sources", optarg, 1, 1000000000, &o->max_sources)) return EXIT_USAGE;
             break;
         case 'g': o->geos[o->n_geos++] = optarg; break;
         case 'a': o->asns[o->n_asns++] = optarg; break;
@@ -362,7 +375,7 @@ int cmd_observe(int argc, char **argv)
     }
     store_set_meta(run.store, "darknet", o.darknet);
     struct agg_cfg acfg = {.interval = (int64_t)o.interval, .event_window = (int64_t)o.event_window,
-                           .darknet = &darknet, .geo = geo,
+                           .max_sources = (size_t)o.max_sources, .darknet = &darknet, .geo = geo,
                            .iot = &iot, .surge = surge, .dos = &dos, .sink = sink, .sink_ctx = &run};
     if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
@@ -377,7 +390,9 @@ int cmd_observe(int argc, char **argv)
     for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, o.reads[i]);
     if (o.iface) status |= read_live(&run, o.iface);
+    if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
     int rc = agg_flush(run.agg, true), wrc = writer_close(run.writer);
+    if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
     if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0) {
         cli_error("%s", err_msg());
@@ -393,6 +408,10 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->outside, (unsigned long long)t->alerts,
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
             stop_requested ? " (interrupted)" : "");
+    if (t->untracked)
+        cli_error("%llu packets came from sources past --max-sources %llu in their interval: counted "
+                  "in totals, ports and fingerprints, without per-source detail",
+                  (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
 out:
     writer_close(run.writer);
     agg_free(run.agg);

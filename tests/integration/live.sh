@@ -31,12 +31,13 @@ ip -n "$S" link set ms$$ up
 ip netns exec "$A" "$M" observe -q --no-geo --darknet "$DN" --interface mo$$ --db "$T/live.db" \
     2>"$T/obs.err" &
 obs=$!
-# wait (bounded) until the capture socket is open on the interface
-for _ in $(seq 1 500); do
-    ip netns exec "$A" grep -q . /proc/net/packet 2>/dev/null &&
-        [ "$(ip netns exec "$A" wc -l </proc/net/packet)" -gt 1 ] && break
-    python3 -c 'import select; select.select([], [], [], 0.01)'
+# wait (bounded) until observe says its capture is armed
+for _ in $(seq 1 1000); do
+    grep -q "capturing on mo$$" "$T/obs.err" && break
+    kill -0 $obs 2>/dev/null || fail "observe died: $(cat "$T/obs.err")"
+    sleep 0.01
 done
+grep -q "capturing on mo$$" "$T/obs.err" || fail "observe never started capturing"
 sent=$(ip netns exec "$S" python3 - "$T/live.pcap" ms$$ <<'PY'
 import ipaddress, socket, struct, sys
 data = open(sys.argv[1], "rb").read()

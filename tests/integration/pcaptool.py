@@ -6,6 +6,7 @@
   pcaptool.py absurd FILE OUT N          keep N records, then one claiming a 2 GiB length
   pcaptool.py linktype FILE OUT DLT      same records, another link type
   pcaptool.py frames_by_minute FILE      JSON {minute_start: frames} of complete records
+  pcaptool.py pcapng FILE OUT            the same records as pcapng (SHB, IDB, EPBs)
 """
 import json
 import struct
@@ -46,6 +47,22 @@ def main():
         for _, sec, _ in records(data):
             counts[sec - sec % 60] = counts.get(sec - sec % 60, 0) + 1
         print(json.dumps(counts))
+    elif cmd == "pcapng":
+        linktype = struct.unpack("<I", data[20:24])[0]
+
+        def block(btype, body):
+            body += b"\0" * (-len(body) % 4)
+            n = 12 + len(body)
+            return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+        out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+               block(1, struct.pack("<HHI", linktype, 0, 65535))]
+        for off, sec, incl in records(data):
+            usec, orig = struct.unpack("<II", data[off + 4:off + 8] + data[off + 12:off + 16])
+            ts = sec * 1000000 + usec
+            pkt = data[off + 16:off + 16 + incl]
+            out.append(block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig) + pkt))
+        open(sys.argv[3], "wb").write(b"".join(out))
     else:
         sys.exit(f"unknown command {cmd}")
 

@@ -7,6 +7,12 @@
 "$M" report --db "$T/a.db" --format json --top 0 >"$T/a.json"
 check_truth "$T/a.json" "$T/t.pcap.truth.json"
 
+# the same records as pcapng
+python3 "$ROOT/tests/integration/pcaptool.py" pcapng "$T/t.pcap" "$T/t.pcapng"
+"$M" observe -q --no-geo --darknet "$DN" --read "$T/t.pcapng" --db "$T/ng.db"
+"$M" report --db "$T/ng.db" --format json --top 0 >"$T/ng.json"
+check_truth "$T/ng.json" "$T/t.pcap.truth.json"
+
 # the same capture through a pipe, with enrichment from the set-up's data
 (cd "$ROOT" && "$M" observe -q --darknet "$DN" --read - --db "$T/b.db" <"$T/t.pcap")
 "$M" report --db "$T/b.db" --format json --top 0 >"$T/b.json"

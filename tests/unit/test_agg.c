@@ -25,13 +25,15 @@ static int collect(struct interval_rec *r, void *ctx)
 static struct pfx_set darknet;
 static struct portset iot;
 
+static size_t max_sources;
+
 static struct agg *new_agg(struct sink *s)
 {
     pfx_set_free(&darknet);
     assert_int_equal(pfx_set_parse_list(&darknet, "198.18.0.0/16"), 0);
     portset_iot_default(&iot);
     struct agg_cfg c = {.interval = 60, .event_window = 3600, .darknet = &darknet, .iot = &iot,
-                        .sink = collect, .sink_ctx = s};
+                        .sink = collect, .sink_ctx = s, .max_sources = max_sources};
     return agg_new(&c);
 }
 
@@ -160,12 +162,41 @@ static void store_report_unions_intervals(void **state)
     agg_free(a);
 }
 
+static void bounded_sources(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    max_sources = 3;
+    struct agg *a = new_agg(&s);
+    max_sources = 0;
+    int64_t t = 1474329600;
+    const char *src[] = {"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5"};
+    for (int i = 0; i < 5; i++) frame(a, t, src[i], "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 1, "1.1.1.1", "198.18.0.2", 23, TCP_SYN, 1000); /* tracked sources still count */
+    frame(a, t + 60, "1.1.1.9", "198.18.0.2", 23, TCP_SYN, 1000);
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 2);
+    const struct interval_rec *r = s.r[0];
+    assert_int_equal(r->packets, 6);
+    assert_int_equal(sketch_count(&r->sources), 5); /* the overflow is still counted */
+    const struct stat_row *p23 = find(r, ROW_PORT, 23);
+    assert_int_equal(p23->packets, 6);
+    assert_int_equal(sketch_count(&p23->src), 5);
+    assert_int_equal(r->rows[ROW_FINGERPRINT][0].packets, 6);
+    assert_int_equal(r->n_events, 3); /* the event window closed early, with 3 sources */
+    assert_int_equal(s.r[1]->n_events, 1);
+    assert_int_equal(agg_totals(a)->untracked, 2);
+    for (int i = 0; i < s.n; i++) interval_rec_free(s.r[i]);
+    agg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rollover_on_packet_time),
         cmocka_unit_test(ports_sources_and_backscatter),
         cmocka_unit_test(store_report_unions_intervals),
+        cmocka_unit_test(bounded_sources),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pfx_set_free(&darknet);
