@@ -438,6 +438,7 @@ int agg_flush(struct agg *a, bool final)
     if (rc == 0) rc = detect(a, r, final);
     if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window ||
                     a->events.n >= a->cfg.max_sources)) {
+        r->events_from = a->events_from;
         rc = flush_events(a, r);
         a->events_from = a->end;
     }

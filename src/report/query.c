@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,12 +39,59 @@ static void distinct_final(sqlite3_context *ctx)
     free(*sk);
 }
 
+/* mamori_union(list): the union of comma-separated lists, first-seen order,
+ * at most UNION_MAX items (ports and fingerprints over event windows). */
+#define UNION_MAX 32
+
+struct union_ctx {
+    char buf[UNION_MAX * 14];
+    size_t len;
+    int items;
+};
+
+static bool union_has(const struct union_ctx *u, const char *item, size_t n)
+{
+    for (const char *q = u->buf; q < u->buf + u->len;) {
+        size_t m = strcspn(q, ",");
+        if (m == n && memcmp(q, item, n) == 0) return true;
+        q += m + 1;
+    }
+    return false;
+}
+
+static void union_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    struct union_ctx *u = sqlite3_aggregate_context(ctx, sizeof *u);
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    if (!u || !s) return;
+    while (*s && u->items < UNION_MAX) {
+        size_t n = strcspn(s, ",");
+        if (n && n < 13 && !union_has(u, s, n)) {
+            if (u->len) u->buf[u->len++] = ',';
+            memcpy(u->buf + u->len, s, n);
+            u->len += n;
+            u->items++;
+        }
+        s += n + (s[n] == ',');
+    }
+}
+
+static void union_final(sqlite3_context *ctx)
+{
+    struct union_ctx *u = sqlite3_aggregate_context(ctx, 0);
+    if (!u) sqlite3_result_null(ctx);
+    else sqlite3_result_text(ctx, u->buf, (int)u->len, SQLITE_TRANSIENT);
+}
+
 int query_register(sqlite3 *db)
 {
-    return sqlite3_create_function(db, "mamori_distinct", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                   NULL, NULL, distinct_step, distinct_final) == SQLITE_OK
-               ? 0
-               : err_set(-EIO, "cannot register mamori_distinct: %s", sqlite3_errmsg(db));
+    if (sqlite3_create_function(db, "mamori_distinct", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                NULL, distinct_step, distinct_final) != SQLITE_OK ||
+        sqlite3_create_function(db, "mamori_union", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                NULL, union_step, union_final) != SQLITE_OK)
+        return err_set(-EIO, "cannot register SQL functions: %s", sqlite3_errmsg(db));
+    return 0;
 }
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const struct query_window *w)
@@ -158,13 +206,17 @@ static const struct section {
              " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
              " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
     {"top_sources",
-     "SELECT t.ip, t.packets, t.bytes, coalesce(s.ports, t.ports) AS ports_list,"
-     " coalesce(s.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat,"
-     " t.lon, s.first_seen_us, s.last_seen_us FROM (SELECT ip, sum(x.packets) AS packets,"
-     " sum(x.bytes) AS bytes, max(x.ports) AS ports, max(x.fingerprints) AS fingerprints,"
-     " max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat, max(x.lon) AS lon"
-     " FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip LIMIT ?3) t"
-     " LEFT JOIN sources s ON s.ip = t.ip ORDER BY t.packets DESC, t.ip"},
+     "WITH t AS (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS ports,"
+     " max(x.fingerprints) AS fingerprints, max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat,"
+     " max(x.lon) AS lon FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip"
+     " LIMIT ?3),"
+     " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, max(last_seen_us) AS last_seen_us,"
+     " mamori_union(ports) AS ports, mamori_union(fingerprints) AS fingerprints FROM source_events"
+     " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND window_start < ?2 GROUP BY ip)"
+     " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS ports_list,"
+     " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat, t.lon,"
+     " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = t.ip"
+     " ORDER BY t.packets DESC, t.ip"},
     {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
                " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port"},
     {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"

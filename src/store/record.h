@@ -70,6 +70,7 @@ struct interval_rec {
     size_t n_srcs;
     struct src_row *events; /* per-source events of the window this interval closes */
     size_t n_events;
+    int64_t events_from;    /* that window: [events_from, end) */
     struct alert_row *alerts;
     size_t n_alerts;
     struct dos_row *dos;

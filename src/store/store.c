@@ -14,7 +14,7 @@
 struct store {
     sqlite3 *db;
     char path[PATH_MAX];
-    sqlite3_stmt *ins_interval, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *up_src,
+    sqlite3_stmt *ins_interval, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *ins_event,
         *ins_alert, *ins_dos;
 };
 
@@ -42,9 +42,12 @@ static const char *const schema_v1 =
     "CREATE TABLE top_sources(interval_id INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
     " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
     "CREATE INDEX top_sources_interval ON top_sources(interval_id);"
-    "CREATE TABLE sources(ip TEXT PRIMARY KEY, first_seen_us INTEGER, last_seen_us INTEGER,"
+    "CREATE TABLE source_events(id INTEGER PRIMARY KEY, window_start INTEGER NOT NULL,"
+    " window_end INTEGER NOT NULL, ip TEXT NOT NULL, first_seen_us INTEGER, last_seen_us INTEGER,"
     " packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,"
-    " asn INTEGER, lat REAL, lon REAL) WITHOUT ROWID;"
+    " asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX source_events_window ON source_events(window_end);"
+    "CREATE INDEX source_events_ip ON source_events(ip);"
     "CREATE TABLE alerts(id INTEGER PRIMARY KEY, interval_id INTEGER, kind TEXT, proto TEXT,"
     " port INTEGER, at INTEGER, sources INTEGER, baseline REAL);"
     "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
@@ -56,45 +59,6 @@ static const char *const schema_v1 =
 static int db_err(struct store *s, const char *what)
 {
     return err_set(-EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-}
-
-/* mamori_merge(old, new, cap): union of two comma-separated lists, old order
- * first, at most cap items; keeps the per-source port and fingerprint lists
- * bounded without a read-modify-write round trip. */
-static void sql_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    const char *a = (const char *)sqlite3_value_text(argv[0]);
-    const char *b = (const char *)sqlite3_value_text(argv[1]);
-    int cap = sqlite3_value_int(argv[2]);
-    char out[512];
-    size_t o = 0;
-    int items = 0;
-    out[0] = 0;
-    const char *lists[2] = {a ? a : "", b ? b : ""};
-    for (int l = 0; l < 2; l++) {
-        const char *p = lists[l];
-        while (*p && items < cap) {
-            size_t n = strcspn(p, ",");
-            char item[64];
-            if (n > 0 && n < sizeof item && o + n + 2 < sizeof out) {
-                memcpy(item, p, n);
-                item[n] = 0;
-                bool dup = false;
-                for (const char *q = out; *q && !dup;) {
-                    size_t m = strcspn(q, ",");
-                    dup = m == n && memcmp(q, item, n) == 0;
-                    q += m + (q[m] == ',');
-                }
-                if (!dup) {
-                    o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", o ? "," : "", item);
-                    items++;
-                }
-            }
-            p += n + (p[n] == ',');
-        }
-    }
-    sqlite3_result_text(ctx, out, (int)o, SQLITE_TRANSIENT);
 }
 
 static int mkdir_parent(const char *path)
@@ -155,20 +119,13 @@ static int prepare_writers(struct store *s)
         "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
         "INSERT INTO asn_stats VALUES(?,?,?,?,?,?,?)",
         "INSERT INTO top_sources VALUES(?,?,?,?,?,?,?,?,?,?)",
-        "INSERT INTO sources VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(ip) DO UPDATE SET"
-        " first_seen_us=min(first_seen_us,excluded.first_seen_us),"
-        " last_seen_us=max(last_seen_us,excluded.last_seen_us),"
-        " packets=packets+excluded.packets, bytes=bytes+excluded.bytes,"
-        " ports=mamori_merge(ports,excluded.ports,32),"
-        " fingerprints=mamori_merge(fingerprints,excluded.fingerprints,8),"
-        " classes=mamori_merge(classes,excluded.classes,8),"
-        " cc=coalesce(excluded.cc,cc), asn=coalesce(excluded.asn,asn),"
-        " lat=coalesce(excluded.lat,lat), lon=coalesce(excluded.lon,lon)",
+        ("INSERT INTO source_events(window_start,window_end,ip,first_seen_us,last_seen_us,packets,"
+         "bytes,ports,fingerprints,classes,cc,asn,lat,lon) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
     sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port, &s->ins_fp,    &s->ins_cc, &s->ins_asn,
-                            &s->ins_top,      &s->up_src,   &s->ins_alert, &s->ins_dos};
+                            &s->ins_top,      &s->ins_event,   &s->ins_alert, &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
     return 0;
@@ -201,8 +158,6 @@ struct store *store_open(const char *path, bool write)
             db_err(s, "cannot enable WAL");
             goto fail;
         }
-        sqlite3_create_function(s->db, "mamori_merge", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                sql_merge, NULL, NULL);
         if (migrate(s) < 0 || prepare_writers(s) < 0) goto fail;
     } else {
         sqlite3_stmt *st;
@@ -320,11 +275,6 @@ static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
     return rc;
 }
 
-static int by_ip(const void *a, const void *b)
-{
-    return memcmp(&((const struct src_row *)a)->ip, &((const struct src_row *)b)->ip, 16);
-}
-
 static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
 {
     char ip[IP_STRLEN], ports[64], fps[64];
@@ -348,34 +298,52 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
     return rc;
 }
 
-/* Upserts in address order (sorted in place): SQLite then walks its B-tree
- * forwards instead of seeking at random, several times faster for large event
- * windows.  Address order keeps text keys in runs ("1.x" before "2.x"). */
+struct event_key {
+    char ip[IP_STRLEN];
+    const struct src_row *row;
+};
+
+static int by_ip_text(const void *a, const void *b)
+{
+    return strcmp(((const struct event_key *)a)->ip, ((const struct event_key *)b)->ip);
+}
+
+/* One row per source per event window, appended in the text order of the
+ * address so the ip index grows by appending instead of at random. */
 static int write_events_table(struct store *s, struct interval_rec *r)
 {
     if (!r->n_events) return 0;
-    qsort(r->events, r->n_events, sizeof *r->events, by_ip);
-    char ip[IP_STRLEN], ports[64], fps[64], cls[80];
+    struct event_key *k = malloc(r->n_events * sizeof *k);
+    if (!k) return err_set(-ENOMEM, "store: out of memory");
+    for (size_t i = 0; i < r->n_events; i++) {
+        ip_format(&r->events[i].ip, k[i].ip);
+        k[i].row = &r->events[i];
+    }
+    qsort(k, r->n_events, sizeof *k, by_ip_text);
+    char ports[64], fps[64], cls[80];
     int rc = 0;
     for (size_t i = 0; i < r->n_events && rc == 0; i++) {
-        const struct src_row *w = &r->events[i];
+        const struct src_row *w = k[i].row;
         join_ports(w, ports, sizeof ports);
         join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
         join_bits(w->clsmask, CLS_COUNT, cls_name_i, cls, sizeof cls);
-        sqlite3_stmt *st = s->up_src;
-        sqlite3_bind_text(st, 1, ip_format(&w->ip, ip), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, w->first_us);
-        sqlite3_bind_int64(st, 3, w->last_us);
-        sqlite3_bind_int64(st, 4, (int64_t)w->packets);
-        sqlite3_bind_int64(st, 5, (int64_t)w->bytes);
-        sqlite3_bind_text(st, 6, ports, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, fps, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, cls, -1, SQLITE_STATIC);
-        if (w->cc[0]) sqlite3_bind_text(st, 9, w->cc, -1, SQLITE_STATIC);
-        if (w->asn) sqlite3_bind_int64(st, 10, w->asn);
-        if (w->has_loc) sqlite3_bind_double(st, 11, w->lat), sqlite3_bind_double(st, 12, w->lon);
-        rc = step(s, st, "upsert source");
+        sqlite3_stmt *st = s->ins_event;
+        sqlite3_bind_int64(st, 1, r->events_from);
+        sqlite3_bind_int64(st, 2, r->end);
+        sqlite3_bind_text(st, 3, k[i].ip, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, w->first_us);
+        sqlite3_bind_int64(st, 5, w->last_us);
+        sqlite3_bind_int64(st, 6, (int64_t)w->packets);
+        sqlite3_bind_int64(st, 7, (int64_t)w->bytes);
+        sqlite3_bind_text(st, 8, ports, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, fps, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, cls, -1, SQLITE_STATIC);
+        if (w->cc[0]) sqlite3_bind_text(st, 11, w->cc, -1, SQLITE_STATIC);
+        if (w->asn) sqlite3_bind_int64(st, 12, w->asn);
+        if (w->has_loc) sqlite3_bind_double(st, 13, w->lat), sqlite3_bind_double(st, 14, w->lon);
+        rc = step(s, st, "insert source event");
     }
+    free(k);
     return rc;
 }
 
@@ -517,7 +485,7 @@ void store_close(struct store *s)
 {
     if (!s) return;
     sqlite3_stmt *all[] = {s->ins_interval, s->ins_port, s->ins_fp, s->ins_cc, s->ins_asn,
-                           s->ins_top, s->up_src, s->ins_alert, s->ins_dos};
+                           s->ins_top, s->ins_event, s->ins_alert, s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
     free(s);

@@ -24,7 +24,6 @@ struct surge;
 /* Opens (creating the file and its directory when write is set). */
 struct store *store_open(const char *path, bool write);
 sqlite3 *store_db(struct store *s);
-/* Commits one interval; sorts r's event rows in place. */
 int store_write_interval(struct store *s, struct interval_rec *r);
 int store_load_surge(struct store *s, struct surge *sg, int64_t interval);
 int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
