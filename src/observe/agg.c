@@ -303,6 +303,44 @@ static int by_packets_desc(const void *x, const void *y)
     return a->packets < b->packets ? 1 : a->packets > b->packets ? -1 : 0;
 }
 
+/* The RECORD_TOP_SOURCES busiest sources, by a min-heap over the interval's
+ * entries (no copy or sort of the whole table). */
+static void heap_down(struct srcent **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l]->r.packets < h[m]->r.packets) m = l;
+        if (l + 1 < n && h[l + 1]->r.packets < h[m]->r.packets) m = l + 1;
+        if (m == i) return;
+        struct srcent *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static int top_sources(struct srcent **ents, size_t n, struct interval_rec *r)
+{
+    struct srcent *heap[RECORD_TOP_SOURCES];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k < RECORD_TOP_SOURCES) {
+            heap[k++] = ents[i];
+            if (k == RECORD_TOP_SOURCES)
+                for (size_t j = k / 2; j-- > 0;) heap_down(heap, k, j);
+        } else if (ents[i]->r.packets > heap[0]->r.packets) {
+            heap[0] = ents[i];
+            heap_down(heap, k, 0);
+        }
+    }
+    if (!(r->srcs = malloc((k ? k : 1) * sizeof *r->srcs)))
+        return err_set(-ENOMEM, "observe: out of memory");
+    for (size_t i = 0; i < k; i++) r->srcs[i] = heap[i]->r;
+    r->n_srcs = k;
+    qsort(r->srcs, k, sizeof *r->srcs, by_packets_desc);
+    return 0;
+}
+
 static int build_sources(struct agg *a, struct interval_rec *r)
 {
     struct table cc, asn;
@@ -314,14 +352,11 @@ static int build_sources(struct agg *a, struct interval_rec *r)
         return -ENOMEM;
     }
     int rc = 0;
-    r->srcs = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *r->srcs);
-    if (!r->srcs) rc = -ENOMEM;
-    uint64_t *hashes = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *hashes);
-    if (!hashes || table_reserve(&a->events, a->events.n + a->srcs.n) < 0) rc = -ENOMEM;
-    struct srcent *s;
+    size_t n = 0;
+    struct srcent **ents = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *ents), *s;
+    if (!ents || table_reserve(&a->events, a->events.n + a->srcs.n) < 0) rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && (s = table_next(&a->srcs, &i));) {
-        hashes[r->n_srcs] = s->hash;
-        r->srcs[r->n_srcs++] = s->r;
+        ents[n++] = s;
         rc = sketch_add(&r->sources, s->hash);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (s->r.fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
@@ -334,11 +369,12 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     sketch_free(&a->over_src);
     for (int f = 0; f < FP_COUNT; f++) sketch_free(&a->over_fp[f]);
     /* the event table is large and cold: fetch a few sources ahead */
-    for (size_t i = 0; rc == 0 && i < r->n_srcs; i++) {
-        if (i + 8 < r->n_srcs) table_prefetch(&a->events, hashes[i + 8]);
-        rc = event_merge(a, &r->srcs[i], hashes[i]);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (i + 8 < n) table_prefetch(&a->events, ents[i + 8]->hash);
+        rc = event_merge(a, &ents[i]->r, ents[i]->hash);
     }
-    free(hashes);
+    if (rc == 0) rc = top_sources(ents, n, r);
+    free(ents);
     if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
     if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
     if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))
@@ -361,10 +397,6 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     table_free(&cc);
     table_free(&asn);
-    if (rc == 0) {
-        qsort(r->srcs, r->n_srcs, sizeof *r->srcs, by_packets_desc);
-        if (r->n_srcs > RECORD_TOP_SOURCES) r->n_srcs = RECORD_TOP_SOURCES;
-    }
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 

@@ -190,6 +190,26 @@ static void bounded_sources(void **state)
     agg_free(a);
 }
 
+static void top_sources_of_interval(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600;
+    char ip[32];
+    for (int i = 1; i <= 150; i++) { /* source i sends (i * 7 % 150) + 1 packets: all distinct */
+        snprintf(ip, sizeof ip, "1.1.%d.%d", i / 100, i % 100);
+        for (int k = 0; k < i * 7 % 150 + 1; k++) frame(a, t, ip, "198.18.0.1", 23, TCP_SYN, 1000);
+    }
+    assert_int_equal(agg_flush(a, true), 0);
+    const struct interval_rec *r = s.r[0];
+    assert_int_equal(r->n_srcs, RECORD_TOP_SOURCES);
+    assert_int_equal(r->srcs[0].packets, 150);
+    for (size_t i = 1; i < r->n_srcs; i++) assert_int_equal(r->srcs[i].packets, 150 - i);
+    interval_rec_free(s.r[0]);
+    agg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +217,7 @@ int main(void)
         cmocka_unit_test(ports_sources_and_backscatter),
         cmocka_unit_test(store_report_unions_intervals),
         cmocka_unit_test(bounded_sources),
+        cmocka_unit_test(top_sources_of_interval),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pfx_set_free(&darknet);
