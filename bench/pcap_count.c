@@ -27,10 +27,12 @@ int main(int argc, char **argv)
     uint64_t c[2] = {0, 0};
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    while (pcap_dispatch(p, 8192, count, (u_char *)c) > 0) {}
+    while (pcap_dispatch(p, 8192, count, (u_char *)c) > 0) {
+    }
     clock_gettime(CLOCK_MONOTONIC, &b);
     double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    printf("%llu packets %llu bytes %.3f s\n", (unsigned long long)c[0], (unsigned long long)c[1], s);
+    printf("%llu packets %llu bytes %.3f s\n", (unsigned long long)c[0], (unsigned long long)c[1],
+           s);
     pcap_close(p);
     return 0;
 }

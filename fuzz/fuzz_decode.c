@@ -8,8 +8,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int dlts[] = {DLT_EN10MB, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_LINUX_SLL, 276,
-                               DLT_NULL, DLT_LOOP};
+    static const int dlts[] = {DLT_EN10MB,    DLT_RAW, DLT_IPV4, DLT_IPV6,
+                               DLT_LINUX_SLL, 276,     DLT_NULL, DLT_LOOP};
     if (size < 1) return 0;
     int dlt = dlts[data[0] % (sizeof dlts / sizeof dlts[0])];
     struct pkt p;

@@ -37,8 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct surge *sg = surge_new(&sc);
     struct dos d;
     dos_init(&d, &dc);
-    struct agg_cfg c = {.interval = 60, .event_window = 600, .darknet = &dark, .iot = &iot,
-                        .surge = sg, .dos = &d, .sink = drop};
+    struct agg_cfg c = {.interval = 60,
+                        .event_window = 600,
+                        .darknet = &dark,
+                        .iot = &iot,
+                        .surge = sg,
+                        .dos = &d,
+                        .sink = drop};
     struct agg *a = agg_new(&c);
     struct pcap_pkthdr *h;
     const u_char *pkt;

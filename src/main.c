@@ -24,8 +24,9 @@ static const struct command {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mamori <command> [options]   (mamori <command> --help for its options)\n\n"
-               "mamori %s — an IoT-security platform: darknet observatory first.\n\ncommands:\n",
+    fprintf(f,
+            "usage: mamori <command> [options]   (mamori <command> --help for its options)\n\n"
+            "mamori %s — an IoT-security platform: darknet observatory first.\n\ncommands:\n",
             MAMORI_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);

@@ -13,8 +13,7 @@ static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 
 uint32_t ip_v4(const struct ipaddr *a)
 {
-    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-           a->b[15];
+    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 | a->b[15];
 }
 
 void ip_from_v4(struct ipaddr *a, uint32_t v)
@@ -146,7 +145,8 @@ int pfx_set_parse_list(struct pfx_set *s, const char *list)
     if (!copy) return err_set(-ENOMEM, "out of memory");
     int rc = 0, count = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok)) tok++;
+        while (isspace((unsigned char)*tok))
+            tok++;
         struct pfx p;
         if ((rc = pfx_parse(tok, &p)) < 0 || (rc = pfx_set_add(s, &p)) < 0) break;
         count++;
@@ -167,8 +167,10 @@ int pfx_set_load_file(struct pfx_set *s, const char *path)
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
         char *p = line, *e;
-        while (isspace((unsigned char)*p)) p++;
-        for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); e--) *--e = 0;
+        while (isspace((unsigned char)*p))
+            p++;
+        for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); e--)
+            *--e = 0;
         if (!*p) continue;
         struct pfx x;
         if (pfx_parse(p, &x) < 0) {

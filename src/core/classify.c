@@ -63,23 +63,22 @@ int backscatter_victim(const struct pkt *p, struct victim *v)
     if (p->inner.present) {
         v->addr = p->inner.dst;
         v->proto = p->inner.proto;
-        v->port = (p->inner.proto == IPPROTO_TCP || p->inner.proto == IPPROTO_UDP)
-                      ? p->inner.dport
-                      : 0;
+        v->port =
+            (p->inner.proto == IPPROTO_TCP || p->inner.proto == IPPROTO_UDP) ? p->inner.dport : 0;
         return 0;
     }
-    bool err4 = p->proto == IPPROTO_ICMP && (p->icmp_type == 3 || p->icmp_type == 4 ||
-                                             p->icmp_type == 5 || p->icmp_type == 11 ||
-                                             p->icmp_type == 12);
+    bool err4 =
+        p->proto == IPPROTO_ICMP && (p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 ||
+                                     p->icmp_type == 11 || p->icmp_type == 12);
     bool err6 = p->proto == IPPROTO_ICMPV6 && p->icmp_type <= 4;
     if (err4 || err6) return -1; /* an error without a readable quote names no victim */
-    v->addr = p->src; /* echo and other replies come from the victim itself */
+    v->addr = p->src;            /* echo and other replies come from the victim itself */
     v->proto = p->proto;
     return 0;
 }
 
-static const char *const class_names[CLS_COUNT] = {"tcp_syn", "backscatter", "udp",
-                                                   "icmp_request", "other"};
+static const char *const class_names[CLS_COUNT] = {"tcp_syn", "backscatter", "udp", "icmp_request",
+                                                   "other"};
 static const char *const fp_names[FP_COUNT] = {"mirai", "zmap", "masscan", "nmap", "unknown"};
 
 const char *class_name(enum pkt_class c)
@@ -102,20 +101,31 @@ int fingerprint_from_name(const char *name)
 const char *proto_name(uint8_t proto)
 {
     switch (proto) {
-    case IPPROTO_TCP: return "tcp";
-    case IPPROTO_UDP: return "udp";
-    case IPPROTO_ICMP: return "icmp";
-    case IPPROTO_ICMPV6: return "icmpv6";
-    case IPPROTO_GRE: return "gre";
-    default: return "ip";
+    case IPPROTO_TCP:
+        return "tcp";
+    case IPPROTO_UDP:
+        return "udp";
+    case IPPROTO_ICMP:
+        return "icmp";
+    case IPPROTO_ICMPV6:
+        return "icmpv6";
+    case IPPROTO_GRE:
+        return "gre";
+    default:
+        return "ip";
     }
 }
 
 int proto_from_name(const char *name)
 {
-    static const struct { const char *n; int p; } t[] = {
-        {"tcp", IPPROTO_TCP}, {"udp", IPPROTO_UDP}, {"icmp", IPPROTO_ICMP},
-        {"icmpv6", IPPROTO_ICMPV6}, {"gre", IPPROTO_GRE}};
+    static const struct {
+        const char *n;
+        int p;
+    } t[] = {{"tcp", IPPROTO_TCP},
+             {"udp", IPPROTO_UDP},
+             {"icmp", IPPROTO_ICMP},
+             {"icmpv6", IPPROTO_ICMPV6},
+             {"gre", IPPROTO_GRE}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(t[i].n, name) == 0) return t[i].p;
     return -1;

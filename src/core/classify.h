@@ -32,8 +32,8 @@ enum fingerprint { FP_NONE = -1, FP_MIRAI, FP_ZMAP, FP_MASSCAN, FP_NMAP, FP_UNKN
 
 struct victim {
     struct ipaddr addr;
-    uint8_t proto;  /* IPPROTO_* of the attacked service */
-    uint16_t port;  /* service port, 0 when none */
+    uint8_t proto; /* IPPROTO_* of the attacked service */
+    uint16_t port; /* service port, 0 when none */
 };
 
 enum pkt_class classify(const struct pkt *p);

@@ -18,9 +18,11 @@ void craft_put32(uint8_t *p, uint32_t v)
 uint16_t craft_csum(const uint8_t *p, size_t n)
 {
     uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
     if (n & 1) s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
     return (uint16_t)~s;
 }
 
@@ -74,7 +76,7 @@ size_t craft_tcp(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq, uint3
 {
     /* MSS 1460, SACK permitted, timestamps, NOP, window scale 7: a Linux SYN */
     static const uint8_t linux_opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
-                                           0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+                                           0, 1, 0, 0,    0, 0, 1, 3,  3, 7};
     static const uint8_t mss[4] = {2, 4, 5, 0xb4};
     size_t optlen = opts == CRAFT_OPTS_MSS ? 4 : opts == CRAFT_OPTS_LINUX ? 20 : 0;
     craft_put16(p, sport);

@@ -51,7 +51,8 @@ static int add_name(struct geo *g, const char *s, size_t n, uint32_t *off)
 {
     if (g->names_len + n + 1 > g->names_cap) {
         size_t cap = g->names_cap ? g->names_cap * 2 : 1 << 20;
-        while (cap < g->names_len + n + 1) cap *= 2;
+        while (cap < g->names_len + n + 1)
+            cap *= 2;
         char *p = realloc(g->names, cap);
         if (!p) return err_set(-ENOMEM, "geo: out of memory");
         g->names = p;
@@ -86,15 +87,19 @@ static int csv_fields(char *line, char *f[4])
                 }
             }
             *w = 0;
-            if (*p == ',') p++;
-            else if (*p && *p != '\n' && *p != '\r') return -1;
+            if (*p == ',')
+                p++;
+            else if (*p && *p != '\n' && *p != '\r')
+                return -1;
         } else {
             f[n++] = p;
             p += strcspn(p, ",\r\n");
             char c = *p;
             *p = 0;
-            if (c == ',') p++;
-            else break;
+            if (c == ',')
+                p++;
+            else
+                break;
         }
         if (!*p || *p == '\n' || *p == '\r') break;
     }
@@ -220,8 +225,10 @@ static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
         if ((MMDB_get_value(e, &d, keys[i], NULL) == MMDB_SUCCESS ||
              MMDB_get_value(e, &d, "location", keys[i], NULL) == MMDB_SUCCESS) &&
             d.has_data) {
-            if (d.type == MMDB_DATA_TYPE_FLOAT) v[i] = d.float_value, ok++;
-            else if (d.type == MMDB_DATA_TYPE_DOUBLE) v[i] = d.double_value, ok++;
+            if (d.type == MMDB_DATA_TYPE_FLOAT)
+                v[i] = d.float_value, ok++;
+            else if (d.type == MMDB_DATA_TYPE_DOUBLE)
+                v[i] = d.double_value, ok++;
         }
     }
     if (ok == 2) {
@@ -257,8 +264,10 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
         size_t lo = 0, hi = g->n_r; /* first range with lo > a */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (memcmp(&g->r[mid].lo, a, 16) <= 0) lo = mid + 1;
-            else hi = mid;
+            if (memcmp(&g->r[mid].lo, a, 16) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         if (lo > 0 && memcmp(a, &g->r[lo - 1].hi, 16) <= 0) {
             out->asn = g->r[lo - 1].asn;
@@ -278,7 +287,8 @@ const char *geo_asn_name(const struct geo *g, uint32_t asn)
 void geo_free(struct geo *g)
 {
     if (!g) return;
-    for (int i = 0; i < g->n_mmdb; i++) MMDB_close(&g->mmdb[i]);
+    for (int i = 0; i < g->n_mmdb; i++)
+        MMDB_close(&g->mmdb[i]);
     free(g->r);
     free(g->names);
     free(g);

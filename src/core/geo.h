@@ -17,10 +17,10 @@
 struct geo;
 
 struct geo_info {
-    char cc[3];   /* "" when unknown */
+    char cc[3]; /* "" when unknown */
     bool has_loc;
     double lat, lon;
-    uint32_t asn; /* 0 when unknown */
+    uint32_t asn;        /* 0 when unknown */
     const char *as_name; /* owned by the geo handle; "" when unknown */
 };
 

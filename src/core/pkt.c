@@ -145,7 +145,7 @@ static enum pkt_status ipv4(const uint8_t *d, size_t n, struct pkt *p)
     ip_from_v4(&p->src, rd32(d + 12));
     ip_from_v4(&p->dst, rd32(d + 16));
     if (rd16(d + 6) & 0x1fff) return PKT_OK; /* later fragment: no transport header */
-    size_t end = total < n ? total : n; /* ignore link-layer padding */
+    size_t end = total < n ? total : n;      /* ignore link-layer padding */
     return transport(d + ihl, end - ihl, p, 0);
 }
 

@@ -39,8 +39,10 @@ int portset_parse_line(struct portset *s, const char *line)
     memcpy(buf, line, n);
     buf[n] = 0;
     char *p = buf, *e;
-    while (isspace((unsigned char)*p)) p++;
-    for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);) *--e = 0;
+    while (isspace((unsigned char)*p))
+        p++;
+    for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)
+        *--e = 0;
     if (!*p) return 1;
     errno = 0;
     long port = strtol(p, &e, 10);
@@ -83,18 +85,20 @@ void portset_iot_default(struct portset *s)
 {
     /* telnet, Mirai's alternate telnet, ADB, TR-069, Huawei HG532, Realtek UPnP,
      * camera/router web UIs, SSDP, CoAP; see data/iot-ports.txt for the why */
-    static const char *const def[] = {"23/tcp",   "2323/tcp", "5555/tcp",  "7547/tcp",
+    static const char *const def[] = {"23/tcp",    "2323/tcp",  "5555/tcp", "7547/tcp",
                                       "37215/tcp", "52869/tcp", "81/tcp",   "8080/tcp",
-                                      "1900/udp", "5683/udp", "8081/tcp",  "9527/tcp",
+                                      "1900/udp",  "5683/udp",  "8081/tcp", "9527/tcp",
                                       "60001/tcp", "49152/tcp", "554/tcp",  "8000/tcp"};
     portset_clear(s);
-    for (size_t i = 0; i < sizeof def / sizeof def[0]; i++) portset_parse_line(s, def[i]);
+    for (size_t i = 0; i < sizeof def / sizeof def[0]; i++)
+        portset_parse_line(s, def[i]);
 }
 
 int portset_count(const struct portset *s)
 {
     int n = 0;
     for (int k = 0; k < 2; k++)
-        for (int i = 0; i < 1024; i++) n += __builtin_popcountll(s->bits[k][i]);
+        for (int i = 0; i < 1024; i++)
+            n += __builtin_popcountll(s->bits[k][i]);
     return n;
 }

@@ -126,10 +126,12 @@ uint64_t sketch_count(const struct sketch *s)
 {
     if (!s->reg) return s->n;
     uint32_t c[Q + 2] = {0};
-    for (uint32_t i = 0; i < SKETCH_M; i++) c[s->reg[i]]++;
+    for (uint32_t i = 0; i < SKETCH_M; i++)
+        c[s->reg[i]]++;
     double m = SKETCH_M;
     double z = m * ertl_tau(1 - c[Q + 1] / m);
-    for (int k = Q; k >= 1; k--) z = 0.5 * (z + c[k]);
+    for (int k = Q; k >= 1; k--)
+        z = 0.5 * (z + c[k]);
     z += m * ertl_sigma(c[0] / m);
     double e = (0.5 / log(2)) * m * m / z;
     return (uint64_t)llround(e);
@@ -154,13 +156,15 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
  * picks the smaller HyperLogLog form. */
 static void put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static uint64_t get_u64(const uint8_t *p)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
@@ -178,7 +182,8 @@ int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
         return 0;
     }
     size_t nz = 0;
-    for (uint32_t i = 0; i < SKETCH_M; i++) nz += s->reg[i] != 0;
+    for (uint32_t i = 0; i < SKETCH_M; i++)
+        nz += s->reg[i] != 0;
     if (1 + nz * 3 < 1 + (size_t)SKETCH_M) {
         *len = 1 + nz * 3;
         if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
@@ -209,7 +214,8 @@ int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
     switch (b[0]) {
     case 'E':
         if ((len - 1) % 8) return err_set(-EINVAL, "sketch: exact blob of odd length %zu", len);
-        for (size_t o = 1; o < len && rc == 0; o += 8) rc = sketch_add(s, get_u64(b + o));
+        for (size_t o = 1; o < len && rc == 0; o += 8)
+            rc = sketch_add(s, get_u64(b + o));
         return rc;
     case 'S':
     case 'D': {

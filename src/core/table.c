@@ -9,7 +9,8 @@
 int table_init(struct table *t, size_t esize, size_t ksize, size_t initial)
 {
     size_t cap = 16;
-    while (cap < initial) cap *= 2;
+    while (cap < initial)
+        cap *= 2;
     memset(t, 0, sizeof *t);
     t->hash = calloc(cap, sizeof *t->hash);
     t->slots = malloc(cap * esize);
@@ -99,7 +100,8 @@ void *table_get(struct table *t, const void *key, uint64_t h, bool *created)
 int table_reserve(struct table *t, size_t n)
 {
     size_t cap = t->cap;
-    while (n * 4 > cap * 3) cap *= 2;
+    while (n * 4 > cap * 3)
+        cap *= 2;
     return cap == t->cap ? 0 : resize(t, cap);
 }
 
@@ -123,8 +125,10 @@ int table_filter(struct table *t, bool (*keep)(void *entry, void *ctx), void *ct
     size_t kept = 0;
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->hash[i]) continue;
-        if (keep(t->slots + i * t->esize, ctx)) kept++;
-        else t->hash[i] = 0;
+        if (keep(t->slots + i * t->esize, ctx))
+            kept++;
+        else
+            t->hash[i] = 0;
     }
     t->n = kept;
     /* removed slots break probe chains: rehash the survivors in place of a tombstone scheme */

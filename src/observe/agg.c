@@ -30,10 +30,10 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;   /* this interval's sources */
+    struct table srcs;                         /* this interval's sources */
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
-    struct table events; /* struct src_row per source since the last event flush */
-    int64_t events_from; /* start of the event window */
+    struct table events;   /* struct src_row per source since the last event flush */
+    int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated */
     uint32_t *used;        /* indexes of allocated keys */
     size_t n_used;
@@ -115,8 +115,10 @@ static void src_port(struct src_row *s, uint16_t port)
 {
     for (uint8_t i = 0; i < s->nports; i++)
         if (s->ports[i] == port) return;
-    if (s->nports < 8) s->ports[s->nports++] = port;
-    else s->more_ports = 1;
+    if (s->nports < 8)
+        s->ports[s->nports++] = port;
+    else
+        s->more_ports = 1;
 }
 
 static bool l4_proto(const struct pkt *p)
@@ -179,7 +181,8 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
-        return rc < 0 ? err_set(rc, "observe: out of memory") : account_keys(a, p, c, hsrc, ts, len);
+        return rc < 0 ? err_set(rc, "observe: out of memory")
+                      : account_keys(a, p, c, hsrc, ts, len);
     }
     s->r.packets++;
     s->r.bytes += len;
@@ -285,7 +288,8 @@ static int event_merge(struct agg *a, const struct src_row *s, uint64_t hash)
     e->fpmask |= s->fpmask;
     e->clsmask |= s->clsmask;
     e->more_ports |= s->more_ports;
-    for (uint8_t i = 0; i < s->nports; i++) src_port(e, s->ports[i]);
+    for (uint8_t i = 0; i < s->nports; i++)
+        src_port(e, s->ports[i]);
     return 0;
 }
 
@@ -327,7 +331,8 @@ static int top_sources(struct srcent **ents, size_t n, struct interval_rec *r)
         if (k < RECORD_TOP_SOURCES) {
             heap[k++] = ents[i];
             if (k == RECORD_TOP_SOURCES)
-                for (size_t j = k / 2; j-- > 0;) heap_down(heap, k, j);
+                for (size_t j = k / 2; j-- > 0;)
+                    heap_down(heap, k, j);
         } else if (ents[i]->r.packets > heap[0]->r.packets) {
             heap[0] = ents[i];
             heap_down(heap, k, 0);
@@ -335,7 +340,8 @@ static int top_sources(struct srcent **ents, size_t n, struct interval_rec *r)
     }
     if (!(r->srcs = malloc((k ? k : 1) * sizeof *r->srcs)))
         return err_set(-ENOMEM, "observe: out of memory");
-    for (size_t i = 0; i < k; i++) r->srcs[i] = heap[i]->r;
+    for (size_t i = 0; i < k; i++)
+        r->srcs[i] = heap[i]->r;
     r->n_srcs = k;
     qsort(r->srcs, k, sizeof *r->srcs, by_packets_desc);
     return 0;
@@ -365,9 +371,11 @@ static int build_sources(struct agg *a, struct interval_rec *r)
         if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, s);
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
-    for (int f = 0; f < FP_COUNT && rc == 0; f++) rc = sketch_merge(&fps[f].src, &a->over_fp[f]);
+    for (int f = 0; f < FP_COUNT && rc == 0; f++)
+        rc = sketch_merge(&fps[f].src, &a->over_fp[f]);
     sketch_free(&a->over_src);
-    for (int f = 0; f < FP_COUNT; f++) sketch_free(&a->over_fp[f]);
+    for (int f = 0; f < FP_COUNT; f++)
+        sketch_free(&a->over_fp[f]);
     /* the event table is large and cold: fetch a few sources ahead */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (i + 8 < n) table_prefetch(&a->events, ents[i + 8]->hash);
@@ -392,8 +400,10 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     struct keyrow *k;
     if (rc < 0) { /* rows not handed over still own their sketches */
-        for (size_t i = 0; (k = table_next(&cc, &i));) sketch_free(&k->src);
-        for (size_t i = 0; (k = table_next(&asn, &i));) sketch_free(&k->src);
+        for (size_t i = 0; (k = table_next(&cc, &i));)
+            sketch_free(&k->src);
+        for (size_t i = 0; (k = table_next(&asn, &i));)
+            sketch_free(&k->src);
     }
     table_free(&cc);
     table_free(&asn);
@@ -501,7 +511,8 @@ const struct agg_totals *agg_totals(const struct agg *a)
 
 size_t agg_mem(const struct agg *a)
 {
-    size_t m = table_mem(&a->srcs) + table_mem(&a->events) + NKEYS * (sizeof *a->keys + sizeof *a->used);
+    size_t m =
+        table_mem(&a->srcs) + table_mem(&a->events) + NKEYS * (sizeof *a->keys + sizeof *a->used);
     for (size_t i = 0; i < a->n_used; i++) {
         const struct keystat *k = a->keys[a->used[i]];
         m += sizeof *k + sketch_mem(&k->src) + sketch_mem(&k->dst);
@@ -525,6 +536,7 @@ void agg_free(struct agg *a)
     table_free(&a->srcs);
     table_free(&a->events);
     sketch_free(&a->over_src);
-    for (int f = 0; f < FP_COUNT; f++) sketch_free(&a->over_fp[f]);
+    for (int f = 0; f < FP_COUNT; f++)
+        sketch_free(&a->over_fp[f]);
     free(a);
 }

@@ -39,10 +39,10 @@ struct agg_cfg {
     size_t max_sources;   /* per-source detail kept for at most this many sources per interval
                              and per event window (0: AGG_MAX_SOURCES) */
     const struct pfx_set *darknet;
-    const struct geo *geo;        /* may be NULL */
+    const struct geo *geo; /* may be NULL */
     const struct portset *iot;
-    struct surge *surge;          /* may be NULL */
-    struct dos *dos;              /* may be NULL */
+    struct surge *surge; /* may be NULL */
+    struct dos *dos;     /* may be NULL */
     agg_sink_fn sink;
     void *sink_ctx;
 };

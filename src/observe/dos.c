@@ -47,7 +47,8 @@ static void add_u32(uint32_t *set, uint8_t *n, uint8_t cap, uint32_t v)
     if (*n < cap) set[(*n)++] = v;
 }
 
-int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int64_t ts, uint32_t len)
+int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int64_t ts,
+            uint32_t len)
 {
     struct vector key;
     memset(&key, 0, sizeof key);
@@ -73,7 +74,8 @@ int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int
     }
     if (b > e->cur_bucket - NBUCKETS) e->bucket[b % NBUCKETS]++;
     uint32_t sum = 0;
-    for (int i = 0; i < NBUCKETS; i++) sum += e->bucket[i];
+    for (int i = 0; i < NBUCKETS; i++)
+        sum += e->bucket[i];
     if (sum > e->peak) e->peak = sum;
     uint32_t net;
     if (ip_is_v4(dst)) {

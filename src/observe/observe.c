@@ -33,7 +33,7 @@ static int64_t wall_us(void)
 }
 
 static volatile sig_atomic_t stop_requested; /* signals received */
-static bool draining;                         /* after a stop: take what the kernel holds */
+static bool draining;                        /* after a stop: take what the kernel holds */
 
 static pcap_t *volatile live_pcap; /* woken by the handler: poll() would not return */
 
@@ -73,7 +73,8 @@ static void show_progress(struct run *run, bool done)
     double rate = now > run->t0 ? (double)(frames - run->frames_at_t0) / (now - run->t0) : 0;
     char pct[16] = "";
     FILE *f = run->pcap ? pcap_file(run->pcap) : NULL;
-    if (f && run->size > 0) snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
+    if (f && run->size > 0)
+        snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
     fprintf(stderr, "\r\033[K  %s  %s%llu frames  %.2f Mpps", run->name, pct,
             (unsigned long long)frames, rate / 1e6);
     if (done) fputc('\n', stderr);
@@ -241,14 +242,21 @@ struct opts {
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {
-        {"darknet", required_argument, 0, 'd'}, {"read", required_argument, 0, 'r'},
-        {"interface", required_argument, 0, 'i'}, {"db", required_argument, 0, 'D'},
-        {"interval", required_argument, 0, 'I'}, {"geo", required_argument, 0, 'g'},
-        {"asn", required_argument, 0, 'a'}, {"geo-dir", required_argument, 0, 'G'},
-        {"no-geo", no_argument, 0, 'N'}, {"iot-ports", required_argument, 0, 'P'},
-        {"event-window", required_argument, 0, 'E'}, {"max-sources", required_argument, 0, 'M'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"darknet", required_argument, 0, 'd'},
+                                       {"read", required_argument, 0, 'r'},
+                                       {"interface", required_argument, 0, 'i'},
+                                       {"db", required_argument, 0, 'D'},
+                                       {"interval", required_argument, 0, 'I'},
+                                       {"geo", required_argument, 0, 'g'},
+                                       {"asn", required_argument, 0, 'a'},
+                                       {"geo-dir", required_argument, 0, 'G'},
+                                       {"no-geo", no_argument, 0, 'N'},
+                                       {"iot-ports", required_argument, 0, 'P'},
+                                       {"event-window", required_argument, 0, 'E'},
+                                       {"max-sources", required_argument, 0, 'M'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     o->db = "var/mamori.db";
     o->interval = 60;
     o->event_window = 3600;
@@ -261,27 +269,53 @@ static int parse(int argc, char **argv, struct opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:r:i:qh", lo, NULL)) != -1) {
         switch (c) {
-        case 'd': o->darknet = optarg; break;
-        case 'r': o->reads[o->n_reads++] = optarg; break;
-        case 'i': o->iface = optarg; break;
-        case 'D': o->db = optarg; break;
+        case 'd':
+            o->darknet = optarg;
+            break;
+        case 'r':
+            o->reads[o->n_reads++] = optarg;
+            break;
+        case 'i':
+            o->iface = optarg;
+            break;
+        case 'D':
+            o->db = optarg;
+            break;
         case 'I':
             if (!cli_uint("--interval", optarg, 1, 86400, &o->interval)) return EXIT_USAGE;
             break;
         case 'E':
-            if (!cli_uint("--event-window", optarg, 1, 7 * 86400, &o->event_window)) return EXIT_USAGE;
+            if (!cli_uint("--event-window", optarg, 1, 7 * 86400, &o->event_window))
+                return EXIT_USAGE;
             break;
         case 'M':
-            if (!cli_uint("--max-sources", optarg, 1, 1000000000, &o->max_sources)) return EXIT_USAGE;
+            if (!cli_uint("--max-sources", optarg, 1, 1000000000, &o->max_sources))
+                return EXIT_USAGE;
             break;
-        case 'g': o->geos[o->n_geos++] = optarg; break;
-        case 'a': o->asns[o->n_asns++] = optarg; break;
-        case 'G': o->geo_dir = optarg; break;
-        case 'N': o->no_geo = true; break;
-        case 'P': o->iot_file = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'g':
+            o->geos[o->n_geos++] = optarg;
+            break;
+        case 'a':
+            o->asns[o->n_asns++] = optarg;
+            break;
+        case 'G':
+            o->geo_dir = optarg;
+            break;
+        case 'N':
+            o->no_geo = true;
+            break;
+        case 'P':
+            o->iot_file = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -306,14 +340,18 @@ static int load_geo(const struct opts *o, struct geo **out)
     struct geo *g = geo_new();
     if (!g) return -ENOMEM;
     int rc = 0;
-    for (int i = 0; i < o->n_geos && rc == 0; i++) rc = geo_add_mmdb(g, o->geos[i]);
-    for (int i = 0; i < o->n_asns && rc == 0; i++) rc = geo_add_asn_csv(g, o->asns[i]);
+    for (int i = 0; i < o->n_geos && rc == 0; i++)
+        rc = geo_add_mmdb(g, o->geos[i]);
+    for (int i = 0; i < o->n_asns && rc == 0; i++)
+        rc = geo_add_asn_csv(g, o->asns[i]);
     if (rc == 0 && (o->geo_dir || (!o->n_geos && !o->n_asns))) {
         const char *dir = o->geo_dir ? o->geo_dir : getenv("MAMORI_GEO_DIR");
         if (!dir) dir = DEFAULT_GEO_DIR;
         struct stat st;
-        if (o->geo_dir && stat(dir, &st) < 0) rc = err_set(-errno, "%s: %s", dir, strerror(errno));
-        else if (rc == 0) rc = geo_add_dir(g, dir) < 0 ? -EINVAL : 0;
+        if (o->geo_dir && stat(dir, &st) < 0)
+            rc = err_set(-errno, "%s: %s", dir, strerror(errno));
+        else if (rc == 0)
+            rc = geo_add_dir(g, dir) < 0 ? -EINVAL : 0;
     }
     if (rc < 0) {
         geo_free(g);
@@ -321,7 +359,8 @@ static int load_geo(const struct opts *o, struct geo **out)
     }
     if (!geo_has_country(g) && !geo_has_asn(g)) {
         cli_error("geo/ASN enrichment is off: no --geo/--asn given and nothing in %s "
-                  "(`make deps` installs it)", DEFAULT_GEO_DIR);
+                  "(`make deps` installs it)",
+                  DEFAULT_GEO_DIR);
         geo_free(g);
         return 0;
     }
@@ -374,9 +413,16 @@ int cmd_observe(int argc, char **argv)
         goto out;
     }
     store_set_meta(run.store, "darknet", o.darknet);
-    struct agg_cfg acfg = {.interval = (int64_t)o.interval, .event_window = (int64_t)o.event_window,
-                           .max_sources = (size_t)o.max_sources, .darknet = &darknet, .geo = geo,
-                           .iot = &iot, .surge = surge, .dos = &dos, .sink = sink, .sink_ctx = &run};
+    struct agg_cfg acfg = {.interval = (int64_t)o.interval,
+                           .event_window = (int64_t)o.event_window,
+                           .max_sources = (size_t)o.max_sources,
+                           .darknet = &darknet,
+                           .geo = geo,
+                           .iot = &iot,
+                           .surge = surge,
+                           .dos = &dos,
+                           .sink = sink,
+                           .sink_ctx = &run};
     if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
         goto out;
@@ -400,18 +446,22 @@ int cmd_observe(int argc, char **argv)
     }
     const struct agg_totals *t = agg_totals(run.agg);
     double secs = cli_now() - run.t0;
-    if (t->frames) fprintf(stderr,
+    if (t->frames)
+        fprintf(
+            stderr,
             "mamori: observed %llu darknet packets in %llu intervals (%llu malformed, %llu non-IP, "
-            "%llu outside the darknet); %llu surge alerts, %llu DoS victims; %.2f Mframes/s -> %s%s\n",
+            "%llu outside the darknet); %llu surge alerts, %llu DoS victims; %.2f Mframes/s -> "
+            "%s%s\n",
             (unsigned long long)t->packets, (unsigned long long)t->intervals,
             (unsigned long long)t->malformed, (unsigned long long)t->non_ip,
             (unsigned long long)t->outside, (unsigned long long)t->alerts,
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
             stop_requested ? " (interrupted)" : "");
     if (t->untracked)
-        cli_error("%llu packets came from sources past --max-sources %llu in their interval: counted "
-                  "in totals, ports and fingerprints, without per-source detail",
-                  (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
+        cli_error(
+            "%llu packets came from sources past --max-sources %llu in their interval: counted "
+            "in totals, ports and fingerprints, without per-source detail",
+            (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
 out:
     writer_close(run.writer);
     agg_free(run.agg);

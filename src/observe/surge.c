@@ -77,7 +77,8 @@ int surge_observe(struct surge *s, uint8_t proto, uint16_t port, int64_t idx, ui
     if (idx <= st->last_idx) return 0; /* the same interval twice: ignore */
     int64_t gap = idx - st->last_idx - 1;
     if (gap > 0) st->alerted = 0;
-    for (int64_t i = 0; i < gap && i < 200; i++) fold(st, s->cfg.alpha, 0);
+    for (int64_t i = 0; i < gap && i < 200; i++)
+        fold(st, s->cfg.alpha, 0);
     if (gap >= 200) st->mean = st->var = 0; /* long silence: the weights are gone anyway */
     st->last_idx = idx;
 

@@ -23,7 +23,8 @@ static void distinct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     }
     if (sqlite3_value_type(argv[0]) != SQLITE_BLOB) return;
-    if (sketch_merge_blob(*sk, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0])) < 0)
+    if (sketch_merge_blob(*sk, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0])) <
+        0)
         sqlite3_result_error(ctx, err_msg(), -1);
 }
 
@@ -80,8 +81,10 @@ static void union_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void union_final(sqlite3_context *ctx)
 {
     struct union_ctx *u = sqlite3_aggregate_context(ctx, 0);
-    if (!u) sqlite3_result_null(ctx);
-    else sqlite3_result_text(ctx, u->buf, (int)u->len, SQLITE_TRANSIENT);
+    if (!u)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_text(ctx, u->buf, (int)u->len, SQLITE_TRANSIENT);
 }
 
 int query_register(sqlite3 *db)
@@ -123,10 +126,14 @@ static json_t *iso_us(int64_t us)
 static json_t *col_json(sqlite3_stmt *st, int c)
 {
     switch (sqlite3_column_type(st, c)) {
-    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, c));
-    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, c));
-    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, c));
-    default: return json_null();
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(st, c));
+    case SQLITE_FLOAT:
+        return json_real(sqlite3_column_double(st, c));
+    case SQLITE_TEXT:
+        return json_string((const char *)sqlite3_column_text(st, c));
+    default:
+        return json_null();
     }
 }
 
@@ -162,9 +169,10 @@ static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
                 json_object_set_new(o, key, list);
             } else if (n > 3 && !strcmp(name + n - 3, "_us")) {
                 key[n - 3] = 0;
-                json_object_set_new(o, key, sqlite3_column_type(st, c) == SQLITE_NULL
-                                                ? json_null()
-                                                : iso_us(sqlite3_column_int64(st, c)));
+                json_object_set_new(o, key,
+                                    sqlite3_column_type(st, c) == SQLITE_NULL
+                                        ? json_null()
+                                        : iso_us(sqlite3_column_int64(st, c)));
             } else if (!strcmp(name, "at")) {
                 json_object_set_new(o, key, iso(sqlite3_column_int64(st, c)));
             } else {
@@ -187,9 +195,9 @@ static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
 static const struct section {
     const char *name, *sql;
 } sections[] = {
-    {"fingerprints", "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-                     " FROM fingerprint_stats x " IN_WINDOW
-                     " GROUP BY name ORDER BY packets DESC, name"},
+    {"fingerprints",
+     "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
+     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name"},
     {"ports", "SELECT proto, port, sum(x.packets) AS packets, sum(x.bytes) AS bytes,"
               " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
               " FROM port_stats x " IN_WINDOW " AND x.backscatter = 0"
@@ -199,14 +207,15 @@ static const struct section {
      " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
      " FROM port_stats x " IN_WINDOW " AND x.backscatter = 1"
      " GROUP BY proto, port ORDER BY packets DESC, proto, port LIMIT ?3"},
-    {"countries", "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-                  " FROM country_stats x " IN_WINDOW
-                  " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3"},
+    {"countries",
+     "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
+     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3"},
     {"asns", "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
              " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
              " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
     {"top_sources",
-     "WITH t AS (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS ports,"
+     "WITH t AS (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS "
+     "ports,"
      " max(x.fingerprints) AS fingerprints, max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat,"
      " max(x.lon) AS lon FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip"
      " LIMIT ?3),"
@@ -258,7 +267,8 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     json_object_set_new(out, "totals", t);
     static const char *const cls[] = {"tcp_syn", "backscatter", "udp", "icmp_request", "other"};
     json_t *c = json_object();
-    for (int i = 0; i < 5; i++) json_object_set_new(c, cls[i], json_integer(I(10 + i)));
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(c, cls[i], json_integer(I(10 + i)));
     json_object_set_new(out, "classes", c);
 #undef I
     sqlite3_finalize(st);

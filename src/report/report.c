@@ -48,7 +48,8 @@ static void text_keyed(json_t *doc, const char *section, const char *title, cons
         puts("  (none)");
         return;
     }
-    json_array_foreach(arr, i, o) {
+    json_array_foreach(arr, i, o)
+    {
         char key[96];
         if (json_object_get(o, "port"))
             snprintf(key, sizeof key, "%lld/%s", n(o, "port"), s(o, "proto"));
@@ -87,11 +88,13 @@ static void print_text(json_t *d)
     text_keyed(d, "countries", "Countries (of sources)", "sources");
     text_keyed(d, "asns", "ASNs (of sources)", "sources");
     puts("\nTop sources");
-    json_array_foreach(json_object_get(d, "top_sources"), i, o) {
+    json_array_foreach(json_object_get(d, "top_sources"), i, o)
+    {
         char ports[80] = "";
         size_t j, off = 0;
         json_t *p;
-        json_array_foreach(json_object_get(o, "ports"), j, p) {
+        json_array_foreach(json_object_get(o, "ports"), j, p)
+        {
             if (off < sizeof ports - 8)
                 off += (size_t)snprintf(ports + off, sizeof ports - off, "%s%lld", j ? "," : "",
                                         (long long)json_integer_value(p));
@@ -104,13 +107,15 @@ static void print_text(json_t *d)
     }
     puts("\nSurge alerts");
     if (!json_array_size(json_object_get(d, "alerts"))) puts("  (none)");
-    json_array_foreach(json_object_get(d, "alerts"), i, o) {
+    json_array_foreach(json_object_get(d, "alerts"), i, o)
+    {
         printf("  %s  %lld/%s  %lld sources (baseline %.1f)\n", s(o, "at"), n(o, "port"),
                s(o, "proto"), n(o, "sources"), json_number_value(json_object_get(o, "baseline")));
     }
     puts("\nDoS victims (backscatter)");
     if (!json_array_size(json_object_get(d, "dos"))) puts("  (none)");
-    json_array_foreach(json_object_get(d, "dos"), i, o) {
+    json_array_foreach(json_object_get(d, "dos"), i, o)
+    {
         printf("  %-39s %-6s %10lld packets  peak %lld/min  %s .. %s\n", s(o, "target"),
                s(o, "proto"), n(o, "packets"), n(o, "peak_60s"), s(o, "start"), s(o, "end"));
     }
@@ -144,13 +149,16 @@ static void print_csv(json_t *d)
     const char *k;
     puts("section,key,packets,bytes,sources");
     csv_row("totals", "all", json_object_get(d, "totals"));
-    json_object_foreach(json_object_get(d, "classes"), k, v) {
+    json_object_foreach(json_object_get(d, "classes"), k, v)
+    {
         printf("class,%s,%lld,,\n", k, (long long)json_integer_value(v));
     }
-    static const char *const keyed[] = {"fingerprints", "ports", "backscatter_ports", "countries",
-                                        "asns", "top_sources", "alerts", "dos"};
+    static const char *const keyed[] = {"fingerprints", "ports", "backscatter_ports",
+                                        "countries",    "asns",  "top_sources",
+                                        "alerts",       "dos"};
     for (size_t sct = 0; sct < sizeof keyed / sizeof keyed[0]; sct++) {
-        json_array_foreach(json_object_get(d, keyed[sct]), i, o) {
+        json_array_foreach(json_object_get(d, keyed[sct]), i, o)
+        {
             char key[128];
             if (json_object_get(o, "at"))
                 snprintf(key, sizeof key, "%lld/%s@%s", n(o, "port"), s(o, "proto"), s(o, "at"));
@@ -173,11 +181,13 @@ static void print_csv(json_t *d)
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"db", required_argument, 0, 'D'},     {"from", required_argument, 0, 'F'},
-        {"to", required_argument, 0, 'T'},     {"format", required_argument, 0, 'f'},
-        {"top", required_argument, 0, 'n'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"db", required_argument, 0, 'D'},
+                                       {"from", required_argument, 0, 'F'},
+                                       {"to", required_argument, 0, 'T'},
+                                       {"format", required_argument, 0, 'f'},
+                                       {"top", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     const char *db = "var/mamori.db", *format = "text";
     struct query_window w = {.from = 0, .to = (int64_t)1 << 40, .top = 10};
     uint64_t top;
@@ -185,7 +195,9 @@ int cmd_report(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:n:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'D': db = optarg; break;
+        case 'D':
+            db = optarg;
+            break;
         case 'F':
         case 'T':
             if (cli_parse_time(optarg, c == 'F' ? &w.from : &w.to) < 0) {
@@ -194,13 +206,19 @@ int cmd_report(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'f': format = optarg; break;
+        case 'f':
+            format = optarg;
+            break;
         case 'n':
             if (!cli_uint("--top", optarg, 0, 1000000, &top)) return EXIT_USAGE;
             w.top = (int)top;
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {

@@ -18,8 +18,8 @@
 enum row_kind { ROW_PORT, ROW_BACKSCATTER_PORT, ROW_FINGERPRINT, ROW_COUNTRY, ROW_ASN, ROW_KINDS };
 
 struct stat_row {
-    uint8_t proto;  /* ports */
-    uint32_t key;   /* port, fingerprint, country (two ASCII bytes), AS number */
+    uint8_t proto;     /* ports */
+    uint32_t key;      /* port, fingerprint, country (two ASCII bytes), AS number */
     const char *label; /* AS name, owned elsewhere; may be NULL */
     uint64_t packets, bytes;
     struct sketch src, dst; /* dst used by port rows only */
@@ -31,8 +31,8 @@ struct src_row {
     uint64_t packets, bytes;
     uint16_t ports[8]; /* first distinct destination ports seen */
     uint8_t nports, more_ports;
-    uint8_t fpmask;    /* bit per enum fingerprint */
-    uint8_t clsmask;   /* bit per enum pkt_class */
+    uint8_t fpmask;  /* bit per enum fingerprint */
+    uint8_t clsmask; /* bit per enum pkt_class */
     char cc[3];
     uint32_t asn;
     uint8_t has_loc;
@@ -44,7 +44,7 @@ struct alert_row {
     const char *kind; /* "surge" */
     uint8_t proto;
     uint16_t port;
-    int64_t at;       /* interval start, seconds */
+    int64_t at; /* interval start, seconds */
     uint64_t sources;
     double baseline;
 };
@@ -70,7 +70,7 @@ struct interval_rec {
     size_t n_srcs;
     struct src_row *events; /* per-source events of the window this interval closes */
     size_t n_events;
-    int64_t events_from;    /* that window: [events_from, end) */
+    int64_t events_from; /* that window: [events_from, end) */
     struct alert_row *alerts;
     size_t n_alerts;
     struct dos_row *dos;

@@ -94,7 +94,9 @@ static int migrate(struct store *s)
         return db_err(s, "not a mamori database");
     if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > 1) return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path, version);
+    if (version > 1)
+        return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path,
+                       version);
     if (version == 1) return 0;
     char *msg = NULL;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
@@ -124,8 +126,8 @@ static int prepare_writers(struct store *s)
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port, &s->ins_fp,    &s->ins_cc, &s->ins_asn,
-                            &s->ins_top,      &s->ins_event,   &s->ins_alert, &s->ins_dos};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port,  &s->ins_fp,    &s->ins_cc, &s->ins_asn,
+                            &s->ins_top,      &s->ins_event, &s->ins_alert, &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
     return 0;
@@ -153,8 +155,10 @@ struct store *store_open(const char *path, bool write)
         goto fail;
     }
     if (write) {
-        if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768", NULL, NULL,
-                         NULL) != SQLITE_OK) {
+        if (sqlite3_exec(
+                s->db,
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768",
+                NULL, NULL, NULL) != SQLITE_OK) {
             db_err(s, "cannot enable WAL");
             goto fail;
         }
@@ -206,9 +210,11 @@ static void join_ports(const struct src_row *r, char *out, size_t n)
         char d[6];
         int k = 0;
         unsigned v = r->ports[i];
-        do d[k++] = (char)('0' + v % 10);
+        do
+            d[k++] = (char)('0' + v % 10);
         while ((v /= 10));
-        while (k) out[o++] = d[--k];
+        while (k)
+            out[o++] = d[--k];
     }
     out[o] = 0;
 }
@@ -251,13 +257,16 @@ static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
         }
     }
     for (int kind = ROW_FINGERPRINT; kind <= ROW_ASN && rc == 0; kind++) {
-        sqlite3_stmt *st = kind == ROW_FINGERPRINT ? s->ins_fp : kind == ROW_COUNTRY ? s->ins_cc : s->ins_asn;
+        sqlite3_stmt *st = kind == ROW_FINGERPRINT ? s->ins_fp
+                           : kind == ROW_COUNTRY   ? s->ins_cc
+                                                   : s->ins_asn;
         for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
             const struct stat_row *w = &r->rows[kind][i];
             int c = 1;
             sqlite3_bind_int64(st, c++, id);
             if (kind == ROW_FINGERPRINT) {
-                sqlite3_bind_text(st, c++, fingerprint_name((enum fingerprint)w->key), -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, c++, fingerprint_name((enum fingerprint)w->key), -1,
+                                  SQLITE_STATIC);
             } else if (kind == ROW_COUNTRY) {
                 char cc[3] = {(char)(w->key >> 8), (char)w->key, 0};
                 sqlite3_bind_text(st, c++, cc, 2, SQLITE_TRANSIENT);
@@ -390,8 +399,10 @@ int store_write_interval(struct store *s, struct interval_rec *r)
     sqlite3_bind_int64(st, c++, r->start);
     sqlite3_bind_int64(st, c++, r->end);
     uint64_t v[] = {r->packets, r->bytes, r->malformed, r->non_ip, r->outside, r->iot_packets};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) sqlite3_bind_int64(st, c++, (int64_t)v[i]);
-    for (int k = 0; k < CLS_COUNT; k++) sqlite3_bind_int64(st, c++, (int64_t)r->cls[k]);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        sqlite3_bind_int64(st, c++, (int64_t)v[i]);
+    for (int k = 0; k < CLS_COUNT; k++)
+        sqlite3_bind_int64(st, c++, (int64_t)r->cls[k]);
     sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&r->sources));
     int rc = bind_sketch(st, c, &r->sources);
     if (rc == 0) rc = step(s, st, "insert interval");
@@ -400,7 +411,8 @@ int store_write_interval(struct store *s, struct interval_rec *r)
     if (rc == 0) rc = write_top(s, r, id);
     if (rc == 0) rc = write_events_table(s, r);
     if (rc == 0) rc = write_events(s, r, id);
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = db_err(s, "commit");
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -408,7 +420,8 @@ int store_write_interval(struct store *s, struct interval_rec *r)
 int store_set_meta(struct store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
         return db_err(s, "meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -421,7 +434,8 @@ int store_load_surge(struct store *s, struct surge *sg, int64_t interval)
 {
     sqlite3_stmt *st;
     char sql[160];
-    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_intervals_%lld'", (long long)interval);
+    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_intervals_%lld'",
+             (long long)interval);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "surge state");
     bool have = sqlite3_step(st) == SQLITE_ROW;
     if (have) surge_set_intervals(sg, sqlite3_column_int64(st, 0));
@@ -448,7 +462,8 @@ int store_load_surge(struct store *s, struct surge *sg, int64_t interval)
 int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
 {
     sqlite3_stmt *st;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) !=
+        SQLITE_OK)
         return db_err(s, "surge state");
     if (sqlite3_prepare_v2(s->db, "INSERT INTO surge_state VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
         SQLITE_OK) {
@@ -476,7 +491,8 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
     snprintf(key, sizeof key, "surge_intervals_%lld", (long long)interval);
     snprintf(val, sizeof val, "%lld", (long long)surge_intervals(sg));
     if (rc == 0) rc = store_set_meta(s, key, val);
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) rc = db_err(s, "commit");
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
@@ -484,9 +500,10 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
 void store_close(struct store *s)
 {
     if (!s) return;
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_port, s->ins_fp, s->ins_cc, s->ins_asn,
-                           s->ins_top, s->ins_event, s->ins_alert, s->ins_dos};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_port,  s->ins_fp,    s->ins_cc, s->ins_asn,
+                           s->ins_top,      s->ins_event, s->ins_alert, s->ins_dos};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        sqlite3_finalize(all[i]);
     sqlite3_close(s->db);
     free(s);
 }

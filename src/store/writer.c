@@ -26,7 +26,8 @@ static void *run(void *arg)
     struct writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->n && !w->closing) pthread_cond_wait(&w->changed, &w->mu);
+        while (!w->n && !w->closing)
+            pthread_cond_wait(&w->changed, &w->mu);
         if (!w->n) break;
         struct interval_rec *r = w->q[w->head];
         pthread_mutex_unlock(&w->mu);
@@ -68,7 +69,8 @@ struct writer *writer_start(struct store *s)
 int writer_put(struct writer *w, struct interval_rec *r)
 {
     pthread_mutex_lock(&w->mu);
-    while (w->n == WRITER_DEPTH) pthread_cond_wait(&w->changed, &w->mu);
+    while (w->n == WRITER_DEPTH)
+        pthread_cond_wait(&w->changed, &w->mu);
     w->q[(w->head + w->n) % WRITER_DEPTH] = r;
     w->n++;
     int rc = w->rc;

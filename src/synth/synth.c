@@ -74,8 +74,22 @@ static double unit(struct rng *r)
 /* ---- entities ----------------------------------------------------------- */
 
 enum kind {
-    K_MIRAI, K_VARIANT, K_SURGE, K_ORD, K_ZMAP, K_MASSCAN, K_NMAP, K_UDP, K_ICMP, K_ACK, K_GRE,
-    K_V6, K_MISC, K_VICTIM, K_ROUTER, K_KINDS
+    K_MIRAI,
+    K_VARIANT,
+    K_SURGE,
+    K_ORD,
+    K_ZMAP,
+    K_MASSCAN,
+    K_NMAP,
+    K_UDP,
+    K_ICMP,
+    K_ACK,
+    K_GRE,
+    K_V6,
+    K_MISC,
+    K_VICTIM,
+    K_ROUTER,
+    K_KINDS
 };
 
 struct ent {
@@ -117,11 +131,11 @@ struct gen {
 };
 
 static const uint16_t variant_ports[] = {7547, 5555, 37215, 52869, 8080, 81, 443};
-static const uint16_t popular_tcp[] = {22,   80,   443,  3389, 445,  1433, 3306, 5900, 8443,
-                                       6379, 25,   21,   23,   8080, 5432, 9200, 27017, 11211,
-                                       139,  110,  143,  993,  995,  7547, 5555, 8888};
-static const uint16_t popular_udp[] = {53, 123, 161, 1900, 5683, 5060, 137, 19, 11211, 389, 3702,
-                                       500, 1434};
+static const uint16_t popular_tcp[] = {22,   80,  443, 3389, 445,  1433, 3306, 5900,  8443,
+                                       6379, 25,  21,  23,   8080, 5432, 9200, 27017, 11211,
+                                       139,  110, 143, 993,  995,  7547, 5555, 8888};
+static const uint16_t popular_udp[] = {53, 123,   161, 1900, 5683, 5060, 137,
+                                       19, 11211, 389, 3702, 500,  1434};
 static const uint16_t victim_ports[] = {80, 443, 53, 22, 25, 8080, 3074, 27015};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -187,7 +201,8 @@ static int make_entities(struct gen *g, uint64_t n)
     cnt[K_VICTIM] = strong * 2;
     cnt[K_ROUTER] = strong * 2;
     size_t total = 0;
-    for (int k = 0; k < K_KINDS; k++) total += cnt[k];
+    for (int k = 0; k < K_KINDS; k++)
+        total += cnt[k];
     if (!(g->e = calloc(total, sizeof *g->e))) return err_set(-ENOMEM, "synth: out of memory");
     if (table_init(&g->used_ips, sizeof(struct ipaddr), sizeof(struct ipaddr), total * 2) < 0)
         return -ENOMEM;
@@ -202,7 +217,9 @@ static int make_entities(struct gen *g, uint64_t n)
             e->win = (uint16_t)(1 + below(&g->r, 65535));
             e->ttl = 64;
             switch (k) {
-            case K_VARIANT: e->port = variant_ports[below(&g->r, NELEM(variant_ports))]; break;
+            case K_VARIANT:
+                e->port = variant_ports[below(&g->r, NELEM(variant_ports))];
+                break;
             case K_ORD:
             case K_V6:
                 e->win = (uint16_t[]){29200, 64240, 65535, 14600}[below(&g->r, 4)];
@@ -211,7 +228,9 @@ static int make_entities(struct gen *g, uint64_t n)
             case K_ZMAP:
                 e->port = (uint16_t[]){80, 443, 22, 7547, 8080, 23}[below(&g->r, 6)];
                 break;
-            case K_MASSCAN: e->opt = (uint8_t)below(&g->r, 2); break;
+            case K_MASSCAN:
+                e->opt = (uint8_t)below(&g->r, 2);
+                break;
             case K_NMAP:
                 e->win = (uint16_t)(1024 * (1 + below(&g->r, 4)));
                 e->ttl = (uint8_t)(37 + below(&g->r, 28));
@@ -222,7 +241,8 @@ static int make_entities(struct gen *g, uint64_t n)
                     if (!pfx_set_contains(&g->darknet, &a)) break;
                 } while (1);
                 break;
-            default: break;
+            default:
+                break;
             }
         }
     }
@@ -274,7 +294,8 @@ static uint16_t safe_ipid(struct gen *g, uint32_t dst, uint16_t dport, uint32_t 
 static uint32_t safe_seq(struct gen *g, uint32_t dst)
 {
     uint32_t s;
-    while ((s = (uint32_t)rnd(&g->r)) == dst) {}
+    while ((s = (uint32_t)rnd(&g->r)) == dst) {
+    }
     return s;
 }
 
@@ -343,8 +364,10 @@ static int syn_probe(struct gen *g, int64_t t, enum kind k, uint32_t ei)
     }
     size_t o = eth(g, v6 ? 0x86dd : 0x0800);
     size_t tl = tcp(g->frame + o + (v6 ? 40 : 20), sport, dport, seq, 0, TCP_SYN, win, opts);
-    if (v6) o += ip6(g->frame + o, &e->ip, &dst, IPPROTO_TCP, ttl, tl);
-    else o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_TCP, id, ttl, tl);
+    if (v6)
+        o += ip6(g->frame + o, &e->ip, &dst, IPPROTO_TCP, ttl, tl);
+    else
+        o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_TCP, id, ttl, tl);
     int len = emit(g, t, o + tl);
     return truth_packet(&g->truth, ei, (uint32_t)len, CLS_TCP_SYN, fp, 0, IPPROTO_TCP, dport, ei,
                         portset_has(&g->iot, IPPROTO_TCP, dport));
@@ -379,8 +402,10 @@ static int icmp_echo(struct gen *g, int64_t t, uint32_t ei, bool v6)
     put16(p + 4, (uint16_t)ei);
     put16(p + 6, (uint16_t)g->frames);
     if (!v6) put16(p + 2, csum(p, n));
-    if (v6) o += ip6(g->frame + o, &e->ip, &dst, IPPROTO_ICMPV6, 64, n);
-    else o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_ICMP, (uint16_t)rnd(&g->r), e->ttl, n);
+    if (v6)
+        o += ip6(g->frame + o, &e->ip, &dst, IPPROTO_ICMPV6, 64, n);
+    else
+        o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_ICMP, (uint16_t)rnd(&g->r), e->ttl, n);
     int len = emit(g, t, o + n);
     return truth_packet(&g->truth, ei, (uint32_t)len, CLS_ICMP_REQUEST, FP_NONE, -1, 0, 0, ei, 0);
 }
@@ -396,8 +421,8 @@ static int ack_probe(struct gen *g, int64_t t, uint32_t ei)
                     (uint32_t)rnd(&g->r), TCP_ACK, 1024, 0);
     o += ip4(g->frame + o, &e->ip, &dst, IPPROTO_TCP, (uint16_t)rnd(&g->r), e->ttl, tl);
     int len = emit(g, t, o + tl);
-    return truth_packet(&g->truth, ei, (uint32_t)len, CLS_OTHER, FP_NONE, 0, IPPROTO_TCP, dport,
-                        ei, portset_has(&g->iot, IPPROTO_TCP, dport));
+    return truth_packet(&g->truth, ei, (uint32_t)len, CLS_OTHER, FP_NONE, 0, IPPROTO_TCP, dport, ei,
+                        portset_has(&g->iot, IPPROTO_TCP, dport));
 }
 
 static int gre_packet(struct gen *g, int64_t t, uint32_t ei)
@@ -432,7 +457,8 @@ static int misc_frame(struct gen *g, int64_t t, int what)
         return 0;
     }
     if (what == 1) {
-        do new_public_ip(g, false, &dst);
+        do
+            new_public_ip(g, false, &dst);
         while (pfx_set_contains(&g->darknet, &dst));
     }
     o = eth(g, 0x0800);
@@ -440,11 +466,21 @@ static int misc_frame(struct gen *g, int64_t t, int what)
     ip4(g->frame + o, &e->ip, &dst, IPPROTO_TCP, (uint16_t)rnd(&g->r), 64, tl);
     size_t len = o + 20 + tl;
     switch (what) {
-    case 1: truth_extra(&g->truth, TRUTH_OUTSIDE); break;
-    case 2: g->frame[o] = 0x44; break;
-    case 3: put16(g->frame + o + 2, 12); break;
-    case 4: g->frame[o + 20 + 12] = 0x30; break;
-    case 5: len = o + 12; break;
+    case 1:
+        truth_extra(&g->truth, TRUTH_OUTSIDE);
+        break;
+    case 2:
+        g->frame[o] = 0x44;
+        break;
+    case 3:
+        put16(g->frame + o + 2, 12);
+        break;
+    case 4:
+        g->frame[o + 20 + 12] = 0x30;
+        break;
+    case 5:
+        len = o + 12;
+        break;
     }
     if (what >= 2) truth_extra(&g->truth, TRUTH_MALFORMED);
     if (what == 5) { /* a runt: the capture holds only part of the IP header */
@@ -511,7 +547,8 @@ static int ev_cmp(const void *a, const void *b)
 {
     const struct event *x = a, *y = b;
     if (x->t_us != y->t_us) return x->t_us < y->t_us ? -1 : 1;
-    return x->victim != y->victim ? (x->victim < y->victim ? -1 : 1) : (x->seqno < y->seqno ? -1 : 1);
+    return x->victim != y->victim ? (x->victim < y->victim ? -1 : 1)
+                                  : (x->seqno < y->seqno ? -1 : 1);
 }
 
 static int plan_victims(struct gen *g, int64_t dur_us, struct victim_plan **vout, size_t *nv,
@@ -550,7 +587,8 @@ static int plan_victims(struct gen *g, int64_t dur_us, struct victim_plan **vout
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (uint32_t j = 0; j < v[i].packets; j++)
-            ev[k++] = (struct event){v[i].t0_us + v[i].len_us * j / (v[i].packets - 1), (uint32_t)i, j};
+            ev[k++] =
+                (struct event){v[i].t0_us + v[i].len_us * j / (v[i].packets - 1), (uint32_t)i, j};
     qsort(ev, total, sizeof *ev, ev_cmp);
     *vout = v;
     *nv = n;
@@ -567,18 +605,22 @@ struct mix {
 };
 
 static const struct mix base_mix[] = {
-    {K_MIRAI, 0.45}, {K_VARIANT, 0.05}, {K_ORD, 0.13}, {K_ZMAP, 0.06}, {K_MASSCAN, 0.05},
-    {K_NMAP, 0.02},  {K_UDP, 0.09},     {K_ICMP, 0.04}, {K_ACK, 0.015}, {K_GRE, 0.005},
-    {K_V6, 0.03},    {K_MISC, 0.012},
+    {K_MIRAI, 0.45},   {K_VARIANT, 0.05}, {K_ORD, 0.13}, {K_ZMAP, 0.06},
+    {K_MASSCAN, 0.05}, {K_NMAP, 0.02},    {K_UDP, 0.09}, {K_ICMP, 0.04},
+    {K_ACK, 0.015},    {K_GRE, 0.005},    {K_V6, 0.03},  {K_MISC, 0.012},
 };
 
 static int main_packet(struct gen *g, int64_t t, enum kind k)
 {
     switch (k) {
-    case K_UDP: return udp_probe(g, t, pick(g, k));
-    case K_ICMP: return icmp_echo(g, t, pick(g, k), false);
-    case K_ACK: return ack_probe(g, t, pick(g, k));
-    case K_GRE: return gre_packet(g, t, pick(g, k));
+    case K_UDP:
+        return udp_probe(g, t, pick(g, k));
+    case K_ICMP:
+        return icmp_echo(g, t, pick(g, k), false);
+    case K_ACK:
+        return ack_probe(g, t, pick(g, k));
+    case K_GRE:
+        return gre_packet(g, t, pick(g, k));
     case K_MISC: {
         uint32_t r = below(&g->r, 12); /* 2 ARP : 4 outside : 6 malformed */
         return misc_frame(g, t, r < 2 ? 0 : r < 6 ? 1 : 2 + (int)(r - 6) % 4);
@@ -586,7 +628,8 @@ static int main_packet(struct gen *g, int64_t t, enum kind k)
     case K_V6:
         if (below(&g->r, 3) == 0) return icmp_echo(g, t, pick(g, k), true);
         return syn_probe(g, t, k, pick(g, k));
-    default: return syn_probe(g, t, k, pick(g, k));
+    default:
+        return syn_probe(g, t, k, pick(g, k));
     }
 }
 
@@ -666,7 +709,8 @@ static int generate(struct gen *g, const struct synth_opts *o)
         t += 1.0 / (in_surge ? base_rate * (1 + extra) : base_rate);
         if (progress && (i & 0xffff) == 0 && cli_now() - last_print > 0.5) {
             last_print = cli_now();
-            fprintf(stderr, "\r\033[K  synth %s  %5.1f%%", o->out, 100.0 * (double)i / (double)n_main);
+            fprintf(stderr, "\r\033[K  synth %s  %5.1f%%", o->out,
+                    100.0 * (double)i / (double)n_main);
         }
     }
     while (ei < nev && rc >= 0) {
@@ -679,10 +723,10 @@ static int generate(struct gen *g, const struct synth_opts *o)
         char a[32], b[32], dn[128];
         json_object_set_new(truth, "dos", plan_json(g, v, nv));
         if (o->surge_factor > 0) {
-            json_t *s = json_pack("{s:s,s:I,s:s,s:s}", "proto", "tcp", "port",
-                                  (json_int_t)o->surge_port, "start",
-                                  cli_iso(g->start_us / 1000000 + (int64_t)s0, a), "end",
-                                  cli_iso(g->start_us / 1000000 + (int64_t)s1, b));
+            json_t *s =
+                json_pack("{s:s,s:I,s:s,s:s}", "proto", "tcp", "port", (json_int_t)o->surge_port,
+                          "start", cli_iso(g->start_us / 1000000 + (int64_t)s0, a), "end",
+                          cli_iso(g->start_us / 1000000 + (int64_t)s1, b));
             json_object_set_new(truth, "surge", s);
         }
         json_object_set_new(truth, "generator",
@@ -737,14 +781,19 @@ static bool parse_fraction(const char *opt, const char *s, double max, double *o
 
 static int parse(int argc, char **argv, struct synth_opts *o, char *truthbuf, size_t tn)
 {
-    static const struct option lo[] = {
-        {"out", required_argument, 0, 'o'},          {"darknet", required_argument, 0, 'd'},
-        {"packets", required_argument, 0, 'n'},      {"seed", required_argument, 0, 's'},
-        {"duration", required_argument, 0, 'D'},     {"start", required_argument, 0, 'S'},
-        {"truth", required_argument, 0, 'T'},        {"surge-at", required_argument, 0, 'A'},
-        {"surge-length", required_argument, 0, 'L'}, {"surge-factor", required_argument, 0, 'F'},
-        {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"out", required_argument, 0, 'o'},
+                                       {"darknet", required_argument, 0, 'd'},
+                                       {"packets", required_argument, 0, 'n'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"duration", required_argument, 0, 'D'},
+                                       {"start", required_argument, 0, 'S'},
+                                       {"truth", required_argument, 0, 'T'},
+                                       {"surge-at", required_argument, 0, 'A'},
+                                       {"surge-length", required_argument, 0, 'L'},
+                                       {"surge-factor", required_argument, 0, 'F'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     o->packets = 1000000;
     o->seed = 1;
     o->duration = 3600;
@@ -757,24 +806,48 @@ static int parse(int argc, char **argv, struct synth_opts *o, char *truthbuf, si
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:d:n:s:qh", lo, NULL)) != -1) {
         switch (c) {
-        case 'o': o->out = optarg; break;
-        case 'd': o->darknet = optarg; break;
-        case 'n': if (!cli_uint("--packets", optarg, 10000, 2000000000, &o->packets)) return 2; break;
-        case 's': if (!cli_uint("--seed", optarg, 0, UINT64_MAX, &o->seed)) return 2; break;
-        case 'D': if (!cli_uint("--duration", optarg, 60, 366 * 86400, &o->duration)) return 2; break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'd':
+            o->darknet = optarg;
+            break;
+        case 'n':
+            if (!cli_uint("--packets", optarg, 10000, 2000000000, &o->packets)) return 2;
+            break;
+        case 's':
+            if (!cli_uint("--seed", optarg, 0, UINT64_MAX, &o->seed)) return 2;
+            break;
+        case 'D':
+            if (!cli_uint("--duration", optarg, 60, 366 * 86400, &o->duration)) return 2;
+            break;
         case 'S':
             if (cli_parse_time(optarg, &o->start) < 0) {
                 cli_error("--start: '%s' is not an ISO 8601 UTC time", optarg);
                 return 2;
             }
             break;
-        case 'T': o->truth = optarg; break;
-        case 'A': if (!parse_fraction("--surge-at", optarg, 1, &o->surge_at)) return 2; break;
-        case 'L': if (!parse_fraction("--surge-length", optarg, 1, &o->surge_len)) return 2; break;
-        case 'F': if (!parse_fraction("--surge-factor", optarg, 100, &o->surge_factor)) return 2; break;
-        case 'q': o->quiet = true; break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 2;
+        case 'T':
+            o->truth = optarg;
+            break;
+        case 'A':
+            if (!parse_fraction("--surge-at", optarg, 1, &o->surge_at)) return 2;
+            break;
+        case 'L':
+            if (!parse_fraction("--surge-length", optarg, 1, &o->surge_len)) return 2;
+            break;
+        case 'F':
+            if (!parse_fraction("--surge-factor", optarg, 100, &o->surge_factor)) return 2;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

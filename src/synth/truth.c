@@ -83,16 +83,17 @@ static json_t *port_list(const struct truth *t, int kind)
 json_t *truth_json(const struct truth *t)
 {
     json_t *o = json_object();
-    json_object_set_new(
-        o, "totals",
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packets", (json_int_t)t->packets, "bytes",
-                  (json_int_t)t->bytes, "sources", (json_int_t)t->sources, "iot_packets",
-                  (json_int_t)t->iot_packets, "malformed", (json_int_t)t->extra[TRUTH_MALFORMED],
-                  "non_ip", (json_int_t)t->extra[TRUTH_NON_IP], "outside",
-                  (json_int_t)t->extra[TRUTH_OUTSIDE]));
+    json_object_set_new(o, "totals",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packets",
+                                  (json_int_t)t->packets, "bytes", (json_int_t)t->bytes, "sources",
+                                  (json_int_t)t->sources, "iot_packets", (json_int_t)t->iot_packets,
+                                  "malformed", (json_int_t)t->extra[TRUTH_MALFORMED], "non_ip",
+                                  (json_int_t)t->extra[TRUTH_NON_IP], "outside",
+                                  (json_int_t)t->extra[TRUTH_OUTSIDE]));
     json_t *cls = json_object();
     for (int c = 0; c < CLS_COUNT; c++)
-        json_object_set_new(cls, class_name((enum pkt_class)c), json_integer((json_int_t)t->cls[c]));
+        json_object_set_new(cls, class_name((enum pkt_class)c),
+                            json_integer((json_int_t)t->cls[c]));
     json_object_set_new(o, "classes", cls);
     json_t *fps = json_array();
     for (int f = 0; f < FP_COUNT; f++) {

@@ -21,7 +21,7 @@ struct truth {
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_sources[FP_COUNT];
     uint64_t sources;
-    uint8_t *seen;      /* per entity: bit 7 = counted as a source, bits 0-4 = fingerprints */
+    uint8_t *seen; /* per entity: bit 7 = counted as a source, bits 0-4 = fingerprints */
     size_t n_entities;
     uint64_t *port_packets; /* [kind][proto][port] */
     uint64_t *port_sources;

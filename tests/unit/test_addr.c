@@ -36,8 +36,15 @@ static void bad_prefixes(void **state)
 {
     (void)state;
     struct pfx p;
-    const char *bad[] = {"", "198.18.0.0/33", "198.18.0.1/16", "198.18.0.0/", "198.18.0.0/x",
-                         "300.1.1.1/8", "2001:db8::/129", "banana", "10.0.0.0/-1"};
+    const char *bad[] = {"",
+                         "198.18.0.0/33",
+                         "198.18.0.1/16",
+                         "198.18.0.0/",
+                         "198.18.0.0/x",
+                         "300.1.1.1/8",
+                         "2001:db8::/129",
+                         "banana",
+                         "10.0.0.0/-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_true(pfx_parse(bad[i], &p) < 0);
         assert_non_null(strstr(err_msg(), bad[i]));
@@ -53,8 +60,8 @@ static void special_set(void **state)
     (void)state;
     struct pfx_set s = {0};
     assert_int_equal(pfx_set_add_special(&s), 0);
-    const char *in[] = {"10.1.2.3", "127.0.0.1", "192.168.1.1", "100.64.0.1", "224.0.0.1",
-                        "198.18.0.1", "2001:db8::1", "fe80::1", "::1"};
+    const char *in[] = {"10.1.2.3",   "127.0.0.1",   "192.168.1.1", "100.64.0.1", "224.0.0.1",
+                        "198.18.0.1", "2001:db8::1", "fe80::1",     "::1"};
     const char *out[] = {"8.8.8.8", "1.1.1.1", "133.1.2.3", "2400:cb00::1"};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
         assert_true(set_has(&s, in[i]));
@@ -80,8 +87,10 @@ static void format_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_and_contain), cmocka_unit_test(bad_prefixes),
-        cmocka_unit_test(special_set),       cmocka_unit_test(format_round_trip),
+        cmocka_unit_test(parse_and_contain),
+        cmocka_unit_test(bad_prefixes),
+        cmocka_unit_test(special_set),
+        cmocka_unit_test(format_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,8 +32,13 @@ static struct agg *new_agg(struct sink *s)
     pfx_set_free(&darknet);
     assert_int_equal(pfx_set_parse_list(&darknet, "198.18.0.0/16"), 0);
     portset_iot_default(&iot);
-    struct agg_cfg c = {.interval = 60, .event_window = 3600, .darknet = &darknet, .iot = &iot,
-                        .sink = collect, .sink_ctx = s, .max_sources = max_sources};
+    struct agg_cfg c = {.interval = 60,
+                        .event_window = 3600,
+                        .darknet = &darknet,
+                        .iot = &iot,
+                        .sink = collect,
+                        .sink_ctx = s,
+                        .max_sources = max_sources};
     return agg_new(&c);
 }
 
@@ -41,8 +46,14 @@ static void frame(struct agg *a, int64_t sec, const char *src, const char *dst, 
                   uint8_t flags, uint16_t sport)
 {
     uint8_t f[128];
-    struct tcp_probe q = {.src = src, .dst = dst, .sport = sport, .dport = dport, .seq = 1,
-                          .flags = flags, .win = 1000, .id = 1};
+    struct tcp_probe q = {.src = src,
+                          .dst = dst,
+                          .sport = sport,
+                          .dport = dport,
+                          .seq = 1,
+                          .flags = flags,
+                          .win = 1000,
+                          .id = 1};
     size_t n = t_tcp_frame(f, &q);
     assert_int_equal(agg_frame(a, DLT_EN10MB, sec * 1000000, f, n, (uint32_t)n), 0);
 }
@@ -66,8 +77,8 @@ static void rollover_on_packet_time(void **state)
     frame(a, t + 60, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000); /* next interval */
     assert_int_equal(s.n, 1);
     frame(a, t + 30, "1.1.1.3", "198.18.0.3", 2323, TCP_SYN, 1000); /* late: current interval */
-    frame(a, t + 600, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000); /* gap: no empty intervals */
-    frame(a, t + 601, "1.1.1.1", "10.0.0.1", 23, TCP_SYN, 1000);   /* outside */
+    frame(a, t + 600, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000);  /* gap: no empty intervals */
+    frame(a, t + 601, "1.1.1.1", "10.0.0.1", 23, TCP_SYN, 1000);    /* outside */
     assert_int_equal(agg_flush(a, true), 0);
     assert_int_equal(s.n, 3);
     assert_int_equal(s.r[0]->start, t);
@@ -80,7 +91,8 @@ static void rollover_on_packet_time(void **state)
     assert_int_equal(s.r[2]->packets, 1);
     assert_int_equal(s.r[2]->outside, 1);
     assert_int_equal(s.r[0]->iot_packets, 2);
-    for (int i = 0; i < s.n; i++) interval_rec_free(s.r[i]);
+    for (int i = 0; i < s.n; i++)
+        interval_rec_free(s.r[i]);
     agg_free(a);
 }
 
@@ -93,8 +105,8 @@ static void ports_sources_and_backscatter(void **state)
     frame(a, t, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
     frame(a, t, "1.1.1.1", "198.18.0.2", 23, TCP_SYN, 1000);
     frame(a, t, "1.1.1.2", "198.18.0.2", 23, TCP_SYN, 1000);
-    frame(a, t, "1.1.1.2", "198.18.0.2", 80, TCP_ACK, 1000);               /* other, port 80 */
-    frame(a, t, "9.9.9.9", "198.18.0.9", 40000, TCP_SYN | TCP_ACK, 443);    /* backscatter */
+    frame(a, t, "1.1.1.2", "198.18.0.2", 80, TCP_ACK, 1000);             /* other, port 80 */
+    frame(a, t, "9.9.9.9", "198.18.0.9", 40000, TCP_SYN | TCP_ACK, 443); /* backscatter */
     assert_int_equal(agg_flush(a, true), 0);
     const struct interval_rec *r = s.r[0];
     const struct stat_row *p23 = find(r, ROW_PORT, 23), *p80 = find(r, ROW_PORT, 80);
@@ -171,7 +183,8 @@ static void bounded_sources(void **state)
     max_sources = 0;
     int64_t t = 1474329600;
     const char *src[] = {"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5"};
-    for (int i = 0; i < 5; i++) frame(a, t, src[i], "198.18.0.1", 23, TCP_SYN, 1000);
+    for (int i = 0; i < 5; i++)
+        frame(a, t, src[i], "198.18.0.1", 23, TCP_SYN, 1000);
     frame(a, t + 1, "1.1.1.1", "198.18.0.2", 23, TCP_SYN, 1000); /* tracked sources still count */
     frame(a, t + 60, "1.1.1.9", "198.18.0.2", 23, TCP_SYN, 1000);
     assert_int_equal(agg_flush(a, true), 0);
@@ -186,7 +199,8 @@ static void bounded_sources(void **state)
     assert_int_equal(r->n_events, 3); /* the event window closed early, with 3 sources */
     assert_int_equal(s.r[1]->n_events, 1);
     assert_int_equal(agg_totals(a)->untracked, 2);
-    for (int i = 0; i < s.n; i++) interval_rec_free(s.r[i]);
+    for (int i = 0; i < s.n; i++)
+        interval_rec_free(s.r[i]);
     agg_free(a);
 }
 
@@ -199,13 +213,15 @@ static void top_sources_of_interval(void **state)
     char ip[32];
     for (int i = 1; i <= 150; i++) { /* source i sends (i * 7 % 150) + 1 packets: all distinct */
         snprintf(ip, sizeof ip, "1.1.%d.%d", i / 100, i % 100);
-        for (int k = 0; k < i * 7 % 150 + 1; k++) frame(a, t, ip, "198.18.0.1", 23, TCP_SYN, 1000);
+        for (int k = 0; k < i * 7 % 150 + 1; k++)
+            frame(a, t, ip, "198.18.0.1", 23, TCP_SYN, 1000);
     }
     assert_int_equal(agg_flush(a, true), 0);
     const struct interval_rec *r = s.r[0];
     assert_int_equal(r->n_srcs, RECORD_TOP_SOURCES);
     assert_int_equal(r->srcs[0].packets, 150);
-    for (size_t i = 1; i < r->n_srcs; i++) assert_int_equal(r->srcs[i].packets, 150 - i);
+    for (size_t i = 1; i < r->n_srcs; i++)
+        assert_int_equal(r->srcs[i].packets, 150 - i);
     interval_rec_free(s.r[0]);
     agg_free(a);
 }

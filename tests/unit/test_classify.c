@@ -16,8 +16,14 @@ static void mirai(void **state)
 {
     (void)state;
     /* raw SYN, TTL 64, no options, seq = destination address, random window/ID */
-    struct tcp_probe q = {.src = "1.2.3.4", .dst = DARK, .sport = 51234, .dport = 23,
-                          .seq = DARK_U32, .flags = TCP_SYN, .win = 31337, .id = 4242};
+    struct tcp_probe q = {.src = "1.2.3.4",
+                          .dst = DARK,
+                          .sport = 51234,
+                          .dport = 23,
+                          .seq = DARK_U32,
+                          .flags = TCP_SYN,
+                          .win = 31337,
+                          .id = 4242};
     assert_int_equal(fp_of(q), FP_MIRAI);
     q.dport = 2323;
     assert_int_equal(fp_of(q), FP_MIRAI);
@@ -33,8 +39,15 @@ static void mirai(void **state)
 static void zmap(void **state)
 {
     (void)state;
-    struct tcp_probe q = {.src = "1.2.3.4", .dst = DARK, .sport = 40001, .dport = 443,
-                          .seq = 99, .flags = TCP_SYN, .win = 65535, .id = 54321, .ttl = 255};
+    struct tcp_probe q = {.src = "1.2.3.4",
+                          .dst = DARK,
+                          .sport = 40001,
+                          .dport = 443,
+                          .seq = 99,
+                          .flags = TCP_SYN,
+                          .win = 65535,
+                          .id = 54321,
+                          .ttl = 255};
     assert_int_equal(fp_of(q), FP_ZMAP);
 }
 
@@ -43,8 +56,14 @@ static void masscan(void **state)
     (void)state;
     uint32_t seq = 0x12345678;
     uint16_t dport = 3389;
-    struct tcp_probe q = {.src = "1.2.3.4", .dst = DARK, .sport = 61000, .dport = dport,
-                          .seq = seq, .flags = TCP_SYN, .win = 1024, .ttl = 255,
+    struct tcp_probe q = {.src = "1.2.3.4",
+                          .dst = DARK,
+                          .sport = 61000,
+                          .dport = dport,
+                          .seq = seq,
+                          .flags = TCP_SYN,
+                          .win = 1024,
+                          .ttl = 255,
                           .id = (uint16_t)((DARK_U32 ^ dport ^ seq) & 0xffff)};
     assert_int_equal(fp_of(q), FP_MASSCAN);
     q.opts = CRAFT_OPTS_MSS; /* newer masscan adds MSS: still masscan, not nmap */
@@ -56,8 +75,14 @@ static void masscan(void **state)
 static void nmap(void **state)
 {
     (void)state;
-    struct tcp_probe q = {.src = "1.2.3.4", .dst = DARK, .sport = 45000, .dport = 22,
-                          .seq = 0xdeadbeef, .flags = TCP_SYN, .ttl = 48, .id = 1,
+    struct tcp_probe q = {.src = "1.2.3.4",
+                          .dst = DARK,
+                          .sport = 45000,
+                          .dport = 22,
+                          .seq = 0xdeadbeef,
+                          .flags = TCP_SYN,
+                          .ttl = 48,
+                          .id = 1,
                           .opts = CRAFT_OPTS_MSS};
     for (uint16_t w = 1024; w <= 4096; w += 1024) {
         q.win = w;
@@ -79,16 +104,28 @@ static void nmap(void **state)
 static void os_stack_is_unknown(void **state)
 {
     (void)state;
-    struct tcp_probe q = {.src = "1.2.3.4", .dst = DARK, .sport = 45000, .dport = 80, .seq = 7,
-                          .flags = TCP_SYN, .win = 64240, .id = 100, .opts = CRAFT_OPTS_LINUX};
+    struct tcp_probe q = {.src = "1.2.3.4",
+                          .dst = DARK,
+                          .sport = 45000,
+                          .dport = 80,
+                          .seq = 7,
+                          .flags = TCP_SYN,
+                          .win = 64240,
+                          .id = 100,
+                          .opts = CRAFT_OPTS_LINUX};
     assert_int_equal(fp_of(q), FP_UNKNOWN);
 }
 
 static void tcp_classes_and_victims(void **state)
 {
     (void)state;
-    struct tcp_probe q = {.src = "203.0.113.80", .dst = DARK, .sport = 443, .dport = 5000,
-                          .seq = 7, .flags = TCP_SYN | TCP_ACK, .win = 65535};
+    struct tcp_probe q = {.src = "203.0.113.80",
+                          .dst = DARK,
+                          .sport = 443,
+                          .dport = 5000,
+                          .seq = 7,
+                          .flags = TCP_SYN | TCP_ACK,
+                          .win = 65535};
     struct pkt p = t_decode_tcp(&q);
     struct victim v;
     char b[IP_STRLEN];
@@ -165,10 +202,14 @@ static void names_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(mirai),    cmocka_unit_test(zmap),
-        cmocka_unit_test(masscan),  cmocka_unit_test(nmap),
-        cmocka_unit_test(os_stack_is_unknown), cmocka_unit_test(tcp_classes_and_victims),
-        cmocka_unit_test(icmp_and_other_classes), cmocka_unit_test(names_round_trip),
+        cmocka_unit_test(mirai),
+        cmocka_unit_test(zmap),
+        cmocka_unit_test(masscan),
+        cmocka_unit_test(nmap),
+        cmocka_unit_test(os_stack_is_unknown),
+        cmocka_unit_test(tcp_classes_and_victims),
+        cmocka_unit_test(icmp_and_other_classes),
+        cmocka_unit_test(names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

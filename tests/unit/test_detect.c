@@ -52,7 +52,8 @@ static void surge_alerts_once_then_rearms(void **state)
     assert_int_equal(a.sources, 480);
     assert_true(a.baseline > 100 && a.baseline < 140);
     assert_int_equal(surge_observe(s, IPPROTO_TCP, 2323, 31, 500, &a), 0); /* same episode */
-    for (int64_t i = 32; i < 60; i++) surge_observe(s, IPPROTO_TCP, 2323, i, noisy(&st, 120), &a);
+    for (int64_t i = 32; i < 60; i++)
+        surge_observe(s, IPPROTO_TCP, 2323, i, noisy(&st, 120), &a);
     assert_int_equal(surge_observe(s, IPPROTO_TCP, 2323, 60, 900, &a), 1); /* a new one */
     surge_free(s);
 }
@@ -62,7 +63,8 @@ static void new_port_needs_real_mass(void **state)
     (void)state;
     struct surge *s = fresh();
     struct alert_row a;
-    for (int64_t i = 0; i < 20; i++) surge_observe(s, IPPROTO_TCP, 23, i, 100, &a);
+    for (int64_t i = 0; i < 20; i++)
+        surge_observe(s, IPPROTO_TCP, 23, i, 100, &a);
     assert_int_equal(surge_observe(s, IPPROTO_TCP, 37215, 20, 6, &a), 0);
     assert_int_equal(surge_observe(s, IPPROTO_TCP, 52869, 20, 200, &a), 1);
     assert_int_equal(surge_observe(s, IPPROTO_TCP, 5555, 2, 200, &a), 0); /* still warming up */
@@ -93,10 +95,10 @@ static void dos_thresholds(void **state)
     (void)state;
     struct dos *d = dos_fresh();
     int64_t t0 = 1000000000LL * 1000000;
-    feed(d, "203.0.113.1", 31, t0, 2000000);       /* 31 packets over 60 s, 30 in a minute */
-    feed(d, "203.0.113.2", 24, t0, 3000000);       /* too few packets */
-    feed(d, "203.0.113.3", 200, t0, 200000);       /* 40 s: too short */
-    feed(d, "203.0.113.4", 60, t0, 10000000);      /* 590 s at 6/min: peak too low */
+    feed(d, "203.0.113.1", 31, t0, 2000000);  /* 31 packets over 60 s, 30 in a minute */
+    feed(d, "203.0.113.2", 24, t0, 3000000);  /* too few packets */
+    feed(d, "203.0.113.3", 200, t0, 200000);  /* 40 s: too short */
+    feed(d, "203.0.113.4", 60, t0, 10000000); /* 590 s at 6/min: peak too low */
     struct dos_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(dos_expire(d, t0 + 100 * 1000000LL, &rows, &n), 0);
@@ -133,8 +135,10 @@ static void dos_idle_expiry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(steady_traffic_never_alerts), cmocka_unit_test(surge_alerts_once_then_rearms),
-        cmocka_unit_test(new_port_needs_real_mass),    cmocka_unit_test(dos_thresholds),
+        cmocka_unit_test(steady_traffic_never_alerts),
+        cmocka_unit_test(surge_alerts_once_then_rearms),
+        cmocka_unit_test(new_port_needs_real_mass),
+        cmocka_unit_test(dos_thresholds),
         cmocka_unit_test(dos_idle_expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,11 +34,16 @@ static void asn_ranges(void **state)
         const char *ip;
         uint32_t asn;
         const char *name;
-    } cases[] = {{"1.0.0.0", 13335, "Cloudflare, Inc."}, {"1.0.0.255", 13335, "Cloudflare, Inc."},
-                 {"1.0.1.0", 0, ""},                      {"1.0.4.0", 38803, "Gtelecom Pty Ltd"},
-                 {"1.0.7.255", 38803, "Gtelecom Pty Ltd"}, {"0.255.255.255", 0, ""},
-                 {"2001:200:1b9::5", 2500, "WIDE Project"}, {"2001:200:1ba::", 0, ""},
-                 {"203.0.113.127", 64500, "Say \"hi\""},  {"203.0.113.128", 0, ""}};
+    } cases[] = {{"1.0.0.0", 13335, "Cloudflare, Inc."},
+                 {"1.0.0.255", 13335, "Cloudflare, Inc."},
+                 {"1.0.1.0", 0, ""},
+                 {"1.0.4.0", 38803, "Gtelecom Pty Ltd"},
+                 {"1.0.7.255", 38803, "Gtelecom Pty Ltd"},
+                 {"0.255.255.255", 0, ""},
+                 {"2001:200:1b9::5", 2500, "WIDE Project"},
+                 {"2001:200:1ba::", 0, ""},
+                 {"203.0.113.127", 64500, "Say \"hi\""},
+                 {"203.0.113.128", 0, ""}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ipaddr a = T_IP(cases[i].ip);
         geo_lookup(g, &a, &gi);

@@ -2,8 +2,13 @@
  * kind of malformed header counted rather than crashed on. */
 #include "testutil.h"
 
-static const struct tcp_probe syn = {.src = "203.0.113.9", .dst = "198.18.7.1", .sport = 40000,
-                                     .dport = 23, .seq = 12345, .flags = TCP_SYN, .win = 5840,
+static const struct tcp_probe syn = {.src = "203.0.113.9",
+                                     .dst = "198.18.7.1",
+                                     .sport = 40000,
+                                     .dport = 23,
+                                     .seq = 12345,
+                                     .flags = TCP_SYN,
+                                     .win = 5840,
                                      .id = 77};
 
 static void ethernet_ipv4_tcp(void **state)
@@ -96,7 +101,8 @@ static void icmp_error_quote(void **state)
 {
     (void)state;
     uint8_t f[200];
-    struct ipaddr router = T_IP("192.0.2.1"), dark = T_IP("198.18.0.5"), victim = T_IP("203.0.113.80");
+    struct ipaddr router = T_IP("192.0.2.1"), dark = T_IP("198.18.0.5"),
+                  victim = T_IP("203.0.113.80");
     size_t o = craft_eth(f, 0x0800, 0);
     uint8_t *icmp = f + o + 20;
     memset(icmp, 0, 36);
@@ -155,10 +161,14 @@ static void padding_is_ignored(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ethernet_ipv4_tcp), cmocka_unit_test(vlan_and_options),
-        cmocka_unit_test(qinq),              cmocka_unit_test(other_link_types),
-        cmocka_unit_test(ipv6_with_extension_header), cmocka_unit_test(icmp_error_quote),
-        cmocka_unit_test(malformed_headers), cmocka_unit_test(padding_is_ignored),
+        cmocka_unit_test(ethernet_ipv4_tcp),
+        cmocka_unit_test(vlan_and_options),
+        cmocka_unit_test(qinq),
+        cmocka_unit_test(other_link_types),
+        cmocka_unit_test(ipv6_with_extension_header),
+        cmocka_unit_test(icmp_error_quote),
+        cmocka_unit_test(malformed_headers),
+        cmocka_unit_test(padding_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@ static void exact_while_small(void **state)
     sketch_init(&s);
     assert_int_equal(sketch_count(&s), 0);
     for (int rep = 0; rep < 3; rep++)
-        for (uint64_t i = 0; i < SKETCH_EXACT_MAX; i++) sketch_add(&s, item(i));
+        for (uint64_t i = 0; i < SKETCH_EXACT_MAX; i++)
+            sketch_add(&s, item(i));
     assert_int_equal(sketch_count(&s), SKETCH_EXACT_MAX);
     assert_null(s.reg);
     sketch_add(&s, item(SKETCH_EXACT_MAX));
@@ -34,7 +35,8 @@ static double rel_err(uint64_t n)
 {
     struct sketch s;
     sketch_init(&s);
-    for (uint64_t i = 0; i < n; i++) sketch_add(&s, item(i));
+    for (uint64_t i = 0; i < n; i++)
+        sketch_add(&s, item(i));
     double e = fabs((double)sketch_count(&s) - (double)n) / (double)n;
     sketch_free(&s);
     return e;
@@ -58,12 +60,15 @@ static void union_not_sum(void **state)
     sketch_init(&a);
     sketch_init(&b);
     sketch_init(&u);
-    for (uint64_t i = 0; i < 600; i++) sketch_add(&a, item(i));
-    for (uint64_t i = 300; i < 900; i++) sketch_add(&b, item(i));
+    for (uint64_t i = 0; i < 600; i++)
+        sketch_add(&a, item(i));
+    for (uint64_t i = 300; i < 900; i++)
+        sketch_add(&b, item(i));
     sketch_merge(&u, &a);
     sketch_merge(&u, &b);
     assert_int_equal(sketch_count(&u), 900); /* still exact */
-    for (uint64_t i = 900; i < 200000; i++) sketch_add(&b, item(i));
+    for (uint64_t i = 900; i < 200000; i++)
+        sketch_add(&b, item(i));
     sketch_merge(&u, &b);
     double e = fabs((double)sketch_count(&u) - 200000) / 200000;
     assert_true(e <= 0.02);
@@ -80,7 +85,8 @@ static void blob_round_trip(void **state)
         struct sketch s, t;
         sketch_init(&s);
         sketch_init(&t);
-        for (uint64_t i = 0; i < sizes[k]; i++) sketch_add(&s, item(i));
+        for (uint64_t i = 0; i < sizes[k]; i++)
+            sketch_add(&s, item(i));
         uint8_t *buf;
         size_t len;
         assert_int_equal(sketch_encode(&s, &buf, &len), 0);
@@ -99,18 +105,18 @@ static void bad_blobs_rejected(void **state)
     sketch_init(&s);
     assert_true(sketch_merge_blob(&s, "", 0) < 0);
     assert_true(sketch_merge_blob(&s, "X123", 4) < 0);
-    assert_true(sketch_merge_blob(&s, "E123", 4) < 0);       /* not whole hashes */
+    assert_true(sketch_merge_blob(&s, "E123", 4) < 0);          /* not whole hashes */
     assert_true(sketch_merge_blob(&s, "S\xff\xff\x01", 4) < 0); /* register index past 2^14 */
     assert_true(sketch_merge_blob(&s, "S\x01\x00\x63", 4) < 0); /* rank past 51 */
-    assert_true(sketch_merge_blob(&s, "D\x01", 2) < 0);      /* dense of wrong size */
+    assert_true(sketch_merge_blob(&s, "D\x01", 2) < 0);         /* dense of wrong size */
     sketch_free(&s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(exact_while_small), cmocka_unit_test(hll_accuracy),
-        cmocka_unit_test(union_not_sum),     cmocka_unit_test(blob_round_trip),
+        cmocka_unit_test(exact_while_small),  cmocka_unit_test(hll_accuracy),
+        cmocka_unit_test(union_not_sum),      cmocka_unit_test(blob_round_trip),
         cmocka_unit_test(bad_blobs_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,10 +3,11 @@
 #ifndef MAMORI_TESTUTIL_H
 #define MAMORI_TESTUTIL_H
 
-#include <setjmp.h>
+#include <setjmp.h> /* cmocka.h needs these first */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "core/addr.h"
@@ -17,8 +18,7 @@
 #include <pcap/dlt.h>
 #include <string.h>
 
-static inline struct ipaddr T_IP(const char *s)
-{
+static inline struct ipaddr T_IP(const char *s) {
     struct ipaddr a;
     assert_int_equal(ip_parse(s, &a), 0);
     return a;
@@ -39,8 +39,8 @@ static inline size_t t_tcp_frame(uint8_t *f, const struct tcp_probe *p)
     struct ipaddr s = T_IP(p->src), d = T_IP(p->dst);
     bool v6 = !ip_is_v4(&s);
     size_t o = craft_eth(f, v6 ? 0x86dd : 0x0800, p->vlan);
-    size_t tl = craft_tcp(f + o + (v6 ? 40 : 20), p->sport, p->dport, p->seq, 0, p->flags,
-                          p->win, p->opts);
+    size_t tl =
+        craft_tcp(f + o + (v6 ? 40 : 20), p->sport, p->dport, p->seq, 0, p->flags, p->win, p->opts);
     o += v6 ? craft_ip6(f + o, &s, &d, IPPROTO_TCP, p->ttl ? p->ttl : 64, tl)
             : craft_ip4(f + o, &s, &d, IPPROTO_TCP, p->id, p->ttl ? p->ttl : 64, tl);
     return o + tl;
