@@ -284,6 +284,17 @@ static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
     return rc;
 }
 
+/* cc, asn, lat, lon at columns col..col+3; NULL where unknown. */
+static void bind_geo(sqlite3_stmt *st, int col, const struct src_row *w)
+{
+    if (w->cc[0]) sqlite3_bind_text(st, col, w->cc, -1, SQLITE_STATIC);
+    if (w->asn) sqlite3_bind_int64(st, col + 1, w->asn);
+    if (w->has_loc) {
+        sqlite3_bind_double(st, col + 2, w->lat);
+        sqlite3_bind_double(st, col + 3, w->lon);
+    }
+}
+
 static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
 {
     char ip[IP_STRLEN], ports[64], fps[64];
@@ -299,9 +310,7 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
         sqlite3_bind_int64(st, 4, (int64_t)w->bytes);
         sqlite3_bind_text(st, 5, ports, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, fps, -1, SQLITE_STATIC);
-        if (w->cc[0]) sqlite3_bind_text(st, 7, w->cc, -1, SQLITE_STATIC);
-        if (w->asn) sqlite3_bind_int64(st, 8, w->asn);
-        if (w->has_loc) sqlite3_bind_double(st, 9, w->lat), sqlite3_bind_double(st, 10, w->lon);
+        bind_geo(st, 7, w);
         rc = step(s, st, "insert top source");
     }
     return rc;
@@ -347,9 +356,7 @@ static int write_events_table(struct store *s, struct interval_rec *r)
         sqlite3_bind_text(st, 8, ports, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, fps, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 10, cls, -1, SQLITE_STATIC);
-        if (w->cc[0]) sqlite3_bind_text(st, 11, w->cc, -1, SQLITE_STATIC);
-        if (w->asn) sqlite3_bind_int64(st, 12, w->asn);
-        if (w->has_loc) sqlite3_bind_double(st, 13, w->lat), sqlite3_bind_double(st, 14, w->lon);
+        bind_geo(st, 11, w);
         rc = step(s, st, "insert source event");
     }
     free(k);
