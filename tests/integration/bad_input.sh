@@ -42,6 +42,10 @@ mkdir -p "$T/dir.db"
 expect 1 "$T/dir.db" "${O[@]}" --read "$T/ok.pcap" --db "$T/dir.db"; one_line
 expect 1 "/proc/mamori/x.db" "${O[@]}" --read "$T/ok.pcap" --db /proc/mamori/x.db; one_line
 expect 1 "$T/nodb.db" "$M" report --db "$T/nodb.db"; one_line
+echo "not a database, just words" >"$T/garbage.db"
+expect 1 "$T/garbage.db" "${O[@]}" --read "$T/ok.pcap" --db "$T/garbage.db"; one_line
+expect 1 "$T/garbage.db" "$M" report --db "$T/garbage.db"; one_line
+[ "$(cat "$T/garbage.db")" = "not a database, just words" ] || fail "a non-database file was modified"
 expect 2 "--format" "$M" report --db "$T/x.db" --format xml; one_line
 expect 2 "--from" "$M" report --db "$T/x.db" --from yesterday; one_line
 expect 2 "--packets" "$M" synth --out "$T/s.pcap" --darknet "$DN" --packets many; one_line
