@@ -4,7 +4,7 @@
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
 
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
-            libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev \
+            libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev \
             python3 sqlite3 procps
 BENCH_PKGS := tshark time
 BUILD := build
@@ -67,10 +67,11 @@ $(FUZZ)/build.ninja:
 
 fuzz: $(FUZZ)/build.ninja build
 	ninja -C $(FUZZ)
-	@mkdir -p var/fuzz/seed/fuzz_observe var/fuzz/seed/fuzz_text var/fuzz/seed/fuzz_decode var/fuzz/seed/fuzz_sketch
+	@mkdir -p var/fuzz/seed/fuzz_observe var/fuzz/seed/fuzz_text var/fuzz/seed/fuzz_decode var/fuzz/seed/fuzz_sketch var/fuzz/seed/fuzz_params
 	@$(BUILD)/mamori synth -q --out var/fuzz/seed/full.pcap --darknet 198.18.0.0/16,2001:db8::/48 \
 	    --packets 10000 --duration 300 && head -c 3000 var/fuzz/seed/full.pcap >var/fuzz/seed/fuzz_observe/synth.pcap
 	@printf '198.18.0.0/15,2001:db8::/32' >var/fuzz/seed/fuzz_text/cidr
+	@printf '/api/v1/timeseries\0proto\0tcp\0port\0002323\0res\00060' >var/fuzz/seed/fuzz_params/ts
 	@printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n' >var/fuzz/seed/fuzz_text/asn
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \

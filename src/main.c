@@ -11,6 +11,7 @@
 int cmd_observe(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -19,6 +20,7 @@ static const struct command {
 } commands[] = {
     {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
+    {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
 };
 

@@ -275,6 +275,61 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     return out;
 }
 
+json_t *query_section(sqlite3 *db, const char *name, const struct query_window *w)
+{
+    if (query_register(db) < 0) return NULL;
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (!strcmp(sections[i].name, name)) return rows(db, sections[i].sql, w);
+    err_set(-ENOENT, "no section '%s'", name);
+    return NULL;
+}
+
+json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *proto,
+                         uint16_t port, int64_t res)
+{
+    if (query_register(db) < 0) return NULL;
+    sqlite3_stmt *st = prep(db,
+                            "SELECT i.start - i.start % ?4 AS t, sum(x.packets),"
+                            " mamori_distinct(x.src_sketch) FROM port_stats x " IN_WINDOW
+                            " AND x.backscatter = 0 AND x.proto = ?5 AND x.port = ?6"
+                            " GROUP BY t ORDER BY t",
+                            w);
+    if (!st) return NULL;
+    sqlite3_bind_int64(st, 4, res);
+    sqlite3_bind_text(st, 5, proto, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, port);
+    json_t *pts = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(pts, json_pack("{s:o,s:I,s:I}", "t", iso(sqlite3_column_int64(st, 0)),
+                                             "packets", (json_int_t)sqlite3_column_int64(st, 1),
+                                             "sources", (json_int_t)sqlite3_column_int64(st, 2)));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(pts);
+        err_set(-EIO, "query: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    return pts;
+}
+
+json_t *query_geo(sqlite3 *db, const struct query_window *w)
+{
+    /* one point per 1-degree cell; the dominant class is the first class of
+     * each source's class list, weighted by packets */
+    return rows(db,
+                "WITH e AS (SELECT round(lat) AS lat, round(lon) AS lon, cc, packets, ip,"
+                " substr(classes, 1, instr(classes || ',', ',') - 1) AS class FROM source_events"
+                " WHERE window_end > ?1 AND window_start < ?2 AND lat IS NOT NULL),"
+                " c AS (SELECT lat, lon, class, sum(packets) AS p FROM e GROUP BY lat, lon, class),"
+                " d AS (SELECT lat, lon, class FROM c c1 WHERE p = (SELECT max(p) FROM c c2"
+                " WHERE c2.lat = c1.lat AND c2.lon = c1.lon) GROUP BY lat, lon)"
+                " SELECT e.lat, e.lon, max(e.cc) AS cc, sum(e.packets) AS packets,"
+                " count(DISTINCT e.ip) AS sources, d.class FROM e JOIN d USING (lat, lon)"
+                " GROUP BY e.lat, e.lon ORDER BY packets DESC LIMIT ?3",
+                w);
+}
+
 json_t *query_summary(sqlite3 *db, const struct query_window *w)
 {
     if (query_register(db) < 0) return NULL;

@@ -19,7 +19,15 @@ struct query_window {
 
 /* Registers mamori_distinct() on a connection. */
 int query_register(sqlite3 *db);
-/* Returns a new JSON object, or NULL with err_msg() set. */
+/* Each returns new JSON, or NULL with err_msg() set. */
 json_t *query_summary(sqlite3 *db, const struct query_window *w);
+/* One list of the summary: fingerprints, ports, backscatter_ports, countries,
+ * asns, top_sources, alerts or dos. */
+json_t *query_section(sqlite3 *db, const char *name, const struct query_window *w);
+/* Packets and distinct sources of one (proto, port) per res-second bucket. */
+json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *proto,
+                         uint16_t port, int64_t res);
+/* Located sources per 1-degree cell: lat, lon, cc, packets, sources, class. */
+json_t *query_geo(sqlite3 *db, const struct query_window *w);
 
 #endif

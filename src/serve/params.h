@@ -1,0 +1,46 @@
+/* params — one API request, parsed and validated before any database work.
+ *
+ * Input is the request path and its query arguments as the HTTP library
+ * decoded them; output is a route and typed parameters, or a one-line error
+ * for a 400.  Everything is bounded: at most API_MAX_ARGS arguments of at most
+ * API_MAX_VALUE bytes, known names only, integers and times range-checked.
+ * Fuzzed by fuzz/fuzz_params.c. */
+#ifndef MAMORI_PARAMS_H
+#define MAMORI_PARAMS_H
+
+#include "../report/query.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_MAX_ARGS 16
+#define API_MAX_VALUE 64
+
+enum api_route {
+    API_NONE, /* not an API path: static files */
+    API_SUMMARY,
+    API_TIMESERIES,
+    API_SECTION, /* /api/v1/top/<name>, /api/v1/alerts, /api/v1/dos */
+    API_GEO,
+    API_METRICS,
+};
+
+struct api_arg {
+    const char *key, *value;
+};
+
+struct api_req {
+    enum api_route route;
+    struct query_window w;
+    char section[24];
+    char proto[4];
+    uint16_t port;
+    int64_t res;
+};
+
+/* 0 on success; 404 for an unknown API path; 400 with msg filled for a bad
+ * request. */
+int api_parse(const char *path, const struct api_arg *args, size_t n, struct api_req *out,
+              char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,417 @@
+/* serve — read-only HTTP API over the observatory database, plus static files.
+ *
+ * libmicrohttpd runs a small thread pool; each worker keeps its own read-only
+ * SQLite connection (WAL lets it read while observe writes).  Every request is
+ * validated by params.c before the database is touched: unknown paths are 404,
+ * malformed arguments 400 with a one-line reason, a missing or busy database
+ * 503 — never a crash.  Static files come from --web, and a path that would
+ * leave it (also percent-encoded, which the library decodes first) is refused.
+ * Binds to loopback unless told otherwise, and warns when told otherwise. */
+#include "../core/cli.h"
+#include "../core/err.h"
+#include "../report/query.h"
+#include "../store/store.h"
+#include "params.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct server {
+    const char *db_path;
+    char web_root[PATH_MAX]; /* resolved; "" when there is none */
+};
+
+static _Thread_local struct store *conn; /* one read-only connection per worker */
+
+/* Every worker connection, so that shutdown closes them after the workers stop. */
+static struct {
+    pthread_mutex_t mu;
+    struct store *v[64];
+    int n;
+} conns = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void conns_update(struct store *old, struct store *new)
+{
+    pthread_mutex_lock(&conns.mu);
+    for (int i = 0; i < conns.n && old; i++)
+        if (conns.v[i] == old) conns.v[i] = conns.v[--conns.n];
+    if (new && conns.n < 64) conns.v[conns.n++] = new;
+    pthread_mutex_unlock(&conns.mu);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+                               char *body, size_t len, bool owned)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    json_t *o = json_pack("{s:s}", "error", msg);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!body) return MHD_NO;
+    return respond(c, status, "application/json", body, strlen(body), true);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, json_t *doc)
+{
+    char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    json_decref(doc);
+    if (!body) return send_error(c, 500, "out of memory");
+    return respond(c, 200, "application/json", body, strlen(body), true);
+}
+
+/* The worker's connection, opened on first use and again after a failure. */
+static sqlite3 *db_for(const struct server *s)
+{
+    if (!conn) {
+        if (!(conn = store_open(s->db_path, false))) return NULL;
+        conns_update(NULL, conn);
+    }
+    return store_db(conn);
+}
+
+static void db_drop(void)
+{
+    conns_update(conn, NULL);
+    store_close(conn);
+    conn = NULL;
+}
+
+static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    static const char *sql =
+        "SELECT count(*), total(packets), total(bytes), total(malformed), total(non_ip),"
+        " total(outside), coalesce(max(end), 0), (SELECT count(*) FROM alerts),"
+        " (SELECT count(*) FROM dos) FROM intervals";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return send_error(c, 503, "database busy or unreadable");
+    }
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"mamori_intervals_total", "counter", "Closed observation intervals."},
+        {"mamori_packets_total", "counter", "Darknet packets observed."},
+        {"mamori_bytes_total", "counter", "Bytes of darknet packets observed."},
+        {"mamori_malformed_total", "counter", "Frames dropped as malformed."},
+        {"mamori_non_ip_total", "counter", "Frames dropped as not IP."},
+        {"mamori_outside_total", "counter", "Packets dropped as outside the darknet."},
+        {"mamori_last_interval_end_seconds", "gauge", "End of the newest interval (Unix time)."},
+        {"mamori_alerts_total", "counter", "Surge alerts raised."},
+        {"mamori_dos_victims_total", "counter", "DoS victims inferred from backscatter."},
+    };
+    size_t cap = 4096, o = 0;
+    char *body = malloc(cap);
+    if (!body) {
+        sqlite3_finalize(st);
+        return send_error(c, 500, "out of memory");
+    }
+    for (int i = 0; i < (int)(sizeof m / sizeof m[0]); i++)
+        o += (size_t)snprintf(body + o, cap - o, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n", m[i].name,
+                              m[i].help, m[i].name, m[i].type, m[i].name,
+                              sqlite3_column_double(st, i));
+    sqlite3_finalize(st);
+    return respond(c, 200, "text/plain; version=0.0.4", body, o, true);
+}
+
+static enum MHD_Result api(struct MHD_Connection *c, const struct server *s,
+                           const struct api_req *q)
+{
+    sqlite3 *db = db_for(s);
+    if (!db) return send_error(c, 503, err_msg());
+    if (q->route == API_METRICS) return metrics(c, db);
+    json_t *doc = NULL;
+    switch (q->route) {
+    case API_SUMMARY:
+        doc = query_summary(db, &q->w);
+        break;
+    case API_SECTION:
+        doc = query_section(db, q->section, &q->w);
+        break;
+    case API_GEO:
+        doc = query_geo(db, &q->w);
+        break;
+    case API_TIMESERIES: {
+        json_t *pts = query_timeseries(db, &q->w, q->proto, q->port, q->res);
+        json_t *alerts = pts ? query_section(db, "alerts", &q->w) : NULL;
+        if (pts && alerts) {
+            json_t *mine = json_array(), *a;
+            size_t i;
+            json_array_foreach(alerts, i, a)
+            {
+                if (!strcmp(json_string_value(json_object_get(a, "proto")), q->proto) &&
+                    json_integer_value(json_object_get(a, "port")) == q->port)
+                    json_array_append(mine, a);
+            }
+            doc = json_pack("{s:s,s:i,s:I,s:o,s:o}", "proto", q->proto, "port", q->port,
+                            "resolution", (json_int_t)q->res, "points", pts, "alerts", mine);
+            pts = NULL;
+        }
+        json_decref(pts);
+        json_decref(alerts);
+        break;
+    }
+    default:
+        break;
+    }
+    if (!doc) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "database busy or unreadable: %s", err_msg());
+        db_drop();
+        return send_error(c, 503, msg);
+    }
+    return send_json(c, doc);
+}
+
+static const char *mime(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } t[] = {{".html", "text/html; charset=utf-8"},
+             {".js", "text/javascript"},
+             {".css", "text/css"},
+             {".json", "application/json"},
+             {".svg", "image/svg+xml"},
+             {".png", "image/png"},
+             {".woff2", "font/woff2"},
+             {".map", "application/json"},
+             {".ico", "image/x-icon"}};
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(dot, t[i].ext)) return t[i].type;
+    return "application/octet-stream";
+}
+
+static enum MHD_Result static_file(struct MHD_Connection *c, const struct server *s,
+                                   const char *url)
+{
+    if (!s->web_root[0]) return send_error(c, 404, "no dashboard here (--web)");
+    /* the library has percent-decoded url: refuse any '..' segment, NUL or backslash */
+    if (url[0] != '/' || strstr(url, "/..") || strchr(url, '\\'))
+        return send_error(c, 404, "not found");
+    char path[PATH_MAX], real[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s%s%s", s->web_root, url,
+                     url[strlen(url) - 1] == '/' ? "index.html" : "");
+    if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real))
+        return send_error(c, 404, "not found");
+    size_t rl = strlen(s->web_root);
+    if (strncmp(real, s->web_root, rl) != 0 || (real[rl] != '/' && real[rl] != 0))
+        return send_error(c, 404, "not found"); /* a symlink out of the root */
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        return send_error(c, 404, "not found");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", mime(real));
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+struct collect {
+    struct api_arg a[API_MAX_ARGS + 1];
+    size_t n;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct collect *c = cls;
+    if (c->n <= API_MAX_ARGS) c->a[c->n] = (struct api_arg){key, value};
+    c->n++;
+    return MHD_YES;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    (void)version;
+    (void)upload;
+    const struct server *s = cls;
+    if (!*state) { /* first call: headers only */
+        *state = (void *)1;
+        return MHD_YES;
+    }
+    if (*upload_size) return send_error(c, 400, "this API takes no request body");
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return send_error(c, 405, "only GET and HEAD");
+    struct collect args = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    struct api_req q;
+    char msg[256] = "";
+    int rc = api_parse(url, args.a, args.n > API_MAX_ARGS ? API_MAX_ARGS + 1 : args.n, &q, msg,
+                       sizeof msg);
+    if (rc == 404) return send_error(c, 404, "no such API endpoint");
+    if (rc) return send_error(c, 400, msg);
+    if (q.route == API_NONE) return static_file(c, s, url);
+    return api(c, s, &q);
+}
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof host) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    uint64_t port;
+    char *end;
+    errno = 0;
+    port = strtoull(colon + 1, &end, 10);
+    if (*end || errno || port > 65535 || colon[1] == 0) return -1;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        host[strlen(host) - 1] = 0;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) return -1;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        *len = sizeof *a;
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    *len = sizeof *a;
+    return 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: mamori serve [--db PATH] [--listen ADDR:PORT] [--web DIR]\n"
+          "\n"
+          "Serve the observatory database over HTTP: a read-only JSON API (/api/v1/...),\n"
+          "Prometheus metrics (/metrics) and the dashboard's static files.\n"
+          "\n"
+          "      --db PATH        database (default var/mamori.db)\n"
+          "  -l, --listen A:P     address and port (default 127.0.0.1:8080; port 0 picks one;\n"
+          "                       IPv6 as [::1]:8080)\n"
+          "      --web DIR        dashboard files (default web/dist when it exists)\n",
+          f);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option lo[] = {{"db", required_argument, 0, 'D'},
+                                       {"listen", required_argument, 0, 'l'},
+                                       {"web", required_argument, 0, 'W'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    struct server s = {.db_path = "var/mamori.db"};
+    const char *listen_at = "127.0.0.1:8080", *web = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "l:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'D':
+            s.db_path = optarg;
+            break;
+        case 'l':
+            listen_at = optarg;
+            break;
+        case 'W':
+            web = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("serve: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (parse_listen(listen_at, &ss, &sl) < 0) {
+        cli_error("--listen: '%s' is not ADDR:PORT (IPv6 as [ADDR]:PORT)", listen_at);
+        return EXIT_USAGE;
+    }
+    if (web && !realpath(web, s.web_root)) {
+        cli_error("--web: %s: %s", web, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (!web && !realpath("web/dist", s.web_root)) s.web_root[0] = 0;
+    if (!is_loopback(&ss))
+        cli_error("warning: serving on %s, not loopback: anyone who reaches it can read the "
+                  "database",
+                  listen_at);
+    /* the workers inherit a mask without SIGINT/SIGTERM: only sigsuspend below takes them */
+    sigset_t stopsigs, orig;
+    sigemptyset(&stopsigs);
+    sigaddset(&stopsigs, SIGINT);
+    sigaddset(&stopsigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stopsigs, &orig);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
+                             MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)32768, MHD_OPTION_END);
+    if (!d) {
+        cli_error("--listen %s: cannot listen: %s", listen_at, strerror(errno));
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char shown[INET6_ADDRSTRLEN + 2] = "";
+    snprintf(shown, sizeof shown, "%.*s", (int)(strrchr(listen_at, ':') - listen_at), listen_at);
+    fprintf(stderr, "mamori: serving http://%s:%u/ (database %s%s%s)\n", shown,
+            info ? info->port : 0, s.db_path, s.web_root[0] ? ", dashboard " : "", s.web_root);
+    while (!stop)
+        sigsuspend(&orig);
+    MHD_stop_daemon(d);
+    return 0;
+}
