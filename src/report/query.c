@@ -237,7 +237,9 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
 {
     static const char *const sql =
         "SELECT count(*), min(start), max(end), total(packets), total(bytes),"
-        " mamori_distinct(sources_sketch), total(iot_packets), total(malformed), total(non_ip),"
+        " (SELECT mamori_distinct(k.sources_sketch) FROM interval_sketches k JOIN intervals j"
+        " ON j.id = k.interval_id WHERE j.start >= ?1 AND j.start < ?2),"
+        " total(iot_packets), total(malformed), total(non_ip),"
         " total(outside), total(tcp_syn), total(backscatter), total(udp), total(icmp_request),"
         " total(other) FROM intervals WHERE start >= ?1 AND start < ?2";
     sqlite3_stmt *st = prep(db, sql, w);

@@ -14,7 +14,7 @@
 struct store {
     sqlite3 *db;
     char path[PATH_MAX];
-    sqlite3_stmt *ins_interval, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *ins_event,
+    sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *ins_event,
         *ins_alert, *ins_dos;
 };
 
@@ -23,7 +23,9 @@ static const char *const schema_v1 =
     "CREATE TABLE intervals(id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,"
     " packets INTEGER, bytes INTEGER, malformed INTEGER, non_ip INTEGER, outside INTEGER,"
     " iot_packets INTEGER, tcp_syn INTEGER, backscatter INTEGER, udp INTEGER,"
-    " icmp_request INTEGER, other INTEGER, sources INTEGER, sources_sketch BLOB);"
+    " icmp_request INTEGER, other INTEGER, sources INTEGER);"
+    /* sketches live apart so that scans of intervals read small rows */
+    "CREATE TABLE interval_sketches(interval_id INTEGER PRIMARY KEY, sources_sketch BLOB);"
     "CREATE INDEX intervals_start ON intervals(start);"
     "CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,"
     " proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,"
@@ -114,8 +116,9 @@ static int prepare_writers(struct store *s)
 {
     const char *sql[] = {
         ("INSERT INTO intervals(start,end,packets,bytes,malformed,non_ip,outside,iot_packets,"
-         "tcp_syn,backscatter,udp,icmp_request,other,sources,sources_sketch)"
-         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+         "tcp_syn,backscatter,udp,icmp_request,other,sources)"
+         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+        "INSERT INTO interval_sketches VALUES(?,?)",
         "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
         "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
         "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
@@ -126,7 +129,7 @@ static int prepare_writers(struct store *s)
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_port,  &s->ins_fp,    &s->ins_cc, &s->ins_asn,
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_port,  &s->ins_fp,    &s->ins_cc, &s->ins_asn,
                             &s->ins_top,      &s->ins_event, &s->ins_alert, &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
@@ -166,6 +169,8 @@ struct store *store_open(const char *path, bool write)
     } else {
         sqlite3_stmt *st;
         int version = 0;
+        /* readers map the file: page reads become memory reads */
+        sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
         if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
             if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
             sqlite3_finalize(st);
@@ -397,10 +402,8 @@ static int write_events(struct store *s, const struct interval_rec *r, int64_t i
     return rc;
 }
 
-int store_write_interval(struct store *s, struct interval_rec *r)
+static int write_one(struct store *s, struct interval_rec *r)
 {
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_err(s, "begin");
     sqlite3_stmt *st = s->ins_interval;
     int c = 1;
     sqlite3_bind_int64(st, c++, r->start);
@@ -411,17 +414,33 @@ int store_write_interval(struct store *s, struct interval_rec *r)
     for (int k = 0; k < CLS_COUNT; k++)
         sqlite3_bind_int64(st, c++, (int64_t)r->cls[k]);
     sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&r->sources));
-    int rc = bind_sketch(st, c, &r->sources);
-    if (rc == 0) rc = step(s, st, "insert interval");
+    int rc = step(s, st, "insert interval");
     int64_t id = sqlite3_last_insert_rowid(s->db);
+    sqlite3_bind_int64(s->ins_isketch, 1, id);
+    if (rc == 0) rc = bind_sketch(s->ins_isketch, 2, &r->sources);
+    if (rc == 0) rc = step(s, s->ins_isketch, "insert interval sketch");
     if (rc == 0) rc = write_rows(s, r, id);
     if (rc == 0) rc = write_top(s, r, id);
     if (rc == 0) rc = write_events_table(s, r);
     if (rc == 0) rc = write_events(s, r, id);
+    return rc;
+}
+
+int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(s, "begin");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = write_one(s, r[i]);
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+int store_write_interval(struct store *s, struct interval_rec *r)
+{
+    return store_write_intervals(s, &r, 1);
 }
 
 int store_set_meta(struct store *s, const char *key, const char *value)
@@ -507,7 +526,7 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
 void store_close(struct store *s)
 {
     if (!s) return;
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_port,  s->ins_fp,    s->ins_cc, s->ins_asn,
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_port,  s->ins_fp,    s->ins_cc, s->ins_asn,
                            s->ins_top,      s->ins_event, s->ins_alert, s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);

@@ -5,8 +5,9 @@
  * their distinct-count sketches, the interval's top sources, the cumulative
  * per-source event table (first/last seen, packets, ports, fingerprints),
  * surge alerts, DoS victims and the surge detector's learned baselines.
- * store_write_interval() commits one interval in one transaction, so a crash
- * loses at most the interval that was open.  Schema changes go through
+ * store_write_interval() commits one interval in one transaction (or several
+ * whole ones together when they queue up), so a crash loses at most the
+ * intervals not yet handed over, never part of one.  Schema changes go through
  * PRAGMA user_version migrations in store.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
@@ -25,6 +26,8 @@ struct surge;
 struct store *store_open(const char *path, bool write);
 sqlite3 *store_db(struct store *s);
 int store_write_interval(struct store *s, struct interval_rec *r);
+/* Several whole intervals in one transaction (the writer's group commit). */
+int store_write_intervals(struct store *s, struct interval_rec **r, size_t n);
 int store_load_surge(struct store *s, struct surge *sg, int64_t interval);
 int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
 int store_set_meta(struct store *s, const char *key, const char *value);

@@ -29,17 +29,21 @@ static void *run(void *arg)
         while (!w->n && !w->closing)
             pthread_cond_wait(&w->changed, &w->mu);
         if (!w->n) break;
-        struct interval_rec *r = w->q[w->head];
+        /* everything queued goes in one transaction: replaying a long capture
+         * closes intervals faster than one commit each would allow */
+        struct interval_rec *batch[WRITER_DEPTH];
+        int n = w->n;
+        for (int i = 0; i < n; i++) batch[i] = w->q[(w->head + i) % WRITER_DEPTH];
         pthread_mutex_unlock(&w->mu);
-        int rc = w->rc ? 0 : store_write_interval(w->store, r); /* after a failure: drain */
-        interval_rec_free(r);
+        int rc = w->rc ? 0 : store_write_intervals(w->store, batch, (size_t)n); /* failed: drain */
+        for (int i = 0; i < n; i++) interval_rec_free(batch[i]);
         pthread_mutex_lock(&w->mu);
         if (rc < 0 && !w->rc) {
             w->rc = rc;
             snprintf(w->err, sizeof w->err, "%s", err_msg());
         }
-        w->head = (w->head + 1) % WRITER_DEPTH;
-        w->n--;
+        w->head = (w->head + n) % WRITER_DEPTH;
+        w->n -= n;
         pthread_cond_broadcast(&w->changed);
     }
     pthread_mutex_unlock(&w->mu);
