@@ -6,7 +6,7 @@
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev \
             python3 sqlite3 procps
-BENCH_PKGS := tshark time
+BENCH_PKGS := tshark time wrk
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz
@@ -89,6 +89,7 @@ test: deps build test-unit test-asan fuzz
 bench: deps build
 	@$(MAKE) --no-print-directory deps-apt APT_PKGS="$(BENCH_PKGS)"
 	bench/observe
+	bench/serve
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
