@@ -84,7 +84,7 @@ fuzz: $(FUZZ)/build.ninja build
 	done
 
 test: deps build test-unit test-asan fuzz
-	@echo "make test: all passed"
+	@python3 tests/summary.py $(BUILD)/meson-logs/testlog.json $(ASAN)/meson-logs/testlog.json
 
 bench: deps build
 	@$(MAKE) --no-print-directory deps-apt APT_PKGS="$(BENCH_PKGS)"
