@@ -32,6 +32,10 @@ struct agg {
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
     struct table srcs;                         /* this interval's sources */
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
+    struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
+    size_t live_n, live_head;
+    int64_t live_second;
+    int live_in_second;
     struct table events;   /* struct src_row per source since the last event flush */
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated */
@@ -168,6 +172,43 @@ static int account_untracked(struct agg *a, enum fingerprint fp, uint64_t hsrc, 
     return 0;
 }
 
+/* The first AGG_LIVE_PER_SECOND packets of each second of packet time. */
+static void sample(struct agg *a, const struct pkt *p, const struct src_row *s, enum pkt_class c,
+                   enum fingerprint fp, int64_t ts)
+{
+    int64_t sec = ts / 1000000;
+    if (sec != a->live_second) {
+        a->live_second = sec;
+        a->live_in_second = 0;
+    }
+    if (a->live_in_second++ >= AGG_LIVE_PER_SECOND) return;
+    struct live_sample *o = &a->live[(a->live_head + a->live_n) % AGG_LIVE_MAX];
+    if (a->live_n == AGG_LIVE_MAX)
+        a->live_head = (a->live_head + 1) % AGG_LIVE_MAX;
+    else
+        a->live_n++;
+    o->ts_us = ts;
+    o->src = p->src;
+    o->has_loc = s && s->has_loc;
+    o->lat = s ? s->lat : 0;
+    o->lon = s ? s->lon : 0;
+    memcpy(o->cc, s ? s->cc : "", s ? 3 : 1);
+    o->proto = p->proto;
+    o->cls = (uint8_t)c;
+    o->fp = (int8_t)fp;
+    struct victim v;
+    o->port = c == CLS_BACKSCATTER ? (backscatter_victim(p, &v) == 0 ? v.port : 0) : p->dport;
+}
+
+size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap)
+{
+    size_t n = a->live_n < cap ? a->live_n : cap, skip = a->live_n - n;
+    for (size_t i = 0; i < n; i++)
+        out[i] = a->live[(a->live_head + skip + i) % AGG_LIVE_MAX];
+    a->live_n = a->live_head = 0;
+    return n;
+}
+
 static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
 {
     enum pkt_class c = classify(p);
@@ -179,6 +220,7 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     bool full;
     struct srcent *s = src_get(a, &p->src, hsrc, ts, &full);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
+    sample(a, p, s ? &s->r : NULL, c, fp, ts);
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
         return rc < 0 ? err_set(rc, "observe: out of memory")

@@ -30,6 +30,8 @@
 #include <stdint.h>
 
 #define AGG_MAX_SOURCES 1500000
+#define AGG_LIVE_PER_SECOND 20 /* live-view samples per second of packet time */
+#define AGG_LIVE_MAX 256       /* samples held until taken */
 
 typedef int (*agg_sink_fn)(struct interval_rec *rec, void *ctx); /* takes ownership */
 
@@ -63,6 +65,9 @@ int agg_tick(struct agg *a, int64_t now_us);
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);
 size_t agg_mem(const struct agg *a);
+/* Moves the samples gathered since the last call into out (at most cap, the
+ * newest kept); returns how many. */
+size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap);
 void agg_free(struct agg *a);
 
 #endif

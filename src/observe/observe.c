@@ -54,7 +54,7 @@ struct run {
     bool progress;
     const char *name;
     off_t size;
-    double t0, last_print;
+    double t0, last_print, last_live;
     uint64_t frames_at_t0;
 };
 
@@ -62,6 +62,16 @@ static int sink(struct interval_rec *r, void *ctx)
 {
     struct run *run = ctx;
     return writer_put(run->writer, r);
+}
+
+/* Live-view samples go to the writer four times a second of wall time. */
+static void pass_samples(struct run *run, bool force)
+{
+    double now = cli_now();
+    if (!force && now - run->last_live < 0.25) return;
+    run->last_live = now;
+    struct live_sample v[WRITER_SAMPLES];
+    writer_put_samples(run->writer, v, agg_take_samples(run->agg, v, WRITER_SAMPLES));
 }
 
 static void show_progress(struct run *run, bool done)
@@ -119,9 +129,11 @@ static int read_file(struct run *run, const char *path)
     int n, status = 0;
     uint64_t before = agg_totals(run->agg)->frames;
     while ((n = pcap_dispatch(p, 8192, on_frame, (u_char *)run)) > 0) {
+        pass_samples(run, false);
         if (run->progress) show_progress(run, false);
         if (stop_requested || run->rc < 0) break;
     }
+    pass_samples(run, true);
     if (run->progress) show_progress(run, true);
     if (run->rc < 0) {
         cli_error("%s", err_msg());
@@ -176,8 +188,10 @@ static int read_live(struct run *run, const char *ifname)
             break;
         }
         if (run->rc == 0) run->rc = agg_tick(run->agg, wall_us());
+        pass_samples(run, false);
         if (run->progress) show_progress(run, false);
     }
+    pass_samples(run, true);
     /* Stopping: what the kernel already holds was accepted too.  Blocks of the
      * capture ring are handed over at the latest after the read timeout, so
      * drain for two of them without blocking. */

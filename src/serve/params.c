@@ -37,6 +37,7 @@ static int route(const char *path, struct api_req *r)
     if (!strcmp(p, "summary")) return r->route = API_SUMMARY, 0;
     if (!strcmp(p, "timeseries")) return r->route = API_TIMESERIES, 0;
     if (!strcmp(p, "geo")) return r->route = API_GEO, 0;
+    if (!strcmp(p, "stream")) return r->route = API_STREAM, 0;
     if (!strcmp(p, "alerts") || !strcmp(p, "dos")) {
         r->route = API_SECTION;
         snprintf(r->section, sizeof r->section, "%s", p);

@@ -23,6 +23,7 @@ enum api_route {
     API_SECTION, /* /api/v1/top/<name>, /api/v1/alerts, /api/v1/dos */
     API_GEO,
     API_METRICS,
+    API_STREAM, /* Server-Sent Events: live samples and alerts */
 };
 
 struct api_arg {

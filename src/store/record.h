@@ -77,6 +77,17 @@ struct interval_rec {
     size_t n_dos;
 };
 
+/* A packet picked for the live view (at most a few per second of packet time). */
+struct live_sample {
+    int64_t ts_us;
+    struct ipaddr src;
+    float lat, lon;
+    char cc[3];
+    uint8_t has_loc, proto, cls;
+    int8_t fp;     /* enum fingerprint, FP_NONE when not a SYN */
+    uint16_t port; /* destination port, or the victim's port for backscatter */
+};
+
 void interval_rec_free(struct interval_rec *r);
 
 #endif

@@ -14,8 +14,8 @@
 struct store {
     sqlite3 *db;
     char path[PATH_MAX];
-    sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top, *ins_event,
-        *ins_alert, *ins_dos;
+    sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top,
+        *ins_event, *ins_alert, *ins_dos;
 };
 
 static const char *const schema_v1 =
@@ -55,6 +55,8 @@ static const char *const schema_v1 =
     "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
     " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
     " start_us INTEGER, end_us INTEGER);"
+    "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
+    " lon REAL, cc TEXT, proto TEXT, port INTEGER, class TEXT, fingerprint TEXT);"
     "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
     " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
 
@@ -129,8 +131,9 @@ static int prepare_writers(struct store *s)
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_port,  &s->ins_fp,    &s->ins_cc, &s->ins_asn,
-                            &s->ins_top,      &s->ins_event, &s->ins_alert, &s->ins_dos};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_port, &s->ins_fp,
+                            &s->ins_cc,       &s->ins_asn,     &s->ins_top,  &s->ins_event,
+                            &s->ins_alert,    &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
     return 0;
@@ -431,7 +434,8 @@ int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_err(s, "begin");
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) rc = write_one(s, r[i]);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = write_one(s, r[i]);
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -441,6 +445,48 @@ int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
 int store_write_interval(struct store *s, struct interval_rec *r)
 {
     return store_write_intervals(s, &r, 1);
+}
+
+int store_write_samples(struct store *s, const struct live_sample *v, size_t n)
+{
+    if (!n) return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(s, "begin");
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO live_samples(ts_us,src,lat,lon,cc,proto,port,class,"
+                                "fingerprint) VALUES(?,?,?,?,?,?,?,?,?)",
+                                -1, &st, NULL) == SQLITE_OK
+                 ? 0
+                 : db_err(s, "live samples");
+    char ip[IP_STRLEN];
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_bind_int64(st, 1, v[i].ts_us);
+        sqlite3_bind_text(st, 2, ip_format(&v[i].src, ip), -1, SQLITE_STATIC);
+        if (v[i].has_loc) {
+            sqlite3_bind_double(st, 3, v[i].lat);
+            sqlite3_bind_double(st, 4, v[i].lon);
+        }
+        if (v[i].cc[0]) sqlite3_bind_text(st, 5, v[i].cc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, proto_name(v[i].proto), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 7, v[i].port);
+        sqlite3_bind_text(st, 8, class_name((enum pkt_class)v[i].cls), -1, SQLITE_STATIC);
+        if (v[i].fp >= 0)
+            sqlite3_bind_text(st, 9, fingerprint_name((enum fingerprint)v[i].fp), -1,
+                              SQLITE_STATIC);
+        rc = step(s, st, "insert live sample");
+    }
+    sqlite3_finalize(st);
+    /* a ring: the live view only ever wants the newest */
+    if (rc == 0 && sqlite3_exec(s->db,
+                                "DELETE FROM live_samples WHERE id <= (SELECT max(id) FROM "
+                                "live_samples) - 2000",
+                                NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "trim live samples");
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "commit");
+    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 int store_set_meta(struct store *s, const char *key, const char *value)
@@ -526,8 +572,8 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
 void store_close(struct store *s)
 {
     if (!s) return;
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_port,  s->ins_fp,    s->ins_cc, s->ins_asn,
-                           s->ins_top,      s->ins_event, s->ins_alert, s->ins_dos};
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_port,  s->ins_fp,    s->ins_cc,
+                           s->ins_asn,      s->ins_top,     s->ins_event, s->ins_alert, s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->db);

@@ -30,6 +30,8 @@ int store_write_interval(struct store *s, struct interval_rec *r);
 int store_write_intervals(struct store *s, struct interval_rec **r, size_t n);
 int store_load_surge(struct store *s, struct surge *sg, int64_t interval);
 int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
+/* Appends live-view samples and trims the table to the newest 2000. */
+int store_write_samples(struct store *s, const struct live_sample *v, size_t n);
 int store_set_meta(struct store *s, const char *key, const char *value);
 void store_close(struct store *s);
 

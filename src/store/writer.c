@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct writer {
     struct store *store;
@@ -16,6 +17,8 @@ struct writer {
     pthread_cond_t changed;
     struct interval_rec *q[WRITER_DEPTH];
     int head, n;
+    struct live_sample samples[WRITER_SAMPLES];
+    size_t n_samples;
     bool closing;
     int rc;
     char err[512];
@@ -26,17 +29,29 @@ static void *run(void *arg)
     struct writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->n && !w->closing)
+        while (!w->n && !w->n_samples && !w->closing)
             pthread_cond_wait(&w->changed, &w->mu);
+        if (w->n_samples) { /* live-view samples first: they are what someone is watching */
+            struct live_sample batch[WRITER_SAMPLES];
+            size_t k = w->n_samples;
+            memcpy(batch, w->samples, k * sizeof *batch);
+            w->n_samples = 0;
+            pthread_mutex_unlock(&w->mu);
+            if (!w->rc) store_write_samples(w->store, batch, k); /* best effort */
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
         if (!w->n) break;
         /* everything queued goes in one transaction: replaying a long capture
          * closes intervals faster than one commit each would allow */
         struct interval_rec *batch[WRITER_DEPTH];
         int n = w->n;
-        for (int i = 0; i < n; i++) batch[i] = w->q[(w->head + i) % WRITER_DEPTH];
+        for (int i = 0; i < n; i++)
+            batch[i] = w->q[(w->head + i) % WRITER_DEPTH];
         pthread_mutex_unlock(&w->mu);
         int rc = w->rc ? 0 : store_write_intervals(w->store, batch, (size_t)n); /* failed: drain */
-        for (int i = 0; i < n; i++) interval_rec_free(batch[i]);
+        for (int i = 0; i < n; i++)
+            interval_rec_free(batch[i]);
         pthread_mutex_lock(&w->mu);
         if (rc < 0 && !w->rc) {
             w->rc = rc;
@@ -82,6 +97,22 @@ int writer_put(struct writer *w, struct interval_rec *r)
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+void writer_put_samples(struct writer *w, const struct live_sample *v, size_t n)
+{
+    if (!n) return;
+    if (n > WRITER_SAMPLES) {
+        v += n - WRITER_SAMPLES;
+        n = WRITER_SAMPLES;
+    }
+    pthread_mutex_lock(&w->mu);
+    size_t keep = w->n_samples + n > WRITER_SAMPLES ? WRITER_SAMPLES - n : w->n_samples;
+    memmove(w->samples, w->samples + (w->n_samples - keep), keep * sizeof *w->samples);
+    memcpy(w->samples + keep, v, n * sizeof *v);
+    w->n_samples = keep + n;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->mu);
 }
 
 int writer_close(struct writer *w)

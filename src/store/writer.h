@@ -12,6 +12,7 @@
 #include "record.h"
 
 #define WRITER_DEPTH 3
+#define WRITER_SAMPLES 256
 
 struct store;
 struct writer;
@@ -19,6 +20,9 @@ struct writer;
 struct writer *writer_start(struct store *s);
 /* Takes ownership of r. */
 int writer_put(struct writer *w, struct interval_rec *r);
+/* Hands live-view samples over; best effort: when the writer is behind, the
+ * oldest pending samples make room for the new ones. */
+void writer_put_samples(struct writer *w, const struct live_sample *v, size_t n);
 /* Waits for every queued interval to be committed; returns the first error. */
 int writer_close(struct writer *w);
 

@@ -80,6 +80,15 @@ try {
   check(before !== after && /[\u3040-\u30ff\u4e00-\u9fff]/.test(after), `language switch: ${before} -> ${after}`);
   await page.waitForSelector("body[data-ready='1']");
   await page.screenshot({ path: join(shots, "dashboard-ja.png"), fullPage: true });
+  // live view: turn it on, then observe writes into the same database
+  await page.click("#live");
+  await page.waitForSelector("body[data-stream='open']"); // the stream sends what comes after it opened
+  execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
+                   "--geo-dir", join(root, "node_modules/@ip-location-db")], { stdio: "ignore" });
+  const gained = await page.waitForFunction(() => Number(document.body.dataset.live || 0) > 50, null,
+                                            { timeout: 20000 }).then(() => true, () => false);
+  check(gained, "live view gained no points while observe ran");
+  await page.screenshot({ path: join(shots, "dashboard-live.png"), fullPage: true });
   const external = requests.filter((u) => !u.startsWith(`http://127.0.0.1:${port}/`));
   check(external.length === 0, `requests off the server: ${external.join(", ")}`);
 } finally {
@@ -91,4 +100,4 @@ if (errors.length) {
   console.log(`FAIL:\n  ${errors.join("\n  ")}`);
   process.exit(1);
 }
-console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, ja/en)");
+console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, ja/en, live view)");

@@ -10,14 +10,16 @@ const I18N = {
         charts_title: "Packets and hosts per port", top_ports: "Top ports",
         top_countries: "Top countries", fingerprints: "Scanners", hosts: "hosts",
         tcp_syn: "TCP scan", udp: "UDP", icmp_request: "ICMP", backscatter: "backscatter",
-        other: "other", none: "none", lang_button: "日本語" },
+        other: "other", none: "none", lang_button: "日本語", live: "Live",
+        live_packets: "live packets" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
         last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
         packets: "パケット", sources: "送信元", iot_share: "IoTポート宛", alerts: "急増アラート",
         dos: "DoS被害ホスト", map_title: "パケットの送信元", charts_title: "ポート別パケット数とホスト数",
         top_ports: "上位ポート", top_countries: "上位の国・地域", fingerprints: "スキャナ",
         hosts: "ホスト", tcp_syn: "TCPスキャン", udp: "UDP", icmp_request: "ICMP",
-        backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English" },
+        backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English",
+        live: "ライブ", live_packets: "ライブのパケット" },
 };
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
                       backscatter: "var(--bs)", other: "var(--other)" };
@@ -57,10 +59,13 @@ function table(id, rows, cols) {
 }
 
 let world = null;
+let proj = null;
+/* where the arcs land: a telescope in Tokyo, like NICTER's */
+const SENSOR = [139.69, 35.69];
 async function drawMap(q) {
   world ??= await (await fetch("vendor/countries-110m.json")).json();
   const svg = d3.select("#map");
-  const proj = d3.geoNaturalEarth1().fitSize([960, 480], { type: "Sphere" });
+  proj = d3.geoNaturalEarth1().fitSize([960, 480], { type: "Sphere" });
   const path = d3.geoPath(proj);
   svg.selectAll("*").remove();
   svg.append("path").attr("class", "land")
@@ -81,6 +86,9 @@ async function drawMap(q) {
                         `${fmt(p.sources)} ${t("sources")}\n${t(p.class)}`;
     })
     .on("mouseleave", () => { tip.hidden = true; });
+  svg.append("g").attr("id", "live-layer");
+  svg.append("circle").attr("class", "sensor").attr("r", 4)
+    .attr("cx", proj(SENSOR)[0]).attr("cy", proj(SENSOR)[1]);
   document.getElementById("legend").replaceChildren(...Object.entries(CLASS_COLOR).map(([k, c]) => {
     const li = document.createElement("li");
     li.innerHTML = `<i style="background:${c}"></i>`;
@@ -140,6 +148,39 @@ async function refresh() {
   await Promise.all([drawMap(q), ...[...document.querySelectorAll(".chart")].map((el) => drawChart(el, q))]);
   document.body.dataset.ready = "1";
 }
+
+/* Live view: packets sampled by observe, as arcs from their source to the sensor. */
+let events = null;
+let liveCount = 0;
+function arc(p) {
+  if (!proj || p.lat == null || p.lon == null) return;
+  const [x0, y0] = proj([p.lon, p.lat]), [x1, y1] = proj(SENSOR);
+  const mx = (x0 + x1) / 2, my = Math.min(y0, y1) - Math.hypot(x1 - x0, y1 - y0) / 4;
+  const path = d3.select("#live-layer").append("path").attr("class", "arc")
+    .attr("d", `M${x0},${y0} Q${mx},${my} ${x1},${y1}`)
+    .attr("stroke", CLASS_COLOR[p.class] || CLASS_COLOR.other);
+  const len = path.node().getTotalLength();
+  path.style("--len", len).style("stroke-dasharray", len);
+  setTimeout(() => path.remove(), 1700);
+}
+function setLive(on) {
+  const btn = document.getElementById("live");
+  btn.setAttribute("aria-pressed", String(on));
+  document.getElementById("live-status").hidden = !on;
+  if (events) { events.close(); events = null; delete document.body.dataset.stream; }
+  if (!on) return;
+  events = new EventSource("/api/v1/stream");
+  events.onopen = () => { document.body.dataset.stream = "open"; };
+  events.addEventListener("packet", (e) => {
+    const p = JSON.parse(e.data);
+    document.getElementById("live-count").textContent = fmt(++liveCount);
+    document.body.dataset.live = liveCount;
+    arc(p);
+  });
+  events.addEventListener("alert", () => refresh());
+}
+document.getElementById("live").addEventListener("click", () =>
+  setLive(document.getElementById("live").getAttribute("aria-pressed") !== "true"));
 
 document.getElementById("lang").addEventListener("click", () => {
   lang = lang === "ja" ? "en" : "ja";
