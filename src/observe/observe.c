@@ -55,6 +55,7 @@ struct run {
     const char *name;
     off_t size;
     double t0, last_print, last_live;
+    uint64_t drops; /* kernel and interface drops of a live capture */
     uint64_t frames_at_t0;
 };
 
@@ -207,8 +208,12 @@ static int read_live(struct run *run, const char *ifname)
     live_pcap = NULL;
     if (run->progress) show_progress(run, true);
     struct pcap_stat ps;
-    if (pcap_stats(p, &ps) == 0 && ps.ps_drop)
-        cli_error("interface %s: kernel dropped %u packets", ifname, ps.ps_drop);
+    if (pcap_stats(p, &ps) == 0) {
+        run->drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+        if (run->drops)
+            cli_error("interface %s: %llu packets dropped before observe saw them", ifname,
+                      (unsigned long long)run->drops);
+    }
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
@@ -454,7 +459,8 @@ int cmd_observe(int argc, char **argv)
     int rc = agg_flush(run.agg, true), wrc = writer_close(run.writer);
     if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
-    if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0) {
+    if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
+        store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }

@@ -72,15 +72,17 @@ static enum MHD_Result send_json(struct MHD_Connection *c, json_t *doc)
     return respond(c, 200, "application/json", body, strlen(body), true);
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db)
+static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db, unsigned *status)
 {
     sqlite3_stmt *st;
     static const char *sql =
         "SELECT count(*), total(packets), total(bytes), total(malformed), total(non_ip),"
         " total(outside), coalesce(max(end), 0), (SELECT count(*) FROM alerts),"
-        " (SELECT count(*) FROM dos) FROM intervals";
+        " (SELECT count(*) FROM dos), (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
+        " WHERE key = 'kernel_drops') FROM intervals";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
+        *status = 503;
         return send_error(c, 503, "database busy or unreadable");
     }
     static const struct {
@@ -95,6 +97,7 @@ static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db)
         {"mamori_last_interval_end_seconds", "gauge", "End of the newest interval (Unix time)."},
         {"mamori_alerts_total", "counter", "Surge alerts raised."},
         {"mamori_dos_victims_total", "counter", "DoS victims inferred from backscatter."},
+        {"mamori_kernel_drops_total", "counter", "Packets a live capture lost before observe."},
     };
     size_t cap = 4096, o = 0;
     char *body = malloc(cap);
@@ -111,24 +114,63 @@ static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db)
 }
 
 static enum MHD_Result stream(struct MHD_Connection *c, const struct server *s);
-static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q);
+static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q,
+                              unsigned *status);
 
-/* One read-only connection per request: opening is ~0.1 ms with the schema
- * cached by the OS, and nothing outlives the request it served. */
+/* Idle read-only database connections, reused across requests: a connection
+ * keeps its mapping of the file, its page cache and its parsed schema, which
+ * is most of the cost of a short query.  A connection that failed is closed,
+ * not returned, so a replaced or repaired database file is picked up. */
+#define POOL_MAX 8
+static struct {
+    pthread_mutex_t mu;
+    struct store *idle[POOL_MAX];
+    int n;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct store *pool_get(const struct server *s)
+{
+    pthread_mutex_lock(&pool.mu);
+    struct store *c = pool.n ? pool.idle[--pool.n] : NULL;
+    pthread_mutex_unlock(&pool.mu);
+    return c ? c : store_open(s->db_path, false);
+}
+
+static void pool_put(struct store *c, bool healthy)
+{
+    pthread_mutex_lock(&pool.mu);
+    if (healthy && pool.n < POOL_MAX) {
+        pool.idle[pool.n++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    store_close(c);
+}
+
+static void pool_drain(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    while (pool.n) store_close(pool.idle[--pool.n]);
+    pthread_mutex_unlock(&pool.mu);
+}
+
 static enum MHD_Result api(struct MHD_Connection *c, const struct server *s,
                            const struct api_req *q)
 {
     if (q->route == API_STREAM) return stream(c, s);
-    struct store *conn = store_open(s->db_path, false);
+    struct store *conn = pool_get(s);
     if (!conn) return send_error(c, 503, err_msg());
-    enum MHD_Result ok = answer(c, store_db(conn), q);
-    store_close(conn);
+    unsigned status = 0;
+    enum MHD_Result ok = answer(c, store_db(conn), q, &status);
+    pool_put(conn, status < 500);
     return ok;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q)
+static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q,
+                              unsigned *status)
 {
-    if (q->route == API_METRICS) return metrics(c, db);
+    *status = 200;
+    if (q->route == API_METRICS) return metrics(c, db, status);
     json_t *doc = NULL;
     switch (q->route) {
     case API_SUMMARY:
@@ -166,6 +208,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struc
     if (!doc) {
         char msg[600];
         snprintf(msg, sizeof msg, "database busy or unreadable: %s", err_msg());
+        *status = 503;
         return send_error(c, 503, msg);
     }
     return send_json(c, doc);
@@ -538,5 +581,6 @@ int cmd_serve(int argc, char **argv)
     while (!stop)
         sigsuspend(&orig);
     MHD_stop_daemon(d);
+    pool_drain();
     return 0;
 }

@@ -489,6 +489,21 @@ int store_write_samples(struct store *s, const struct live_sample *v, size_t n)
     return rc;
 }
 
+int store_add_counter(struct store *s, const char *key, uint64_t delta)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO meta VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET"
+                           " value = CAST(value AS INTEGER) + ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)delta);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, "meta");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_set_meta(struct store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st;

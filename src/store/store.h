@@ -33,6 +33,8 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
 /* Appends live-view samples and trims the table to the newest 2000. */
 int store_write_samples(struct store *s, const struct live_sample *v, size_t n);
 int store_set_meta(struct store *s, const char *key, const char *value);
+/* Adds delta to an integer kept in meta (created at 0). */
+int store_add_counter(struct store *s, const char *key, uint64_t delta);
 void store_close(struct store *s);
 
 #endif

@@ -71,6 +71,11 @@ try {
   check(Number(await c2323.getAttribute("data-max-sources")) === Math.max(...series.map((p) => p.sources)),
         "chart maximum differs from the API");
   check(await page.locator(".chart[data-port='2323'] line.alert-mark").count() === 1, "alert marker line");
+  // any port can be charted: 7547/tcp (a Mirai variant port in synth) via the form
+  await page.fill("#port-input", "7547/tcp");
+  await page.press("#port-input", "Enter");
+  await page.waitForFunction(() => Number(document.querySelector(".chart[data-port='7547']")?.dataset.points) > 0);
+  check(await page.locator(".chart[data-port='7547'] path.packets").count() === 1, "7547/tcp chart");
   const before = await page.locator("[data-i18n='map_title']").textContent();
   await page.keyboard.press("Tab"); // keyboard usable: reach the language button and press it
   await page.focus("#lang");

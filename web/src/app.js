@@ -10,7 +10,8 @@ const I18N = {
         charts_title: "Packets and hosts per port", top_ports: "Top ports",
         top_countries: "Top countries", fingerprints: "Scanners", hosts: "hosts",
         tcp_syn: "TCP scan", udp: "UDP", icmp_request: "ICMP", backscatter: "backscatter",
-        other: "other", none: "none", lang_button: "日本語", live: "Live",
+        other: "other", none: "none", lang_button: "日本語", live: "Live", add_port: "Add a port",
+        add: "Add", remove: "remove",
         live_packets: "live packets" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
         last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
@@ -19,6 +20,7 @@ const I18N = {
         top_ports: "上位ポート", top_countries: "上位の国・地域", fingerprints: "スキャナ",
         hosts: "ホスト", tcp_syn: "TCPスキャン", udp: "UDP", icmp_request: "ICMP",
         backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English",
+        add_port: "ポートを追加", add: "追加", remove: "削除",
         live: "ライブ", live_packets: "ライブのパケット" },
 };
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
@@ -59,6 +61,7 @@ function table(id, rows, cols) {
 }
 
 let world = null;
+let currentQuery = "";
 let proj = null;
 /* where the arcs land: a telescope in Tokyo, like NICTER's */
 const SENSOR = [139.69, 35.69];
@@ -134,6 +137,7 @@ async function refresh() {
   document.body.dataset.ready = "0";
   const base = await api("/api/v1/summary?top=1");
   const q = windowQuery(base.window.to);
+  currentQuery = q;
   const s = await api(`/api/v1/summary?top=10${q ? "&" + q : ""}`);
   document.getElementById("t-packets").textContent = fmt(s.totals.packets);
   document.getElementById("t-sources").textContent = fmt(s.totals.sources);
@@ -179,6 +183,32 @@ function setLive(on) {
   });
   events.addEventListener("alert", () => refresh());
 }
+/* Charts for any port: "PORT/proto" added by the form, removable, kept in the URL hash. */
+function addChart(proto, port) {
+  if (document.querySelector(`.chart[data-proto='${proto}'][data-port='${port}']`)) return null;
+  const el = document.createElement("div");
+  el.className = "chart";
+  el.dataset.proto = proto;
+  el.dataset.port = port;
+  const rm = document.createElement("button");
+  rm.type = "button";
+  rm.className = "remove";
+  rm.textContent = "×";
+  rm.setAttribute("aria-label", `${t("remove")} ${port}/${proto}`);
+  rm.addEventListener("click", () => el.remove());
+  el.append(rm);
+  document.getElementById("chart-list").append(el);
+  return el;
+}
+document.getElementById("add-port").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const m = document.getElementById("port-input").value.trim().match(/^(\d{1,5})\/(tcp|udp)$/);
+  if (!m || Number(m[1]) > 65535) return;
+  const el = addChart(m[2], m[1]);
+  if (el) drawChart(el, currentQuery);
+  document.getElementById("port-input").value = "";
+});
+
 document.getElementById("live").addEventListener("click", () =>
   setLive(document.getElementById("live").getAttribute("aria-pressed") !== "true"));
 
