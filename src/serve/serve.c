@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,7 +151,8 @@ static void pool_put(struct store *c, bool healthy)
 static void pool_drain(void)
 {
     pthread_mutex_lock(&pool.mu);
-    while (pool.n) store_close(pool.idle[--pool.n]);
+    while (pool.n)
+        store_close(pool.idle[--pool.n]);
     pthread_mutex_unlock(&pool.mu);
 }
 
@@ -490,9 +492,43 @@ static bool is_loopback(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+/* serve --darknet ... --read/--interface: observe runs as a child process on
+ * the same database, so the live view has something to show; it is stopped
+ * like a Ctrl-C (SIGINT: it flushes) when serve stops. */
+static pid_t start_observer(const struct server *s, const char *darknet, const char **reads,
+                            int n_reads, const char *iface, const sigset_t *mask)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = "mamori";
+    argv[n++] = "observe";
+    argv[n++] = "--quiet";
+    argv[n++] = "--darknet";
+    argv[n++] = darknet;
+    argv[n++] = "--db";
+    argv[n++] = s->db_path;
+    for (int i = 0; i < n_reads && n < 60; i++) {
+        argv[n++] = "--read";
+        argv[n++] = reads[i];
+    }
+    if (iface) {
+        argv[n++] = "--interface";
+        argv[n++] = iface;
+    }
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, mask, NULL);
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: mamori serve [--db PATH] [--listen ADDR:PORT] [--web DIR]\n"
+          "                    [--darknet CIDR[,CIDR...] (--read FILE... | --interface IF)]\n"
           "\n"
           "Serve the observatory database over HTTP: a read-only JSON API (/api/v1/...),\n"
           "Prometheus metrics (/metrics) and the dashboard's static files.\n"
@@ -500,22 +536,27 @@ static void usage(FILE *f)
           "      --db PATH        database (default var/mamori.db)\n"
           "  -l, --listen A:P     address and port (default 127.0.0.1:8080; port 0 picks one;\n"
           "                       IPv6 as [::1]:8080)\n"
-          "      --web DIR        dashboard files (default web/dist when it exists)\n",
+          "      --web DIR        dashboard files (default web/dist when it exists)\n"
+          "      --darknet LIST   also run observe on the same database with these prefixes,\n"
+          "      --read FILE      reading these captures (repeatable)\n"
+          "      --interface IF   or capturing live from IF\n",
           f);
 }
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option lo[] = {{"db", required_argument, 0, 'D'},
-                                       {"listen", required_argument, 0, 'l'},
-                                       {"web", required_argument, 0, 'W'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"db", required_argument, 0, 'D'},     {"darknet", required_argument, 0, 'd'},
+        {"read", required_argument, 0, 'r'},   {"interface", required_argument, 0, 'i'},
+        {"listen", required_argument, 0, 'l'}, {"web", required_argument, 0, 'W'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     struct server s = {.db_path = "var/mamori.db"};
-    const char *listen_at = "127.0.0.1:8080", *web = NULL;
+    const char *listen_at = "127.0.0.1:8080", *web = NULL, *darknet = NULL, *iface = NULL;
+    const char *reads[24];
+    int n_reads = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:d:r:i:h", lo, NULL)) != -1) {
         switch (c) {
         case 'D':
             s.db_path = optarg;
@@ -525,6 +566,19 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'W':
             web = optarg;
+            break;
+        case 'd':
+            darknet = optarg;
+            break;
+        case 'r':
+            if (n_reads == 24) {
+                cli_error("serve: at most 24 --read files");
+                return EXIT_USAGE;
+            }
+            reads[n_reads++] = optarg;
+            break;
+        case 'i':
+            iface = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -536,6 +590,10 @@ int cmd_serve(int argc, char **argv)
     }
     if (optind < argc) {
         cli_error("serve: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!darknet != (!n_reads && !iface) || (n_reads && iface)) {
+        cli_error("serve: --darknet goes with --read FILE... or --interface IF (one kind)");
         return EXIT_USAGE;
     }
     struct sockaddr_storage ss;
@@ -578,8 +636,14 @@ int cmd_serve(int argc, char **argv)
     snprintf(shown, sizeof shown, "%.*s", (int)(strrchr(listen_at, ':') - listen_at), listen_at);
     fprintf(stderr, "mamori: serving http://%s:%u/ (database %s%s%s)\n", shown,
             info ? info->port : 0, s.db_path, s.web_root[0] ? ", dashboard " : "", s.web_root);
+    pid_t observer = darknet ? start_observer(&s, darknet, reads, n_reads, iface, &orig) : 0;
+    if (observer < 0) cli_error("serve: cannot start observe: %s", strerror(errno));
     while (!stop)
         sigsuspend(&orig);
+    if (observer > 0) {
+        kill(observer, SIGINT);
+        waitpid(observer, NULL, 0);
+    }
     MHD_stop_daemon(d);
     pool_drain();
     return 0;

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 M = os.environ["MAMORI"]
 DN = "198.18.0.0/16,2001:db8:1::/48"
@@ -124,6 +125,26 @@ def main():
         p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=30)
         check(rc == 0, f"serve exit {rc} after SIGTERM")
+
+    # serve can run observe itself on the same database
+    db2 = os.path.join(tmp, "own.db")
+    args = [M, "serve", "--db", db2, "--listen", "127.0.0.1:0", "--darknet", DN, "--read", cap]
+    p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline()
+    port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    want = truth["totals"]["packets"]
+    got = None
+    for _ in range(3000):  # bounded: observe of 150k packets takes well under a second
+        st, _, body = get(port, "/metrics")
+        if st == 200:
+            got = [int(float(l.split()[1])) for l in body.decode().splitlines()
+                   if l.startswith("mamori_packets_total ")][0]
+            if got == want:
+                break
+        time.sleep(0.02)
+    check(got == want, f"serve --darknet --read: {got} packets, truth {want}")
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=30) == 0, "serve with its own observe: exit status")
 
     p, port = start(os.path.join(tmp, "missing.db"))
     try:
