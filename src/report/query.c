@@ -236,17 +236,29 @@ json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *
 
 json_t *query_geo(sqlite3 *db, const struct query_window *w)
 {
-    /* one point per 1-degree cell; the dominant class is the first class of
-     * each source's class list, weighted by packets */
+    /* One point per 1-degree cell.  The dominant class, ASN and fingerprint are
+     * the ones with the most packets (SQLite returns the bare columns of the
+     * row that max() picked); a source's class and fingerprint are the first
+     * of its lists. */
+    if (query_register(db) < 0) return NULL;
     return rows(db,
-                "WITH e AS (SELECT round(lat) AS lat, round(lon) AS lon, cc, packets, ip,"
-                " substr(classes, 1, instr(classes || ',', ',') - 1) AS class FROM source_events"
-                " WHERE window_end > ?1 AND window_start < ?2 AND lat IS NOT NULL),"
-                " c AS (SELECT lat, lon, class, sum(packets) AS p FROM e GROUP BY lat, lon, class),"
-                " d AS (SELECT lat, lon, class FROM c c1 WHERE p = (SELECT max(p) FROM c c2"
-                " WHERE c2.lat = c1.lat AND c2.lon = c1.lon) GROUP BY lat, lon)"
+                "WITH e AS MATERIALIZED (SELECT round(lat) AS lat, round(lon) AS lon, cc, asn,"
+                " packets, ip, ports, substr(classes, 1, instr(classes || ',', ',') - 1) AS class,"
+                " nullif(substr(fingerprints, 1, instr(fingerprints || ',', ',') - 1), '') AS fp"
+                " FROM source_events WHERE window_end > ?1 AND window_start < ?2"
+                " AND lat IS NOT NULL),"
+                " dc AS (SELECT lat, lon, class, max(p) FROM (SELECT lat, lon, class,"
+                " sum(packets) AS p FROM e GROUP BY lat, lon, class) GROUP BY lat, lon),"
+                " da AS (SELECT lat, lon, asn, max(p) FROM (SELECT lat, lon, asn,"
+                " sum(packets) AS p FROM e WHERE asn IS NOT NULL GROUP BY lat, lon, asn)"
+                " GROUP BY lat, lon),"
+                " df AS (SELECT lat, lon, fp, max(p) FROM (SELECT lat, lon, fp,"
+                " sum(packets) AS p FROM e WHERE fp IS NOT NULL GROUP BY lat, lon, fp)"
+                " GROUP BY lat, lon)"
                 " SELECT e.lat, e.lon, max(e.cc) AS cc, sum(e.packets) AS packets,"
-                " count(DISTINCT e.ip) AS sources, d.class FROM e JOIN d USING (lat, lon)"
+                " count(DISTINCT e.ip) AS sources, dc.class, da.asn, df.fp AS fingerprint,"
+                " mamori_union(e.ports) AS ports_list FROM e JOIN dc USING (lat, lon)"
+                " LEFT JOIN da USING (lat, lon) LEFT JOIN df USING (lat, lon)"
                 " GROUP BY e.lat, e.lon ORDER BY packets DESC LIMIT ?3",
                 w);
 }

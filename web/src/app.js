@@ -10,7 +10,7 @@ const I18N = {
         charts_title: "Packets and hosts per port", top_ports: "Top ports",
         top_countries: "Top countries", fingerprints: "Scanners", hosts: "hosts",
         tcp_syn: "TCP scan", udp: "UDP", icmp_request: "ICMP", backscatter: "backscatter",
-        other: "other", none: "none", lang_button: "日本語", live: "Live", add_port: "Add a port",
+        other: "other", none: "none", lang_button: "日本語", live: "Live", add_port: "Add a port", ports: "ports",
         add: "Add", remove: "remove",
         live_packets: "live packets" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
@@ -20,7 +20,7 @@ const I18N = {
         top_ports: "上位ポート", top_countries: "上位の国・地域", fingerprints: "スキャナ",
         hosts: "ホスト", tcp_syn: "TCPスキャン", udp: "UDP", icmp_request: "ICMP",
         backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English",
-        add_port: "ポートを追加", add: "追加", remove: "削除",
+        add_port: "ポートを追加", ports: "ポート", add: "追加", remove: "削除",
         live: "ライブ", live_packets: "ライブのパケット" },
 };
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
@@ -85,8 +85,10 @@ async function drawMap(q) {
       tip.hidden = false;
       tip.style.left = `${ev.clientX + 12}px`;
       tip.style.top = `${ev.clientY + 12}px`;
-      tip.textContent = `${p.cc || "??"}  ${p.lat}, ${p.lon}\n${fmt(p.packets)} ${t("packets")}\n` +
-                        `${fmt(p.sources)} ${t("sources")}\n${t(p.class)}`;
+      tip.textContent = `${p.cc || "??"}  ${p.lat}°, ${p.lon}°${p.asn ? `  AS${p.asn}` : ""}\n` +
+                        `${fmt(p.packets)} ${t("packets")}, ${fmt(p.sources)} ${t("sources")}\n` +
+                        `${t(p.class)}${p.fingerprint ? ` (${p.fingerprint})` : ""}\n` +
+                        `${t("ports")}: ${(p.ports || []).slice(0, 6).join(", ")}`;
     })
     .on("mouseleave", () => { tip.hidden = true; });
   svg.append("g").attr("id", "live-layer");
