@@ -209,12 +209,20 @@ json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *
                          uint16_t port, int64_t res)
 {
     if (query_register(db) < 0) return NULL;
-    sqlite3_stmt *st = prep(db,
-                            "SELECT i.start - i.start % ?4 AS t, sum(x.packets),"
-                            " mamori_distinct(x.src_sketch) FROM port_stats x " IN_WINDOW
-                            " AND x.backscatter = 0 AND x.proto = ?5 AND x.port = ?6"
-                            " GROUP BY t ORDER BY t",
-                            w);
+    /* whole hours and days inside the window come from the rollups while they
+     * are marked current; everything else is unioned from the interval rows */
+    sqlite3_stmt *st = prep(
+        db,
+        "SELECT t, packets, sources FROM (SELECT bucket AS t, packets, sources FROM port_rollups"
+        " WHERE res = ?4 AND proto = ?5 AND port = ?6 AND backscatter = 0 AND bucket >= ?1"
+        " AND bucket + ?4 <= ?2 AND bucket IN (SELECT bucket FROM rollup_buckets WHERE res = ?4)"
+        " UNION ALL SELECT i.start - i.start % ?4 AS t, sum(x.packets),"
+        " mamori_distinct(x.src_sketch) FROM port_stats x JOIN intervals i ON i.id = x.interval_id"
+        " WHERE i.start >= ?1 AND i.start < ?2 AND x.backscatter = 0 AND x.proto = ?5"
+        " AND x.port = ?6 AND NOT (?4 >= 3600 AND i.start - i.start % ?4 >= ?1"
+        " AND i.start - i.start % ?4 + ?4 <= ?2 AND i.start - i.start % ?4 IN"
+        " (SELECT bucket FROM rollup_buckets WHERE res = ?4)) GROUP BY t) ORDER BY t",
+        w);
     if (!st) return NULL;
     sqlite3_bind_int64(st, 4, res);
     sqlite3_bind_text(st, 5, proto, -1, SQLITE_STATIC);

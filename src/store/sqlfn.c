@@ -1,6 +1,7 @@
 /* sqlfn — SQL functions of the data model, registered on every connection.
  *
  *   mamori_distinct(blob)  aggregate: distinct count of the union of sketch blobs
+ *   mamori_sketch(blob)    aggregate: that union itself, as a blob (hourly rollups)
  *   mamori_union(list)     aggregate: union of comma-separated lists, capped
  *
  * Window unions happen inside SQLite so that one GROUP BY does the work. */
@@ -41,6 +42,23 @@ static void distinct_final(sqlite3_context *ctx)
     sqlite3_result_int64(ctx, (sqlite3_int64)sketch_count(*sk));
     sketch_free(*sk);
     free(*sk);
+}
+
+static void sketch_final(sqlite3_context *ctx)
+{
+    struct sketch **sk = sqlite3_aggregate_context(ctx, 0);
+    struct sketch empty;
+    sketch_init(&empty);
+    uint8_t *buf;
+    size_t len;
+    if (sketch_encode(sk && *sk ? *sk : &empty, &buf, &len) < 0)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_blob64(ctx, buf, len, free);
+    if (sk && *sk) {
+        sketch_free(*sk);
+        free(*sk);
+    }
 }
 
 /* mamori_union(list): the union of comma-separated lists, first-seen order,
@@ -95,7 +113,9 @@ int store_sql_register(sqlite3 *db)
     if (sqlite3_create_function(db, "mamori_distinct", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 NULL, distinct_step, distinct_final) != SQLITE_OK ||
         sqlite3_create_function(db, "mamori_union", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                NULL, union_step, union_final) != SQLITE_OK)
+                                NULL, union_step, union_final) != SQLITE_OK ||
+        sqlite3_create_function(db, "mamori_sketch", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                NULL, distinct_step, sketch_final) != SQLITE_OK)
         return err_set(-EIO, "cannot register SQL functions: %s", sqlite3_errmsg(db));
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "../core/err.h"
 #include "../observe/surge.h"
+#include "sqlfn.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -55,6 +56,12 @@ static const char *const schema_v1 =
     "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
     " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
     " start_us INTEGER, end_us INTEGER);"
+    "CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,"
+    " bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);"
+    "CREATE TABLE rollup_buckets(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " PRIMARY KEY(res, bucket)) WITHOUT ROWID;"
     "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
     " lon REAL, cc TEXT, proto TEXT, port INTEGER, class TEXT, fingerprint TEXT);"
     "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
@@ -168,7 +175,7 @@ struct store *store_open(const char *path, bool write)
             db_err(s, "cannot enable WAL");
             goto fail;
         }
-        if (migrate(s) < 0 || prepare_writers(s) < 0) goto fail;
+        if (store_sql_register(s->db) < 0 || migrate(s) < 0 || prepare_writers(s) < 0) goto fail;
     } else {
         sqlite3_stmt *st;
         int version = 0;
@@ -429,13 +436,93 @@ static int write_one(struct store *s, struct interval_rec *r)
     return rc;
 }
 
+/* Hourly and daily per-port rollups, so a chart of weeks reads hundreds of
+ * rows instead of tens of thousands of interval sketches.  An hour is rolled
+ * up (from the interval rows, keeping the union sketch) when an interval that
+ * ends it is written; a day from its hours.  Writing into a rolled bucket
+ * first drops its marker, so readers fall back to the raw rows until it is
+ * rolled up again: a bucket is read from rollups only while it is marked. */
+static int exec_bucket(struct store *s, const char *sql, int64_t res, int64_t bucket)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "rollup");
+    sqlite3_bind_int64(st, 1, res);
+    sqlite3_bind_int64(st, 2, bucket);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, "rollup");
+}
+
+static int rollup_hour(struct store *s, int64_t hour)
+{
+    int rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", 3600, hour);
+    if (rc == 0)
+        rc = exec_bucket(s,
+                         "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
+                         " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
+                         " mamori_sketch(x.src_sketch) FROM port_stats x JOIN intervals i"
+                         " ON i.id = x.interval_id WHERE i.start >= ?2 AND i.start < ?2 + ?1"
+                         " GROUP BY x.backscatter, x.proto, x.port",
+                         3600, hour);
+    if (rc == 0)
+        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", 3600, hour);
+    return rc;
+}
+
+static int rollup_day(struct store *s, int64_t day)
+{
+    sqlite3_stmt *st; /* the day's hours that hold data but no rollup yet */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT DISTINCT start - start % 3600 AS h FROM intervals"
+                           " WHERE start >= ?1 AND start < ?1 + 86400 AND h NOT IN"
+                           " (SELECT bucket FROM rollup_buckets WHERE res = 3600)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "rollup");
+    sqlite3_bind_int64(st, 1, day);
+    int64_t hours[24];
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && n < 24)
+        hours[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = rollup_hour(s, hours[i]);
+    if (rc == 0)
+        rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", 86400, day);
+    if (rc == 0)
+        rc = exec_bucket(s,
+                         "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
+                         " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL"
+                         " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
+                         " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port",
+                         86400, day);
+    if (rc == 0)
+        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", 86400, day);
+    return rc;
+}
+
+static int rollups_after(struct store *s, const struct interval_rec *r)
+{
+    int64_t hour = r->start - r->start % 3600, day = r->start - r->start % 86400;
+    int rc =
+        exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 3600, hour);
+    if (rc == 0)
+        rc = exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 86400,
+                         day);
+    if (rc == 0 && r->end >= hour + 3600) rc = rollup_hour(s, hour);
+    if (rc == 0 && r->end >= day + 86400) rc = rollup_day(s, day);
+    return rc;
+}
+
 int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
 {
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_err(s, "begin");
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = write_one(s, r[i]);
+        if (rc == 0) rc = rollups_after(s, r[i]);
+    }
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");
     if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

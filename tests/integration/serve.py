@@ -10,7 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import sqlite3
 import tempfile
+from datetime import datetime
 import time
 
 M = os.environ["MAMORI"]
@@ -80,8 +82,22 @@ def main():
         check(sum(during) / len(during) > 2 * sum(before) / len(before), "no surge in the series")
         check(len(ts["alerts"]) == 1 and ts["alerts"][0]["port"] == 2323, "surge alert marker")
         st, _, body = get(port, "/api/v1/timeseries?proto=tcp&port=2323&res=3600")
-        check(json.loads(body)["points"][0]["packets"] == sum(
-            x["packets"] for x in ts["points"]), "hourly bucket is not the sum of its minutes")
+        hour = json.loads(body)["points"][0]
+        check(hour["packets"] == sum(x["packets"] for x in ts["points"]),
+              "hourly bucket is not the sum of its minutes")
+        # the hour comes from its rollup; its distinct sources must equal report's union
+        c = sqlite3.connect(db)
+        rolled = c.execute("SELECT count(*) FROM rollup_buckets WHERE res = 3600").fetchone()[0]
+        c.close()
+        check(rolled == 1, f"{rolled} hourly rollups, want 1")
+        by_report = json.loads(subprocess.run(
+            [M, "report", "--db", db, "--format", "json", "--top", "0", "--from", hour["t"],
+             "--to", str(int(datetime.fromisoformat(hour["t"].replace("Z", "+00:00")).timestamp())
+                         + 3600)], check=True,
+            capture_output=True).stdout)
+        p2323 = [x for x in by_report["ports"] if x["port"] == 2323 and x["proto"] == "tcp"][0]
+        check(hour["sources"] == p2323["sources"] and hour["packets"] == p2323["packets"],
+              f"hourly rollup {hour} differs from report {p2323}")
 
         st, _, body = get(port, "/api/v1/geo?n=0")
         pts = json.loads(body)
