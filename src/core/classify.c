@@ -12,6 +12,7 @@ static bool icmp4_backscatter(uint8_t t)
 
 enum pkt_class classify(const struct pkt *p)
 {
+    if (p->later_fragment) return CLS_OTHER; /* its header went with the first fragment */
     switch (p->proto) {
     case IPPROTO_TCP: {
         uint8_t f = p->tcp_flags;

@@ -7,7 +7,7 @@
  *                ICMPv6 errors 1-4 and echo reply 129)
  *   udp          any UDP datagram
  *   icmp_request ICMP echo/timestamp/info/mask requests, ICMPv6 echo request
- *   other        everything else (TCP ACK/FIN probes, GRE, fragments, ...)
+ *   other        everything else (TCP ACK/FIN probes, GRE, non-first fragments, ...)
  *
  * Fingerprints (tcp_syn only; first rule that matches wins):
  *   mirai    sequence number == destination IPv4 address (Mirai's scanner.c

@@ -144,8 +144,11 @@ static enum pkt_status ipv4(const uint8_t *d, size_t n, struct pkt *p)
     p->proto = d[9];
     ip_from_v4(&p->src, rd32(d + 12));
     ip_from_v4(&p->dst, rd32(d + 16));
-    if (rd16(d + 6) & 0x1fff) return PKT_OK; /* later fragment: no transport header */
-    size_t end = total < n ? total : n;      /* ignore link-layer padding */
+    if (rd16(d + 6) & 0x1fff) { /* later fragment: no transport header */
+        p->later_fragment = 1;
+        return PKT_OK;
+    }
+    size_t end = total < n ? total : n; /* ignore link-layer padding */
     return transport(d + ihl, end - ihl, p, 0);
 }
 
@@ -172,6 +175,7 @@ static enum pkt_status ipv6(const uint8_t *d, size_t n, struct pkt *p)
             off += 8;
             if (fo) {
                 p->proto = nh;
+                p->later_fragment = 1;
                 return PKT_OK;
             }
         } else {

@@ -31,10 +31,11 @@ struct pkt_inner { /* the datagram quoted by an ICMP error */
 };
 
 struct pkt {
-    uint8_t ipver;  /* 4 or 6 */
-    uint8_t proto;  /* IPPROTO_* of the transport header */
-    uint8_t ttl;    /* TTL or hop limit */
-    uint16_t ip_id; /* IPv4 only */
+    uint8_t ipver;          /* 4 or 6 */
+    uint8_t proto;          /* IPPROTO_* of the transport header */
+    uint8_t ttl;            /* TTL or hop limit */
+    uint8_t later_fragment; /* a non-first fragment: no transport header, no ports */
+    uint16_t ip_id;         /* IPv4 only */
     struct ipaddr src, dst;
     uint16_t sport, dport;
     /* TCP */

@@ -127,7 +127,7 @@ static void src_port(struct src_row *s, uint16_t port)
 
 static bool l4_proto(const struct pkt *p)
 {
-    return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
+    return (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && !p->later_fragment;
 }
 
 /* The per-key part of a packet: ports, backscatter ports, DoS vectors. */

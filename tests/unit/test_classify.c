@@ -188,6 +188,9 @@ static void icmp_and_other_classes(void **state)
     assert_int_equal(classify(&p), CLS_UDP);
     p = icmp_pkt(IPPROTO_GRE, 0);
     assert_int_equal(classify(&p), CLS_OTHER);
+    p = icmp_pkt(IPPROTO_UDP, 0);
+    p.later_fragment = 1; /* a UDP fragment without its header is not a UDP probe */
+    assert_int_equal(classify(&p), CLS_OTHER);
 }
 
 static void names_round_trip(void **state)

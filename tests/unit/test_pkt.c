@@ -145,6 +145,23 @@ static void malformed_headers(void **state)
     assert_int_equal(pkt_decode(DLT_EN10MB, arp, sizeof arp, &p), PKT_NON_IP);
 }
 
+static void later_fragments_have_no_ports(void **state)
+{
+    (void)state;
+    uint8_t f[128];
+    struct tcp_probe q = syn;
+    size_t n = t_tcp_frame(f, &q);
+    f[14 + 6] = 0x20, f[14 + 7] = 0x10; /* MF set, offset 16 * 8 bytes */
+    struct pkt p;
+    assert_int_equal(pkt_decode(DLT_EN10MB, f, n, &p), PKT_OK);
+    assert_true(p.later_fragment);
+    assert_int_equal(p.dport, 0);
+    f[14 + 6] = 0x20, f[14 + 7] = 0; /* the first fragment keeps its header */
+    assert_int_equal(pkt_decode(DLT_EN10MB, f, n, &p), PKT_OK);
+    assert_false(p.later_fragment);
+    assert_int_equal(p.dport, 23);
+}
+
 static void padding_is_ignored(void **state)
 {
     (void)state;
@@ -169,6 +186,7 @@ int main(void)
         cmocka_unit_test(icmp_error_quote),
         cmocka_unit_test(malformed_headers),
         cmocka_unit_test(padding_is_ignored),
+        cmocka_unit_test(later_fragments_have_no_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
