@@ -133,7 +133,7 @@ static const struct section {
              " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
              " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
     {"top_sources",
-     "WITH t AS (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS "
+     "WITH t AS MATERIALIZED (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS "
      "ports,"
      " max(x.fingerprints) AS fingerprints, max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat,"
      " max(x.lon) AS lon FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip"
