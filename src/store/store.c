@@ -453,20 +453,24 @@ static int exec_bucket(struct store *s, const char *sql, int64_t res, int64_t bu
     return rc == SQLITE_DONE ? 0 : db_err(s, "rollup");
 }
 
+/* Replaces one bucket's rows with what insert_sql (?1 res, ?2 bucket) selects, and marks it. */
+static int rollup_bucket(struct store *s, int64_t res, int64_t bucket, const char *insert_sql)
+{
+    int rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", res, bucket);
+    if (rc == 0) rc = exec_bucket(s, insert_sql, res, bucket);
+    if (rc == 0)
+        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", res, bucket);
+    return rc;
+}
+
 static int rollup_hour(struct store *s, int64_t hour)
 {
-    int rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", 3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s,
+    return rollup_bucket(s, 3600, hour,
                          "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
                          " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
                          " mamori_sketch(x.src_sketch) FROM port_stats x JOIN intervals i"
                          " ON i.id = x.interval_id WHERE i.start >= ?2 AND i.start < ?2 + ?1"
-                         " GROUP BY x.backscatter, x.proto, x.port",
-                         3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", 3600, hour);
-    return rc;
+                         " GROUP BY x.backscatter, x.proto, x.port");
 }
 
 static int rollup_day(struct store *s, int64_t day)
@@ -488,16 +492,11 @@ static int rollup_day(struct store *s, int64_t day)
     for (int i = 0; i < n && rc == 0; i++)
         rc = rollup_hour(s, hours[i]);
     if (rc == 0)
-        rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", 86400, day);
-    if (rc == 0)
-        rc = exec_bucket(s,
-                         "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
-                         " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL"
-                         " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
-                         " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port",
-                         86400, day);
-    if (rc == 0)
-        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", 86400, day);
+        rc = rollup_bucket(s, 86400, day,
+                           "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
+                           " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL"
+                           " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
+                           " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port");
     return rc;
 }
 

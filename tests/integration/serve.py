@@ -142,6 +142,36 @@ def main():
         rc = p.wait(timeout=30)
         check(rc == 0, f"serve exit {rc} after SIGTERM")
 
+    # a day closes: its rollup (made from hourly ones) must agree with the raw intervals
+    cap_d, db_d = os.path.join(tmp, "d.pcap"), os.path.join(tmp, "d.db")
+    subprocess.run([M, "synth", "-q", "--out", cap_d, "--darknet", DN, "--packets", "60000",
+                    "--seed", "13", "--duration", str(26 * 3600), "--start",
+                    "2016-09-20T00:00:00Z"], check=True)
+    subprocess.run([M, "observe", "-q", "--no-geo", "--darknet", DN, "--read", cap_d, "--db", db_d],
+                   check=True, stderr=subprocess.DEVNULL)
+    c = sqlite3.connect(db_d)
+    days = c.execute("SELECT count(*) FROM rollup_buckets WHERE res = 86400").fetchone()[0]
+    c.close()
+    check(days == 1, f"{days} daily rollups, want 1")
+    pd, portd = start(db_d)
+    try:
+        day0, day1 = "2016-09-20T00:00:00Z", "2016-09-21T00:00:00Z"
+        st, _, body = get(portd, f"/api/v1/timeseries?proto=tcp&port=23&res=86400&to={day1}")
+        daily = json.loads(body)["points"]
+        st, _, body = get(portd, f"/api/v1/timeseries?proto=tcp&port=23&res=3600&to={day1}")
+        hourly = json.loads(body)["points"]
+        by_report = json.loads(subprocess.run(
+            [M, "report", "--db", db_d, "--format", "json", "--top", "0", "--from", day0, "--to",
+             day1], check=True, capture_output=True).stdout)
+        p23 = [x for x in by_report["ports"] if x["port"] == 23 and x["proto"] == "tcp"][0]
+        check(len(daily) == 1 and len(hourly) == 24, f"{len(daily)} days, {len(hourly)} hours")
+        check(daily[0]["packets"] == sum(h["packets"] for h in hourly) == p23["packets"],
+              "daily rollup packets")
+        check(daily[0]["sources"] == p23["sources"], f"daily sources {daily[0]} vs {p23}")
+    finally:
+        pd.send_signal(signal.SIGTERM)
+        pd.wait(timeout=30)
+
     # serve can run observe itself on the same database
     db2 = os.path.join(tmp, "own.db")
     args = [M, "serve", "--db", db2, "--listen", "127.0.0.1:0", "--darknet", DN, "--read", cap]
