@@ -110,6 +110,25 @@ static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
 }
 
 #define IN_WINDOW "JOIN intervals i ON i.id = x.interval_id WHERE i.start >= ?1 AND i.start < ?2"
+/* An hour bucket b read from the hourly rollups: whole, inside the window, current. */
+#define ROLLED(b)                                                                                  \
+    "(" b " >= ?1 AND " b " + 3600 <= ?2 AND " b                                                   \
+    " + 0 IN (SELECT bucket FROM rollup_buckets WHERE res = 3600))"
+#define RAW_HOUR "(i.start - i.start % 3600)"
+/* Port rows of the window: rolled-up hours plus the interval rows of the rest. */
+#define PORT_ROWS(bs)                                                                              \
+    "WITH u AS (SELECT proto, port, packets, bytes, src_sketch, dst_sketch FROM port_rollups"      \
+    " WHERE res = 3600 AND backscatter = " bs " AND " ROLLED(                                      \
+        "bucket") " UNION ALL SELECT x.proto, x.port, x.packets, x.bytes, x.src_sketch, "          \
+                  "x.dst_sketch"                                                                   \
+                  " FROM port_stats x " IN_WINDOW " AND x.backscatter = " bs                       \
+                  " AND NOT " ROLLED(RAW_HOUR) ")"                                                 \
+                                               " SELECT proto, port, sum(packets) AS packets, "    \
+                                               "sum(bytes) AS bytes,"                              \
+                                               " mamori_distinct(src_sketch) AS sources, "         \
+                                               "mamori_distinct(dst_sketch) AS destinations"       \
+                                               " FROM u GROUP BY proto, port ORDER BY packets "    \
+                                               "DESC, proto, port LIMIT ?3"
 
 static const struct section {
     const char *name, *sql;
@@ -117,15 +136,8 @@ static const struct section {
     {"fingerprints",
      "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
      " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name"},
-    {"ports", "SELECT proto, port, sum(x.packets) AS packets, sum(x.bytes) AS bytes,"
-              " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
-              " FROM port_stats x " IN_WINDOW " AND x.backscatter = 0"
-              " GROUP BY proto, port ORDER BY packets DESC, proto, port LIMIT ?3"},
-    {"backscatter_ports",
-     "SELECT proto, port, sum(x.packets) AS packets, sum(x.bytes) AS bytes,"
-     " mamori_distinct(src_sketch) AS sources, mamori_distinct(dst_sketch) AS destinations"
-     " FROM port_stats x " IN_WINDOW " AND x.backscatter = 1"
-     " GROUP BY proto, port ORDER BY packets DESC, proto, port LIMIT ?3"},
+    {"ports", PORT_ROWS("0")},
+    {"backscatter_ports", PORT_ROWS("1")},
     {"countries",
      "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
      " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3"},
@@ -133,18 +145,31 @@ static const struct section {
              " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
              " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
     {"top_sources",
-     "WITH t AS MATERIALIZED (SELECT ip, sum(x.packets) AS packets, sum(x.bytes) AS bytes, max(x.ports) AS "
-     "ports,"
-     " max(x.fingerprints) AS fingerprints, max(x.cc) AS cc, max(x.asn) AS asn, max(x.lat) AS lat,"
-     " max(x.lon) AS lon FROM top_sources x " IN_WINDOW " GROUP BY ip ORDER BY packets DESC, ip"
-     " LIMIT ?3),"
-     " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, max(last_seen_us) AS last_seen_us,"
-     " mamori_union(ports) AS ports, mamori_union(fingerprints) AS fingerprints FROM source_events"
-     " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND window_start < ?2 GROUP BY ip)"
-     " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS ports_list,"
-     " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat, t.lon,"
-     " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = t.ip"
-     " ORDER BY t.packets DESC, t.ip"},
+     "WITH r AS (SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
+     " WHERE " ROLLED(
+         "bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
+                   " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
+                   " AND NOT " ROLLED(
+                       RAW_HOUR) "),"
+                                 " t AS MATERIALIZED (SELECT ip, sum(packets) AS packets, "
+                                 "sum(bytes) AS bytes,"
+                                 " max(ports) AS ports, max(fingerprints) AS fingerprints, max(cc) "
+                                 "AS cc, max(asn) AS asn,"
+                                 " max(lat) AS lat, max(lon) AS lon FROM r GROUP BY ip ORDER BY "
+                                 "packets DESC, ip LIMIT ?3),"
+                                 " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, "
+                                 "max(last_seen_us) AS last_seen_us,"
+                                 " mamori_union(ports) AS ports, mamori_union(fingerprints) AS "
+                                 "fingerprints FROM source_events"
+                                 " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND "
+                                 "window_start < ?2 GROUP BY ip)"
+                                 " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS "
+                                 "ports_list,"
+                                 " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, "
+                                 "t.cc, t.asn, t.lat, t.lon,"
+                                 " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = "
+                                 "t.ip"
+                                 " ORDER BY t.packets DESC, t.ip"},
     {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
                " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port"},
     {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"

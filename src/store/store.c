@@ -58,8 +58,12 @@ static const char *const schema_v1 =
     " start_us INTEGER, end_us INTEGER);"
     "CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
     " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,"
-    " bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    " bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);"
     "CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);"
+    "CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);"
+    "CREATE TABLE top_rollups(bucket INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
+    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX top_rollups_bucket ON top_rollups(bucket);"
     "CREATE TABLE rollup_buckets(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
     " PRIMARY KEY(res, bucket)) WITHOUT ROWID;"
     "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
@@ -463,14 +467,28 @@ static int rollup_bucket(struct store *s, int64_t res, int64_t bucket, const cha
     return rc;
 }
 
+/* An hour: per-port rows with both sketches (time series and the summary's
+ * port lists) and the hour's 1,000 busiest sources of its intervals' top lists. */
 static int rollup_hour(struct store *s, int64_t hour)
 {
-    return rollup_bucket(s, 3600, hour,
-                         "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
-                         " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
-                         " mamori_sketch(x.src_sketch) FROM port_stats x JOIN intervals i"
-                         " ON i.id = x.interval_id WHERE i.start >= ?2 AND i.start < ?2 + ?1"
-                         " GROUP BY x.backscatter, x.proto, x.port");
+    int rc = exec_bucket(s, "DELETE FROM top_rollups WHERE bucket = ?2 AND ?1 > 0", 3600, hour);
+    if (rc == 0)
+        rc = exec_bucket(s,
+                         "INSERT INTO top_rollups SELECT ?2, ip, sum(x.packets) AS p, sum(x.bytes),"
+                         " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat),"
+                         " max(x.lon) FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
+                         " WHERE i.start >= ?2 AND i.start < ?2 + ?1 GROUP BY ip ORDER BY p DESC"
+                         " LIMIT 1000",
+                         3600, hour);
+    if (rc == 0)
+        rc = rollup_bucket(s, 3600, hour,
+                           "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
+                           " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
+                           " mamori_sketch(x.src_sketch), mamori_sketch(x.dst_sketch)"
+                           " FROM port_stats x JOIN intervals i ON i.id = x.interval_id"
+                           " WHERE i.start >= ?2 AND i.start < ?2 + ?1"
+                           " GROUP BY x.backscatter, x.proto, x.port");
+    return rc;
 }
 
 static int rollup_day(struct store *s, int64_t day)
@@ -494,7 +512,7 @@ static int rollup_day(struct store *s, int64_t day)
     if (rc == 0)
         rc = rollup_bucket(s, 86400, day,
                            "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
-                           " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL"
+                           " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL, NULL"
                            " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
                            " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port");
     return rc;
