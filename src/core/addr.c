@@ -156,35 +156,6 @@ int pfx_set_parse_list(struct pfx_set *s, const char *list)
     return rc;
 }
 
-int pfx_set_load_file(struct pfx_set *s, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return err_set(-errno, "%s: %s", path, strerror(errno));
-    char line[256];
-    int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = 0;
-        char *p = line, *e;
-        while (isspace((unsigned char)*p))
-            p++;
-        for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); e--)
-            *--e = 0;
-        if (!*p) continue;
-        struct pfx x;
-        if (pfx_parse(p, &x) < 0) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", err_msg());
-            rc = err_set(-EINVAL, "%s:%d: %s", path, lineno, msg);
-            break;
-        }
-        if ((rc = pfx_set_add(s, &x)) < 0) break;
-    }
-    fclose(f);
-    return rc;
-}
-
 bool pfx_set_contains(const struct pfx_set *s, const struct ipaddr *a)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -202,20 +173,6 @@ int pfx_set_add_special(struct pfx_set *s)
         "::/8,64:ff9b::/96,64:ff9b:1::/48,100::/64,2001::/23,2001:db8::/32,2002::/16,"
         "3fff::/20,5f00::/16,fc00::/7,fe80::/10,ff00::/8";
     return pfx_set_parse_list(s, special);
-}
-
-bool pfx_set_has_v4(const struct pfx_set *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].v4) return true;
-    return false;
-}
-
-bool pfx_set_has_v6(const struct pfx_set *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (!s->v[i].v4) return true;
-    return false;
 }
 
 void pfx_set_free(struct pfx_set *s)

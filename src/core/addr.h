@@ -53,14 +53,10 @@ bool pfx_contains(const struct pfx *p, const struct ipaddr *a);
 int pfx_set_add(struct pfx_set *s, const struct pfx *p);
 /* Parse "CIDR[,CIDR...]"; on error names the offending element. */
 int pfx_set_parse_list(struct pfx_set *s, const char *list);
-/* Load one CIDR per line, '#' comments; errors name file and line. */
-int pfx_set_load_file(struct pfx_set *s, const char *path);
 bool pfx_set_contains(const struct pfx_set *s, const struct ipaddr *a);
 /* Adds the IANA special-purpose ranges (RFC 6890 registries): never scanned,
  * never used as synthetic public sources. */
 int pfx_set_add_special(struct pfx_set *s);
-bool pfx_set_has_v4(const struct pfx_set *s);
-bool pfx_set_has_v6(const struct pfx_set *s);
 void pfx_set_free(struct pfx_set *s);
 
 #endif

@@ -87,3 +87,10 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+bool cli_no_operands(const char *cmd, int argc, char **argv, int optind)
+{
+    if (optind >= argc) return true;
+    cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+    return false;
+}

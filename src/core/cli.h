@@ -21,5 +21,7 @@ const char *cli_iso(int64_t sec, char *buf);
 /* Microseconds to "2016-09-01T00:00:00.123456Z"; buf >= 32 bytes. */
 const char *cli_iso_us(int64_t us, char *buf);
 double cli_now(void); /* monotonic seconds */
+/* After getopt: refuses operands nobody asked for ("CMD: unexpected argument"). */
+bool cli_no_operands(const char *cmd, int argc, char **argv, int optind);
 
 #endif

@@ -203,11 +203,6 @@ bool geo_has_asn(const struct geo *g)
     return g && g->n_r > 0;
 }
 
-size_t geo_asn_ranges(const struct geo *g)
-{
-    return g ? g->n_r : 0;
-}
-
 static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
 {
     MMDB_entry_data_s d;
@@ -274,14 +269,6 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
             out->as_name = g->names + g->r[lo - 1].name;
         }
     }
-}
-
-const char *geo_asn_name(const struct geo *g, uint32_t asn)
-{
-    if (!g) return "";
-    for (size_t i = 0; i < g->n_r; i++)
-        if (g->r[i].asn == asn) return g->names + g->r[i].name;
-    return "";
 }
 
 void geo_free(struct geo *g)

@@ -32,9 +32,7 @@ int geo_add_asn_csv(struct geo *g, const char *path);
 int geo_add_dir(struct geo *g, const char *dir);
 bool geo_has_country(const struct geo *g);
 bool geo_has_asn(const struct geo *g);
-size_t geo_asn_ranges(const struct geo *g);
 void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out);
-const char *geo_asn_name(const struct geo *g, uint32_t asn);
 void geo_free(struct geo *g);
 
 #endif

@@ -93,12 +93,3 @@ void portset_iot_default(struct portset *s)
     for (size_t i = 0; i < sizeof def / sizeof def[0]; i++)
         portset_parse_line(s, def[i]);
 }
-
-int portset_count(const struct portset *s)
-{
-    int n = 0;
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < 1024; i++)
-            n += __builtin_popcountll(s->bits[k][i]);
-    return n;
-}

@@ -19,6 +19,5 @@ int portset_parse_line(struct portset *s, const char *line); /* 0, 1 if blank, <
 int portset_load(struct portset *s, const char *path);
 /* The IoT ports mamori ships with (also in data/iot-ports.txt). */
 void portset_iot_default(struct portset *s);
-int portset_count(const struct portset *s);
 
 #endif

@@ -235,8 +235,3 @@ int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
         return err_set(-EINVAL, "sketch: unknown blob type 0x%02x", b[0]);
     }
 }
-
-size_t sketch_mem(const struct sketch *s)
-{
-    return s->reg ? SKETCH_M : (size_t)s->cap * 8;
-}

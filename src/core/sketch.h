@@ -32,7 +32,6 @@ int sketch_merge(struct sketch *dst, const struct sketch *src);
 int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len);
 /* Merges an encoded blob into s; rejects malformed blobs. */
 int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);
-size_t sketch_mem(const struct sketch *s);
 void sketch_free(struct sketch *s);
 
 #endif

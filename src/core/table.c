@@ -158,11 +158,6 @@ void *table_take(struct table *t, size_t *n)
     return out;
 }
 
-size_t table_mem(const struct table *t)
-{
-    return t->cap * (sizeof *t->hash + t->esize);
-}
-
 void table_free(struct table *t)
 {
     free(t->hash);

@@ -40,7 +40,6 @@ void table_clear(struct table *t);
 /* Moves the entries to the front of their storage and hands that array (of
  * *n entries; free() it) to the caller; the table is left empty and small. */
 void *table_take(struct table *t, size_t *n);
-size_t table_mem(const struct table *t);
 void table_free(struct table *t);
 
 #endif

@@ -551,17 +551,6 @@ const struct agg_totals *agg_totals(const struct agg *a)
     return &a->tot;
 }
 
-size_t agg_mem(const struct agg *a)
-{
-    size_t m =
-        table_mem(&a->srcs) + table_mem(&a->events) + NKEYS * (sizeof *a->keys + sizeof *a->used);
-    for (size_t i = 0; i < a->n_used; i++) {
-        const struct keystat *k = a->keys[a->used[i]];
-        m += sizeof *k + sketch_mem(&k->src) + sketch_mem(&k->dst);
-    }
-    return m;
-}
-
 void agg_free(struct agg *a)
 {
     if (!a) return;

@@ -64,7 +64,6 @@ int agg_tick(struct agg *a, int64_t now_us);
 /* Closes the open interval; with final, also every open DoS vector. */
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);
-size_t agg_mem(const struct agg *a);
 /* Moves the samples gathered since the last call into out (at most cap, the
  * newest kept); returns how many. */
 size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap);

@@ -337,10 +337,7 @@ static int parse(int argc, char **argv, struct opts *o)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("observe: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (!cli_no_operands("observe", argc, argv, optind)) return EXIT_USAGE;
     if (!o->darknet) {
         cli_error("observe: --darknet is required (the unused prefixes this sensor watches)");
         return EXIT_USAGE;

@@ -221,10 +221,7 @@ int cmd_report(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("report: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (!cli_no_operands("report", argc, argv, optind)) return EXIT_USAGE;
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv")) {
         cli_error("--format: '%s' is not text, json or csv", format);
         return EXIT_USAGE;

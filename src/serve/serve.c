@@ -588,10 +588,7 @@ int cmd_serve(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("serve: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (!cli_no_operands("serve", argc, argv, optind)) return EXIT_USAGE;
     if (!darknet != (!n_reads && !iface) || (n_reads && iface)) {
         cli_error("serve: --darknet goes with --read FILE... or --interface IF (one kind)");
         return EXIT_USAGE;

@@ -850,10 +850,7 @@ static int parse(int argc, char **argv, struct synth_opts *o, char *truthbuf, si
             return 2;
         }
     }
-    if (optind < argc) {
-        cli_error("synth: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
+    if (!cli_no_operands("synth", argc, argv, optind)) return 2;
     if (!o->out || !o->darknet) {
         cli_error("synth: --out and --darknet are required");
         return 2;
