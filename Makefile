@@ -5,7 +5,7 @@
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
 
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
-            libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev \
+            libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic
 BENCH_PKGS := tshark time wrk
 BUILD := build

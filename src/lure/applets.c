@@ -62,8 +62,10 @@ static int ap_echo(struct shell *sh, int argc, char **argv, struct io *io)
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strspn(argv[i] + 1, "neE") != strlen(argv[i] + 1)) break;
         for (const char *f = argv[i] + 1; *f; f++)
-            if (*f == 'n') nl = false;
-            else esc = *f == 'e';
+            if (*f == 'n')
+                nl = false;
+            else
+                esc = *f == 'e';
     }
     for (int first = i; i < argc; i++) {
         if (i > first) buf_byte(io->out, ' ');
@@ -81,16 +83,35 @@ static int ap_echo(struct shell *sh, int argc, char **argv, struct io *io)
             int v = -1, digits = 0;
             char c = *s++;
             switch (c) {
-            case 'a': v = 7; break;
-            case 'b': v = 8; break;
-            case 'e': v = 27; break;
-            case 'f': v = 12; break;
-            case 'n': v = 10; break;
-            case 'r': v = 13; break;
-            case 't': v = 9; break;
-            case 'v': v = 11; break;
-            case '\\': v = '\\'; break;
-            case 'c': return 0;
+            case 'a':
+                v = 7;
+                break;
+            case 'b':
+                v = 8;
+                break;
+            case 'e':
+                v = 27;
+                break;
+            case 'f':
+                v = 12;
+                break;
+            case 'n':
+                v = 10;
+                break;
+            case 'r':
+                v = 13;
+                break;
+            case 't':
+                v = 9;
+                break;
+            case 'v':
+                v = 11;
+                break;
+            case '\\':
+                v = '\\';
+                break;
+            case 'c':
+                return 0;
             case 'x':
                 for (v = 0; digits < 2 && isxdigit((unsigned char)*s); digits++, s++)
                     v = v * 16 + (isdigit((unsigned char)*s) ? *s - '0' : (tolower(*s) - 'a' + 10));
@@ -125,8 +146,10 @@ static int ap_cat(struct shell *sh, int argc, char **argv, struct io *io)
     for (int i = 0; i < n; i++) {
         const uint8_t *d;
         size_t len;
-        if (read_arg(sh, "cat", files[i], io, &d, &len)) rc = 1;
-        else buf_add(io->out, d, len);
+        if (read_arg(sh, "cat", files[i], io, &d, &len))
+            rc = 1;
+        else
+            buf_add(io->out, d, len);
     }
     return rc;
 }
@@ -242,8 +265,7 @@ static int ap_mkdir(struct shell *sh, int argc, char **argv, struct io *io)
         int e = sh_path(sh, argv[i], path) ? vfs_mkdir(&sh->fs, path, strchr(seen, 'p'))
                                            : -ENAMETOOLONG;
         if (e < 0) {
-            sh_printf(io->err, "mkdir: can't create directory '%s': %s\n", argv[i],
-                      sh_strerror(e));
+            sh_printf(io->err, "mkdir: can't create directory '%s': %s\n", argv[i], sh_strerror(e));
             rc = 1;
         }
     }
@@ -256,8 +278,8 @@ static int ap_touch(struct shell *sh, int argc, char **argv, struct io *io)
     for (int i = 1; i < argc; i++) {
         char path[VFS_PATH_MAX];
         if (argv[i][0] == '-') continue;
-        int e = sh_path(sh, argv[i], path) ? vfs_write(&sh->fs, path, NULL, 0, true)
-                                           : -ENAMETOOLONG;
+        int e =
+            sh_path(sh, argv[i], path) ? vfs_write(&sh->fs, path, NULL, 0, true) : -ENAMETOOLONG;
         if (e < 0) {
             sh_printf(io->err, "touch: %s: %s\n", argv[i], sh_strerror(e));
             rc = 1;
@@ -294,9 +316,12 @@ static int ap_chmod(struct shell *sh, int argc, char **argv, struct io *io)
             if (op)
                 for (const char *c = op + 1; *c; c++)
                     bits |= *c == 'x' ? 0111 : *c == 'w' ? 0222 : *c == 'r' ? 0444 : 0;
-            if (op && *op == '+') mode |= bits;
-            else if (op && *op == '-') mode &= ~bits;
-            else if (op) mode = bits;
+            if (op && *op == '+')
+                mode |= bits;
+            else if (op && *op == '-')
+                mode &= ~bits;
+            else if (op)
+                mode = bits;
         }
         int e = vfs_chmod(&sh->fs, path, (uint16_t)mode);
         if (e < 0) {
@@ -351,8 +376,10 @@ static int ap_ls(struct shell *sh, int argc, char **argv, struct io *io)
             rc = 1;
             continue;
         }
-        if (st.kind == VFS_FILE) ls_one(&l, args[k], &st);
-        else vfs_list(&sh->fs, path, ls_one, &l);
+        if (st.kind == VFS_FILE)
+            ls_one(&l, args[k], &st);
+        else
+            vfs_list(&sh->fs, path, ls_one, &l);
     }
     if (l.col) buf_byte(io->out, '\n');
     return rc;
@@ -373,11 +400,14 @@ static int ap_kill(struct shell *sh, int argc, char **argv, struct io *io)
         char needle[32];
         snprintf(needle, sizeof needle, " %s ", argv[i]);
         bool found = false;
-        for (const char *l = sh->p->ps; l && *l && !found; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+        for (const char *l = sh->p->ps; l && *l && !found;
+             l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
             char line[32] = " ";
             size_t k = 1;
-            while (*l == ' ') l++;
-            while (k < sizeof line - 2 && isdigit((unsigned char)*l)) line[k++] = *l++;
+            while (*l == ' ')
+                l++;
+            while (k < sizeof line - 2 && isdigit((unsigned char)*l))
+                line[k++] = *l++;
             line[k++] = ' ';
             line[k] = 0;
             found = k > 2 && !strcmp(line, needle);
@@ -418,11 +448,16 @@ static int ap_dd(struct shell *sh, int argc, char **argv, struct io *io)
         if (!v) continue;
         *v++ = 0;
         size_t num = strtoul(v, NULL, 10);
-        if (!strcmp(argv[i], "if")) in = v;
-        else if (!strcmp(argv[i], "of")) of = v;
-        else if (!strcmp(argv[i], "bs")) bs = num ? num : 1;
-        else if (!strcmp(argv[i], "count")) count = num;
-        else if (!strcmp(argv[i], "skip")) skip = num;
+        if (!strcmp(argv[i], "if"))
+            in = v;
+        else if (!strcmp(argv[i], "of"))
+            of = v;
+        else if (!strcmp(argv[i], "bs"))
+            bs = num ? num : 1;
+        else if (!strcmp(argv[i], "count"))
+            count = num;
+        else if (!strcmp(argv[i], "skip"))
+            skip = num;
     }
     const uint8_t *d;
     size_t n;
@@ -433,8 +468,8 @@ static int ap_dd(struct shell *sh, int argc, char **argv, struct io *io)
     if (count != SIZE_MAX && count < len / bs + 1 && count * bs < len) len = count * bs;
     if (of) {
         char path[VFS_PATH_MAX];
-        int e = sh_path(sh, of, path) ? vfs_write(&sh->fs, path, d + start, len, false)
-                                      : -ENAMETOOLONG;
+        int e =
+            sh_path(sh, of, path) ? vfs_write(&sh->fs, path, d + start, len, false) : -ENAMETOOLONG;
         if (e < 0) {
             sh_printf(io->err, "dd: can't open '%s': %s\n", of, sh_strerror(e));
             return 1;
@@ -442,8 +477,8 @@ static int ap_dd(struct shell *sh, int argc, char **argv, struct io *io)
     } else {
         buf_add(io->out, d + start, len);
     }
-    sh_printf(io->err, "%zu+%d records in\n%zu+%d records out\n", len / bs, len % bs != 0,
-              len / bs, len % bs != 0);
+    sh_printf(io->err, "%zu+%d records in\n%zu+%d records out\n", len / bs, len % bs != 0, len / bs,
+              len % bs != 0);
     return 0;
 }
 
@@ -494,14 +529,19 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-O") || !strcmp(a, "--output-document")) out = i + 1 < argc ? argv[++i] : NULL;
-        else if (!strncmp(a, "-O", 2)) out = a + 2;
-        else if (!strcmp(a, "-P")) dir = i + 1 < argc ? argv[++i] : NULL;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = true;
+        if (!strcmp(a, "-O") || !strcmp(a, "--output-document"))
+            out = i + 1 < argc ? argv[++i] : NULL;
+        else if (!strncmp(a, "-O", 2))
+            out = a + 2;
+        else if (!strcmp(a, "-P"))
+            dir = i + 1 < argc ? argv[++i] : NULL;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            quiet = true;
         else if (!strcmp(a, "-U") || !strcmp(a, "--header") || !strcmp(a, "-Y") ||
                  !strcmp(a, "-T") || !strcmp(a, "--user-agent"))
             i++;
-        else if (a[0] != '-' && !url) url = a;
+        else if (a[0] != '-' && !url)
+            url = a;
     }
     if (!url) {
         usage(sh, io,
@@ -515,8 +555,10 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
     url_host(full, host, sizeof host);
     const char *path = strchr(strstr(full, "://") + 3, '/');
     const char *base = path && path[1] ? base_name(path) : "index.html";
-    if (out) snprintf(name, sizeof name, "%s", out);
-    else snprintf(name, sizeof name, "%s%s%s", dir ? dir : "", dir ? "/" : "", base);
+    if (out)
+        snprintf(name, sizeof name, "%s", out);
+    else
+        snprintf(name, sizeof name, "%s%s%s", dir ? dir : "", dir ? "/" : "", base);
     if (!quiet) {
         const char *hp = strstr(full, "://") + 3;
         int hl = (int)strcspn(hp, "/?#");
@@ -538,20 +580,28 @@ static int ap_tftp(struct shell *sh, int argc, char **argv, struct io *io)
     bool get = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-l")) local = i + 1 < argc ? argv[++i] : NULL;
-        else if (!strcmp(a, "-r")) remote = i + 1 < argc ? argv[++i] : NULL;
-        else if (!strcmp(a, "-b")) i++;
-        else if (!strcmp(a, "-g")) get = true;
-        else if (!strcmp(a, "-gr")) get = true, remote = i + 1 < argc ? argv[++i] : NULL;
+        if (!strcmp(a, "-l"))
+            local = i + 1 < argc ? argv[++i] : NULL;
+        else if (!strcmp(a, "-r"))
+            remote = i + 1 < argc ? argv[++i] : NULL;
+        else if (!strcmp(a, "-b"))
+            i++;
+        else if (!strcmp(a, "-g"))
+            get = true;
+        else if (!strcmp(a, "-gr"))
+            get = true, remote = i + 1 < argc ? argv[++i] : NULL;
         else if (a[0] != '-') {
-            if (!host) host = a;
-            else port = a;
+            if (!host)
+                host = a;
+            else
+                port = a;
         }
     }
     if (!host || !get || (!remote && !local)) {
-        usage(sh, io, "tftp [OPTIONS] HOST [PORT]\n\nTransfer a file from/to tftp server\n\n"
-                      "\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n"
-                      "\t-p\tPut file\n\t-b SIZE\tTransfer blocks of SIZE octets");
+        usage(sh, io,
+              "tftp [OPTIONS] HOST [PORT]\n\nTransfer a file from/to tftp server\n\n"
+              "\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n"
+              "\t-p\tPut file\n\t-b SIZE\tTransfer blocks of SIZE octets");
         return 1;
     }
     if (!remote) remote = local;
@@ -570,12 +620,15 @@ static int ap_curl(struct shell *sh, int argc, char **argv, struct io *io)
     bool remote_name = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = i + 1 < argc ? argv[++i] : "-";
-        else if (!strcmp(a, "-O") || !strcmp(a, "--remote-name")) remote_name = true;
+        if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            out = i + 1 < argc ? argv[++i] : "-";
+        else if (!strcmp(a, "-O") || !strcmp(a, "--remote-name"))
+            remote_name = true;
         else if (!strcmp(a, "-A") || !strcmp(a, "-H") || !strcmp(a, "-x") || !strcmp(a, "-u") ||
                  !strcmp(a, "-e") || !strcmp(a, "-m"))
             i++;
-        else if (a[0] != '-' && !url) url = a;
+        else if (a[0] != '-' && !url)
+            url = a;
     }
     if (!url) {
         sh_printf(io->err, "curl: try 'curl --help' for more information\n");
@@ -594,13 +647,17 @@ static int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io)
     const char *pos[3] = {0}, *port = NULL;
     int np = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-u") || !strcmp(argv[i], "-p")) i++;
-        else if (!strcmp(argv[i], "-P")) port = i + 1 < argc ? argv[++i] : NULL;
-        else if (argv[i][0] != '-' && np < 3) pos[np++] = argv[i];
+        if (!strcmp(argv[i], "-u") || !strcmp(argv[i], "-p"))
+            i++;
+        else if (!strcmp(argv[i], "-P"))
+            port = i + 1 < argc ? argv[++i] : NULL;
+        else if (argv[i][0] != '-' && np < 3)
+            pos[np++] = argv[i];
     }
     if (np < 2) {
-        usage(sh, io, "ftpget [OPTIONS] HOST [LOCAL_FILE] REMOTE_FILE\n\n"
-                      "Download a file via FTP");
+        usage(sh, io,
+              "ftpget [OPTIONS] HOST [LOCAL_FILE] REMOTE_FILE\n\n"
+              "Download a file via FTP");
         return 1;
     }
     const char *remote = pos[np - 1], *local = np == 3 ? pos[1] : base_name(pos[1]);
@@ -711,20 +768,33 @@ static int ap_test(struct shell *sh, int argc, char **argv, struct io *io)
         char path[VFS_PATH_MAX];
         struct vfs_stat st;
         bool ex = sh_path(sh, a[1], path) && vfs_stat(&sh->fs, path, &st, NULL) == 0;
-        if (!strcmp(a[0], "-z")) r = !a[1][0];
-        else if (!strcmp(a[0], "-n")) r = a[1][0];
-        else if (!strcmp(a[0], "-e")) r = ex;
-        else if (!strcmp(a[0], "-f")) r = ex && st.kind == VFS_FILE;
-        else if (!strcmp(a[0], "-d")) r = ex && st.kind == VFS_DIR;
-        else if (!strcmp(a[0], "-x")) r = ex && (st.mode & 0111);
-        else if (!strcmp(a[0], "-s")) r = ex && st.size > 0;
+        if (!strcmp(a[0], "-z"))
+            r = !a[1][0];
+        else if (!strcmp(a[0], "-n"))
+            r = a[1][0];
+        else if (!strcmp(a[0], "-e"))
+            r = ex;
+        else if (!strcmp(a[0], "-f"))
+            r = ex && st.kind == VFS_FILE;
+        else if (!strcmp(a[0], "-d"))
+            r = ex && st.kind == VFS_DIR;
+        else if (!strcmp(a[0], "-x"))
+            r = ex && (st.mode & 0111);
+        else if (!strcmp(a[0], "-s"))
+            r = ex && st.size > 0;
     } else if (n == 3) {
-        if (!strcmp(a[1], "=") || !strcmp(a[1], "==")) r = !strcmp(a[0], a[2]);
-        else if (!strcmp(a[1], "!=")) r = strcmp(a[0], a[2]);
-        else if (!strcmp(a[1], "-eq")) r = atol(a[0]) == atol(a[2]);
-        else if (!strcmp(a[1], "-ne")) r = atol(a[0]) != atol(a[2]);
-        else if (!strcmp(a[1], "-gt")) r = atol(a[0]) > atol(a[2]);
-        else if (!strcmp(a[1], "-lt")) r = atol(a[0]) < atol(a[2]);
+        if (!strcmp(a[1], "=") || !strcmp(a[1], "=="))
+            r = !strcmp(a[0], a[2]);
+        else if (!strcmp(a[1], "!="))
+            r = strcmp(a[0], a[2]);
+        else if (!strcmp(a[1], "-eq"))
+            r = atol(a[0]) == atol(a[2]);
+        else if (!strcmp(a[1], "-ne"))
+            r = atol(a[0]) != atol(a[2]);
+        else if (!strcmp(a[1], "-gt"))
+            r = atol(a[0]) > atol(a[2]);
+        else if (!strcmp(a[1], "-lt"))
+            r = atol(a[0]) < atol(a[2]);
     }
     return r == neg;
 }
@@ -781,10 +851,14 @@ static int ap_head(struct shell *sh, int argc, char **argv, struct io *io)
     long lines = 10;
     const char *file = "-";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-n") && i + 1 < argc) lines = atol(argv[++i]);
-        else if (argv[i][0] == '-' && isdigit((unsigned char)argv[i][1])) lines = atol(argv[i] + 1);
-        else if (!strncmp(argv[i], "-n", 2)) lines = atol(argv[i] + 2);
-        else file = argv[i];
+        if (!strcmp(argv[i], "-n") && i + 1 < argc)
+            lines = atol(argv[++i]);
+        else if (argv[i][0] == '-' && isdigit((unsigned char)argv[i][1]))
+            lines = atol(argv[i] + 1);
+        else if (!strncmp(argv[i], "-n", 2))
+            lines = atol(argv[i] + 2);
+        else
+            file = argv[i];
     }
     const uint8_t *d;
     size_t n, k = 0;
@@ -801,7 +875,8 @@ static int ap_grep(struct shell *sh, int argc, char **argv, struct io *io)
     char seen[8] = "";
     int i = flags(argc, argv, "vicqF", seen);
     if (i >= argc) {
-        usage(sh, io, "grep [-HhnlLoqvsriwFE] [-m N] [-A/B/C N] PATTERN/-e PATTERN.../-f FILE [FILE]...");
+        usage(sh, io,
+              "grep [-HhnlLoqvsriwFE] [-m N] [-A/B/C N] PATTERN/-e PATTERN.../-f FILE [FILE]...");
         return 2;
     }
     const char *pat = argv[i++], *file = i < argc ? argv[i] : "-";
@@ -841,8 +916,10 @@ static int ap_wc(struct shell *sh, int argc, char **argv, struct io *io)
         if (d[k] == '\n') lines++;
         if (!isspace(d[k]) && (k == 0 || isspace(d[k - 1]))) words++;
     }
-    if (!seen[0]) sh_printf(io->out, "%9zu %9zu %9zu\n", lines, words, n);
-    else sh_printf(io->out, "%zu\n", strchr(seen, 'l') ? lines : strchr(seen, 'w') ? words : n);
+    if (!seen[0])
+        sh_printf(io->out, "%9zu %9zu %9zu\n", lines, words, n);
+    else
+        sh_printf(io->out, "%zu\n", strchr(seen, 'l') ? lines : strchr(seen, 'w') ? words : n);
     return 0;
 }
 
@@ -850,16 +927,19 @@ static const struct {
     const char *name;
     applet_fn fn;
 } applets[] = {
-    {"[", ap_test},         {"ash", ap_sh},       {"busybox", ap_busybox}, {"cat", ap_cat},
-    {"cd", ap_cd},          {"chmod", ap_chmod},  {"cp", ap_cp},           {"curl", ap_curl},
-    {"dd", ap_dd},          {"echo", ap_echo},    {"exit", ap_exit},       {"export", ap_export},
-    {"false", ap_true},     {"free", ap_free},    {"ftpget", ap_ftpget},   {"grep", ap_grep},
-    {"head", ap_head},      {"hostname", ap_hostname}, {"id", ap_id},      {"kill", ap_kill},
-    {"logout", ap_exit},    {"ls", ap_ls},        {"mkdir", ap_mkdir},     {"msh", ap_sh},
-    {"mv", ap_cp},          {"ps", ap_ps},        {"pwd", ap_pwd},         {"read", ap_read},
-    {"rm", ap_rm},          {"sh", ap_sh},        {"test", ap_test},       {"tftp", ap_tftp},
-    {"touch", ap_touch},    {"true", ap_true},    {"uname", ap_uname},     {"uptime", ap_uptime},
-    {"wc", ap_wc},          {"wget", ap_wget},    {"whoami", ap_id},
+    {"[", ap_test},     {"ash", ap_sh},      {"busybox", ap_busybox},
+    {"cat", ap_cat},    {"cd", ap_cd},       {"chmod", ap_chmod},
+    {"cp", ap_cp},      {"curl", ap_curl},   {"dd", ap_dd},
+    {"echo", ap_echo},  {"exit", ap_exit},   {"export", ap_export},
+    {"false", ap_true}, {"free", ap_free},   {"ftpget", ap_ftpget},
+    {"grep", ap_grep},  {"head", ap_head},   {"hostname", ap_hostname},
+    {"id", ap_id},      {"kill", ap_kill},   {"logout", ap_exit},
+    {"ls", ap_ls},      {"mkdir", ap_mkdir}, {"msh", ap_sh},
+    {"mv", ap_cp},      {"ps", ap_ps},       {"pwd", ap_pwd},
+    {"read", ap_read},  {"rm", ap_rm},       {"sh", ap_sh},
+    {"test", ap_test},  {"tftp", ap_tftp},   {"touch", ap_touch},
+    {"true", ap_true},  {"uname", ap_uname}, {"uptime", ap_uptime},
+    {"wc", ap_wc},      {"wget", ap_wget},   {"whoami", ap_id},
 };
 
 applet_fn applet_find(const char *name)
@@ -871,10 +951,10 @@ applet_fn applet_find(const char *name)
 
 /* ash builtins exist whatever the persona's applet list says; `enable`,
  * `system` and `shell` are the CLI escapes bots type on routers. */
-static const char *const builtins[] = {"[",    "cd",     "echo", "exit", "export", "false",
-                                       "kill", "logout", "pwd",  "read", "test",   "true",
-                                       ":",    "enable", "system", "shell", "sh", "unset",
-                                       "ulimit", "history", "trap", "wait", "set"};
+static const char *const builtins[] = {"[",      "cd",      "echo",   "exit",  "export", "false",
+                                       "kill",   "logout",  "pwd",    "read",  "test",   "true",
+                                       ":",      "enable",  "system", "shell", "sh",     "unset",
+                                       "ulimit", "history", "trap",   "wait",  "set"};
 
 static bool is_builtin(const char *name)
 {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef MAMORI_DATADIR
 #define MAMORI_DATADIR "/usr/local/share/mamori"
@@ -25,11 +26,11 @@ static const struct arch {
     uint16_t machine;
     uint32_t flags;
 } arches[] = {
-    {"arm", 1, 1, 40, 0x05000002},   {"armeb", 1, 2, 40, 0x05000002},
-    {"mips", 1, 2, 8, 0x70001007},   {"mipsel", 1, 1, 8, 0x70001007},
-    {"x86", 1, 1, 3, 0},             {"x86_64", 2, 1, 62, 0},
-    {"powerpc", 1, 2, 20, 0},        {"sh4", 1, 1, 42, 0x9},
-    {"m68k", 1, 2, 4, 0},            {"sparc", 1, 2, 2, 0},
+    {"arm", 1, 1, 40, 0x05000002}, {"armeb", 1, 2, 40, 0x05000002},
+    {"mips", 1, 2, 8, 0x70001007}, {"mipsel", 1, 1, 8, 0x70001007},
+    {"x86", 1, 1, 3, 0},           {"x86_64", 2, 1, 62, 0},
+    {"powerpc", 1, 2, 20, 0},      {"sh4", 1, 1, 42, 0x9},
+    {"m68k", 1, 2, 4, 0},          {"sparc", 1, 2, 2, 0},
     {"aarch64", 2, 1, 183, 0},
 };
 
@@ -132,10 +133,18 @@ static char *unquote(const char *s, size_t n, bool *ok)
             break;
         }
         switch (s[i]) {
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'e': *o++ = 27; break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'e':
+            *o++ = 27;
+            break;
         case 'x':
             if (i + 3 < n && isxdigit((unsigned char)s[i + 1]) &&
                 isxdigit((unsigned char)s[i + 2])) {
@@ -146,7 +155,8 @@ static char *unquote(const char *s, size_t n, bool *ok)
                 *ok = false;
             }
             break;
-        default: *o++ = s[i];
+        default:
+            *o++ = s[i];
         }
     }
     *o = 0;
@@ -208,9 +218,9 @@ static char **field(struct persona *p, const char *key)
         size_t off;
     } keys[] = {
 #define K(k) {#k, offsetof(struct persona, k)}
-        K(name),    K(description), K(hostname),        K(arch),    K(banner),
-        K(login_prompt), K(password_prompt), K(prompt), K(motd),    K(busybox),
-        K(uname_s), K(uname_r),     K(uname_v),         K(uname_m), K(ps),
+        K(name),         K(description),     K(hostname), K(arch),    K(banner),
+        K(login_prompt), K(password_prompt), K(prompt),   K(motd),    K(busybox),
+        K(uname_s),      K(uname_r),         K(uname_v),  K(uname_m), K(ps),
 #undef K
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -317,8 +327,10 @@ static int parse_lines(struct persona *p, const char *text, size_t len, const ch
                     rc = err_set(-ENOMEM, "%s:%d: too many entries", name, at);
             }
         } else if ((f = field(p, key))) {
-            if (*f) rc = err_set(-EINVAL, "%s:%d: %s given twice", name, at, key);
-            else *f = val, val = NULL;
+            if (*f)
+                rc = err_set(-EINVAL, "%s:%d: %s given twice", name, at, key);
+            else
+                *f = val, val = NULL;
         } else {
             rc = err_set(-EINVAL, "%s:%d: unknown key '%s'", name, at, key);
         }
@@ -374,8 +386,8 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
             err_set(-EINVAL, "%s: missing '%s'", name, need[i]);
             goto fail;
         }
-    char **opt[] = {&p->description, &p->banner, &p->password_prompt, &p->motd,
-                    &p->uname_s,     &p->uname_v, &p->ps};
+    char **opt[] = {&p->description, &p->banner, &p->password_prompt, &p->motd, &p->uname_s,
+                    &p->uname_v,     &p->ps};
     const char *def[] = {"", "", "Password: ", "", "Linux", "#1 SMP", ""};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (!*opt[i] && !(*opt[i] = strdup(def[i]))) goto fail;
@@ -396,8 +408,8 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
         goto fail;
     }
     if (find_rw(p) < 0) goto fail;
-    static const char *const std_dirs[] = {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/dev",
-                                           "/proc", "/tmp", "/root"};
+    static const char *const std_dirs[] = {"/bin", "/sbin", "/usr/bin", "/usr/sbin",
+                                           "/dev", "/proc", "/tmp",     "/root"};
     for (size_t i = 0; i < sizeof std_dirs / sizeof std_dirs[0]; i++)
         if (!add_dir(p, std_dirs[i]) || !add_parents(p, std_dirs[i])) goto fail;
     qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
@@ -427,6 +439,17 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+bool persona_data_file(const char *rel, char *out, size_t n)
+{
+    const char *dirs[] = {getenv("MAMORI_DATA"), "data", MAMORI_DATADIR};
+    for (size_t i = 0; i < 3; i++) {
+        if (!dirs[i]) continue;
+        snprintf(out, n, "%s/%s", dirs[i], rel);
+        if (access(out, R_OK) == 0) return true;
+    }
+    return false;
+}
+
 struct persona *persona_load(const char *name_or_path)
 {
     char path[4096];
@@ -436,12 +459,9 @@ struct persona *persona_load(const char *name_or_path)
         snprintf(path, sizeof path, "%s", name_or_path);
         text = slurp(path, &len);
     } else {
-        const char *dirs[] = {getenv("MAMORI_DATA"), "data", MAMORI_DATADIR};
-        for (size_t i = 0; i < 3 && !text; i++) {
-            if (!dirs[i]) continue;
-            snprintf(path, sizeof path, "%s/personas/%s.persona", dirs[i], name_or_path);
-            text = slurp(path, &len);
-        }
+        char rel[300];
+        snprintf(rel, sizeof rel, "personas/%s.persona", name_or_path);
+        if (persona_data_file(rel, path, sizeof path)) text = slurp(path, &len);
         if (!text) {
             err_set(-ENOENT, "persona '%s' not found (bundled: dvr-armv7, router-mips, camera-arm)",
                     name_or_path);
@@ -467,10 +487,10 @@ static void free_list(char **a, size_t n)
 void persona_free(struct persona *p)
 {
     if (!p) return;
-    char **fields[] = {&p->name,    &p->description, &p->hostname,        &p->arch,
-                       &p->banner,  &p->login_prompt, &p->password_prompt, &p->prompt,
-                       &p->motd,    &p->busybox,      &p->uname_s,         &p->uname_r,
-                       &p->uname_v, &p->uname_m,      &p->ps};
+    char **fields[] = {
+        &p->name,         &p->description,     &p->hostname, &p->arch,    &p->banner,
+        &p->login_prompt, &p->password_prompt, &p->prompt,   &p->motd,    &p->busybox,
+        &p->uname_s,      &p->uname_r,         &p->uname_v,  &p->uname_m, &p->ps};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(*fields[i]);
     free_list(p->applets, p->n_applets);
@@ -498,8 +518,10 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
         size_t mid = (lo + hi) / 2;
         int c = strcmp(p->files[mid].path, path);
         if (!c) return &p->files[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     /* applets are links to busybox in /bin, /sbin, /usr/bin and /usr/sbin */
     const char *base = strrchr(path, '/');
@@ -507,8 +529,7 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
     size_t dl = (size_t)(base - path);
     static const char *const bins[] = {"/bin", "/sbin", "/usr/bin", "/usr/sbin"};
     for (size_t i = 0; i < 4; i++)
-        if (dl == strlen(bins[i]) && !strncmp(path, bins[i], dl) &&
-            persona_has_applet(p, base + 1))
+        if (dl == strlen(bins[i]) && !strncmp(path, bins[i], dl) && persona_has_applet(p, base + 1))
             return persona_file(p, "/bin/busybox");
     return NULL;
 }

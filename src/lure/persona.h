@@ -49,6 +49,9 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
 bool persona_is_dir(const struct persona *p, const char *path);
 /* True when path lies on a writable mount. */
 bool persona_writable(const struct persona *p, const char *path);
+/* Finds a data file (e.g. "lure/userdb.txt") in $MAMORI_DATA, ./data, then the
+ * installed data directory; writes its path to out.  false when none has it. */
+bool persona_data_file(const char *rel, char *out, size_t n);
 /* Names of the bundled personas, NULL-terminated. */
 extern const char *const persona_builtin[];
 

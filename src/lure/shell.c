@@ -61,15 +61,24 @@ void sh_printf(struct buf *b, const char *fmt, ...)
 const char *sh_strerror(int err)
 {
     switch (err < 0 ? -err : err) {
-    case ENOENT: return "No such file or directory";
-    case EROFS: return "Read-only file system";
-    case ENOSPC: return "No space left on device";
-    case EISDIR: return "Is a directory";
-    case ENOTDIR: return "Not a directory";
-    case EEXIST: return "File exists";
-    case ENAMETOOLONG: return "File name too long";
-    case EACCES: return "Permission denied";
-    default: return "I/O error";
+    case ENOENT:
+        return "No such file or directory";
+    case EROFS:
+        return "Read-only file system";
+    case ENOSPC:
+        return "No space left on device";
+    case EISDIR:
+        return "Is a directory";
+    case ENOTDIR:
+        return "Not a directory";
+    case EEXIST:
+        return "File exists";
+    case ENAMETOOLONG:
+        return "File name too long";
+    case EACCES:
+        return "Permission denied";
+    default:
+        return "I/O error";
     }
 }
 
@@ -79,8 +88,10 @@ bool sh_path(struct shell *sh, const char *arg, char out[VFS_PATH_MAX])
 }
 
 static const char *const default_vars[][2] = {
-    {"HOME", "/"}, {"PATH", "/bin:/sbin:/usr/bin:/usr/sbin"}, {"SHELL", "/bin/sh"},
-    {"USER", "root"}, {"LOGNAME", "root"}, {"TERM", "vt100"}, {"PS1", "# "}, {"IFS", " \t\n"},
+    {"HOME", "/"},        {"PATH", "/bin:/sbin:/usr/bin:/usr/sbin"},
+    {"SHELL", "/bin/sh"}, {"USER", "root"},
+    {"LOGNAME", "root"},  {"TERM", "vt100"},
+    {"PS1", "# "},        {"IFS", " \t\n"},
 };
 
 const char *sh_getvar(struct shell *sh, const char *name)
@@ -137,11 +148,16 @@ static void expand_var(struct shell *sh, const char *raw, size_t *i, char *out, 
     if (brace) j++;
     *i = j;
     const char *v = "";
-    if (!strcmp(name, "?")) snprintf(num, sizeof num, "%d", sh->status), v = num;
-    else if (!strcmp(name, "$")) v = "412";
-    else if (!strcmp(name, "#")) v = "0";
-    else if (!strcmp(name, "0")) v = "-sh";
-    else if (!isdigit((unsigned char)name[0]) && sh_getvar(sh, name)) v = sh_getvar(sh, name);
+    if (!strcmp(name, "?"))
+        snprintf(num, sizeof num, "%d", sh->status), v = num;
+    else if (!strcmp(name, "$"))
+        v = "412";
+    else if (!strcmp(name, "#"))
+        v = "0";
+    else if (!strcmp(name, "0"))
+        v = "-sh";
+    else if (!isdigit((unsigned char)name[0]) && sh_getvar(sh, name))
+        v = sh_getvar(sh, name);
     put(out, cap, o, v, strlen(v));
 }
 
@@ -187,8 +203,10 @@ static int open_redirs(struct shell *sh, struct sh_redir *r, struct io *io, stru
     for (; r; r = r->next) {
         if (r->op == SH_DUP) {
             struct buf *to = r->dupfd == 1 ? io->out : r->dupfd == 2 ? io->err : &discard;
-            if (r->fd == 1) io->out = to;
-            else if (r->fd == 2) io->err = to;
+            if (r->fd == 1)
+                io->out = to;
+            else if (r->fd == 2)
+                io->err = to;
             continue;
         }
         expand(sh, r->word, word, sizeof word);
@@ -255,8 +273,8 @@ static int run_simple(struct shell *sh, struct sh_node *nd, struct io *io)
     for (int i = 0; i < nd->nwords && argc < SH_MAX_ARGS; i++) {
         size_t n = expand(sh, nd->words[i], word, sizeof word);
         const char *eq = strchr(nd->words[i], '=');
-        if (assigning && eq && eq > nd->words[i] && (isalpha((unsigned char)nd->words[i][0]) ||
-                                                     nd->words[i][0] == '_')) {
+        if (assigning && eq && eq > nd->words[i] &&
+            (isalpha((unsigned char)nd->words[i][0]) || nd->words[i][0] == '_')) {
             bool name_ok = true;
             for (const char *c = nd->words[i]; c < eq; c++)
                 if (!isalnum((unsigned char)*c) && *c != '_') name_ok = false;
@@ -325,8 +343,10 @@ static int run_node(struct shell *sh, struct sh_node *nd, struct io *outer)
         }
         break;
     case SH_IF:
-        if (run_list(sh, nd->a, &io) == 0) rc = run_list(sh, nd->b, &io);
-        else rc = nd->c ? run_list(sh, nd->c, &io) : 0;
+        if (run_list(sh, nd->a, &io) == 0)
+            rc = run_list(sh, nd->b, &io);
+        else
+            rc = nd->c ? run_list(sh, nd->c, &io) : 0;
         break;
     }
     close_redirs(sh, &rd, &io);

@@ -41,7 +41,8 @@ static void fail(struct lexer *L, const char *what)
 {
     if (L->failed) return;
     L->failed = true;
-    if (what) snprintf(L->t->err, sizeof L->t->err, "syntax error: %s", what);
+    if (what)
+        snprintf(L->t->err, sizeof L->t->err, "syntax error: %s", what);
     else if (L->type == T_EOF)
         snprintf(L->t->err, sizeof L->t->err, "syntax error: unexpected end of file");
     else
@@ -94,8 +95,10 @@ static void next(struct lexer *L)
         for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
             if (L->i + 1 < L->n && s[L->i] == ops[k][0] && s[L->i + 1] == ops[k][1]) {
                 L->i += 2;
-                if (!strcmp(ops[k], ">|")) set_text(L, ">", 1);
-                else set_text(L, ops[k], 2);
+                if (!strcmp(ops[k], ">|"))
+                    set_text(L, ">", 1);
+                else
+                    set_text(L, ops[k], 2);
                 return;
             }
         L->i++;
@@ -185,10 +188,14 @@ static bool redirect(struct lexer *L, struct sh_node *nd)
         return false;
     }
     int op;
-    if (!strcmp(L->text, "<")) op = SH_IN;
-    else if (!strcmp(L->text, ">")) op = SH_OUT;
-    else if (!strcmp(L->text, ">>")) op = SH_APPEND;
-    else if (!strcmp(L->text, ">&") || !strcmp(L->text, "<&")) op = SH_DUP;
+    if (!strcmp(L->text, "<"))
+        op = SH_IN;
+    else if (!strcmp(L->text, ">"))
+        op = SH_OUT;
+    else if (!strcmp(L->text, ">>"))
+        op = SH_APPEND;
+    else if (!strcmp(L->text, ">&") || !strcmp(L->text, "<&"))
+        op = SH_DUP;
     else if (!strcmp(L->text, "<<")) {
         fail(L, "here-documents are not supported");
         return false;
@@ -207,9 +214,12 @@ static bool redirect(struct lexer *L, struct sh_node *nd)
     r->fd = fd >= 0 ? fd : op == SH_IN ? 0 : 1;
     r->word = L->text;
     if (op == SH_DUP) {
-        if (L->text[0] == '-' && !L->text[1]) r->dupfd = -1;
-        else if (L->text[0] >= '0' && L->text[0] <= '9' && !L->text[1]) r->dupfd = L->text[0] - '0';
-        else op = r->op = SH_OUT; /* ">& file" */
+        if (L->text[0] == '-' && !L->text[1])
+            r->dupfd = -1;
+        else if (L->text[0] >= '0' && L->text[0] <= '9' && !L->text[1])
+            r->dupfd = L->text[0] - '0';
+        else
+            op = r->op = SH_OUT; /* ">& file" */
     }
     struct sh_redir **tail = &nd->redir;
     while (*tail)

@@ -13,8 +13,10 @@ static bool get(const uint8_t *bits, uint8_t o)
 
 static void set(uint8_t *bits, uint8_t o, bool on)
 {
-    if (on) bits[o >> 3] |= (uint8_t)(1u << (o & 7));
-    else bits[o >> 3] &= (uint8_t)~(1u << (o & 7));
+    if (on)
+        bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+    else
+        bits[o >> 3] &= (uint8_t) ~(1u << (o & 7));
 }
 
 static void send3(struct buf *r, uint8_t cmd, uint8_t opt)
@@ -109,8 +111,10 @@ size_t telnet_feed(struct telnet *t, const uint8_t *in, size_t n, uint8_t *data,
         uint8_t c = in[i];
         switch (t->state) {
         case S_DATA:
-            if (c == TN_IAC) t->state = S_IAC;
-            else data_byte(t, c, data, &nd);
+            if (c == TN_IAC)
+                t->state = S_IAC;
+            else
+                data_byte(t, c, data, &nd);
             break;
         case S_IAC:
             t->state = S_DATA;
@@ -135,9 +139,12 @@ size_t telnet_feed(struct telnet *t, const uint8_t *in, size_t n, uint8_t *data,
             t->state = S_SB_DATA;
             break;
         case S_SB_DATA:
-            if (c == TN_IAC) t->state = S_SB_IAC;
-            else if (t->sb_len < TELNET_SB_MAX) t->sb[t->sb_len++] = c;
-            else t->truncated = 1;
+            if (c == TN_IAC)
+                t->state = S_SB_IAC;
+            else if (t->sb_len < TELNET_SB_MAX)
+                t->sb[t->sb_len++] = c;
+            else
+                t->truncated = 1;
             break;
         case S_SB_IAC:
             if (c == TN_SE) {
@@ -145,8 +152,10 @@ size_t telnet_feed(struct telnet *t, const uint8_t *in, size_t n, uint8_t *data,
                 if (sb && get(t->him, t->sb_opt) && !t->truncated)
                     sb(ctx, t->sb_opt, t->sb, t->sb_len);
             } else if (c == TN_IAC) {
-                if (t->sb_len < TELNET_SB_MAX) t->sb[t->sb_len++] = c;
-                else t->truncated = 1;
+                if (t->sb_len < TELNET_SB_MAX)
+                    t->sb[t->sb_len++] = c;
+                else
+                    t->truncated = 1;
                 t->state = S_SB_DATA;
             } else {
                 /* a broken subnegotiation: drop it and read on as data */
@@ -162,7 +171,9 @@ void telnet_escape(struct buf *out, const uint8_t *data, size_t n, bool onlcr)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        if (data[i] != TN_IAC && !(onlcr && data[i] == '\n')) continue;
+        /* a CR LF already in the text stays as it is */
+        if (data[i] != TN_IAC && !(onlcr && data[i] == '\n' && (i == 0 || data[i - 1] != '\r')))
+            continue;
         buf_add(out, data + start, i - start);
         buf_add(out, data[i] == TN_IAC ? "\377\377" : "\r\n", 2);
         start = i + 1;

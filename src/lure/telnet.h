@@ -19,9 +19,18 @@
 #define TELNET_SB_MAX 64
 
 enum {
-    TN_IAC = 255, TN_DONT = 254, TN_DO = 253, TN_WONT = 252, TN_WILL = 251, TN_SB = 250,
+    TN_IAC = 255,
+    TN_DONT = 254,
+    TN_DO = 253,
+    TN_WONT = 252,
+    TN_WILL = 251,
+    TN_SB = 250,
     TN_SE = 240,
-    TN_OPT_ECHO = 1, TN_OPT_SGA = 3, TN_OPT_TTYPE = 24, TN_OPT_NAWS = 31, TN_OPT_ENVIRON = 39,
+    TN_OPT_ECHO = 1,
+    TN_OPT_SGA = 3,
+    TN_OPT_TTYPE = 24,
+    TN_OPT_NAWS = 31,
+    TN_OPT_ENVIRON = 39,
 };
 
 struct telnet {

@@ -41,7 +41,8 @@ static int compile(struct pattern *p, const char *s, size_t n, const char *name,
         if (!re) return err_set(-ENOMEM, "out of memory");
         int rc = regcomp(&p->re, re, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
         free(re);
-        if (rc) return err_set(-EINVAL, "%s:%d: bad regular expression %.*s", name, line, (int)n, s);
+        if (rc)
+            return err_set(-EINVAL, "%s:%d: bad regular expression %.*s", name, line, (int)n, s);
         p->kind = PAT_REGEX;
         return 0;
     }
@@ -87,7 +88,8 @@ struct userdb *userdb_parse(const char *text, size_t len, const char *name)
         if (!ll || l[0] == '#') continue;
         if (memchr(l, 0, ll)) goto bad;
         /* user:x:password — the password may itself hold colons */
-        const char *c1 = memchr(l, ':', ll), *c2 = c1 ? memchr(c1 + 1, ':', ll - (size_t)(c1 + 1 - l)) : NULL;
+        const char *c1 = memchr(l, ':', ll),
+                   *c2 = c1 ? memchr(c1 + 1, ':', ll - (size_t)(c1 + 1 - l)) : NULL;
         if (!c1 || !c2 || c1 == l) goto bad;
         if (db->n >= USERDB_MAX_RULES) {
             err_set(-E2BIG, "%s:%d: more than %d rules", name, line, USERDB_MAX_RULES);

@@ -80,8 +80,8 @@ int vfs_stat(const struct vfs *v, const char *path, struct vfs_stat *st, const u
     }
     const struct persona_file *f = persona_file(v->p, path);
     if (f) {
-        bool exe = !strncmp(path, "/bin/", 5) || !strncmp(path, "/sbin/", 6) ||
-                   !strncmp(path, "/usr/", 5);
+        bool exe =
+            !strncmp(path, "/bin/", 5) || !strncmp(path, "/sbin/", 6) || !strncmp(path, "/usr/", 5);
         *st = (struct vfs_stat){VFS_FILE, f->len, exe ? 0755 : 0644};
         if (!strncmp(path, "/proc/", 6)) st->mode = 0444;
         if (data) *data = f->data;
@@ -100,8 +100,10 @@ static int parent_ok(const struct vfs *v, const char *path)
     snprintf(parent, sizeof parent, "%s", path);
     char *s = strrchr(parent, '/');
     if (!s) return -ENOENT;
-    if (s == parent) s[1] = 0;
-    else *s = 0;
+    if (s == parent)
+        s[1] = 0;
+    else
+        *s = 0;
     struct vfs_stat st;
     if (vfs_stat(v, parent, &st, NULL) < 0) return -ENOENT;
     return st.kind == VFS_DIR ? 0 : -ENOTDIR;

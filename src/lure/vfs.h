@@ -27,10 +27,11 @@ struct vfs_node {
     uint8_t *data;
     uint32_t len, size, id;
     uint16_t mode;
-    uint8_t kind;  /* VFS_NONE marks a deletion */
-    bool dirty;    /* written since vfs_clean() */
-    bool appended; /* every write since the last clean was an append */
-    uint32_t clean_len; /* length at the last clean */
+    uint8_t kind;       /* VFS_NONE marks a deletion */
+    bool dirty;         /* written since the honeypot last looked (it clears this) */
+    bool appended;      /* every write since the last clean was an append */
+    bool pending;       /* written, not yet stored by the honeypot */
+    uint32_t clean_len; /* length when dirty was last cleared */
 };
 
 struct vfs_limits {

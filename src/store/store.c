@@ -71,6 +71,28 @@ static const char *const schema_v1 =
     "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
     " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
 
+/* v2: the honeypot (lure).  Sessions, their logins, commands and downloads
+ * as Cowrie reports them, and indicators extracted from all of them with
+ * first/last seen and counts (the feed `share` will publish). */
+static const char *const schema_v2 =
+    "CREATE TABLE lure_sessions(session TEXT PRIMARY KEY, sensor TEXT, persona TEXT,"
+    " protocol TEXT, src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,"
+    " start_us INTEGER, end_us INTEGER, username TEXT, password TEXT, login_ok INTEGER,"
+    " logins INTEGER, commands INTEGER, downloads INTEGER, term TEXT, width INTEGER,"
+    " height INTEGER, bytes_in INTEGER, close_reason TEXT);"
+    "CREATE INDEX lure_sessions_start ON lure_sessions(start_us);"
+    "CREATE INDEX lure_sessions_src ON lure_sessions(src_ip);"
+    "CREATE TABLE lure_logins(session TEXT, ts_us INTEGER, username TEXT, password TEXT,"
+    " success INTEGER);"
+    "CREATE INDEX lure_logins_ts ON lure_logins(ts_us);"
+    "CREATE TABLE lure_commands(session TEXT, ts_us INTEGER, input TEXT);"
+    "CREATE INDEX lure_commands_ts ON lure_commands(ts_us);"
+    "CREATE TABLE lure_downloads(session TEXT, ts_us INTEGER, kind TEXT, tool TEXT, url TEXT,"
+    " host TEXT, path TEXT, sha256 TEXT, size INTEGER);"
+    "CREATE INDEX lure_downloads_ts ON lure_downloads(ts_us);"
+    "CREATE TABLE indicators(type TEXT NOT NULL, value TEXT NOT NULL, source TEXT,"
+    " first_seen_us INTEGER, last_seen_us INTEGER, count INTEGER, PRIMARY KEY(type, value));";
+
 static int db_err(struct store *s, const char *what)
 {
     return err_set(-EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
@@ -109,14 +131,15 @@ static int migrate(struct store *s)
         return db_err(s, "not a mamori database");
     if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > 1)
+    if (version > STORE_SCHEMA)
         return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path,
                        version);
-    if (version == 1) return 0;
+    if (version == STORE_SCHEMA) return 0;
     char *msg = NULL;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, "PRAGMA user_version=1; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK) ||
+        (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK) ||
+        sqlite3_exec(s->db, "PRAGMA user_version=2; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         int rc = err_set(-EIO, "%s: cannot create schema: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -189,7 +212,7 @@ struct store *store_open(const char *path, bool write)
             if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
             sqlite3_finalize(st);
         }
-        if (version != 1) {
+        if (version < 1 || version > STORE_SCHEMA) {
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }

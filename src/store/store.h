@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
+#define STORE_SCHEMA 2 /* PRAGMA user_version of the newest schema */
 
 struct store;
 struct surge;

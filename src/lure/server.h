@@ -1,0 +1,56 @@
+/* server — the honeypot's event loop: one thread, epoll, thousands of sessions.
+ *
+ * Each connection is a session: telnet decoding, the BusyBox login, then the
+ * emulated shell.  Nothing blocks: sockets are non-blocking, output queues in
+ * a capped per-session buffer, and the loop wakes at least once a second to
+ * expire sessions and flush the log.  Idle sessions cost a few hundred bytes
+ * (the shell and its file overlay exist only after a login); the line,
+ * output and input caps bound a busy one.  Two LRU lists (waiting to log in,
+ * logged in) make timeouts O(1).  A per-source token bucket and a per-source
+ * session cap refuse floods before any session state is made. */
+#ifndef MAMORI_LURE_SERVER_H
+#define MAMORI_LURE_SERVER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct persona;
+struct userdb;
+struct lure_log;
+
+struct lure_stats {
+    uint64_t sessions, refused_rate, refused_full, logins_ok, logins_failed, commands, files, urls,
+        timeouts;
+    size_t peak_sessions;
+};
+
+struct lure_config {
+    const struct persona *persona;
+    const struct userdb *userdb;
+    struct lure_log *log;
+    int files_dir;                     /* directory fd for stored files, or -1 */
+    const char *files_path;            /* its name, for events */
+    int login_timeout, idle_timeout;   /* seconds */
+    unsigned max_sessions, per_source; /* concurrent */
+    unsigned rate;                     /* new sessions per source per minute; 0 = no limit */
+    unsigned max_input;                /* bytes a session may send */
+    unsigned max_commands;             /* command lines per session */
+    unsigned login_tries;              /* failed logins before disconnect */
+    size_t fs_session, fs_total;       /* overlay byte caps */
+    /* called about once a second (progress on a terminal); may be NULL */
+    void (*tick)(void *ctx, const struct lure_stats *st, size_t open);
+    void *tick_ctx;
+};
+
+struct lure_server;
+
+struct lure_server *lure_server_new(const struct lure_config *cfg);
+/* Adds a bound, listening, non-blocking socket. */
+int lure_server_listen(struct lure_server *s, int fd);
+/* Runs until *stop is set; closes every session (logging each) before returning. */
+int lure_server_run(struct lure_server *s, volatile sig_atomic_t *stop);
+const struct lure_stats *lure_server_stats(const struct lure_server *s);
+void lure_server_free(struct lure_server *s);
+
+#endif
