@@ -296,6 +296,105 @@ json_t *query_geo(sqlite3 *db, const struct query_window *w)
                 w);
 }
 
+#define LURE_WIN(col) " " col " >= ?1 * 1000000 AND " col " < ?2 * 1000000"
+static const struct section lure_lists[] = {
+    {"credentials",
+     "SELECT username, password, count(*) AS attempts, sum(success) AS successes"
+     " FROM lure_logins WHERE" LURE_WIN(
+         "ts_us") " GROUP BY username, password"
+                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3"},
+    {"commands",
+     "SELECT input, count(*) AS count, count(DISTINCT session) AS sessions"
+     " FROM lure_commands WHERE" LURE_WIN("ts_us") " GROUP BY input"
+                                                   " ORDER BY count DESC, input LIMIT ?3"},
+    {"urls", "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
+             " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
+             " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
+                 "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3"},
+    {"hashes",
+     "SELECT sha256, max(size) AS size, count(*) AS count,"
+     " count(DISTINCT session) AS sessions, min(path) AS path,"
+     " min(ts_us) AS first_seen_us, max(ts_us) AS last_seen_us FROM lure_downloads"
+     " WHERE kind = 'file' AND" LURE_WIN("ts_us") " GROUP BY sha256"
+                                                  " ORDER BY count DESC, sha256 LIMIT ?3"},
+    {"top_sources",
+     "SELECT src_ip AS ip, count(*) AS sessions, sum(login_ok) AS logins_ok,"
+     " sum(commands) AS commands, sum(downloads) AS downloads,"
+     " min(start_us) AS first_seen_us, max(start_us) AS last_seen_us"
+     " FROM lure_sessions WHERE" LURE_WIN("start_us") " GROUP BY src_ip"
+                                                      " ORDER BY sessions DESC, ip LIMIT ?3"},
+};
+
+/* The honeypot's totals and top lists, or NULL (no error) in a database
+ * older than the honeypot. */
+static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
+{
+    *failed = false;
+    if (sqlite3_table_column_metadata(db, NULL, "lure_sessions", "session", NULL, NULL, NULL, NULL,
+                                      NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_stmt *st = prep(
+        db,
+        "SELECT (SELECT count(*) FROM lure_sessions WHERE" LURE_WIN(
+            "start_us") "),"
+                        " (SELECT count(DISTINCT src_ip) FROM lure_sessions WHERE" LURE_WIN(
+                            "start_us") "),"
+                                        " (SELECT total(success) FROM lure_logins WHERE" LURE_WIN(
+                                            "ts_us") "),"
+                                                     " (SELECT total(1 - success) FROM lure_logins "
+                                                     "WHERE" LURE_WIN(
+                                                         "ts_us") "),"
+                                                                  " (SELECT count(*) FROM "
+                                                                  "lure_commands WHERE" LURE_WIN(
+                                                                      "ts_us") "),"
+                                                                               " (SELECT count(*) "
+                                                                               "FROM "
+                                                                               "lure_downloads "
+                                                                               "WHERE kind = 'url' "
+                                                                               "AND" LURE_WIN(
+                                                                                   "ts_us") "),"
+                                                                                            " ("
+                                                                                            "SELECT"
+                                                                                            " count"
+                                                                                            "(*) "
+                                                                                            "FROM "
+                                                                                            "lure_"
+                                                                                            "downlo"
+                                                                                            "ads "
+                                                                                            "WHERE "
+                                                                                            "kind "
+                                                                                            "= "
+                                                                                            "'file'"
+                                                                                            " AN"
+                                                                                            "D" LURE_WIN(
+                                                                                                "ts"
+                                                                                                "_u"
+                                                                                                "s") ")",
+        w);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        if (st) err_set(-EIO, "query: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        *failed = true;
+        return NULL;
+    }
+    static const char *const keys[] = {"sessions",     "sources",   "logins_ok",  "logins_failed",
+                                       "commands_run", "urls_seen", "files_saved"};
+    json_t *h = json_object();
+    for (int i = 0; i < 7; i++)
+        json_object_set_new(h, keys[i], json_integer((json_int_t)sqlite3_column_double(st, i)));
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < sizeof lure_lists / sizeof lure_lists[0]; i++) {
+        json_t *arr = rows(db, lure_lists[i].sql, w);
+        if (!arr) {
+            json_decref(h);
+            *failed = true;
+            return NULL;
+        }
+        json_object_set_new(h, lure_lists[i].name, arr);
+    }
+    return h;
+}
+
 json_t *query_summary(sqlite3 *db, const struct query_window *w)
 {
     if (query_register(db) < 0) return NULL;
@@ -312,5 +411,12 @@ json_t *query_summary(sqlite3 *db, const struct query_window *w)
         }
         json_object_set_new(out, sections[i].name, arr);
     }
+    bool failed;
+    json_t *h = honeypot(db, w, &failed);
+    if (failed) {
+        json_decref(out);
+        return NULL;
+    }
+    if (h) json_object_set_new(out, "honeypot", h);
     return out;
 }

@@ -63,13 +63,58 @@ static void text_keyed(json_t *doc, const char *section, const char *title, cons
     }
 }
 
+static void print_honeypot(json_t *h)
+{
+    json_t *o;
+    size_t i;
+    printf("Honeypot (lure)\n\n  sessions %lld from %lld sources  logins %lld ok, %lld failed  "
+           "commands %lld  URLs %lld  files %lld\n",
+           n(h, "sessions"), n(h, "sources"), n(h, "logins_ok"), n(h, "logins_failed"),
+           n(h, "commands_run"), n(h, "urls_seen"), n(h, "files_saved"));
+    puts("\nTop credentials                                     attempts  successes");
+    json_array_foreach(json_object_get(h, "credentials"), i, o)
+    {
+        char cred[160];
+        snprintf(cred, sizeof cred, "%s/%s", s(o, "username"), s(o, "password"));
+        printf("  %-48.48s %10lld %10lld\n", cred, n(o, "attempts"), n(o, "successes"));
+    }
+    puts("\nTop commands                                        count  sessions");
+    json_array_foreach(json_object_get(h, "commands"), i, o)
+    {
+        printf("  %-48.48s %8lld %9lld\n", s(o, "input"), n(o, "count"), n(o, "sessions"));
+    }
+    puts("\nDownload URLs (never fetched)");
+    if (!json_array_size(json_object_get(h, "urls"))) puts("  (none)");
+    json_array_foreach(json_object_get(h, "urls"), i, o)
+    {
+        printf("  %-60s %6lld  %s\n", s(o, "url"), n(o, "count"), s(o, "last_seen"));
+    }
+    puts("\nFiles built by bots (SHA-256)");
+    if (!json_array_size(json_object_get(h, "hashes"))) puts("  (none)");
+    json_array_foreach(json_object_get(h, "hashes"), i, o)
+    {
+        printf("  %s %8lld bytes %5lld×  %s\n", s(o, "sha256"), n(o, "size"), n(o, "count"),
+               s(o, "path"));
+    }
+    puts("\nTop honeypot sources                          sessions  logins ok  downloads");
+    json_array_foreach(json_object_get(h, "top_sources"), i, o)
+    {
+        printf("  %-42s %9lld %10lld %10lld\n", s(o, "ip"), n(o, "sessions"), n(o, "logins_ok"),
+               n(o, "downloads"));
+    }
+}
+
 static void print_text(json_t *d)
 {
     json_t *w = json_object_get(d, "window"), *t = json_object_get(d, "totals"), *o;
-    json_t *c = json_object_get(d, "classes");
+    json_t *c = json_object_get(d, "classes"), *h = json_object_get(d, "honeypot");
     size_t i;
+    bool lure = h && n(h, "sessions");
     if (!n(w, "intervals")) {
-        puts("no intervals in this window");
+        if (lure)
+            print_honeypot(h);
+        else
+            puts("no intervals in this window");
         return;
     }
     printf("mamori darknet report  %s .. %s  (%lld intervals)\n\n", s(w, "from"), s(w, "to"),
@@ -118,6 +163,10 @@ static void print_text(json_t *d)
     {
         printf("  %-39s %-6s %10lld packets  peak %lld/min  %s .. %s\n", s(o, "target"),
                s(o, "proto"), n(o, "packets"), n(o, "peak_60s"), s(o, "start"), s(o, "end"));
+    }
+    if (lure) {
+        putchar('\n');
+        print_honeypot(h);
     }
 }
 
@@ -175,6 +224,26 @@ static void print_csv(json_t *d)
             else
                 snprintf(key, sizeof key, "%s", s(o, "name"));
             csv_row(keyed[sct], key, o);
+        }
+    }
+    /* honeypot lists: the count goes in the third column */
+    static const char *const lure[][3] = {{"credentials", "username", "attempts"},
+                                          {"commands", "input", "count"},
+                                          {"urls", "url", "count"},
+                                          {"hashes", "sha256", "count"},
+                                          {"top_sources", "ip", "sessions"}};
+    json_t *h = json_object_get(d, "honeypot");
+    for (size_t sct = 0; h && sct < sizeof lure / sizeof lure[0]; sct++) {
+        json_array_foreach(json_object_get(h, lure[sct][0]), i, o)
+        {
+            char key[600];
+            if (sct == 0)
+                snprintf(key, sizeof key, "%s/%s", s(o, "username"), s(o, "password"));
+            else
+                snprintf(key, sizeof key, "%s", s(o, lure[sct][1]));
+            printf("honeypot_%s,", lure[sct][0]);
+            csv_field(key);
+            printf(",%lld,,\n", n(o, lure[sct][2]));
         }
     }
 }
