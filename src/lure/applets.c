@@ -980,7 +980,7 @@ static int run_file(struct shell *sh, int argc, char **argv, struct io *io)
         /* busybox under another name runs the applet of that name */
         const char *name = base_name(path);
         if (!strcmp(name, "busybox")) return ap_busybox(sh, argc, argv, io);
-        if (!persona_has_applet(sh->p, name)) {
+        if (!persona_has_applet(sh->p, name) && !persona_has_program(sh->p, name)) {
             sh_printf(io->err, "%s: applet not found\n", name);
             return 127;
         }
@@ -995,7 +995,7 @@ int sh_dispatch(struct shell *sh, int argc, char **argv, struct io *io)
 {
     const char *name = argv[0];
     if (strchr(name, '/')) return run_file(sh, argc, argv, io);
-    if (is_builtin(name) || persona_has_applet(sh->p, name)) {
+    if (is_builtin(name) || persona_has_applet(sh->p, name) || persona_has_program(sh->p, name)) {
         applet_fn fn = applet_find(name);
         return fn ? fn(sh, argc, argv, io) : 0;
     }

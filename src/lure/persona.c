@@ -316,13 +316,15 @@ static int parse_lines(struct persona *p, const char *text, size_t len, const ch
                 val = NULL;
             /* keep lookups valid while parsing */
             qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
-        } else if (!strcmp(key, "applets") || !strcmp(key, "dirs")) {
-            bool applets = key[0] == 'a';
+        } else if (!strcmp(key, "applets") || !strcmp(key, "dirs") || !strcmp(key, "programs")) {
+            bool applets = key[0] != 'd';
+            char ***list = key[0] == 'p' ? &p->programs : &p->applets;
+            size_t *count = key[0] == 'p' ? &p->n_programs : &p->n_applets;
             for (char *save, *t = strtok_r(val, " \t\n", &save); t && !rc;
                  t = strtok_r(NULL, " \t\n", &save)) {
                 if (!applets && *t != '/')
                     rc = err_set(-EINVAL, "%s:%d: directory %s is not absolute", name, at, t);
-                else if (applets ? !push(&p->applets, &p->n_applets, strdup(t))
+                else if (applets ? !push(list, count, strdup(t))
                                  : !(add_dir(p, t) && add_parents(p, t)))
                     rc = err_set(-ENOMEM, "%s:%d: too many entries", name, at);
             }
@@ -494,6 +496,7 @@ void persona_free(struct persona *p)
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(*fields[i]);
     free_list(p->applets, p->n_applets);
+    free_list(p->programs, p->n_programs);
     free_list(p->dirs, p->n_dirs);
     free_list(p->rw, p->n_rw);
     for (size_t i = 0; i < p->n_files; i++) {
@@ -529,9 +532,17 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
     size_t dl = (size_t)(base - path);
     static const char *const bins[] = {"/bin", "/sbin", "/usr/bin", "/usr/sbin"};
     for (size_t i = 0; i < 4; i++)
-        if (dl == strlen(bins[i]) && !strncmp(path, bins[i], dl) && persona_has_applet(p, base + 1))
+        if (dl == strlen(bins[i]) && !strncmp(path, bins[i], dl) &&
+            (persona_has_applet(p, base + 1) || (i == 2 && persona_has_program(p, base + 1))))
             return persona_file(p, "/bin/busybox");
     return NULL;
+}
+
+bool persona_has_program(const struct persona *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_programs; i++)
+        if (!strcmp(p->programs[i], name)) return true;
+    return false;
 }
 
 bool persona_is_dir(const struct persona *p, const char *path)

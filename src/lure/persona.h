@@ -27,6 +27,8 @@ struct persona {
     char *ps;
     char **applets; /* sorted */
     size_t n_applets;
+    char **programs; /* executables that are not BusyBox applets (curl), in /usr/bin */
+    size_t n_programs;
     struct persona_file *files; /* sorted by path; includes /bin/busybox */
     size_t n_files;
     char **dirs; /* sorted; every parent of a file is listed */
@@ -45,6 +47,7 @@ struct persona *persona_load(const char *name_or_path);
 void persona_free(struct persona *p);
 
 bool persona_has_applet(const struct persona *p, const char *name);
+bool persona_has_program(const struct persona *p, const char *name);
 const struct persona_file *persona_file(const struct persona *p, const char *path);
 bool persona_is_dir(const struct persona *p, const char *path);
 /* True when path lies on a writable mount. */
