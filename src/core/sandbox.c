@@ -84,7 +84,8 @@ static int install_seccomp(void)
     }
     /* send() only on a connected socket: sendto with an address is a datagram out */
     int sendto = seccomp_syscall_resolve_name("sendto");
-    if (!rc) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sendto, 1, SCMP_A4(SCMP_CMP_EQ, 0));
+    struct scmp_arg_cmp no_addr = {.arg = 4, .op = SCMP_CMP_EQ, .datum_a = 0, .datum_b = 0};
+    if (!rc) rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, sendto, 1, &no_addr);
 #ifdef SANDBOX_SANITIZER
     for (size_t i = 0; i < sizeof sanitizer_extra / sizeof sanitizer_extra[0] && !rc; i++) {
         int nr = seccomp_syscall_resolve_name(sanitizer_extra[i]);
