@@ -101,6 +101,7 @@ bench: deps build
 	@$(MAKE) --no-print-directory deps-apt APT_PKGS="$(BENCH_PKGS)"
 	bench/observe
 	bench/serve
+	bench/lure
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -18,9 +18,12 @@ static void on_sb(void *ctx, uint8_t opt, const uint8_t *d, size_t n)
     char term[16];
     size_t total = 0;
     (void)ctx;
-    if (opt == TN_OPT_NAWS) telnet_naws(d, n, &w, &h);
-    else if (opt == TN_OPT_TTYPE) telnet_ttype(d, n, term, sizeof term);
-    else if (opt == TN_OPT_ENVIRON) telnet_environ(d, n, on_var, &total);
+    if (opt == TN_OPT_NAWS)
+        telnet_naws(d, n, &w, &h);
+    else if (opt == TN_OPT_TTYPE)
+        telnet_ttype(d, n, term, sizeof term);
+    else if (opt == TN_OPT_ENVIRON)
+        telnet_environ(d, n, on_var, &total);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -67,10 +67,23 @@ static const char *const killed[] = {
 
 #ifdef SANDBOX_SANITIZER
 /* LeakSanitizer stops the world from a thread that ptraces the others. */
-static const char *const sanitizer_extra[] = {
-    "clone",      "clone3",          "ptrace", "wait4",     "waitid", "prctl", "sched_getaffinity",
-    "readlinkat", "getppid",         "kill",   "setrlimit", "pipe2",  "dup",   "dup2",
-    "dup3",       "process_vm_readv"};
+static const char *const sanitizer_extra[] = {"clone",
+                                              "clone3",
+                                              "ptrace",
+                                              "wait4",
+                                              "waitid",
+                                              "prctl",
+                                              "sched_getaffinity",
+                                              "readlinkat",
+                                              "getppid",
+                                              "kill",
+                                              "setrlimit",
+                                              "pipe2",
+                                              "dup",
+                                              "dup2",
+                                              "dup3",
+                                              "process_vm_readv",
+                                              "getdents"};
 #endif
 
 static int install_seccomp(void)

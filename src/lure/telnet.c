@@ -170,6 +170,7 @@ size_t telnet_feed(struct telnet *t, const uint8_t *in, size_t n, uint8_t *data,
 void telnet_escape(struct buf *out, const uint8_t *data, size_t n, bool onlcr)
 {
     size_t start = 0;
+    if (!n) return;
     for (size_t i = 0; i < n; i++) {
         /* a CR LF already in the text stays as it is */
         if (data[i] != TN_IAC && !(onlcr && data[i] == '\n' && (i == 0 || data[i - 1] != '\r')))

@@ -67,7 +67,7 @@ int vfs_stat(const struct vfs *v, const char *path, struct vfs_stat *st, const u
     if (nd) {
         if (nd->kind == VFS_NONE) return -ENOENT;
         *st = (struct vfs_stat){nd->kind, nd->len, nd->mode};
-        if (data) *data = nd->data;
+        if (data) *data = nd->data ? nd->data : (const uint8_t *)""; /* never NULL */
         return 0;
     }
     /* a deleted directory hides everything under it */

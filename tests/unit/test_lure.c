@@ -349,7 +349,7 @@ static void run(struct fixture *f, const char *line, const char *want, size_t wa
 {
     f->term.len = 0;
     shell_run(f->sh, line, strlen(line), &f->term);
-    if (f->term.len != want_len || memcmp(f->term.p, want, want_len)) {
+    if (f->term.len != want_len || (want_len && memcmp(f->term.p, want, want_len))) {
         fprintf(stderr, "line: %s\ngot (%u): %.*s\nwant (%zu): %.*s\n", line, f->term.len,
                 (int)f->term.len, (char *)f->term.p, want_len, (int)want_len, want);
         fail();
