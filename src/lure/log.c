@@ -107,6 +107,16 @@ static void text(sqlite3_stmt *st, int i, const char *s)
     if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
+/* A per-session row's statement with its session and time bound (?1, ?2). */
+static sqlite3_stmt *row(struct lure_log *l, int which, const struct lure_conn *c, int64_t ts)
+{
+    sqlite3_stmt *st = q(l, which);
+    if (!st) return NULL;
+    text(st, 1, c->session);
+    sqlite3_bind_int64(st, 2, ts);
+    return st;
+}
+
 static void indicator(struct lure_log *l, const char *type, const char *value, int64_t ts)
 {
     sqlite3_stmt *st = q(l, Q_INDICATOR);
@@ -219,10 +229,8 @@ void lure_log_login(struct lure_log *l, const struct lure_conn *c, int64_t ts, c
     json_object_set_new(o, "username", json_string(user));
     json_object_set_new(o, "password", json_string(password));
     emit(l, o);
-    sqlite3_stmt *st = q(l, Q_LOGIN);
+    sqlite3_stmt *st = row(l, Q_LOGIN, c, ts);
     if (!st) return;
-    text(st, 1, c->session);
-    sqlite3_bind_int64(st, 2, ts);
     text(st, 3, user);
     text(st, 4, password);
     sqlite3_bind_int(st, 5, ok);
@@ -244,10 +252,8 @@ void lure_log_command(struct lure_log *l, const struct lure_conn *c, int64_t ts,
     json_t *o = event(l, "cowrie.command.input", c, ts, msg);
     json_object_set_new(o, "input", json_string(clean));
     emit(l, o);
-    sqlite3_stmt *st = q(l, Q_COMMAND);
+    sqlite3_stmt *st = row(l, Q_COMMAND, c, ts);
     if (st) {
-        text(st, 1, c->session);
-        sqlite3_bind_int64(st, 2, ts);
         text(st, 3, clean);
         db_step(l, st);
     }
@@ -281,10 +287,8 @@ static void download_row(struct lure_log *l, const struct lure_conn *c, int64_t 
                          const char *kind, const char *tool, const char *url, const char *host,
                          const char *path, const char *sha, int64_t size)
 {
-    sqlite3_stmt *st = q(l, Q_DOWNLOAD);
+    sqlite3_stmt *st = row(l, Q_DOWNLOAD, c, ts);
     if (!st) return;
-    text(st, 1, c->session);
-    sqlite3_bind_int64(st, 2, ts);
     text(st, 3, kind);
     text(st, 4, tool);
     text(st, 5, url);

@@ -1,6 +1,7 @@
 /* persona — persona data files (see persona.h). */
 #include "persona.h"
 #include "../core/err.h"
+#include "../core/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -248,15 +249,10 @@ static char *heredoc(const char *text, size_t len, size_t *pos, const char *end,
 
 static int parse_lines(struct persona *p, const char *text, size_t len, const char *name)
 {
-    size_t pos = 0;
+    size_t pos = 0, ll;
     int line = 0;
-    while (pos < len) {
-        const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
-        size_t ll = nl ? (size_t)(nl - l) : len - pos;
-        pos += ll + (nl ? 1 : 0);
-        line++;
-        while (ll && isspace((unsigned char)l[ll - 1]))
-            ll--;
+    const char *l;
+    while (text_line(text, len, &pos, &line, &l, &ll)) {
         if (!ll || l[0] == '#') continue;
         const char *colon = memchr(l, ':', ll);
         if (!colon) return err_set(-EINVAL, "%s:%d: expected 'key: value'", name, line);

@@ -1,6 +1,7 @@
 /* userdb — Cowrie userdb.txt rules (see userdb.h). */
 #include "userdb.h"
 #include "../core/err.h"
+#include "../core/text.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -76,15 +77,10 @@ struct userdb *userdb_parse(const char *text, size_t len, const char *name)
         err_set(-ENOMEM, "out of memory");
         return NULL;
     }
-    size_t pos = 0;
+    size_t pos = 0, ll;
     int line = 0;
-    while (pos < len) {
-        const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
-        size_t ll = nl ? (size_t)(nl - l) : len - pos;
-        pos += ll + (nl ? 1 : 0);
-        line++;
-        while (ll && (l[ll - 1] == '\r' || l[ll - 1] == ' ' || l[ll - 1] == '\t'))
-            ll--;
+    const char *l;
+    while (text_line(text, len, &pos, &line, &l, &ll)) {
         if (!ll || l[0] == '#') continue;
         if (memchr(l, 0, ll)) goto bad;
         /* user:x:password — the password may itself hold colons */

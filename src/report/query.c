@@ -325,6 +325,18 @@ static const struct section lure_lists[] = {
                                                       " ORDER BY sessions DESC, ip LIMIT ?3"},
 };
 
+/* Adds each section's rows to obj under its name; false on a query error. */
+static bool add_sections(sqlite3 *db, const struct query_window *w, json_t *obj,
+                         const struct section *sec, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *arr = rows(db, sec[i].sql, w);
+        if (!arr) return false;
+        json_object_set_new(obj, sec[i].name, arr);
+    }
+    return true;
+}
+
 /* The honeypot's totals and top lists, or NULL (no error) in a database
  * older than the honeypot. */
 static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
@@ -383,14 +395,10 @@ static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
     for (int i = 0; i < 7; i++)
         json_object_set_new(h, keys[i], json_integer((json_int_t)sqlite3_column_double(st, i)));
     sqlite3_finalize(st);
-    for (size_t i = 0; i < sizeof lure_lists / sizeof lure_lists[0]; i++) {
-        json_t *arr = rows(db, lure_lists[i].sql, w);
-        if (!arr) {
-            json_decref(h);
-            *failed = true;
-            return NULL;
-        }
-        json_object_set_new(h, lure_lists[i].name, arr);
+    if (!add_sections(db, w, h, lure_lists, sizeof lure_lists / sizeof lure_lists[0])) {
+        json_decref(h);
+        *failed = true;
+        return NULL;
     }
     return h;
 }
@@ -403,13 +411,9 @@ json_t *query_summary(sqlite3 *db, const struct query_window *w)
         json_decref(out);
         return NULL;
     }
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        json_t *arr = rows(db, sections[i].sql, w);
-        if (!arr) {
-            json_decref(out);
-            return NULL;
-        }
-        json_object_set_new(out, sections[i].name, arr);
+    if (!add_sections(db, w, out, sections, sizeof sections / sizeof sections[0])) {
+        json_decref(out);
+        return NULL;
     }
     bool failed;
     json_t *h = honeypot(db, w, &failed);
