@@ -963,6 +963,17 @@ static bool is_builtin(const char *name)
     return false;
 }
 
+/* Tells the hook which command line did not exist, arguments and all. */
+static void not_found(struct shell *sh, int argc, char **argv)
+{
+    if (!sh->hooks.failed) return;
+    char line[SH_WORD_MAX];
+    size_t o = 0;
+    for (int i = 0; i < argc && o + 1 < sizeof line; i++)
+        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", argv[i]);
+    sh->hooks.failed(sh->ctx, line);
+}
+
 static int run_file(struct shell *sh, int argc, char **argv, struct io *io)
 {
     char path[VFS_PATH_MAX];
@@ -970,6 +981,7 @@ static int run_file(struct shell *sh, int argc, char **argv, struct io *io)
     const uint8_t *d;
     if (!sh_path(sh, argv[0], path) || vfs_stat(&sh->fs, path, &st, &d) < 0) {
         sh_printf(io->err, "-sh: %s: not found\n", argv[0]);
+        not_found(sh, argc, argv);
         return 127;
     }
     if (st.kind == VFS_DIR || !(st.mode & 0111)) {
@@ -1000,5 +1012,6 @@ int sh_dispatch(struct shell *sh, int argc, char **argv, struct io *io)
         return fn ? fn(sh, argc, argv, io) : 0;
     }
     sh_printf(io->err, "-sh: %s: not found\n", name);
+    not_found(sh, argc, argv);
     return 127;
 }

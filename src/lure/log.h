@@ -40,6 +40,9 @@ void lure_log_login(struct lure_log *l, const struct lure_conn *c, int64_t ts_us
                     const char *password, bool ok);
 void lure_log_command(struct lure_log *l, const struct lure_conn *c, int64_t ts_us,
                       const char *input, size_t len);
+/* A command that does not exist on the device (cowrie.command.failed). */
+void lure_log_failed(struct lure_log *l, const struct lure_conn *c, int64_t ts_us,
+                     const char *input);
 void lure_log_size(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, unsigned w,
                    unsigned h);
 void lure_log_var(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, const char *name,

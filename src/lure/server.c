@@ -259,6 +259,12 @@ static void on_download(void *ctx, const char *tool, const char *url, const char
     s->srv->st.urls++;
 }
 
+static void on_failed(void *ctx, const char *command)
+{
+    struct session *s = ctx;
+    lure_log_failed(s->srv->cfg.log, &s->conn, s->srv->now_us, command);
+}
+
 static void on_exec(void *ctx, const char *path)
 {
     struct session *s = ctx;
@@ -528,7 +534,7 @@ static void login_line(struct lure_server *srv, struct session *s)
     s->user = NULL;
     send_text(s, "\n");
     if (ok) {
-        static const struct shell_hooks hooks = {on_download, on_exec};
+        static const struct shell_hooks hooks = {on_download, on_exec, on_failed};
         srv->st.logins_ok++;
         s->login_ok = true;
         s->stage = ST_SHELL;

@@ -25,6 +25,8 @@ struct shell_hooks {
                      const char *dest);
     /* a file of the session's (or a busybox link) was run */
     void (*exec)(void *ctx, const char *path);
+    /* a command that does not exist here ("-sh: X: not found"), with its arguments */
+    void (*failed)(void *ctx, const char *command);
 };
 
 struct shell;

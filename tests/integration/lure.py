@@ -169,6 +169,9 @@ def test_scanner_and_gafgyt():
     check(sizes and (sizes[0]["width"], sizes[0]["height"]) == (80, 24), f"client.size {sizes}")
     cmds = [e["input"] for e in evs if e["eventid"] == "cowrie.command.input"]
     check("/bin/busybox MIRAI" in cmds and "enable" in cmds, "scanner commands not logged")
+    # the Gafgyt session ran ./x, which wget left empty and chmod made executable: it ran;
+    # nothing in these sessions was unknown to the device
+    check(not [e for e in evs if e["eventid"] == "cowrie.command.failed"], "command.failed logged")
     # nothing stored for the Gafgyt copy of /bin/echo: it is the persona's own busybox
     check(not os.listdir(hp.files), f"files stored: {os.listdir(hp.files)}")
 
@@ -242,7 +245,7 @@ def test_raw_and_ipv6():
     # output escapes IAC: 0xff from echo -ne comes back doubled on the wire
     t = Telnet(hp.port)
     mirai_login(t, "root", "xc3511")
-    t.send("echo -ne '\\xff\\xfe\\n'; /bin/busybox ECCHI")
+    t.send("echo -ne '\\xff\\xfe\\n'; nosuchcmd -x; /bin/busybox ECCHI")
     _, data = t.read_until(b"ECCHI: applet not found")
     check(b"\xff\xfe\r\n" in data, f"IAC escaping: {data[-60:]!r}")
     t.close()
@@ -251,6 +254,8 @@ def test_raw_and_ipv6():
     check_events(evs, "raw")
     check(any(e["src_ip"] == "::1" and e["eventid"] == "cowrie.login.success" for e in evs),
           "IPv6 session not logged")
+    failed = [e["input"] for e in evs if e["eventid"] == "cowrie.command.failed"]
+    check(failed == ["nosuchcmd -x"], f"command.failed events {failed}")
 
 
 def test_bad_input():

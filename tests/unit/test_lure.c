@@ -296,7 +296,7 @@ static void vfs_cow(void **state)
 /* ---- shell ---- */
 
 struct record {
-    char url[256], host[64], dest[64], exec[64];
+    char url[256], host[64], dest[64], exec[64], failed[64];
     int downloads;
 };
 
@@ -317,6 +317,12 @@ static void rec_exec(void *ctx, const char *path)
     snprintf(r->exec, sizeof r->exec, "%s", path);
 }
 
+static void rec_failed(void *ctx, const char *command)
+{
+    struct record *r = ctx;
+    snprintf(r->failed, sizeof r->failed, "%s", command);
+}
+
 struct fixture {
     struct persona *p;
     struct vfs_limits lim;
@@ -328,7 +334,7 @@ struct fixture {
 static struct fixture *fx_new(const char *persona)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    static const struct shell_hooks hooks = {rec_download, rec_exec};
+    static const struct shell_hooks hooks = {rec_download, rec_exec, rec_failed};
     f->p = load(persona);
     f->lim = (struct vfs_limits){.session_bytes = 1 << 20, .total_bytes = 1 << 20};
     f->sh = shell_new(f->p, &f->lim, &hooks, &f->rec);
@@ -412,6 +418,7 @@ static void shell_syntax(void **state)
     RUN(f, "if [ -f /proc/cpuinfo ]; then echo yes; else echo no; fi", "yes\n");
     RUN(f, "if test -d /nope; then echo yes; elif true; then echo elif; fi", "elif\n");
     RUN(f, "printf x", "-sh: printf: not found\n");
+    assert_string_equal(f->rec.failed, "printf x");
     RUN(f, "echo a > /tmp/f; echo b >> /tmp/f; cat < /tmp/f; wc -l /tmp/f", "a\nb\n2\n");
     RUN(f, "cat /tmp/f | grep -c b; cat /nope 2>/dev/null; echo $?", "1\n1\n");
     RUN(f, "cat /nope 2>&1 | wc -l", "1\n");
