@@ -1,5 +1,6 @@
 # mamori — the README's two commands:
-#   make demo   installs dependencies, builds, synthesises a capture, observes it, prints the report
+#   make demo   installs dependencies, builds, synthesises a capture, observes it, replays Mirai-family
+#               bots against the honeypot on loopback, prints the report
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
 # make demo ends serving the dashboard on http://127.0.0.1:8080/ until Ctrl-C.
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
@@ -47,11 +48,12 @@ build: $(BUILD)/build.ninja
 
 demo: deps build
 	@mkdir -p $(DEMO)
-	rm -f $(DEMO)/mamori.db $(DEMO)/mamori.db-wal $(DEMO)/mamori.db-shm
+	rm -rf $(DEMO)/mamori.db $(DEMO)/mamori.db-wal $(DEMO)/mamori.db-shm $(DEMO)/lure.json $(DEMO)/lure-files
 	$(BUILD)/mamori synth --out $(DEMO)/telescope.pcap --darknet 198.18.0.0/16,2001:db8:1::/48 \
 	    --packets 1000000 --seed 2016
 	$(BUILD)/mamori observe --darknet 198.18.0.0/16,2001:db8:1::/48 --read $(DEMO)/telescope.pcap \
 	    --db $(DEMO)/mamori.db
+	python3 tools/lure_replay.py $(DEMO)/mamori.db $(DEMO)/lure.json $(DEMO)/lure-files
 	$(BUILD)/mamori report --db $(DEMO)/mamori.db
 	@echo "dashboard: open the URL below (Ctrl-C stops it)"
 	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist
