@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mamori lure under a loopback flood: thousands of connections from 200
 loopback sources as fast as one client process can open them, a mix of
-complete bot sessions, idle (half-open) ones that never speak, malformed
+complete bot sessions, idle (half-open) ones that never speak, half-closed
+ones (a broken NAWS and half a username, then FIN), malformed
 byte streams (broken telnet subnegotiations, IAC floods, NULs, 100 KB lines)
 and resets.  Afterwards the process is alive, its memory is bounded, every
 completed session is in the event log with its command, and a clean stop
@@ -47,7 +48,7 @@ def main():
     hp = Honeypot("--login-timeout", "120", "--idle-timeout", "120")
     base = rss_kib(hp.proc.pid)
     sel = selectors.DefaultSelector()
-    kinds = ["complete"] * 4 + ["idle"] * 2 + ["malformed"] * 2 + ["reset"] * 2
+    kinds = ["complete"] * 4 + ["idle"] * 2 + ["malformed"] * 2 + ["reset", "halfclosed"]
     started = finished = 0
     completed, idle_socks = {}, []
     t0 = time.monotonic()
@@ -72,6 +73,12 @@ def main():
                         s.settimeout(5)
                         s.sendall(malformed(rng))
                         raise ConnectionResetError  # hang up without waiting for answers
+                    elif st["kind"] == "halfclosed":
+                        # half a login, then our side closes: the server reads EOF
+                        # while its answer is still owed, and must clean up
+                        s.sendall(b"\xff\xfb\x1f\xff\xfa\x1f\x00")
+                        s.sendall(b"roo")
+                        s.shutdown(socket.SHUT_WR)
                     elif st["kind"] == "reset":
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         raise ConnectionResetError
