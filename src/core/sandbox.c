@@ -41,25 +41,25 @@ int sandbox_lookup(const char *user, unsigned *uid, unsigned *gid)
     return 0;
 }
 
+/* clang-format off */
 static const char *const allowed[] = {
-    "read",         "write",          "readv",        "writev",          "pread64",
-    "pwrite64",     "close",          "fstat",        "newfstatat",      "stat",
-    "lstat",        "lseek",          "fcntl",        "fsync",           "fdatasync",
-    "ftruncate",    "openat",         "open",         "unlink",          "unlinkat",
-    "rename",       "renameat",       "renameat2",    "mkdir",           "mkdirat",
-    "access",       "faccessat",      "getcwd",       "readlink",        "fchown",
-    "fchmod",       "mmap",           "munmap",       "mremap",          "mprotect",
-    "brk",          "madvise",        "epoll_wait",   "epoll_pwait",     "epoll_ctl",
-    "accept",       "accept4",        "recvfrom",     "recvmsg",         "shutdown",
-    "setsockopt",   "getsockopt",     "getsockname",  "getpeername",     "clock_gettime",
-    "gettimeofday", "time",           "nanosleep",    "clock_nanosleep", "getpid",
-    "gettid",       "getuid",         "geteuid",      "getgid",          "getegid",
-    "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",     "futex",
-    "getrandom",    "exit",           "exit_group",   "restart_syscall", "sched_yield",
-    "uname",        "statx",          "fstatfs",      "getdents64",      "ioctl",
-    "prlimit64",    "getrlimit",      "tgkill",       "set_robust_list", "rseq",
-    "madvise",
+    /* files that are already open, and the few the server makes (stored files, SQLite's) */
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "close", "fstat", "newfstatat",
+    "stat", "lstat", "statx", "lseek", "fcntl", "fsync", "fdatasync", "ftruncate", "openat",
+    "open", "unlink", "unlinkat", "renameat", "renameat2", "access", "faccessat", "fchown",
+    "fchmod", "fstatfs",
+    /* memory */
+    "mmap", "munmap", "mremap", "mprotect", "brk", "madvise",
+    /* the event loop on sockets it was handed */
+    "epoll_wait", "epoll_pwait", "epoll_ctl", "accept", "accept4", "recvfrom", "recvmsg",
+    "shutdown", "setsockopt", "getsockopt", "getsockname", "getpeername",
+    /* time, identity, signals, threads of libc, exit */
+    "clock_gettime", "gettimeofday", "time", "nanosleep", "clock_nanosleep", "getpid", "gettid",
+    "getuid", "geteuid", "getgid", "getegid", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction",
+    "sigaltstack", "futex", "getrandom", "exit", "exit_group", "restart_syscall", "sched_yield",
+    "uname", "prlimit64", "getrlimit", "tgkill", "set_robust_list", "rseq",
 };
+/* clang-format on */
 
 static const char *const killed[] = {
     "execve", "execveat", "fork",       "vfork",       "socket", "connect", "socketpair", "bind",
@@ -67,23 +67,13 @@ static const char *const killed[] = {
 
 #ifdef SANDBOX_SANITIZER
 /* LeakSanitizer stops the world from a thread that ptraces the others. */
-static const char *const sanitizer_extra[] = {"clone",
-                                              "clone3",
-                                              "ptrace",
-                                              "wait4",
-                                              "waitid",
-                                              "prctl",
-                                              "sched_getaffinity",
-                                              "readlinkat",
-                                              "getppid",
-                                              "kill",
-                                              "setrlimit",
-                                              "pipe2",
-                                              "dup",
-                                              "dup2",
-                                              "dup3",
-                                              "process_vm_readv",
-                                              "getdents"};
+/* clang-format off */
+static const char *const sanitizer_extra[] = {
+    "clone", "clone3", "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity", "readlinkat",
+    "readlink", "getppid", "kill", "setrlimit", "pipe2", "dup", "dup2", "dup3",
+    "process_vm_readv", "getdents", "getdents64", "ioctl",
+};
+/* clang-format on */
 #endif
 
 static int install_seccomp(void)
