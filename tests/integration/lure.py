@@ -129,6 +129,10 @@ def test_loaders():
           "enable" in [c["input"] for c in top], f"report commands {top[:2]}")
     text = subprocess.run([M, "report", "--db", hp.db], capture_output=True, text=True).stdout
     check("Honeypot" in text and url in text and "root/xc3511" in text, f"report text:\n{text}")
+    csv = subprocess.run([M, "report", "--db", hp.db, "--format", "csv"], capture_output=True,
+                         text=True).stdout.splitlines()
+    check("honeypot_credentials,root/xc3511,1,," in csv and f"honeypot_urls,{url},1,," in csv,
+          f"report csv: {csv[-8:]}")
     loader_run("camera-arm", "root", "vizxv", "tftp")
     hp, _ = loader_run("router-mips", "admin", "admin", "echo")
     out = subprocess.run([M, "report", "--db", hp.db, "--format", "json"], capture_output=True,
@@ -258,6 +262,20 @@ def test_raw_and_ipv6():
     check(failed == ["nosuchcmd -x"], f"command.failed events {failed}")
 
 
+def test_no_outputs():
+    """--events - and --db - (and --files -): the honeypot runs with nothing written."""
+    hp = Honeypot("--events", "-", "--db", "-", "--files", "-")
+    t = Telnet(hp.port)
+    check(mirai_login(t, "root", "xc3511"), "no outputs: login")
+    t.send("echo -ne '" + "\\x41" * 40 + "' > /tmp/a; ./a; /bin/busybox ECCHI")
+    t.read_until(b"ECCHI: applet not found")
+    t.close()
+    check(hp.stop() == 0, "no outputs: exit status")
+    check(not os.path.exists(hp.events) and not os.path.exists(hp.db) and
+          not os.path.exists(hp.files), f"no outputs: something written in {os.listdir(hp.dir)}")
+    check("1 sessions" in hp.summary and "1 files" in hp.summary, f"no outputs: {hp.summary}")
+
+
 def test_bad_input():
     d = scratch()
     bad_udb = os.path.join(d, "bad.txt")
@@ -300,7 +318,7 @@ def test_bad_input():
 
 if __name__ == "__main__":
     for t in (test_loaders, test_scanner_and_gafgyt, test_userdb_and_limits, test_raw_and_ipv6,
-              test_bad_input):
+              test_no_outputs, test_bad_input):
         t()
     if errors:
         sys.exit(f"{len(errors)} failures")
