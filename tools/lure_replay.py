@@ -13,6 +13,8 @@ os.environ.setdefault("MAMORI", os.path.join(ROOT, "build", "mamori"))
 os.environ.setdefault("MAMORI_SOURCE_ROOT", ROOT)
 import lurelib  # noqa: E402
 
+XSS = '<img src=x onerror="document.body.dataset.xss=1">'
+
 
 def main():
     db, events, files = sys.argv[1:4]
@@ -31,6 +33,11 @@ def main():
             t = lurelib.Telnet(hp.port, source="127.0.0.9")
             lurelib.gafgyt(t, "admin", "admin", "http://198.18.0.7/bins/x86")
             t.close()
+            # what attackers type reaches the dashboard: it must stay text
+            for _ in range(3):
+                t = lurelib.Telnet(hp.port, source="127.0.0.10")
+                lurelib.mirai_login(t, XSS, "x")
+                t.close()
         hp.stop()
         print(f"lure {persona}: Mirai loader reached {seen['stages'][-1]} "
               f"(download by {seen['method']}, arch {seen['arch']})")

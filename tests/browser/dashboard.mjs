@@ -1,5 +1,6 @@
 // Browser test of the dashboard (playwright-core driving Debian's chromium,
-// headless, loopback only): synth -> observe -> serve, then the page must show
+// headless, loopback only): synth -> observe (+ the honeypot under replayed bots) ->
+// serve, then the page must show the honeypot panel as report says (attackers' markup as text),
 // map points for located sources, the 2323/tcp surge in its chart, the totals
 // of `report --format json`, and switch its language.  Screenshots go to
 // var/browser/.  Usage: node tests/browser/dashboard.mjs (MAMORI = binary).
@@ -28,6 +29,9 @@ const cap = join(tmp, "t.pcap"), db = join(tmp, "t.db");
 execFileSync(M, ["synth", "-q", "--out", cap, "--darknet", DN, "--packets", "150000", "--seed", "21"]);
 execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
                  "--geo-dir", join(root, "node_modules/@ip-location-db")], { stdio: "ignore" });
+// the honeypot on loopback, attacked by replayed bots, writes into the same database
+execFileSync("python3", [join(root, "tools/lure_replay.py"), db, join(tmp, "lure.json"),
+                         join(tmp, "lure-files")], { stdio: "ignore", env: { ...process.env, MAMORI: M } });
 const report = JSON.parse(execFileSync(M, ["report", "--db", db, "--format", "json", "--top", "10"]));
 
 const server = spawn(M, ["serve", "--db", db, "--web", join(root, "web/dist"), "--listen", "127.0.0.1:0"]);
@@ -76,6 +80,21 @@ try {
   await page.press("#port-input", "Enter");
   await page.waitForFunction(() => Number(document.querySelector(".chart[data-port='7547']")?.dataset.points) > 0);
   check(await page.locator(".chart[data-port='7547'] path.packets").count() === 1, "7547/tcp chart");
+  // the honeypot panel: what report says, and attackers' markup shown as text, never run
+  const hp = report.honeypot;
+  check(await page.locator("#honeypot").isVisible(), "honeypot panel hidden");
+  check(await page.locator("#hp-sessions").textContent() === hp.sessions.toLocaleString("en-US"),
+        "honeypot sessions differ from report");
+  const creds = await page.locator("#hp-credentials td:first-child").allTextContents();
+  check(JSON.stringify(creds) === JSON.stringify(hp.credentials.map((r) => `${r.username} / ${r.password}`)),
+        `credentials shown ${creds}`);
+  check(creds.some((c) => c.startsWith("<img src=x")), "attacker markup not shown as text");
+  check(await page.locator("#honeypot img").count() === 0 &&
+        await page.evaluate(() => document.body.dataset.xss) === undefined, "attacker markup ran");
+  const urls = await page.locator("#hp-urls td:first-child").allTextContents();
+  check(urls.length === 3 && urls.every((u) => hp.urls.some((r) => r.url === u)), `urls shown ${urls}`);
+  check(await page.locator("#hp-hashes tr").count() === 1, "dropper hash not shown");
+  await page.locator("#honeypot").screenshot({ path: join(shots, "dashboard-honeypot.png") });
   const before = await page.locator("[data-i18n='map_title']").textContent();
   await page.keyboard.press("Tab"); // keyboard usable: reach the language button and press it
   await page.focus("#lang");
@@ -105,4 +124,4 @@ if (errors.length) {
   console.log(`FAIL:\n  ${errors.join("\n  ")}`);
   process.exit(1);
 }
-console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, ja/en, live view)");
+console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, honeypot panel, ja/en, live view)");

@@ -12,7 +12,10 @@ const I18N = {
         tcp_syn: "TCP scan", udp: "UDP", icmp_request: "ICMP", backscatter: "backscatter",
         other: "other", none: "none", lang_button: "日本語", live: "Live", add_port: "Add a port", ports: "ports",
         add: "Add", remove: "remove",
-        live_packets: "live packets" },
+        live_packets: "live packets", honeypot_title: "Honeypot", sessions: "sessions",
+        logins_ok: "logins accepted", urls_seen: "download URLs", files_saved: "files saved",
+        credentials: "Credentials tried", commands: "Commands",
+        urls: "Download URLs (never fetched)", hashes: "Files bots built (SHA-256)" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
         last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
         packets: "パケット", sources: "送信元", iot_share: "IoTポート宛", alerts: "急増アラート",
@@ -21,7 +24,11 @@ const I18N = {
         hosts: "ホスト", tcp_syn: "TCPスキャン", udp: "UDP", icmp_request: "ICMP",
         backscatter: "バックスキャッタ", other: "その他", none: "なし", lang_button: "English",
         add_port: "ポートを追加", ports: "ポート", add: "追加", remove: "削除",
-        live: "ライブ", live_packets: "ライブのパケット" },
+        live: "ライブ", live_packets: "ライブのパケット", honeypot_title: "ハニーポット",
+        sessions: "セッション", logins_ok: "ログイン成功", urls_seen: "ダウンロードURL",
+        files_saved: "保存したファイル", credentials: "試行されたID・パスワード",
+        commands: "実行されたコマンド", urls: "ダウンロードURL（取得はしない）",
+        hashes: "ボットが作ったファイル（SHA-256）" },
 };
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
                       backscatter: "var(--bs)", other: "var(--other)" };
@@ -58,6 +65,24 @@ function table(id, rows, cols) {
       if (numeric) td.className = "n";
     });
   }
+}
+
+/* The honeypot's findings.  Everything in them was typed by attackers, so it
+ * only ever goes into the page as text (table() sets textContent). */
+function drawHoneypot(h) {
+  const panel = document.getElementById("honeypot");
+  panel.hidden = !(h && h.sessions);
+  if (panel.hidden) return;
+  document.getElementById("hp-sessions").textContent = fmt(h.sessions);
+  document.getElementById("hp-ok").textContent = fmt(h.logins_ok);
+  document.getElementById("hp-urls-seen").textContent = fmt(h.urls_seen);
+  document.getElementById("hp-files").textContent = fmt(h.files_saved);
+  table("hp-credentials", h.credentials, [[(r) => `${r.username} / ${r.password}`],
+        [(r) => r.attempts, 1], [(r) => r.successes, 1]]);
+  table("hp-commands", h.commands, [[(r) => r.input], [(r) => r.count, 1]]);
+  table("hp-urls", h.urls, [[(r) => r.url], [(r) => r.count, 1]]);
+  table("hp-hashes", h.hashes, [[(r) => r.sha256.slice(0, 16) + "…"], [(r) => r.path],
+        [(r) => r.size, 1]]);
 }
 
 let world = null;
@@ -151,6 +176,7 @@ async function refresh() {
   table("fingerprints", s.fingerprints, [[(r) => r.name], [(r) => r.packets, 1], [(r) => r.sources, 1]]);
   table("alerts", s.alerts, [[(r) => r.at.replace("T", " ").replace("Z", "")], [(r) => `${r.port}/${r.proto}`], [(r) => r.sources, 1]]);
   table("dos", s.dos, [[(r) => r.target], [(r) => r.proto], [(r) => r.packets, 1]]);
+  drawHoneypot(s.honeypot);
   await Promise.all([drawMap(q), ...[...document.querySelectorAll(".chart")].map((el) => drawChart(el, q))]);
   document.body.dataset.ready = "1";
 }
