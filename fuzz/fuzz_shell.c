@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sh_parse(&t, text, len);
     sh_tree_free(&t);
     struct vfs_limits lim = {.session_bytes = 1 << 16, .total_bytes = 1 << 17};
-    static const struct shell_hooks hooks = {on_download, on_exec};
+    static const struct shell_hooks hooks = {on_download, on_exec, NULL};
     size_t seen = 0;
     struct shell *sh = shell_new(p, &lim, &hooks, &seen);
     struct buf term = {.cap = 1 << 16};
