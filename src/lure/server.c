@@ -103,7 +103,7 @@ static void unlink_lru(struct lure_server *srv, struct session *s)
     s->list = L_NONE;
 }
 
-/* Moves a session to the tail of a list: the heads are the next to expire. */
+/* Moves a session to the tail of a list (stamped now): the heads expire first. */
 static void touch(struct lure_server *srv, struct session *s, int list)
 {
     unlink_lru(srv, s);
@@ -626,7 +626,9 @@ static void on_readable(struct lure_server *srv, struct session *s)
             return;
         }
         s->bytes_in += (uint32_t)r;
-        touch(srv, s, s->stage == ST_SHELL ? L_SHELL : L_LOGIN);
+        /* the login timeout runs from the connect, as BusyBox login's alarm does:
+         * a client trickling bytes cannot keep a login prompt open */
+        if (s->stage == ST_SHELL) touch(srv, s, L_SHELL);
         size_t nd = telnet_feed(&s->tn, in, (size_t)r, data, &s->out, on_sb, s);
         on_data(srv, s, data, nd);
         if (s->bytes_in > srv->cfg.max_input) {

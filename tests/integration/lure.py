@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lurelib import (M, ROOT, Honeypot, Telnet, gafgyt, mirai_login, mirai_loader, sha256,
@@ -208,6 +209,20 @@ def test_userdb_and_limits():
     t.read_until(b"login: ")
     check(t.read_eof(5), "login timeout did not close an idle session")
     t.close()
+    # a client that trickles bytes is still closed when the login timeout (from connect) ends
+    t = Telnet(hp.port, source="127.0.0.7")
+    t.read_until(b"login: ")
+    start = time.monotonic()
+    closed = False
+    while time.monotonic() - start < 4 and not closed:
+        try:
+            t.s.sendall(b"r")
+        except OSError:
+            closed = True
+            break
+        closed = t.read_eof(0.3)
+    check(closed and time.monotonic() - start < 2.5, "trickling client outlived the login timeout")
+    t.close()
     # per-source rate: a burst of 10, then refused (closed without a greeting)
     greeted = 0
     for i in range(14):
@@ -228,8 +243,9 @@ def test_userdb_and_limits():
     connects = [e for e in evs if e["eventid"] == "cowrie.session.connect" and e["src_ip"] == "127.0.0.5"]
     check(len(connects) == greeted, f"rate: {len(connects)} sessions logged, {greeted} greeted")
     reasons = dict(hp.query("SELECT src_ip, close_reason FROM lure_sessions WHERE src_ip IN "
-                            "('127.0.0.3', '127.0.0.4')"))
-    check(reasons == {"127.0.0.3": "login", "127.0.0.4": "timeout"}, f"close reasons {reasons}")
+                            "('127.0.0.3', '127.0.0.4', '127.0.0.7')"))
+    check(reasons == {"127.0.0.3": "login", "127.0.0.4": "timeout", "127.0.0.7": "timeout"},
+          f"close reasons {reasons}")
 
 
 def test_raw_and_ipv6():

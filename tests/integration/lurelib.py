@@ -17,8 +17,20 @@ import shutil
 import time
 import atexit
 
-_dirs = []
-atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in _dirs])
+_dirs, _procs = [], []
+
+
+def _cleanup():
+    """A test that fails half-way must not leave a honeypot running."""
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
 
 
 def scratch():
@@ -43,7 +55,9 @@ class Honeypot:
         args = [M, "lure", "--listen", listen, "--persona", persona, "--events", self.events,
                 "--db", self.db, "--files", self.files, "--sensor", "test-sensor", *extra]
         e = dict(os.environ, MAMORI_DATA=os.path.join(ROOT, "data"), **(env or {}))
-        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=e)
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True, env=e)
+        _procs.append(self.proc)
         line = self.proc.stderr.readline()  # "mamori lure: NAME on ADDR:PORT (...)"
         if " on " not in line:
             raise SystemExit(f"FAIL: lure did not start: {line}{self.proc.stderr.read()}")
@@ -148,11 +162,13 @@ class Telnet:
     def read_eof(self, deadline=10.0):
         end = time.monotonic() + deadline
         while time.monotonic() < end:
-            self.s.settimeout(end - time.monotonic())
+            self.s.settimeout(max(end - time.monotonic(), 0.001))
             try:
                 raw = self.s.recv(65536)
             except ConnectionResetError:
                 return True
+            except TimeoutError:
+                return False
             if not raw:
                 return True
             self.buf += self._decode(raw)
