@@ -273,16 +273,14 @@ void lure_log_command(struct lure_log *l, const struct lure_conn *c, int64_t ts,
 
 void lure_log_failed(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *input)
 {
-    size_t len = strlen(input), cap = len * 4 + 1;
-    char *clean = malloc(cap), *msg = malloc(cap + 32);
-    if (clean && msg) {
-        lure_utf8(input, len, clean, cap);
-        snprintf(msg, cap + 32, "Command not found: %s", clean);
+    char *in = clean(input), *msg = in ? malloc(strlen(in) + 32) : NULL;
+    if (msg) {
+        snprintf(msg, strlen(in) + 32, "Command not found: %s", in);
         json_t *o = event(l, "cowrie.command.failed", c, ts, msg);
-        json_object_set_new(o, "input", json_string(clean));
+        json_object_set_new(o, "input", json_string(in));
         emit(l, o);
     }
-    free(clean);
+    free(in);
     free(msg);
 }
 
