@@ -66,6 +66,7 @@ echo "fresh-debian: $(git -C "$root/src/mamori" log -1 --format='%h %s'): $cmd"
 # mounts in a private namespace: they go away with the last process of the run
 unshare --mount --propagation private bash -euo pipefail -c '
     root=$1 cmd=$2
+    mount --bind "$root" "$root" # a mount point, as / is (ip netns exec remounts it)
     mount -t proc proc "$root/proc"
     mount -t sysfs sys "$root/sys"
     mount --rbind /dev "$root/dev"
