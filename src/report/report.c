@@ -123,8 +123,9 @@ static void print_text(json_t *d)
            n(t, "sources"));
     printf("  IoT ports %lld packets (%.1f%%)\n", n(t, "iot_packets"),
            100 * json_real_value(json_object_get(t, "iot_share")));
-    printf("  not counted: %lld malformed, %lld non-IP, %lld outside the darknet\n",
-           n(t, "malformed"), n(t, "non_ip"), n(t, "outside"));
+    printf("  not counted: %lld malformed, %lld non-IP, %lld outside the darknet, %lld late, "
+           "%lld bad time\n",
+           n(t, "malformed"), n(t, "non_ip"), n(t, "outside"), n(t, "late"), n(t, "bad_time"));
     printf("  classes: tcp_syn %lld  backscatter %lld  udp %lld  icmp_request %lld  other %lld\n",
            n(c, "tcp_syn"), n(c, "backscatter"), n(c, "udp"), n(c, "icmp_request"), n(c, "other"));
     text_keyed(d, "fingerprints", "Scanner fingerprints (TCP SYN)", "sources");
@@ -197,7 +198,11 @@ static void print_csv(json_t *d)
     size_t i;
     const char *k;
     puts("section,key,packets,bytes,sources");
-    csv_row("totals", "all", json_object_get(d, "totals"));
+    json_t *t = json_object_get(d, "totals");
+    csv_row("totals", "all", t);
+    static const char *const apart[] = {"malformed", "non_ip", "outside", "late", "bad_time"};
+    for (size_t a = 0; a < sizeof apart / sizeof apart[0]; a++) /* counted, never aggregated */
+        printf("not_counted,%s,%lld,,\n", apart[a], n(t, apart[a]));
     json_object_foreach(json_object_get(d, "classes"), k, v)
     {
         printf("class,%s,%lld,,\n", k, (long long)json_integer_value(v));
@@ -291,6 +296,10 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (!cli_no_operands("report", argc, argv, optind)) return EXIT_USAGE;
+    if (w.from >= w.to) { /* an empty window is a mistake, as the API's 400 says */
+        cli_error("--from must be before --to (the window is [from, to))");
+        return EXIT_USAGE;
+    }
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv")) {
         cli_error("--format: '%s' is not text, json or csv", format);
         return EXIT_USAGE;
