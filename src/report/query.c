@@ -2,6 +2,7 @@
 #include "query.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../core/esc.h"
 #include "../core/sketch.h"
 #include "../store/sqlfn.h"
 
@@ -49,8 +50,16 @@ static json_t *col_json(sqlite3_stmt *st, int c)
         return json_integer(sqlite3_column_int64(st, c));
     case SQLITE_FLOAT:
         return json_real(sqlite3_column_double(st, c));
-    case SQLITE_TEXT:
-        return json_string((const char *)sqlite3_column_text(st, c));
+    case SQLITE_TEXT: { /* from outside: a database edited by hand may hold any bytes */
+        const char *v = (const char *)sqlite3_column_text(st, c);
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        json_t *j = json_stringn(v, n);
+        if (j) return j;
+        char *clean = esc_utf8(v, n);
+        j = clean ? json_string(clean) : NULL;
+        free(clean);
+        return j ? j : json_null();
+    }
     default:
         return json_null();
     }
