@@ -637,6 +637,11 @@ static int detect(struct agg *a, struct interval_rec *r, bool final)
 
 int agg_flush(struct agg *a, bool final)
 {
+    if (final && a->clock.n_held) { /* never confirmed, and the caller did not settle */
+        struct agg_clock_step st;
+        agg_clock_settle(&a->clock, INT64_MIN, true, &st);
+        a->bad_time += st.drop;
+    }
     if (!a->open) {
         if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) { /* no interval to count them in */
             a->tot.late += a->late;

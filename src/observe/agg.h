@@ -87,7 +87,7 @@ void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct ag
 struct agg_totals { /* over the whole run, for the summary line */
     uint64_t frames, packets, malformed, non_ip, outside, intervals, alerts, dos;
     uint64_t late, bad_time; /* frames never aggregated: see "Time only moves forward" */
-    uint64_t untracked; /* packets from sources past max_sources in their interval */
+    uint64_t untracked;      /* packets from sources past max_sources in their interval */
 };
 
 struct agg;

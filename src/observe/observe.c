@@ -66,6 +66,7 @@ struct run {
     uint64_t drops; /* kernel and interface drops of a live capture */
     uint64_t frames_at_t0;
     bool warned_late, warned_bad_time;
+    bool opened; /* some capture was opened: the summary line is due, even of zeros */
 };
 
 /* Once per run each: frames counted apart are a sign the input is not what
@@ -146,6 +147,7 @@ static int read_file(struct run *run, const char *path)
         return 1;
     }
     run->pcap = p;
+    run->opened = true;
     run->dlt = pcap_datalink(p);
     run->name = path;
     if (!pkt_linktype_supported(run->dlt)) {
@@ -205,8 +207,8 @@ static void scan_file(struct input *in)
     struct stat st;
     in->first_us = in->last_us = -1;
     if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO,
-                                                        errbuf);
+    pcap_t *p =
+        pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!p) return;
     in->scanned = true;
     struct agg_clock c = {0};
@@ -296,6 +298,7 @@ static int read_live(struct run *run, const char *ifname)
         return 1;
     }
     run->pcap = p;
+    run->opened = true;
     run->dlt = pcap_datalink(p);
     run->name = ifname;
     if (!pkt_linktype_supported(run->dlt)) {
@@ -612,7 +615,9 @@ int cmd_observe(int argc, char **argv)
     }
     const struct agg_totals *t = agg_totals(run.agg);
     double secs = cli_now() - run.t0;
-    fprintf(stderr, /* also for a capture with no frame at all: zeros say it was read */
+    if (run.opened) /* also for a capture with no frame at all: zeros say it was read */
+        fprintf(
+            stderr,
             "mamori: observed %llu darknet packets in %llu intervals (%llu malformed, %llu non-IP, "
             "%llu outside the darknet, %llu late, %llu bad time); %llu surge alerts, %llu DoS "
             "victims; %.2f Mframes/s -> %s%s\n",

@@ -476,7 +476,7 @@ static int write_events(struct store *s, const struct interval_rec *r, int64_t i
 /* Stored intervals (of earlier runs: id <= base_id) holding packets in
  * [?1, ?2] µs.  An interval lasts at most a day, which bounds the index scan. */
 #define OVERLAP_WHERE                                                                              \
-    " FROM intervals WHERE id <= ?3 AND start <= ?2 / 1000000 AND start >= ?1 / 1000000 - 86400"  \
+    " FROM intervals WHERE id <= ?3 AND start <= ?2 / 1000000 AND start >= ?1 / 1000000 - 86400"   \
     " AND last_us >= ?1 AND first_us <= ?2"
 
 int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *first_us,
@@ -586,8 +586,8 @@ static int write_one(struct store *s, struct interval_rec *r)
     int c = 1;
     sqlite3_bind_int64(st, c++, r->start);
     sqlite3_bind_int64(st, c++, r->end);
-    uint64_t v[] = {r->packets,     r->bytes, r->malformed, r->non_ip,
-                    r->outside,     r->iot_packets, r->late, r->bad_time};
+    uint64_t v[] = {r->packets, r->bytes,       r->malformed, r->non_ip,
+                    r->outside, r->iot_packets, r->late,      r->bad_time};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         sqlite3_bind_int64(st, c++, (int64_t)v[i]);
     for (int k = 0; k < CLS_COUNT; k++)

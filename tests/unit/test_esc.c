@@ -18,11 +18,16 @@ static void terminal_controls_are_visible(void **state)
     assert_string_equal(term("\033]8;;http://x\033\\link"), "\\e]8;;http://x\\e\\\\link");
     assert_string_equal(term("a\tb\r\nc\x7f"), "a\\tb\\r\\nc\\x7f");
     assert_string_equal(term("\x01\x1f"), "\\x01\\x1f");
-    assert_string_equal(term("\xc2\x9b" "31m"), "\\xc2\\x9b31m"); /* C1 CSI */
-    assert_string_equal(term("\xe2\x80\xae" "txt"), "\\xe2\\x80\\xaetxt"); /* RLO */
-    assert_string_equal(term("caf\xc3\xa9 \xe6\x97\xa5"), "caf\xc3\xa9 \xe6\x97\xa5"); /* text stays */
+    assert_string_equal(term("\xc2\x9b"
+                             "31m"),
+                        "\\xc2\\x9b31m"); /* C1 CSI */
+    assert_string_equal(term("\xe2\x80\xae"
+                             "txt"),
+                        "\\xe2\\x80\\xaetxt"); /* RLO */
+    assert_string_equal(term("caf\xc3\xa9 \xe6\x97\xa5"),
+                        "caf\xc3\xa9 \xe6\x97\xa5"); /* text stays */
     assert_string_equal(term("\xff\xc0\xaf\xed\xa0\x80"), "\\xff\\xc0\\xaf\\xed\\xa0\\x80");
-    assert_string_equal(term("\xe6\x97"), "\\xe6\\x97"); /* cut sequence */
+    assert_string_equal(term("\xe6\x97"), "\\xe6\\x97");       /* cut sequence */
     assert_string_equal(term("back\\slash"), "back\\\\slash"); /* escapes cannot be forged */
 }
 
@@ -51,7 +56,8 @@ static void csv_formulas_neutralised(void **state)
 {
     (void)state;
     assert_string_equal(csv("admin"), "admin");
-    assert_string_equal(csv("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    assert_string_equal(csv("=HYPERLINK(\"http://x\",\"y\")"),
+                        "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
     assert_string_equal(csv("+1"), "\"'+1\"");
     assert_string_equal(csv("-2+3"), "\"'-2+3\"");
     assert_string_equal(csv("@SUM(A1)"), "\"'@SUM(A1)\"");
@@ -70,7 +76,8 @@ static void utf8_repaired(void **state)
     assert_string_equal(s, "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xe6\x97\xa5");
     free(s);
     s = esc_utf8("a\0b", 3);
-    assert_string_equal(s, "a\xef\xbf\xbd" "b");
+    assert_string_equal(s, "a\xef\xbf\xbd"
+                           "b");
     free(s);
 }
 
