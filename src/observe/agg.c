@@ -365,7 +365,7 @@ static int hold(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t 
         h->data = n;
         h->cap = caplen;
     }
-    memcpy(h->data, data, caplen);
+    if (caplen) memcpy(h->data, data, caplen); /* an empty frame may come with no buffer */
     h->caplen = caplen;
     h->len = len;
     h->dlt = dlt;

@@ -119,16 +119,18 @@ static void clock_lone_frames_and_jumps(void **state)
     frame(a, t + 3, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
     assert_int_equal(agg_frame(a, DLT_EN10MB, -1, (const uint8_t *)"", 0, 0), 0);
     assert_int_equal(agg_frame(a, DLT_EN10MB, PKT_TIME_MAX_US, (const uint8_t *)"", 0, 0), 0);
+    assert_int_equal(agg_frame(a, DLT_EN10MB, future * 1000000, NULL, 0, 0), 0); /* held, empty */
+    frame(a, t + 4, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
     for (int i = 0; i < AGG_CONFIRM; i++) /* an hour later: a gap in the capture */
         frame(a, t + 3600 + i, "1.1.1.2", "198.18.0.1", 23, TCP_SYN, 1000);
     assert_int_equal(agg_flush(a, true), 0);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.r[0]->start, t);
-    assert_int_equal(s.r[0]->packets, 3);
-    assert_int_equal(s.r[0]->bad_time, 4);
+    assert_int_equal(s.r[0]->packets, 4);
+    assert_int_equal(s.r[0]->bad_time, 5);
     assert_int_equal(s.r[1]->start, t + 3600);
     assert_int_equal(s.r[1]->packets, AGG_CONFIRM);
-    assert_int_equal(agg_totals(a)->bad_time, 4);
+    assert_int_equal(agg_totals(a)->bad_time, 5);
     for (int i = 0; i < s.n; i++)
         interval_rec_free(s.r[i]);
     agg_free(a);
