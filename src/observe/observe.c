@@ -608,8 +608,10 @@ int cmd_observe(int argc, char **argv)
     int wrc = writer_close(run.writer);
     if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
-    if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
-        store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
+    if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
+        status = 1;
+    } else if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
+               store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }
@@ -626,7 +628,9 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->outside, (unsigned long long)t->late,
             (unsigned long long)t->bad_time, (unsigned long long)t->alerts,
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
-            stop_requested ? " (interrupted)" : "");
+            stop_requested          ? " (interrupted)"
+            : run.rc < 0 || wrc < 0 ? " (stopped by the error above)"
+                                    : "");
     if (t->untracked)
         cli_error(
             "%llu packets came from sources past --max-sources %llu in their interval: counted "

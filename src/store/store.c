@@ -573,11 +573,11 @@ static int overlap_guard(struct store *s, const struct interval_rec *r)
     if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
     int n = store_overlap(s, from, r->last_us, &f, &l);
     if (n <= 0) return n;
-    char a[32], b[32];
+    char a[32], b[32], c[32];
     return err_set(-EEXIST,
                    "%s: packets from %s on overlap what the database already holds from this "
-                   "sensor (up to %s); stopped before writing them (--replace replaces them)",
-                   s->path, cli_iso_us(r->first_us, a), cli_iso_us(l, b));
+                   "sensor (%s .. %s); stopped before writing them (--replace replaces them)",
+                   s->path, cli_iso_us(r->first_us, a), cli_iso_us(f, b), cli_iso_us(l, c));
 }
 
 static int write_one(struct store *s, struct interval_rec *r)
