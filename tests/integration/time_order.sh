@@ -110,6 +110,26 @@ set -e
 "${O[@]}" --read - --db "$T/stream.db" --replace <"$T/b.pcap" 2>"$T/err" || fail "stream --replace: $(cat "$T/err")"
 [ "$(frames "$T/stream.db")" = "$($PT count "$T/b.pcap")" ] || fail "stream --replace counted twice"
 
+# A database of schema 2 (before late, bad_time and packet spans) is still
+# read as it is; observe migrates it, and re-reading its time is refused.
+run --read "$T/a.pcap" --db "$T/v2.db"
+python3 - "$T/v2.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for c in ("late", "bad_time", "first_us", "last_us"):
+    db.execute(f"ALTER TABLE intervals DROP COLUMN {c}")
+db.execute("PRAGMA user_version=2")
+db.commit()
+PY
+[ "$(total "$T/v2.db" late)" = 0 ] && [ "$(frames "$T/v2.db")" = "$N" ] || fail "schema 2 report"
+set +e
+"${O[@]}" --read "$T/a.pcap" --db "$T/v2.db" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "overlap what the database already holds" "$T/err" || fail "schema 2: rc $rc $(cat "$T/err")"
+run --read "$T/b.pcap" --db "$T/v2.db"
+[ "$(frames "$T/v2.db")" = "$((N + $($PT count "$T/b.pcap")))" ] || fail "schema 2 append"
+
 # A header-only capture still prints its (zero) summary line.
 $PT cut "$T/a.pcap" "$T/hdr.pcap" 24
 run --read "$T/hdr.pcap" --db "$T/hdr.db"
