@@ -570,9 +570,9 @@ static int overlap_guard(struct store *s, const struct interval_rec *r)
 {
     int64_t from = r->first_us + s->tolerance_us, f = 0, l = 0;
     if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0 || from > r->last_us) return 0;
-    if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
-    int n = store_overlap(s, from, r->last_us, &f, &l);
+    int n = store_overlap(s, from, r->last_us, &f, &l); /* one indexed probe per interval */
     if (n <= 0) return n;
+    if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
     char a[32], b[32], c[32];
     return err_set(-EEXIST,
                    "%s: packets from %s on overlap what the database already holds from this "
