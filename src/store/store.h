@@ -7,8 +7,11 @@
  * surge alerts, DoS victims and the surge detector's learned baselines.
  * store_write_interval() commits one interval in one transaction (or several
  * whole ones together when they queue up), so a crash loses at most the
- * intervals not yet handed over, never part of one.  Schema changes go through
- * PRAGMA user_version migrations in store.c. */
+ * intervals not yet handed over, never part of one.  Each interval keeps the
+ * span of packet times it holds, so input that overlaps earlier runs can be
+ * refused or replaced exactly (store_overlap, store_replace_range; rows this
+ * run wrote are never its own overlap).  Schema changes go through PRAGMA
+ * user_version migrations in store.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
