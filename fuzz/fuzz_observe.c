@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pcap_pkthdr *h;
     const u_char *pkt;
     while (pcap_next_ex(p, &h, &pkt) == 1)
-        agg_frame(a, dlt, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec, pkt, h->caplen, h->len);
+        agg_frame(a, dlt, pkt_time_us(h->ts.tv_sec, h->ts.tv_usec), pkt, h->caplen, h->len);
+    agg_settle(a, (int64_t)1800000000 * 1000000); /* a fixed wall clock */
     agg_flush(a, true);
     agg_free(a);
     dos_free(&d);

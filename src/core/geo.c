@@ -167,7 +167,8 @@ int geo_add_asn_csv(struct geo *g, const char *path)
     }
     free(line);
     fclose(f);
-    if (rc == 0) qsort(g->r, g->n_r, sizeof *g->r, range_cmp);
+    if (rc == 0 && g->n_r > 1) /* g->r is NULL while empty */
+        qsort(g->r, g->n_r, sizeof *g->r, range_cmp);
     return rc;
 }
 

@@ -53,4 +53,18 @@ struct pkt {
 bool pkt_linktype_supported(int dlt);
 enum pkt_status pkt_decode(int dlt, const uint8_t *data, size_t caplen, struct pkt *out);
 
+/* Capture times a telescope can believe: 1970-01-01 up to 2100-01-01. */
+#define PKT_TIME_MAX_US (4102444800LL * 1000000)
+
+/* A capture timestamp (seconds and microseconds as libpcap hands them over,
+ * whatever the file's if_tsresol or if_tsoffset made of them) in µs since
+ * 1970, or -1 when it lies outside 1970..2100 or the microseconds are not a
+ * fraction of a second.  Checked before multiplying: a crafted pcapng can
+ * carry any 64-bit second count. */
+static inline int64_t pkt_time_us(int64_t sec, int64_t usec)
+{
+    if (sec < 0 || sec >= PKT_TIME_MAX_US / 1000000 || usec < 0 || usec >= 1000000) return -1;
+    return sec * 1000000 + usec;
+}
+
 #endif

@@ -22,12 +22,24 @@ struct keystat {
     struct sketch src, dst;
 };
 
+struct held_frame { /* a frame far ahead, copied until the clock decides */
+    uint8_t *data;
+    size_t cap, caplen;
+    uint32_t len;
+    int dlt;
+    int64_t ts;
+};
+
 struct agg {
     struct agg_cfg cfg;
     struct agg_totals tot;
-    bool open;
+    bool open, floor_set;
     int64_t start, end; /* seconds */
-    uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
+    int64_t floor_us;   /* start of the newest interval opened: older is late */
+    int64_t first_us, last_us;
+    struct agg_clock clock;
+    struct held_frame held[AGG_CONFIRM];
+    uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
     struct table srcs;                         /* this interval's sources */
@@ -240,21 +252,91 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     return account_keys(a, p, c, hsrc, ts, len);
 }
 
+static int64_t max64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+void agg_clock_feed(struct agg_clock *c, int64_t ts, struct agg_clock_step *st)
+{
+    *st = (struct agg_clock_step){0};
+    if (!c->started) { /* the first frame has no neighbour before it: the second decides */
+        if (c->n_held && ts < c->held[0] - AGG_JUMP_US) {
+            st->drop = c->n_held; /* it was far ahead of everything after it */
+        } else if (c->n_held) {
+            st->take = c->n_held;
+            c->started = true;
+            c->now = c->held[0];
+        }
+        c->n_held = 0;
+        if (!c->started) {
+            c->held[c->n_held++] = ts;
+            st->hold = true;
+            return;
+        }
+    }
+    bool ahead = ts > c->now + AGG_JUMP_US;
+    if (!ahead) {
+        if (c->n_held) st->drop = c->n_held; /* a neighbour near the clock: they were lone */
+        c->n_held = 0;
+        c->now = max64(c->now, ts);
+        return;
+    }
+    if (c->n_held + 1 < AGG_CONFIRM) {
+        c->held[c->n_held++] = ts;
+        st->hold = true;
+        return;
+    }
+    st->take = c->n_held; /* confirmed: time jumped */
+    for (size_t i = 0; i < c->n_held; i++)
+        c->now = max64(c->now, c->held[i]);
+    c->now = max64(c->now, ts);
+    c->n_held = 0;
+}
+
+void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct agg_clock_step *st)
+{
+    *st = (struct agg_clock_step){0};
+    bool reached = c->n_held > 0;
+    for (size_t i = 0; i < c->n_held; i++)
+        reached = reached && c->held[i] <= now_us;
+    if (!reached && !final) return;
+    if (reached) {
+        st->take = c->n_held;
+        for (size_t i = 0; i < c->n_held; i++)
+            c->now = c->started ? max64(c->now, c->held[i]) : c->held[i];
+        c->started = true;
+    } else {
+        st->drop = c->n_held;
+    }
+    c->n_held = 0;
+}
+
 static void open_interval(struct agg *a, int64_t ts_us)
 {
     int64_t iv = a->cfg.interval, sec = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
     a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
     a->end = a->start + iv;
     a->open = true;
+    a->floor_us = a->start * 1000000;
+    a->floor_set = true;
+    a->first_us = a->last_us = -1;
     if (!a->events.n) a->events_from = a->start;
 }
 
-int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
+/* A frame the clock lets in: late when older than the newest interval. */
+static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
+                uint32_t len)
 {
     int rc;
-    a->tot.frames++;
+    if (a->floor_set && ts < a->floor_us - AGG_REORDER_US) {
+        a->late++;
+        return 0;
+    }
     if (a->open && ts >= a->end * 1000000 && (rc = agg_flush(a, false)) < 0) return rc;
-    if (!a->open) open_interval(a, ts);
+    if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
+    if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
+    if (ts > a->last_us) a->last_us = ts;
     struct pkt p;
     switch (pkt_decode(dlt, data, caplen, &p)) {
     case PKT_MALFORMED:
@@ -273,10 +355,63 @@ int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t ca
     return account(a, &p, ts, len);
 }
 
+static int hold(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
+                uint32_t len)
+{
+    struct held_frame *h = &a->held[a->clock.n_held - 1];
+    if (h->cap < caplen) {
+        uint8_t *n = realloc(h->data, caplen);
+        if (!n) return err_set(-ENOMEM, "observe: out of memory");
+        h->data = n;
+        h->cap = caplen;
+    }
+    if (caplen) memcpy(h->data, data, caplen); /* an empty frame may come with no buffer */
+    h->caplen = caplen;
+    h->len = len;
+    h->dlt = dlt;
+    h->ts = ts;
+    return 0;
+}
+
+static int apply(struct agg *a, const struct agg_clock_step *st)
+{
+    int rc = 0;
+    a->bad_time += st->drop;
+    for (size_t i = st->drop; i < st->drop + st->take && rc == 0; i++) {
+        struct held_frame *h = &a->held[i];
+        rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
+    }
+    return rc;
+}
+
+int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
+{
+    a->tot.frames++;
+    if (ts < 0 || ts >= PKT_TIME_MAX_US) {
+        a->bad_time++;
+        return 0;
+    }
+    struct agg_clock_step st;
+    agg_clock_feed(&a->clock, ts, &st);
+    int rc = apply(a, &st);
+    if (rc < 0) return rc;
+    return st.hold ? hold(a, dlt, ts, data, caplen, len) : take(a, dlt, ts, data, caplen, len);
+}
+
 int agg_tick(struct agg *a, int64_t now_us)
 {
-    if (a->open && now_us >= a->end * 1000000) return agg_flush(a, false);
-    return 0;
+    struct agg_clock_step st;
+    agg_clock_settle(&a->clock, now_us, false, &st);
+    int rc = apply(a, &st);
+    if (rc == 0 && a->open && now_us >= a->end * 1000000) return agg_flush(a, false);
+    return rc;
+}
+
+int agg_settle(struct agg *a, int64_t now_us)
+{
+    struct agg_clock_step st;
+    agg_clock_settle(&a->clock, now_us, true, &st);
+    return apply(a, &st);
 }
 
 /* Upsert a (packets, sources) row into a small table keyed by u32. */
@@ -502,8 +637,18 @@ static int detect(struct agg *a, struct interval_rec *r, bool final)
 
 int agg_flush(struct agg *a, bool final)
 {
+    if (final && a->clock.n_held) { /* never confirmed, and the caller did not settle */
+        struct agg_clock_step st;
+        agg_clock_settle(&a->clock, INT64_MIN, true, &st);
+        a->bad_time += st.drop;
+    }
     if (!a->open) {
-        if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) return 0;
+        if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) { /* no interval to count them in */
+            a->tot.late += a->late;
+            a->tot.bad_time += a->bad_time;
+            a->late = a->bad_time = 0;
+            return 0;
+        }
         open_interval(a, a->end * 1000000); /* a last, empty interval carries the DoS rows */
     }
     struct interval_rec *r = calloc(1, sizeof *r);
@@ -516,6 +661,10 @@ int agg_flush(struct agg *a, bool final)
     r->non_ip = a->non_ip;
     r->outside = a->outside;
     r->iot_packets = a->iot_packets;
+    r->late = a->late;
+    r->bad_time = a->bad_time;
+    r->first_us = a->first_us;
+    r->last_us = a->last_us;
     memcpy(r->cls, a->cls, sizeof r->cls);
     int rc = build_ports(a, r);
     if (rc == 0) rc = build_sources(a, r);
@@ -530,11 +679,14 @@ int agg_flush(struct agg *a, bool final)
     a->tot.malformed += a->malformed;
     a->tot.non_ip += a->non_ip;
     a->tot.outside += a->outside;
+    a->tot.late += a->late;
+    a->tot.bad_time += a->bad_time;
     a->tot.intervals++;
     a->tot.alerts += r->n_alerts;
     a->tot.dos += r->n_dos;
     table_clear(&a->srcs);
     a->packets = a->bytes = a->malformed = a->non_ip = a->outside = a->iot_packets = 0;
+    a->late = a->bad_time = 0;
     memset(a->cls, 0, sizeof a->cls);
     memset(a->fp_packets, 0, sizeof a->fp_packets);
     memset(a->fp_bytes, 0, sizeof a->fp_bytes);
@@ -564,6 +716,8 @@ void agg_free(struct agg *a)
     }
     free(a->keys);
     free(a->used);
+    for (size_t i = 0; i < AGG_CONFIRM; i++)
+        free(a->held[i].data);
     table_free(&a->srcs);
     table_free(&a->events);
     sketch_free(&a->over_src);

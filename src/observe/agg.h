@@ -15,7 +15,17 @@
  * still counts in totals, ports and fingerprints (through overflow sketches),
  * but gets no per-source row, country or ASN; the event window closes early
  * when it holds max_sources sources.  Nothing allocates per packet except a new source
- * or a new port key. */
+ * or a new port key.
+ *
+ * Time only moves forward, as a telescope operator expects (README "Packet
+ * time"): a frame whose time is outside 1970..2100 is bad_time; a frame older
+ * than the open interval's start by more than AGG_REORDER_US is late; both
+ * are counted in the interval that is open and never aggregated.  A frame
+ * more than AGG_JUMP_US ahead of the clock is held (copied) until
+ * AGG_CONFIRM frames in a row agree that time jumped, or the wall clock
+ * reaches it (agg_settle); a frame near the old clock proves the held ones
+ * were lone frames far ahead, and they count as bad_time.  So a capture gap
+ * loses nothing and a lone frame dated 20 years ahead moves nothing. */
 #ifndef MAMORI_AGG_H
 #define MAMORI_AGG_H
 
@@ -49,9 +59,35 @@ struct agg_cfg {
     void *sink_ctx;
 };
 
+#define AGG_REORDER_US (2 * 1000000LL) /* older than the open interval by this much: late */
+#define AGG_JUMP_US (300 * 1000000LL)  /* ahead of the clock by more: held until confirmed */
+#define AGG_CONFIRM 8                  /* frames ahead in a row that confirm a jump */
+
+/* The clock rule on times alone (observe's pre-scan of files uses it too). */
+struct agg_clock {
+    bool started;
+    int64_t now;               /* newest time taken, µs */
+    int64_t held[AGG_CONFIRM]; /* times held ahead, in arrival order */
+    size_t n_held;
+};
+
+/* What to do with a frame: first drop the oldest `drop` held frames (bad
+ * time), then take the next `take` held ones in order, then hold the new
+ * frame or take it.  drop and take each consume every held frame. */
+struct agg_clock_step {
+    size_t drop, take;
+    bool hold;
+};
+
+void agg_clock_feed(struct agg_clock *c, int64_t ts_us, struct agg_clock_step *st);
+/* The held frames once the wall clock reads now_us: taken when it has
+ * reached them; otherwise kept, or dropped when final. */
+void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct agg_clock_step *st);
+
 struct agg_totals { /* over the whole run, for the summary line */
     uint64_t frames, packets, malformed, non_ip, outside, intervals, alerts, dos;
-    uint64_t untracked; /* packets from sources past max_sources in their interval */
+    uint64_t late, bad_time; /* frames never aggregated: see "Time only moves forward" */
+    uint64_t untracked;      /* packets from sources past max_sources in their interval */
 };
 
 struct agg;
@@ -59,8 +95,12 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
-/* Closes the open interval if now_us is past its end (for quiet live captures). */
+/* Closes the open interval if now_us is past its end (for quiet live captures),
+ * and takes held frames the wall clock has reached. */
 int agg_tick(struct agg *a, int64_t now_us);
+/* At the end of input: held frames the wall clock has reached are taken, the
+ * others (a lone frame far in the future) count as bad_time. */
+int agg_settle(struct agg *a, int64_t now_us);
 /* Closes the open interval; with final, also every open DoS vector. */
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);

@@ -47,6 +47,11 @@ static void add_u32(uint32_t *set, uint8_t *n, uint8_t cap, uint32_t v)
     if (*n < cap) set[(*n)++] = v;
 }
 
+static int slot(int64_t bucket)
+{
+    return (int)((bucket % NBUCKETS + NBUCKETS) % NBUCKETS);
+}
+
 int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int64_t ts,
             uint32_t len)
 {
@@ -57,7 +62,9 @@ int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int
     bool created;
     struct vector *e = table_get(&d->vec, &key, ip_hash(&v->addr, v->proto), &created);
     if (!e) return err_set(-ENOMEM, "dos: out of memory");
-    int64_t b = ts / BUCKET_US;
+    /* floor division and a non-negative slot: observe hands over no time
+     * before 1970, but a negative one must not index before the buckets */
+    int64_t b = ts >= 0 ? ts / BUCKET_US : -((-(ts + 1)) / BUCKET_US) - 1;
     if (created) {
         e->start_us = e->end_us = ts;
         e->cur_bucket = b;
@@ -69,10 +76,10 @@ int dos_add(struct dos *d, const struct victim *v, const struct ipaddr *dst, int
     if (b > e->cur_bucket) {
         int64_t shift = b - e->cur_bucket;
         for (int64_t i = 1; i <= shift && i <= NBUCKETS; i++)
-            e->bucket[(e->cur_bucket + i) % NBUCKETS] = 0;
+            e->bucket[slot(e->cur_bucket + i)] = 0;
         e->cur_bucket = b;
     }
-    if (b > e->cur_bucket - NBUCKETS) e->bucket[b % NBUCKETS]++;
+    if (b > e->cur_bucket - NBUCKETS) e->bucket[slot(b)]++;
     uint32_t sum = 0;
     for (int i = 0; i < NBUCKETS; i++)
         sum += e->bucket[i];

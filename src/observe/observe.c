@@ -5,7 +5,15 @@
  * no copy; each closed interval is committed in one transaction.  SIGINT and
  * SIGTERM stop the loop, and the open interval is still flushed.  A damaged
  * capture stops that file with an error, but every complete record before
- * the damage is kept and committed. */
+ * the damage is kept and committed.
+ *
+ * Packet time only moves forward (agg.h, README "Packet time").  Files are
+ * scanned once ahead: they are read in the order of their first timestamps,
+ * files that overlap each other are refused, and so is a file whose packets
+ * overlap what the database already holds from this sensor, before anything
+ * is written (--replace deletes that range first).  A stream (stdin, a FIFO)
+ * or a live capture cannot be scanned: each of its intervals is checked just
+ * before it is written, and the run stops at the first that overlaps. */
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../store/store.h"
@@ -57,7 +65,28 @@ struct run {
     double t0, last_print, last_live;
     uint64_t drops; /* kernel and interface drops of a live capture */
     uint64_t frames_at_t0;
+    bool warned_late, warned_bad_time;
+    bool opened; /* some capture was opened: the summary line is due, even of zeros */
 };
+
+/* Once per run each: frames counted apart are a sign the input is not what
+ * the operator thinks. */
+static void warn_time(struct run *run)
+{
+    const struct agg_totals *t = agg_totals(run->agg);
+    if (t->late && !run->warned_late) {
+        run->warned_late = true;
+        cli_error("%s: packets older than the interval being counted (beyond %d s of "
+                  "reordering) are late: counted in 'late', not aggregated",
+                  run->name, (int)(AGG_REORDER_US / 1000000));
+    }
+    if (t->bad_time && !run->warned_bad_time) {
+        run->warned_bad_time = true;
+        cli_error("%s: frames dated outside 1970..2100, or alone far ahead of their "
+                  "neighbours, are counted in 'bad_time', not aggregated",
+                  run->name);
+    }
+}
 
 static int sink(struct interval_rec *r, void *ctx)
 {
@@ -94,7 +123,7 @@ static void show_progress(struct run *run, bool done)
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct run *run = (struct run *)user;
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
     int rc = agg_frame(run->agg, run->dlt, ts, data, h->caplen, h->len);
     if (rc < 0) {
         run->rc = rc;
@@ -118,6 +147,7 @@ static int read_file(struct run *run, const char *path)
         return 1;
     }
     run->pcap = p;
+    run->opened = true;
     run->dlt = pcap_datalink(p);
     run->name = path;
     if (!pkt_linktype_supported(run->dlt)) {
@@ -130,6 +160,7 @@ static int read_file(struct run *run, const char *path)
     int n, status = 0;
     uint64_t before = agg_totals(run->agg)->frames;
     while ((n = pcap_dispatch(p, 8192, on_frame, (u_char *)run)) > 0) {
+        warn_time(run);
         pass_samples(run, false);
         if (run->progress) show_progress(run, false);
         if (stop_requested || run->rc < 0) break;
@@ -147,6 +178,104 @@ static int read_file(struct run *run, const char *path)
     pcap_close(p);
     run->pcap = NULL;
     return status;
+}
+
+struct input {
+    const char *path;
+    bool scanned;              /* a regular file, read ahead */
+    int64_t first_us, last_us; /* packet times the clock will take (-1: none) */
+};
+
+static void span(struct input *in, int64_t ts)
+{
+    if (in->first_us < 0 || ts < in->first_us) in->first_us = ts;
+    if (ts > in->last_us) in->last_us = ts;
+}
+
+static void span_step(struct input *in, const int64_t *held, const struct agg_clock_step *st)
+{
+    for (size_t i = st->drop; i < st->drop + st->take; i++)
+        span(in, held[i]);
+}
+
+/* The times a regular file's packets will be counted at, through the same
+ * clock rule as agg (a lone frame far ahead does not widen the span).  A file
+ * that cannot be read is left to read_file, which says why. */
+static void scan_file(struct input *in)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    struct stat st;
+    in->first_us = in->last_us = -1;
+    if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
+    pcap_t *p =
+        pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!p) return;
+    in->scanned = true;
+    struct agg_clock c = {0};
+    struct agg_clock_step cs;
+    int64_t held[AGG_CONFIRM];
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    while (!stop_requested && pcap_next_ex(p, &h, &d) == 1) {
+        int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
+        if (ts < 0) continue;
+        memcpy(held, c.held, sizeof held);
+        agg_clock_feed(&c, ts, &cs);
+        span_step(in, held, &cs);
+        if (!cs.hold) span(in, ts);
+    }
+    memcpy(held, c.held, sizeof held);
+    agg_clock_settle(&c, wall_us(), true, &cs);
+    span_step(in, held, &cs);
+    pcap_close(p);
+}
+
+static int by_first_time(const void *x, const void *y)
+{
+    const struct input *a = x, *b = y;
+    if (a->scanned != b->scanned) return a->scanned ? -1 : 1; /* streams last, as given */
+    if (a->first_us != b->first_us) return a->first_us < b->first_us ? -1 : 1;
+    return a < b ? -1 : a > b; /* stable */
+}
+
+/* Scans the files, sorts them by first packet time and checks their spans
+ * against each other and against the database; 0 when the run may start. */
+static int plan_inputs(struct store *store, struct input *in, int n, bool replace)
+{
+    for (int i = 0; i < n; i++)
+        scan_file(&in[i]);
+    qsort(in, (size_t)n, sizeof *in, by_first_time);
+    char a[32], b[32], c[32], d[32];
+    const struct input *prev = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!in[i].scanned || in[i].first_us < 0) continue;
+        if (prev && in[i].first_us + AGG_REORDER_US <= prev->last_us) {
+            cli_error("%s (%s .. %s) and %s (%s .. %s) overlap in time: merge them first "
+                      "(mergecap); nothing written",
+                      prev->path, cli_iso_us(prev->first_us, a), cli_iso_us(prev->last_us, b),
+                      in[i].path, cli_iso_us(in[i].first_us, c), cli_iso_us(in[i].last_us, d));
+            return -1;
+        }
+        if (!prev || in[i].last_us > prev->last_us) prev = &in[i];
+    }
+    for (int i = 0; i < n; i++) {
+        if (!in[i].scanned || in[i].first_us < 0) continue;
+        int64_t f = 0, l = 0, from = in[i].first_us + AGG_REORDER_US;
+        int k = from <= in[i].last_us ? store_overlap(store, from, in[i].last_us, &f, &l) : 0;
+        if (k > 0 && replace) k = store_replace_range(store, from, in[i].last_us);
+        if (k < 0) {
+            cli_error("%s", err_msg());
+            return -1;
+        }
+        if (k > 0) {
+            cli_error("%s: its packets (%s .. %s) overlap what the database already holds from "
+                      "this sensor (%s .. %s); nothing written (--replace replaces that range)",
+                      in[i].path, cli_iso_us(in[i].first_us, a), cli_iso_us(in[i].last_us, b),
+                      cli_iso_us(f, c), cli_iso_us(l, d));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int read_live(struct run *run, const char *ifname)
@@ -169,6 +298,7 @@ static int read_live(struct run *run, const char *ifname)
         return 1;
     }
     run->pcap = p;
+    run->opened = true;
     run->dlt = pcap_datalink(p);
     run->name = ifname;
     if (!pkt_linktype_supported(run->dlt)) {
@@ -189,6 +319,7 @@ static int read_live(struct run *run, const char *ifname)
             break;
         }
         if (run->rc == 0) run->rc = agg_tick(run->agg, wall_us());
+        warn_time(run);
         pass_samples(run, false);
         if (run->progress) show_progress(run, false);
     }
@@ -228,7 +359,7 @@ static void usage(FILE *f)
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
           "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
-          "                      [--max-sources N] [--quiet]\n"
+          "                      [--max-sources N] [--replace] [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -247,6 +378,8 @@ static void usage(FILE *f)
           "      --event-window S  fold per-source events over S seconds (default 3600)\n"
           "      --max-sources N   per-source detail for at most N sources per interval and\n"
           "                        per event window (default 1500000); bounds memory\n"
+          "      --replace         input overlapping what the database holds from this\n"
+          "                        sensor replaces it (default: refused, nothing written)\n"
           "  -q, --quiet           no progress line\n",
           f);
 }
@@ -256,7 +389,7 @@ struct opts {
     const char **reads, **geos, **asns;
     int n_reads, n_geos, n_asns;
     uint64_t interval, event_window, max_sources;
-    bool no_geo, quiet;
+    bool no_geo, quiet, replace;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -273,6 +406,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"iot-ports", required_argument, 0, 'P'},
                                        {"event-window", required_argument, 0, 'E'},
                                        {"max-sources", required_argument, 0, 'M'},
+                                       {"replace", no_argument, 0, 'R'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -325,6 +459,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             o->iot_file = optarg;
+            break;
+        case 'R':
+            o->replace = true;
             break;
         case 'q':
             o->quiet = true;
@@ -428,6 +565,16 @@ int cmd_observe(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
+    struct input *in = calloc((size_t)o.n_reads + 1, sizeof *in);
+    if (!in) goto out;
+    for (int i = 0; i < o.n_reads; i++)
+        in[i].path = o.reads[i];
+    if (plan_inputs(run.store, in, o.n_reads, o.replace) < 0) {
+        free(in);
+        goto out;
+    }
+    store_set_overlap(run.store, o.replace ? STORE_OVERLAP_REPLACE : STORE_OVERLAP_REFUSE,
+                      AGG_REORDER_US);
     store_set_meta(run.store, "darknet", o.darknet);
     struct agg_cfg acfg = {.interval = (int64_t)o.interval,
                            .event_window = (int64_t)o.event_window,
@@ -441,6 +588,7 @@ int cmd_observe(int argc, char **argv)
                            .sink_ctx = &run};
     if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
+        free(in);
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -450,30 +598,39 @@ int cmd_observe(int argc, char **argv)
     run.t0 = run.last_print = cli_now();
     status = 0;
     for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
-        status |= read_file(&run, o.reads[i]);
+        status |= read_file(&run, in[i].path);
+    free(in);
     if (o.iface) status |= read_live(&run, o.iface);
     if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
-    int rc = agg_flush(run.agg, true), wrc = writer_close(run.writer);
+    int rc = agg_settle(run.agg, wall_us());
+    if (rc == 0) rc = agg_flush(run.agg, true);
+    warn_time(&run);
+    int wrc = writer_close(run.writer);
     if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
-    if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
-        store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
+    if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
+        status = 1;
+    } else if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
+               store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }
     const struct agg_totals *t = agg_totals(run.agg);
     double secs = cli_now() - run.t0;
-    if (t->frames)
+    if (run.opened) /* also for a capture with no frame at all: zeros say it was read */
         fprintf(
             stderr,
             "mamori: observed %llu darknet packets in %llu intervals (%llu malformed, %llu non-IP, "
-            "%llu outside the darknet); %llu surge alerts, %llu DoS victims; %.2f Mframes/s -> "
-            "%s%s\n",
+            "%llu outside the darknet, %llu late, %llu bad time); %llu surge alerts, %llu DoS "
+            "victims; %.2f Mframes/s -> %s%s\n",
             (unsigned long long)t->packets, (unsigned long long)t->intervals,
             (unsigned long long)t->malformed, (unsigned long long)t->non_ip,
-            (unsigned long long)t->outside, (unsigned long long)t->alerts,
+            (unsigned long long)t->outside, (unsigned long long)t->late,
+            (unsigned long long)t->bad_time, (unsigned long long)t->alerts,
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
-            stop_requested ? " (interrupted)" : "");
+            stop_requested          ? " (interrupted)"
+            : run.rc < 0 || wrc < 0 ? " (stopped by the error above)"
+                                    : "");
     if (t->untracked)
         cli_error(
             "%llu packets came from sources past --max-sources %llu in their interval: counted "

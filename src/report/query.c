@@ -2,6 +2,7 @@
 #include "query.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../core/esc.h"
 #include "../core/sketch.h"
 #include "../store/sqlfn.h"
 
@@ -49,8 +50,16 @@ static json_t *col_json(sqlite3_stmt *st, int c)
         return json_integer(sqlite3_column_int64(st, c));
     case SQLITE_FLOAT:
         return json_real(sqlite3_column_double(st, c));
-    case SQLITE_TEXT:
-        return json_string((const char *)sqlite3_column_text(st, c));
+    case SQLITE_TEXT: { /* from outside: a database edited by hand may hold any bytes */
+        const char *v = (const char *)sqlite3_column_text(st, c);
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        json_t *j = json_stringn(v, n);
+        if (j) return j;
+        char *clean = esc_utf8(v, n);
+        j = clean ? json_string(clean) : NULL;
+        free(clean);
+        return j ? j : json_null();
+    }
     default:
         return json_null();
     }
@@ -177,15 +186,33 @@ static const struct section {
             " ORDER BY packets DESC, target LIMIT ?3"},
 };
 
+/* Does intervals have this column?  A database of schema 2 is read as it is
+ * (readers never migrate): it counted no late or bad-time frames. */
+static bool has_column(sqlite3 *db, const char *col)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('intervals') WHERE name = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+    bool yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
 static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
 {
-    static const char *const sql =
-        "SELECT count(*), min(start), max(end), total(packets), total(bytes),"
-        " (SELECT mamori_distinct(k.sources_sketch) FROM interval_sketches k JOIN intervals j"
-        " ON j.id = k.interval_id WHERE j.start >= ?1 AND j.start < ?2),"
-        " total(iot_packets), total(malformed), total(non_ip),"
-        " total(outside), total(tcp_syn), total(backscatter), total(udp), total(icmp_request),"
-        " total(other) FROM intervals WHERE start >= ?1 AND start < ?2";
+    /* a live sensor restarted inside an interval writes a second row for it:
+     * intervals are counted by their start */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT count(DISTINCT start), min(start), max(end), total(packets), total(bytes),"
+             " (SELECT mamori_distinct(k.sources_sketch) FROM interval_sketches k JOIN intervals j"
+             " ON j.id = k.interval_id WHERE j.start >= ?1 AND j.start < ?2),"
+             " total(iot_packets), total(malformed), total(non_ip),"
+             " total(outside), total(tcp_syn), total(backscatter), total(udp), total(icmp_request),"
+             " total(other), %s FROM intervals WHERE start >= ?1 AND start < ?2",
+             has_column(db, "late") ? "total(late), total(bad_time)" : "0, 0");
     sqlite3_stmt *st = prep(db, sql, w);
     if (!st) return NULL;
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -210,6 +237,8 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     json_object_set_new(t, "malformed", json_integer(I(7)));
     json_object_set_new(t, "non_ip", json_integer(I(8)));
     json_object_set_new(t, "outside", json_integer(I(9)));
+    json_object_set_new(t, "late", json_integer(I(15)));
+    json_object_set_new(t, "bad_time", json_integer(I(16)));
     json_object_set_new(out, "totals", t);
     static const char *const cls[] = {"tcp_syn", "backscatter", "udp", "icmp_request", "other"};
     json_t *c = json_object();

@@ -2,9 +2,14 @@
  *
  * All three render the one JSON document built by query_summary(), so the
  * formats cannot disagree.  Text is for people (aligned tables), JSON is the
- * stable contract for programs, CSV is one long table (section,key,...). */
+ * stable contract for programs, CSV is one long table (section,key,...).
+ * Strings in the document came from outside (attackers typed the honeypot's
+ * commands, credentials and URLs; AS names come from a feed): text output
+ * escapes their control characters (T()) and CSV neutralises formula
+ * prefixes (esc_csv), both by core/esc. */
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../core/esc.h"
 #include "../store/store.h"
 #include "query.h"
 
@@ -34,6 +39,10 @@ static const char *s(json_t *o, const char *k)
     return v ? v : "";
 }
 
+/* s() made safe for a terminal, in a buffer that lives as long as the
+ * enclosing block (a printf argument list). */
+#define T(o, k) esc_term(s(o, k), (char[1024]){0}, 1024)
+
 static long long n(json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
@@ -52,13 +61,13 @@ static void text_keyed(json_t *doc, const char *section, const char *title, cons
     {
         char key[96];
         if (json_object_get(o, "port"))
-            snprintf(key, sizeof key, "%lld/%s", n(o, "port"), s(o, "proto"));
+            snprintf(key, sizeof key, "%lld/%s", n(o, "port"), T(o, "proto"));
         else if (json_object_get(o, "asn"))
-            snprintf(key, sizeof key, "AS%lld %.44s", n(o, "asn"), s(o, "name"));
+            snprintf(key, sizeof key, "AS%lld %.44s", n(o, "asn"), T(o, "name"));
         else if (json_object_get(o, "cc"))
-            snprintf(key, sizeof key, "%s", s(o, "cc"));
+            snprintf(key, sizeof key, "%s", T(o, "cc"));
         else
-            snprintf(key, sizeof key, "%s", s(o, "name"));
+            snprintf(key, sizeof key, "%s", T(o, "name"));
         printf("  %-52s %12lld packets %9lld %s\n", key, n(o, "packets"), n(o, "sources"), who);
     }
 }
@@ -75,31 +84,31 @@ static void print_honeypot(json_t *h)
     json_array_foreach(json_object_get(h, "credentials"), i, o)
     {
         char cred[160];
-        snprintf(cred, sizeof cred, "%s/%s", s(o, "username"), s(o, "password"));
+        snprintf(cred, sizeof cred, "%s/%s", T(o, "username"), T(o, "password"));
         printf("  %-48.48s %10lld %10lld\n", cred, n(o, "attempts"), n(o, "successes"));
     }
     puts("\nTop commands                                        count  sessions");
     json_array_foreach(json_object_get(h, "commands"), i, o)
     {
-        printf("  %-48.48s %8lld %9lld\n", s(o, "input"), n(o, "count"), n(o, "sessions"));
+        printf("  %-48.48s %8lld %9lld\n", T(o, "input"), n(o, "count"), n(o, "sessions"));
     }
     puts("\nDownload URLs (never fetched)");
     if (!json_array_size(json_object_get(h, "urls"))) puts("  (none)");
     json_array_foreach(json_object_get(h, "urls"), i, o)
     {
-        printf("  %-60s %6lld  %s\n", s(o, "url"), n(o, "count"), s(o, "last_seen"));
+        printf("  %-60s %6lld  %s\n", T(o, "url"), n(o, "count"), T(o, "last_seen"));
     }
     puts("\nFiles built by bots (SHA-256)");
     if (!json_array_size(json_object_get(h, "hashes"))) puts("  (none)");
     json_array_foreach(json_object_get(h, "hashes"), i, o)
     {
-        printf("  %s %8lld bytes %5lld×  %s\n", s(o, "sha256"), n(o, "size"), n(o, "count"),
-               s(o, "path"));
+        printf("  %s %8lld bytes %5lld×  %s\n", T(o, "sha256"), n(o, "size"), n(o, "count"),
+               T(o, "path"));
     }
     puts("\nTop honeypot sources                          sessions  logins ok  downloads");
     json_array_foreach(json_object_get(h, "top_sources"), i, o)
     {
-        printf("  %-42s %9lld %10lld %10lld\n", s(o, "ip"), n(o, "sessions"), n(o, "logins_ok"),
+        printf("  %-42s %9lld %10lld %10lld\n", T(o, "ip"), n(o, "sessions"), n(o, "logins_ok"),
                n(o, "downloads"));
     }
 }
@@ -117,14 +126,15 @@ static void print_text(json_t *d)
             puts("no intervals in this window");
         return;
     }
-    printf("mamori darknet report  %s .. %s  (%lld intervals)\n\n", s(w, "from"), s(w, "to"),
+    printf("mamori darknet report  %s .. %s  (%lld intervals)\n\n", T(w, "from"), T(w, "to"),
            n(w, "intervals"));
     printf("  packets %lld  bytes %lld  sources %lld\n", n(t, "packets"), n(t, "bytes"),
            n(t, "sources"));
     printf("  IoT ports %lld packets (%.1f%%)\n", n(t, "iot_packets"),
            100 * json_real_value(json_object_get(t, "iot_share")));
-    printf("  not counted: %lld malformed, %lld non-IP, %lld outside the darknet\n",
-           n(t, "malformed"), n(t, "non_ip"), n(t, "outside"));
+    printf("  not counted: %lld malformed, %lld non-IP, %lld outside the darknet, %lld late, "
+           "%lld bad time\n",
+           n(t, "malformed"), n(t, "non_ip"), n(t, "outside"), n(t, "late"), n(t, "bad_time"));
     printf("  classes: tcp_syn %lld  backscatter %lld  udp %lld  icmp_request %lld  other %lld\n",
            n(c, "tcp_syn"), n(c, "backscatter"), n(c, "udp"), n(c, "icmp_request"), n(c, "other"));
     text_keyed(d, "fingerprints", "Scanner fingerprints (TCP SYN)", "sources");
@@ -147,22 +157,22 @@ static void print_text(json_t *d)
         json_t *fp = json_array_get(json_object_get(o, "fingerprints"), 0);
         char as[16] = "-";
         if (n(o, "asn")) snprintf(as, sizeof as, "AS%lld", n(o, "asn"));
-        printf("  %-39s %12lld packets  %-2s %-9s %-8s ports %s\n", s(o, "ip"), n(o, "packets"),
-               *s(o, "cc") ? s(o, "cc") : "--", as, fp ? json_string_value(fp) : "-", ports);
+        printf("  %-39s %12lld packets  %-2s %-9s %-8s ports %s\n", T(o, "ip"), n(o, "packets"),
+               *s(o, "cc") ? T(o, "cc") : "--", as, fp ? json_string_value(fp) : "-", ports);
     }
     puts("\nSurge alerts");
     if (!json_array_size(json_object_get(d, "alerts"))) puts("  (none)");
     json_array_foreach(json_object_get(d, "alerts"), i, o)
     {
-        printf("  %s  %lld/%s  %lld sources (baseline %.1f)\n", s(o, "at"), n(o, "port"),
-               s(o, "proto"), n(o, "sources"), json_number_value(json_object_get(o, "baseline")));
+        printf("  %s  %lld/%s  %lld sources (baseline %.1f)\n", T(o, "at"), n(o, "port"),
+               T(o, "proto"), n(o, "sources"), json_number_value(json_object_get(o, "baseline")));
     }
     puts("\nDoS victims (backscatter)");
     if (!json_array_size(json_object_get(d, "dos"))) puts("  (none)");
     json_array_foreach(json_object_get(d, "dos"), i, o)
     {
-        printf("  %-39s %-6s %10lld packets  peak %lld/min  %s .. %s\n", s(o, "target"),
-               s(o, "proto"), n(o, "packets"), n(o, "peak_60s"), s(o, "start"), s(o, "end"));
+        printf("  %-39s %-6s %10lld packets  peak %lld/min  %s .. %s\n", T(o, "target"),
+               T(o, "proto"), n(o, "packets"), n(o, "peak_60s"), T(o, "start"), T(o, "end"));
     }
     if (lure) {
         putchar('\n');
@@ -172,16 +182,7 @@ static void print_text(json_t *d)
 
 static void csv_field(const char *v)
 {
-    if (strpbrk(v, ",\"\n")) {
-        putchar('"');
-        for (; *v; v++) {
-            if (*v == '"') putchar('"');
-            putchar(*v);
-        }
-        putchar('"');
-    } else {
-        fputs(v, stdout);
-    }
+    esc_csv(stdout, v);
 }
 
 static void csv_row(const char *section, const char *key, json_t *o)
@@ -197,7 +198,11 @@ static void print_csv(json_t *d)
     size_t i;
     const char *k;
     puts("section,key,packets,bytes,sources");
-    csv_row("totals", "all", json_object_get(d, "totals"));
+    json_t *t = json_object_get(d, "totals");
+    csv_row("totals", "all", t);
+    static const char *const apart[] = {"malformed", "non_ip", "outside", "late", "bad_time"};
+    for (size_t a = 0; a < sizeof apart / sizeof apart[0]; a++) /* counted, never aggregated */
+        printf("not_counted,%s,%lld,,\n", apart[a], n(t, apart[a]));
     json_object_foreach(json_object_get(d, "classes"), k, v)
     {
         printf("class,%s,%lld,,\n", k, (long long)json_integer_value(v));
@@ -291,6 +296,10 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (!cli_no_operands("report", argc, argv, optind)) return EXIT_USAGE;
+    if (w.from >= w.to) { /* an empty window is a mistake, as the API's 400 says */
+        cli_error("--from must be before --to (the window is [from, to))");
+        return EXIT_USAGE;
+    }
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "csv")) {
         cli_error("--format: '%s' is not text, json or csv", format);
         return EXIT_USAGE;

@@ -62,6 +62,8 @@ struct dos_row {
 struct interval_rec {
     int64_t start, end; /* seconds, [start, end) */
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets;
+    uint64_t late, bad_time;   /* frames counted while it was open, never aggregated */
+    int64_t first_us, last_us; /* packet times it holds (-1 when none): what overlaps */
     uint64_t cls[CLS_COUNT];
     struct sketch sources;
     struct stat_row *rows[ROW_KINDS];

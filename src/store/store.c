@@ -1,5 +1,6 @@
 /* store — SQLite schema, migrations and interval writer (see store.h). */
 #include "store.h"
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../observe/surge.h"
 #include "sqlfn.h"
@@ -17,6 +18,9 @@ struct store {
     char path[PATH_MAX];
     sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top,
         *ins_event, *ins_alert, *ins_dos;
+    int64_t base_id, base_event_id; /* newest rows of earlier runs, at open */
+    enum store_overlap_mode overlap;
+    int64_t tolerance_us; /* reordering allowed at the seam with earlier runs */
 };
 
 static const char *const schema_v1 =
@@ -93,6 +97,18 @@ static const char *const schema_v2 =
     "CREATE TABLE indicators(type TEXT NOT NULL, value TEXT NOT NULL, source TEXT,"
     " first_seen_us INTEGER, last_seen_us INTEGER, count INTEGER, PRIMARY KEY(type, value));";
 
+/* v3: packet time is checked (observe's "Packet time" rules).  Each interval
+ * keeps the frames it counted apart (late, bad_time) and the span of packet
+ * times it holds, so that input overlapping what a database already holds is
+ * found exactly (a live sensor restarted inside an interval is newer than its
+ * span).  Older rows are taken to span their whole interval. */
+static const char *const schema_v3 =
+    "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
+    "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
+    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1;";
+
 static int db_err(struct store *s, const char *what)
 {
     return err_set(-EIO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
@@ -139,7 +155,8 @@ static int migrate(struct store *s)
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
         (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK) ||
         (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK) ||
-        sqlite3_exec(s->db, "PRAGMA user_version=2; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK) ||
+        sqlite3_exec(s->db, "PRAGMA user_version=3; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         int rc = err_set(-EIO, "%s: cannot create schema: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -152,8 +169,8 @@ static int prepare_writers(struct store *s)
 {
     const char *sql[] = {
         ("INSERT INTO intervals(start,end,packets,bytes,malformed,non_ip,outside,iot_packets,"
-         "tcp_syn,backscatter,udp,icmp_request,other,sources)"
-         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+         "late,bad_time,tcp_syn,backscatter,udp,icmp_request,other,sources,first_us,last_us)"
+         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO interval_sketches VALUES(?,?)",
         "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
         "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
@@ -171,6 +188,21 @@ static int prepare_writers(struct store *s)
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
     return 0;
+}
+
+static int base_ids(struct store *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT coalesce(max(id), 0) FROM intervals),"
+                           " (SELECT coalesce(max(id), 0) FROM source_events)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "open");
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_err(s, "open");
+    s->base_id = sqlite3_column_int64(st, 0);
+    s->base_event_id = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 struct store *store_open(const char *path, bool write)
@@ -202,7 +234,9 @@ struct store *store_open(const char *path, bool write)
             db_err(s, "cannot enable WAL");
             goto fail;
         }
-        if (store_sql_register(s->db) < 0 || migrate(s) < 0 || prepare_writers(s) < 0) goto fail;
+        if (store_sql_register(s->db) < 0 || migrate(s) < 0 || prepare_writers(s) < 0 ||
+            base_ids(s) < 0)
+            goto fail;
     } else {
         sqlite3_stmt *st;
         int version = 0;
@@ -439,19 +473,132 @@ static int write_events(struct store *s, const struct interval_rec *r, int64_t i
     return rc;
 }
 
+/* Stored intervals (of earlier runs: id <= base_id) holding packets in
+ * [?1, ?2] µs.  An interval lasts at most a day, which bounds the index scan. */
+#define OVERLAP_WHERE                                                                              \
+    " FROM intervals WHERE id <= ?3 AND start <= ?2 / 1000000 AND start >= ?1 / 1000000 - 86400"   \
+    " AND last_us >= ?1 AND first_us <= ?2"
+
+int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *first_us,
+                  int64_t *last_us)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*), min(first_us), max(last_us)" OVERLAP_WHERE, -1,
+                           &st, NULL) != SQLITE_OK)
+        return db_err(s, "overlap");
+    sqlite3_bind_int64(st, 1, from_us);
+    sqlite3_bind_int64(st, 2, to_us);
+    sqlite3_bind_int64(st, 3, s->base_id);
+    int n = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int(st, 0);
+        *first_us = sqlite3_column_int64(st, 1);
+        *last_us = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    return n < 0 ? db_err(s, "overlap") : n;
+}
+
+/* Deletes the earlier intervals holding packets in [from, to] with every row
+ * derived from them; the rollups of their hours and days are marked stale
+ * (readers then use the raw rows), and source events of windows overlapping
+ * the range go too (a window can hold no more than the intervals it folds). */
+static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
+{
+    /* clang-format off */
+    static const char *const sql[] = {
+        "CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY, start INTEGER)",
+        "DELETE FROM temp.doomed",
+        "INSERT INTO temp.doomed SELECT id, start" OVERLAP_WHERE,
+        "DELETE FROM interval_sketches WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM port_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM fingerprint_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM country_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM asn_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM top_sources WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM alerts WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM dos WHERE interval_id IN (SELECT id FROM temp.doomed)"
+        " OR (start_us >= ?1 AND start_us <= ?2)", /* reported after the range, started in it */
+        "DELETE FROM rollup_buckets WHERE (res = 3600 AND bucket IN"
+        " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
+        " (SELECT start - start % 86400 FROM temp.doomed))",
+        "DELETE FROM source_events WHERE id <= ?4 AND window_start <= ?2 / 1000000"
+        " AND window_end > ?1 / 1000000",
+        "DELETE FROM intervals WHERE id IN (SELECT id FROM temp.doomed)",
+    };
+    /* clang-format on */
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            return db_err(s, "replace");
+        for (int p = 1; p <= sqlite3_bind_parameter_count(st); p++) {
+            const char *name = sqlite3_bind_parameter_name(st, p);
+            int k = name ? atoi(name + 1) : p;
+            sqlite3_bind_int64(st, p,
+                               k == 1   ? from_us
+                               : k == 2 ? to_us
+                               : k == 3 ? s->base_id
+                                        : s->base_event_id);
+        }
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) return db_err(s, "replace");
+    }
+    return 0;
+}
+
+int store_replace_range(struct store *s, int64_t from_us, int64_t to_us)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(s, "begin");
+    int rc = delete_range(s, from_us, to_us);
+    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_err(s, "commit");
+    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+void store_set_overlap(struct store *s, enum store_overlap_mode mode, int64_t tolerance_us)
+{
+    s->overlap = mode;
+    s->tolerance_us = tolerance_us;
+}
+
+/* Input read as a stream cannot be checked ahead: each interval is, before
+ * it is written. */
+static int overlap_guard(struct store *s, const struct interval_rec *r)
+{
+    int64_t from = r->first_us + s->tolerance_us, f = 0, l = 0;
+    if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0 || from > r->last_us) return 0;
+    int n = store_overlap(s, from, r->last_us, &f, &l); /* one indexed probe per interval */
+    if (n <= 0) return n;
+    if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
+    char a[32], b[32], c[32];
+    return err_set(-EEXIST,
+                   "%s: packets from %s on overlap what the database already holds from this "
+                   "sensor (%s .. %s); stopped before writing them (--replace replaces them)",
+                   s->path, cli_iso_us(r->first_us, a), cli_iso_us(f, b), cli_iso_us(l, c));
+}
+
 static int write_one(struct store *s, struct interval_rec *r)
 {
     sqlite3_stmt *st = s->ins_interval;
     int c = 1;
     sqlite3_bind_int64(st, c++, r->start);
     sqlite3_bind_int64(st, c++, r->end);
-    uint64_t v[] = {r->packets, r->bytes, r->malformed, r->non_ip, r->outside, r->iot_packets};
+    uint64_t v[] = {r->packets, r->bytes,       r->malformed, r->non_ip,
+                    r->outside, r->iot_packets, r->late,      r->bad_time};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         sqlite3_bind_int64(st, c++, (int64_t)v[i]);
     for (int k = 0; k < CLS_COUNT; k++)
         sqlite3_bind_int64(st, c++, (int64_t)r->cls[k]);
     sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&r->sources));
-    int rc = step(s, st, "insert interval");
+    if (r->first_us >= 0) { /* NULL: no packets, nothing to overlap */
+        sqlite3_bind_int64(st, c, r->first_us);
+        sqlite3_bind_int64(st, c + 1, r->last_us);
+    }
+    int rc = overlap_guard(s, r);
+    if (rc == 0) rc = step(s, st, "insert interval");
     int64_t id = sqlite3_last_insert_rowid(s->db);
     sqlite3_bind_int64(s->ins_isketch, 1, id);
     if (rc == 0) rc = bind_sketch(s->ins_isketch, 2, &r->sources);

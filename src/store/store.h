@@ -7,8 +7,11 @@
  * surge alerts, DoS victims and the surge detector's learned baselines.
  * store_write_interval() commits one interval in one transaction (or several
  * whole ones together when they queue up), so a crash loses at most the
- * intervals not yet handed over, never part of one.  Schema changes go through
- * PRAGMA user_version migrations in store.c. */
+ * intervals not yet handed over, never part of one.  Each interval keeps the
+ * span of packet times it holds, so input that overlaps earlier runs can be
+ * refused or replaced exactly (store_overlap, store_replace_range; rows this
+ * run wrote are never its own overlap).  Schema changes go through PRAGMA
+ * user_version migrations in store.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
@@ -18,7 +21,7 @@
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
-#define STORE_SCHEMA 2 /* PRAGMA user_version of the newest schema */
+#define STORE_SCHEMA 3 /* PRAGMA user_version of the newest schema */
 
 struct store;
 struct surge;
@@ -36,6 +39,16 @@ int store_write_samples(struct store *s, const struct live_sample *v, size_t n);
 int store_set_meta(struct store *s, const char *key, const char *value);
 /* Adds delta to an integer kept in meta (created at 0). */
 int store_add_counter(struct store *s, const char *key, uint64_t delta);
+/* Earlier runs' intervals holding packets in [from_us, to_us]: how many (or
+ * a negative error), and the span of their packets. */
+int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *first_us,
+                  int64_t *last_us);
+/* Deletes those intervals and what derives from them, in one transaction. */
+int store_replace_range(struct store *s, int64_t from_us, int64_t to_us);
+/* What writing an interval whose packets (but the first tolerance_us)
+ * overlap earlier runs does: nothing (the default), fail, or replace them. */
+enum store_overlap_mode { STORE_OVERLAP_ALLOW, STORE_OVERLAP_REFUSE, STORE_OVERLAP_REPLACE };
+void store_set_overlap(struct store *s, enum store_overlap_mode mode, int64_t tolerance_us);
 void store_close(struct store *s);
 
 #endif

@@ -48,6 +48,10 @@ expect 1 "$T/garbage.db" "$M" report --db "$T/garbage.db"; one_line
 [ "$(cat "$T/garbage.db")" = "not a database, just words" ] || fail "a non-database file was modified"
 expect 2 "--format" "$M" report --db "$T/x.db" --format xml; one_line
 expect 2 "--from" "$M" report --db "$T/x.db" --from yesterday; one_line
+expect 2 "--from must be before --to" "$M" report --db "$T/x.db" --from 2016-09-21 --to 2016-09-20
+one_line
+expect 2 "--from must be before --to" "$M" report --db "$T/x.db" --from 1474329600 --to 1474329600
+one_line
 expect 2 "--packets" "$M" synth --out "$T/s.pcap" --darknet "$DN" --packets many; one_line
 expect 2 "frobnicate" "$M" frobnicate; one_line
 

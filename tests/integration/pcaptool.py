@@ -6,7 +6,13 @@
   pcaptool.py absurd FILE OUT N          keep N records, then one claiming a 2 GiB length
   pcaptool.py linktype FILE OUT DLT      same records, another link type
   pcaptool.py frames_by_minute FILE      JSON {minute_start: frames} of complete records
-  pcaptool.py pcapng FILE OUT            the same records as pcapng (SHB, IDB, EPBs)
+  pcaptool.py pcapng FILE OUT [TSRESOL [TSOFFSET]]
+                                         the same records as pcapng (SHB, IDB, EPBs); with
+                                         TSRESOL (if_tsresol byte) the timestamps are written
+                                         in those units, TSOFFSET (if_tsoffset seconds) is set
+  pcaptool.py retime FILE OUT I SEC USEC  record I gets that time (32-bit fields, as written)
+  pcaptool.py shift FILE OUT SECONDS      every record's seconds moved (wrapping at 32 bits)
+  pcaptool.py split FILE OUT1 OUT2 N      records before N to OUT1, the rest to OUT2
 """
 import json
 import struct
@@ -55,14 +61,41 @@ def main():
             n = 12 + len(body)
             return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
 
+        opts = b""
+        resol = int(sys.argv[4], 0) if len(sys.argv) > 4 else None
+        if resol is not None:
+            opts += struct.pack("<HHB", 9, 1, resol) + b"\0" * 3
+        if len(sys.argv) > 5:
+            opts += struct.pack("<HHq", 14, 8, int(sys.argv[5], 0))
+        if opts:
+            opts += struct.pack("<HH", 0, 0)
         out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
-               block(1, struct.pack("<HHI", linktype, 0, 65535))]
+               block(1, struct.pack("<HHI", linktype, 0, 65535) + opts)]
         for off, sec, incl in records(data):
             usec, orig = struct.unpack("<II", data[off + 4:off + 8] + data[off + 12:off + 16])
             ts = sec * 1000000 + usec
+            if resol is not None:  # the same microsecond count read in other units
+                ts &= (1 << 64) - 1
             pkt = data[off + 16:off + 16 + incl]
             out.append(block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig) + pkt))
         open(sys.argv[3], "wb").write(b"".join(out))
+    elif cmd == "retime":
+        i, sec, usec = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+        off = list(records(data))[i][0]
+        out = bytearray(data)
+        out[off:off + 8] = struct.pack("<II", sec & 0xFFFFFFFF, usec & 0xFFFFFFFF)
+        open(sys.argv[3], "wb").write(out)
+    elif cmd == "shift":
+        out = bytearray(data)
+        for off, sec, _ in records(data):
+            out[off:off + 4] = struct.pack("<I", (sec + int(sys.argv[4])) & 0xFFFFFFFF)
+        open(sys.argv[3], "wb").write(out)
+    elif cmd == "split":
+        n = int(sys.argv[5])
+        recs = list(records(data))
+        cut = recs[n][0] if n < len(recs) else len(data)
+        open(sys.argv[3], "wb").write(data[:cut])
+        open(sys.argv[4], "wb").write(data[:24] + data[cut:])
     else:
         sys.exit(f"unknown command {cmd}")
 

@@ -76,21 +76,61 @@ static void rollover_on_packet_time(void **state)
     assert_int_equal(s.n, 0);
     frame(a, t + 60, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000); /* next interval */
     assert_int_equal(s.n, 1);
-    frame(a, t + 30, "1.1.1.3", "198.18.0.3", 2323, TCP_SYN, 1000); /* late: current interval */
+    frame(a, t + 59, "1.1.1.3", "198.18.0.3", 2323, TCP_SYN, 1000); /* reordered: counted */
+    frame(a, t + 30, "1.1.1.3", "198.18.0.3", 2323, TCP_SYN, 1000); /* late: apart */
     frame(a, t + 600, "1.1.1.1", "198.18.0.3", 23, TCP_SYN, 1000);  /* gap: no empty intervals */
     frame(a, t + 601, "1.1.1.1", "10.0.0.1", 23, TCP_SYN, 1000);    /* outside */
+    assert_int_equal(s.n, 1); /* a jump of 9 minutes waits for confirmation... */
+    assert_int_equal(agg_settle(a, (t + 601) * 1000000), 0); /* ...the wall clock gives it */
     assert_int_equal(agg_flush(a, true), 0);
     assert_int_equal(s.n, 3);
+    assert_int_equal(s.r[1]->late, 1);
+    assert_int_equal(s.r[1]->first_us, (t + 59) * 1000000);
+    assert_int_equal(s.r[1]->last_us, (t + 60) * 1000000);
     assert_int_equal(s.r[0]->start, t);
     assert_int_equal(s.r[0]->end, t + 60);
     assert_int_equal(s.r[0]->packets, 2);
     assert_int_equal(sketch_count(&s.r[0]->sources), 2);
     assert_int_equal(s.r[1]->start, t + 60);
     assert_int_equal(s.r[1]->packets, 2);
+    assert_int_equal(agg_totals(a)->late, 1);
     assert_int_equal(s.r[2]->start, t + 600);
     assert_int_equal(s.r[2]->packets, 1);
     assert_int_equal(s.r[2]->outside, 1);
     assert_int_equal(s.r[0]->iot_packets, 2);
+    for (int i = 0; i < s.n; i++)
+        interval_rec_free(s.r[i]);
+    agg_free(a);
+}
+
+/* A lone frame far ahead moves nothing (bad_time); a real jump, confirmed
+ * by AGG_CONFIRM frames, loses nothing; a first frame far ahead of the
+ * second is the lone one; times outside 1970..2100 never reach an interval. */
+static void clock_lone_frames_and_jumps(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600, future = t + 20 * 365 * 86400LL;
+    frame(a, future, "1.1.1.9", "198.18.0.1", 23, TCP_SYN, 1000); /* first and lone */
+    frame(a, t + 1, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 2, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, future, "1.1.1.9", "198.18.0.1", 23, TCP_SYN, 1000); /* lone, in the middle */
+    frame(a, t + 3, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    assert_int_equal(agg_frame(a, DLT_EN10MB, -1, (const uint8_t *)"", 0, 0), 0);
+    assert_int_equal(agg_frame(a, DLT_EN10MB, PKT_TIME_MAX_US, (const uint8_t *)"", 0, 0), 0);
+    assert_int_equal(agg_frame(a, DLT_EN10MB, future * 1000000, NULL, 0, 0), 0); /* held, empty */
+    frame(a, t + 4, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    for (int i = 0; i < AGG_CONFIRM; i++) /* an hour later: a gap in the capture */
+        frame(a, t + 3600 + i, "1.1.1.2", "198.18.0.1", 23, TCP_SYN, 1000);
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.r[0]->start, t);
+    assert_int_equal(s.r[0]->packets, 4);
+    assert_int_equal(s.r[0]->bad_time, 5);
+    assert_int_equal(s.r[1]->start, t + 3600);
+    assert_int_equal(s.r[1]->packets, AGG_CONFIRM);
+    assert_int_equal(agg_totals(a)->bad_time, 5);
     for (int i = 0; i < s.n; i++)
         interval_rec_free(s.r[i]);
     agg_free(a);
@@ -230,6 +270,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rollover_on_packet_time),
+        cmocka_unit_test(clock_lone_frames_and_jumps),
         cmocka_unit_test(ports_sources_and_backscatter),
         cmocka_unit_test(store_report_unions_intervals),
         cmocka_unit_test(bounded_sources),

@@ -93,12 +93,28 @@ static void geolite_city(void **state)
     geo_free(g);
 }
 
+/* An empty ASN file loads nothing (and sorts nothing: qsort of NULL is UB). */
+static void empty_csv(void **state)
+{
+    (void)state;
+    char *p = write_tmp("");
+    struct geo *g = geo_new();
+    assert_int_equal(geo_add_asn_csv(g, p), 0);
+    assert_false(geo_has_asn(g));
+    struct geo_info gi;
+    geo_lookup(g, &(struct ipaddr){0}, &gi);
+    assert_int_equal(gi.asn, 0);
+    unlink(p);
+    geo_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(asn_ranges),
         cmocka_unit_test(bad_csv_names_line),
         cmocka_unit_test(geolite_city),
+        cmocka_unit_test(empty_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
