@@ -1,8 +1,9 @@
 /* applets — BusyBox applets and ash builtins of the emulated shell (see shell.h).
  *
  * Each applet reads and writes only the session's vfs and its streams; the
- * downloaders parse their arguments the way BusyBox does, report the URL and
- * leave an empty file where the download would land. */
+ * downloaders parse their arguments the way BusyBox does, report the URL
+ * first (so a read-only destination cannot hide it) and leave an empty file
+ * where the download would land. */
 #include "shell_int.h"
 
 #include <ctype.h>
@@ -507,15 +508,18 @@ static void report(struct shell *sh, const char *tool, const char *url, const ch
     if (sh->hooks.download) sh->hooks.download(sh->ctx, tool, url, host, dest);
 }
 
-/* Creates the (empty) file a downloader would have written. */
-static int touch_dest(struct shell *sh, const char *tool, const char *dest, char *abs,
-                      struct io *io)
+/* Records the URL, then creates the (empty) file a downloader would have
+ * written.  The URL comes first: it is the fact worth having, and a bot that
+ * aims at a read-only place (`cd /; wget URL`) has still shown it. */
+static int fetch(struct shell *sh, const char *tool, const char *url, const char *dest,
+                 struct io *io)
 {
-    if (!strcmp(dest, "-")) {
-        strcpy(abs, "-");
-        return 0;
-    }
-    int e = sh_path(sh, dest, abs) ? vfs_write(&sh->fs, abs, NULL, 0, false) : -ENAMETOOLONG;
+    char abs[VFS_PATH_MAX];
+    bool named = !strcmp(dest, "-") || sh_path(sh, dest, abs);
+    if (!strcmp(dest, "-")) strcpy(abs, "-");
+    report(sh, tool, url, named ? abs : dest);
+    if (!strcmp(dest, "-")) return 0;
+    int e = named ? vfs_write(&sh->fs, abs, NULL, 0, false) : -ENAMETOOLONG;
     if (e < 0) {
         sh_printf(io->err, "%s: can't open '%s': %s\n", tool, dest, sh_strerror(e));
         return 1;
@@ -550,7 +554,7 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
               "\t[-U|--user-agent AGENT] URL...\n\nRetrieve files via HTTP or FTP");
         return 1;
     }
-    char full[SH_WORD_MAX], host[256], name[VFS_PATH_MAX + 8], abs[VFS_PATH_MAX];
+    char full[SH_WORD_MAX], host[256], name[VFS_PATH_MAX + 8];
     snprintf(full, sizeof full, "%s%s", strstr(url, "://") ? "" : "http://", url);
     url_host(full, host, sizeof host);
     const char *path = strchr(strstr(full, "://") + 3, '/');
@@ -566,11 +570,10 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
         bool has_port = colon && (!rb || colon > rb);
         sh_printf(io->err, "Connecting to %s (%.*s%s)\n", host, hl, hp, has_port ? "" : ":80");
     }
-    if (touch_dest(sh, "wget", name, abs, io)) return 1;
-    if (!quiet && strcmp(abs, "-"))
+    if (fetch(sh, "wget", full, name, io)) return 1;
+    if (!quiet && strcmp(name, "-"))
         sh_printf(io->err, "%-20.20s 100%% |*******************************|     0  --:--:-- ETA\n",
                   base_name(name));
-    report(sh, "wget", full, abs);
     return 0;
 }
 
@@ -606,12 +609,10 @@ static int ap_tftp(struct shell *sh, int argc, char **argv, struct io *io)
     }
     if (!remote) remote = local;
     if (!local) local = base_name(remote);
-    char url[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char url[SH_WORD_MAX];
     snprintf(url, sizeof url, "tftp://%s%s%s/%s", host, port ? ":" : "", port ? port : "",
              remote[0] == '/' ? remote + 1 : remote);
-    if (touch_dest(sh, "tftp", local, abs, io)) return 1;
-    report(sh, "tftp", url, abs);
-    return 0;
+    return fetch(sh, "tftp", url, local, io);
 }
 
 static int ap_curl(struct shell *sh, int argc, char **argv, struct io *io)
@@ -634,12 +635,10 @@ static int ap_curl(struct shell *sh, int argc, char **argv, struct io *io)
         sh_printf(io->err, "curl: try 'curl --help' for more information\n");
         return 2;
     }
-    char full[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char full[SH_WORD_MAX];
     snprintf(full, sizeof full, "%s%s", strstr(url, "://") ? "" : "http://", url);
     if (remote_name) out = base_name(full);
-    if (touch_dest(sh, "curl", out, abs, io)) return 23;
-    report(sh, "curl", full, abs);
-    return 0;
+    return fetch(sh, "curl", full, out, io) ? 23 : 0;
 }
 
 static int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io)
@@ -661,12 +660,10 @@ static int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io)
         return 1;
     }
     const char *remote = pos[np - 1], *local = np == 3 ? pos[1] : base_name(pos[1]);
-    char url[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char url[SH_WORD_MAX];
     snprintf(url, sizeof url, "ftp://%s%s%s/%s", pos[0], port ? ":" : "", port ? port : "",
              remote[0] == '/' ? remote + 1 : remote);
-    if (touch_dest(sh, "ftpget", local, abs, io)) return 1;
-    report(sh, "ftpget", url, abs);
-    return 0;
+    return fetch(sh, "ftpget", url, local, io);
 }
 
 static int ap_busybox(struct shell *sh, int argc, char **argv, struct io *io)

