@@ -402,8 +402,11 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
         err_set(-EINVAL, "%s: unknown arch '%s'", name, p->arch);
         goto fail;
     }
-    if (!persona_has_applet(p, "sh") && !push(&p->applets, &p->n_applets, strdup("sh"))) goto fail;
     sort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    if (!persona_has_applet(p, "sh")) {
+        if (!push(&p->applets, &p->n_applets, strdup("sh"))) goto fail;
+        sort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    }
     size_t elf_len = 4096;
     uint8_t *elf = make_elf(a, elf_len, p->name);
     if (!elf || !add_file(p, "/bin/busybox", elf, elf_len)) {
@@ -509,11 +512,25 @@ void persona_free(struct persona *p)
     free(p);
 }
 
+/* Binary search in a sorted list of names: the shell asks on every lookup. */
+static bool in_sorted(char *const *a, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(a[mid], name);
+        if (!c) return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 bool persona_has_applet(const struct persona *p, const char *name)
 {
-    for (size_t i = 0; i < p->n_applets; i++)
-        if (!strcmp(p->applets[i], name)) return true;
-    return false;
+    return in_sorted(p->applets, p->n_applets, name);
 }
 
 const struct persona_file *persona_file(const struct persona *p, const char *path)
@@ -549,9 +566,7 @@ bool persona_has_program(const struct persona *p, const char *name)
 
 bool persona_is_dir(const struct persona *p, const char *path)
 {
-    for (size_t i = 0; i < p->n_dirs; i++)
-        if (!strcmp(p->dirs[i], path)) return true;
-    return false;
+    return in_sorted(p->dirs, p->n_dirs, path);
 }
 
 bool persona_writable(const struct persona *p, const char *path)

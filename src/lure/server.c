@@ -28,6 +28,12 @@
 #define MIN_STORE 32 /* smaller files are probes ("kami/tmp"), not payloads */
 #define MAX_VARS 8
 #define SOURCES_MAX 65536
+/* The shell work (bytes touched, see shell.h) the loop does before it looks at
+ * the sockets again: a session whose lines cost more waits its next turn with
+ * its unread input parked, so a CPU-heavy session delays a greeting by about
+ * one command line (~10-30 ms), never by its whole input. */
+#define TURN_WORK (4u << 20)
+#define PEND_CAP (8u << 10)
 
 enum { KIND_LISTENER, KIND_SESSION };
 enum { ST_USER, ST_PASS, ST_SHELL };
@@ -50,9 +56,12 @@ struct session {
     bool login_ok;
     struct telnet tn;
     struct buf line, out;
+    struct buf pend; /* decoded input not yet run: the session waits its turn */
     struct shell *sh;
     struct lure_server *srv;
     struct session *prev, *next;
+    struct session *rprev, *rnext; /* the run queue, while pend holds input */
+    bool queued;
 };
 
 struct source {
@@ -78,6 +87,9 @@ struct lure_server {
     struct lure_stats st;
     uint64_t id_state;
     int64_t now_us;
+    struct session *run_head, *run_tail; /* sessions with parked input, oldest first */
+    size_t turn_work;                    /* shell work done in this loop turn */
+    volatile sig_atomic_t *stop;
 };
 
 static int64_t now_us(void)
@@ -156,12 +168,49 @@ static void send_text(struct session *s, const char *text)
     telnet_escape(&s->out, (const uint8_t *)text, strlen(text), true);
 }
 
+/* A session with parked input does not read more until it has run it (so
+ * pend stays bounded); EPOLLOUT only while output waits for the socket. */
+static void set_events(struct lure_server *srv, struct session *s)
+{
+    struct epoll_event ev = {.events = (s->queued ? 0 : EPOLLIN | EPOLLRDHUP) |
+                                       (s->epoll_out ? EPOLLOUT : 0),
+                             .data.ptr = s};
+    epoll_ctl(srv->ep, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
 static void set_epollout(struct lure_server *srv, struct session *s, bool on)
 {
     if (s->epoll_out == on) return;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = s};
-    epoll_ctl(srv->ep, EPOLL_CTL_MOD, s->fd, &ev);
     s->epoll_out = on;
+    set_events(srv, s);
+}
+
+static void run_queue_remove(struct lure_server *srv, struct session *s)
+{
+    if (!s->queued) return;
+    if (s->rprev)
+        s->rprev->rnext = s->rnext;
+    else
+        srv->run_head = s->rnext;
+    if (s->rnext)
+        s->rnext->rprev = s->rprev;
+    else
+        srv->run_tail = s->rprev;
+    s->rprev = s->rnext = NULL;
+    s->queued = false;
+}
+
+static void run_queue_add(struct lure_server *srv, struct session *s)
+{
+    if (s->queued) return;
+    s->rprev = srv->run_tail;
+    s->rnext = NULL;
+    if (srv->run_tail)
+        srv->run_tail->rnext = s;
+    else
+        srv->run_head = s;
+    srv->run_tail = s;
+    s->queued = true;
 }
 
 /* ---- captured files ---- */
@@ -296,6 +345,7 @@ static void end_session(struct lure_server *srv, struct session *s, const char *
     lure_log_closed(srv->cfg.log, &s->conn, srv->now_us, srv->now_us - s->start_us, &sum);
     if (!strcmp(reason, "timeout")) srv->st.timeouts++;
     unlink_lru(srv, s);
+    run_queue_remove(srv, s);
     close(s->fd);
     struct ipaddr ip;
     if (ip_parse(s->conn.src_ip, &ip) == 0) {
@@ -305,6 +355,7 @@ static void end_session(struct lure_server *srv, struct session *s, const char *
     shell_free(s->sh);
     buf_free(&s->line);
     buf_free(&s->out);
+    buf_free(&s->pend);
     free(s->user);
     free(s->login_user);
     free(s->login_pass);
@@ -378,6 +429,7 @@ static void new_session(struct lure_server *srv, int fd, const struct ipaddr *sr
     s->start_us = srv->now_us;
     s->line.cap = LINE_MAX_LOGIN;
     s->out.cap = OUT_CAP;
+    s->pend.cap = PEND_CAP;
     uint64_t z = (srv->id_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -544,6 +596,7 @@ static void login_line(struct lure_server *srv, struct session *s)
             s->closing = 3;
             return;
         }
+        shell_set_stop(s->sh, srv->stop);
         send_text(s, p->motd);
         send_text(s, p->prompt);
         touch(srv, s, L_SHELL);
@@ -572,6 +625,7 @@ static void shell_line(struct lure_server *srv, struct session *s)
         lure_log_command(srv->cfg.log, &s->conn, srv->now_us, l, n);
         struct buf term = {.cap = TERM_CAP};
         shell_run(s->sh, l, n, &term);
+        srv->turn_work += shell_work(s->sh);
         telnet_escape(&s->out, term.p, term.len, true);
         buf_free(&term);
         sync_files(srv, s, false);
@@ -586,18 +640,23 @@ static void shell_line(struct lure_server *srv, struct session *s)
         send_text(s, srv->cfg.persona->prompt);
 }
 
-static void on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
+/* Runs input bytes; returns how many it took.  It stops after a command line
+ * once this turn's work is spent: the caller parks the rest. */
+static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
 {
-    for (size_t i = 0; i < n && !s->closing; i++) {
+    size_t i = 0;
+    for (; i < n && !s->closing; i++) {
         uint8_t c = d[i];
         bool echo = s->stage != ST_PASS;
         if (c == '\n') {
             if (echo) send_text(s, "\n");
             s->skip_line = 0;
-            if (s->stage == ST_SHELL)
+            if (s->stage == ST_SHELL) {
                 shell_line(srv, s);
-            else
+                if (srv->turn_work >= TURN_WORK) return i + 1;
+            } else {
                 login_line(srv, s);
+            }
         } else if (c == 0x7f || c == 8) {
             if (s->line.len) {
                 s->line.len--;
@@ -612,6 +671,7 @@ static void on_data(struct lure_server *srv, struct session *s, const uint8_t *d
                 telnet_escape(&s->out, &c, 1, true);
         }
     }
+    return s->closing ? n : i;
 }
 
 static void on_readable(struct lure_server *srv, struct session *s)
@@ -630,13 +690,43 @@ static void on_readable(struct lure_server *srv, struct session *s)
          * a client trickling bytes cannot keep a login prompt open */
         if (s->stage == ST_SHELL) touch(srv, s, L_SHELL);
         size_t nd = telnet_feed(&s->tn, in, (size_t)r, data, &s->out, on_sb, s);
-        on_data(srv, s, data, nd);
+        size_t used = on_data(srv, s, data, nd);
         if (s->bytes_in > srv->cfg.max_input) {
             s->closing = 3;
             break;
         }
+        if (used < nd) { /* out of turn: park the rest and stop reading */
+            buf_add(&s->pend, data + used, nd - used);
+            run_queue_add(srv, s);
+            set_events(srv, s);
+            break;
+        }
     }
     flush_out(srv, s);
+}
+
+/* Gives queued sessions their turns, oldest first, until this turn's work
+ * is spent (at least one line runs, so every queued session progresses). */
+static void run_queued(struct lure_server *srv)
+{
+    struct session *last = srv->run_tail;
+    bool first = true;
+    while (srv->run_head && (first || srv->turn_work < TURN_WORK) && !*srv->stop) {
+        struct session *s = srv->run_head;
+        first = false;
+        run_queue_remove(srv, s);
+        size_t used = on_data(srv, s, s->pend.p, s->pend.len);
+        buf_consume(&s->pend, used);
+        if (s->pend.len && !s->closing) {
+            run_queue_add(srv, s); /* to the back: the others go first */
+        } else {
+            buf_free(&s->pend);
+            set_events(srv, s); /* reading again */
+        }
+        bool at_end = s == last;
+        flush_out(srv, s); /* may end s */
+        if (at_end) break; /* each queued session gets one turn per loop */
+    }
 }
 
 static void expire(struct lure_server *srv)
@@ -652,10 +742,12 @@ int lure_server_run(struct lure_server *srv, volatile sig_atomic_t *stop)
 {
     struct epoll_event evs[256];
     int64_t last_tick = now_us();
+    srv->stop = stop;
     while (!*stop) {
-        int n = epoll_wait(srv->ep, evs, 256, 250);
+        int n = epoll_wait(srv->ep, evs, 256, srv->run_head ? 0 : 250);
         if (n < 0 && errno != EINTR) return -errno;
         srv->now_us = now_us();
+        srv->turn_work = 0;
         for (int i = 0; i < n; i++) {
             uint8_t kind = *(uint8_t *)evs[i].data.ptr;
             if (kind == KIND_LISTENER) {
@@ -668,8 +760,10 @@ int lure_server_run(struct lure_server *srv, volatile sig_atomic_t *stop)
             if (evs[i].events & EPOLLOUT) {
                 if (!flush_out(srv, s)) continue;
             }
-            if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(srv, s);
+            if ((evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !s->queued)
+                on_readable(srv, s);
         }
+        run_queued(srv);
         expire(srv);
         lure_log_flush(srv->cfg.log, srv->now_us, false);
         if (srv->cfg.tick && srv->now_us - last_tick >= 1000000) {
