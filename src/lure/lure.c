@@ -257,6 +257,28 @@ static int parse(int argc, char **argv, struct opts *o)
     return cli_no_operands("lure", argc, argv, optind) ? 0 : EXIT_USAGE;
 }
 
+/* mkdir -p of path (of its parent only when parent_only), as --db does for
+ * its file: a fresh directory runs with the defaults (var/...). */
+static int make_dirs(const char *opt, const char *path, bool parent_only)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    if (parent_only) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) return 0;
+        slash[slash == dir] = 0;
+    }
+    for (char *p = dir + 1;; p++) {
+        if (*p && *p != '/') continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return err_set(-errno, "%s %s: cannot create directory %s: %s", opt, path, dir,
+                           strerror(errno));
+        if (!(*p = c)) return 0;
+    }
+}
+
 /* Lets the unprivileged user write what root opened for it. */
 static void hand_over(const char *user, const char *db, const char *events, const char *files)
 {
@@ -329,13 +351,17 @@ int cmd_lure(int argc, char **argv)
         goto out;
     }
     const char *events = strcmp(o.events, "-") ? o.events : NULL;
-    if (!(log = lure_log_open(events, db, sensor, p->name))) {
+    if ((events && make_dirs("--events", events, true) < 0) ||
+        !(log = lure_log_open(events, db, sensor, p->name))) {
         cli_error("%s", err_msg());
         goto out;
     }
     o.cfg.files_dir = -1;
     if (strcmp(o.files, "-")) {
-        mkdir(o.files, 0755);
+        if (make_dirs("--files", o.files, false) < 0) {
+            cli_error("%s", err_msg());
+            goto out;
+        }
         o.cfg.files_dir = open(o.files, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (o.cfg.files_dir < 0) {
             cli_error("--files %s: %s", o.files, strerror(errno));

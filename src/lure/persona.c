@@ -446,11 +446,33 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* The directory of the running executable, or "" when /proc is not there. */
+static void exe_dir(char *out, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", out, n - 1);
+    out[len > 0 ? len : 0] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    else
+        out[0] = 0;
+}
+
 bool persona_data_file(const char *rel, char *out, size_t n)
 {
-    const char *dirs[] = {getenv("MAMORI_DATA"), "data", MAMORI_DATADIR};
-    for (size_t i = 0; i < 3; i++) {
-        if (!dirs[i]) continue;
+    /* next to the executable first: an installed tree works wherever it was
+     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources, the
+     * compiled-in prefix, and ./data */
+    char exe[4096], installed[4200];
+    exe_dir(exe, sizeof exe);
+    snprintf(installed, sizeof installed, "%s/../share/mamori", exe);
+    const char *dirs[] = {getenv("MAMORI_DATA"), exe[0] ? installed : NULL,
+#ifdef MAMORI_BUILD_ROOT
+                          !strcmp(exe, MAMORI_BUILD_ROOT) ? MAMORI_SOURCE_DATA : NULL,
+#endif
+                          MAMORI_DATADIR, "data"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i] || !dirs[i][0]) continue;
         snprintf(out, n, "%s/%s", dirs[i], rel);
         if (access(out, R_OK) == 0) return true;
     }
