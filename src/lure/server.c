@@ -1,6 +1,7 @@
 /* server — epoll loop, sessions, login, timeouts, rate limits, file capture (see server.h). */
 #include "server.h"
 #include "../core/addr.h"
+#include "../core/cli.h"
 #include "../core/table.h"
 #include "log.h"
 #include "persona.h"
@@ -8,6 +9,7 @@
 #include "telnet.h"
 #include "userdb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +93,7 @@ struct lure_server {
     struct session *run_head, *run_tail; /* sessions with parked input, oldest first */
     size_t turn_work;                    /* shell work done in this loop turn */
     volatile sig_atomic_t *stop;
+    bool files_warned;
 };
 
 static int64_t now_us(void)
@@ -130,6 +134,8 @@ static void touch(struct lure_server *srv, struct session *s, int list)
     s->last_us = srv->now_us;
 }
 
+static void recover_files(struct lure_server *srv);
+
 struct lure_server *lure_server_new(const struct lure_config *cfg)
 {
     struct lure_server *srv = calloc(1, sizeof *srv);
@@ -145,6 +151,7 @@ struct lure_server *lure_server_new(const struct lure_config *cfg)
     }
     if (getrandom(&srv->id_state, sizeof srv->id_state, 0) != sizeof srv->id_state)
         srv->id_state = (uint64_t)now_us();
+    if (cfg->files_dir >= 0) recover_files(srv);
     return srv;
 }
 
@@ -220,6 +227,29 @@ static void stage_name(const struct session *s, const struct vfs_node *nd, char 
     snprintf(name, n, ".part-%s-%u", s->id, nd->id);
 }
 
+/* Room for more bytes in the files directory; warns once when there is none. */
+static bool files_room(struct lure_server *srv, uint64_t more)
+{
+    if (srv->st.files_bytes + more <= srv->cfg.files_cap) return true;
+    if (!srv->files_warned)
+        cli_error("lure: --files %s holds %llu bytes, its cap (--files-cap %llu): files are no "
+                  "longer stored, their events still are",
+                  srv->cfg.files_path ? srv->cfg.files_path : "",
+                  (unsigned long long)srv->st.files_bytes,
+                  (unsigned long long)srv->cfg.files_cap);
+    srv->files_warned = true;
+    return false;
+}
+
+static void drop_stage(struct lure_server *srv, struct session *s, struct vfs_node *nd)
+{
+    char name[64];
+    stage_name(s, nd, name, sizeof name);
+    if (srv->cfg.files_dir >= 0 && nd->staged) unlinkat(srv->cfg.files_dir, name, 0);
+    srv->st.files_bytes -= nd->staged;
+    nd->staged = 0;
+}
+
 /* Puts what a command line wrote into the node's staging file, so a crash
  * cannot lose it; appends only the new bytes when the file only grew. */
 static void stage(struct lure_server *srv, struct session *s, struct vfs_node *nd)
@@ -229,18 +259,68 @@ static void stage(struct lure_server *srv, struct session *s, struct vfs_node *n
     bool grow = nd->appended && nd->clean_len <= nd->len && nd->pending;
     nd->dirty = false;
     nd->pending = true;
-    if (srv->cfg.files_dir < 0 || nd->kind != VFS_FILE) return;
+    if (srv->cfg.files_dir < 0 || nd->kind != VFS_FILE || nd->unstored) return;
+    size_t from = grow ? nd->clean_len : 0;
+    if (!grow) drop_stage(srv, s, nd);
+    if (nd->len > from && !files_room(srv, nd->len - from)) {
+        drop_stage(srv, s, nd); /* half a file is no use: hash and log it, keep nothing */
+        nd->unstored = true;
+        return;
+    }
     int fd = openat(srv->cfg.files_dir, name,
                     O_WRONLY | O_CREAT | O_CLOEXEC | (grow ? O_APPEND : O_TRUNC), 0644);
     if (fd >= 0) {
-        size_t from = grow ? nd->clean_len : 0;
-        if (nd->len > from && write(fd, nd->data + from, nd->len - from) < 0) {
-            /* the content is still in memory; it is written again when stored */
+        ssize_t w = nd->len > from ? write(fd, nd->data + from, nd->len - from) : 0;
+        if (w > 0) {
+            nd->staged += (uint32_t)w;
+            srv->st.files_bytes += (uint64_t)w;
         }
+        /* a short write leaves the staging file short: finalize sees it and
+         * writes the file from memory */
         close(fd);
     }
     nd->clean_len = nd->len;
     nd->appended = true;
+}
+
+static void sha256_hex(const uint8_t *d, size_t n, char hex[65])
+{
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    EVP_Digest(d, n, md, &mdlen, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Whether a file is worth keeping: not a probe ("kami/tmp"), not busybox. */
+static bool worth_keeping(const struct persona *p, const uint8_t *d, size_t n)
+{
+    return n >= MIN_STORE && !(n == p->elf_len && !memcmp(d, p->elf, n));
+}
+
+/* Stores content as FILES/<sha256> unless it is there already: by renaming
+ * the staging file when it holds all of it, else from memory. */
+static bool store_file(struct lure_server *srv, const char *part, uint32_t staged,
+                       const uint8_t *d, size_t n, const char *hex, bool *dup)
+{
+    int dir = srv->cfg.files_dir;
+    *dup = faccessat(dir, hex, F_OK, 0) == 0;
+    if (*dup || staged != n || renameat(dir, part, dir, hex) < 0) {
+        if (part[0]) unlinkat(dir, part, 0);
+        srv->st.files_bytes -= staged;
+        if (*dup) return true;
+        if (!files_room(srv, n)) return false;
+        int fd = openat(dir, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) return false;
+        bool ok = write(fd, d, n) == (ssize_t)n;
+        close(fd);
+        if (!ok) {
+            unlinkat(dir, hex, 0);
+            return false;
+        }
+        srv->st.files_bytes += n;
+    }
+    return true;
 }
 
 static void finalize(struct lure_server *srv, struct session *s, struct vfs_node *nd)
@@ -249,37 +329,71 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
     stage_name(s, nd, name, sizeof name);
     nd->pending = false;
     nd->dirty = false;
-    const struct persona *p = srv->cfg.persona;
-    bool keep = nd->kind == VFS_FILE && nd->len >= MIN_STORE &&
-                !(nd->len == p->elf_len && !memcmp(nd->data, p->elf, nd->len));
-    if (!keep) {
-        if (srv->cfg.files_dir >= 0) unlinkat(srv->cfg.files_dir, name, 0);
+    if (!(nd->kind == VFS_FILE && worth_keeping(srv->cfg.persona, nd->data, nd->len))) {
+        drop_stage(srv, s, nd);
+        nd->unstored = false;
         return;
     }
-    unsigned char md[32];
-    unsigned mdlen = 0;
     char hex[65], outfile[4200];
-    EVP_Digest(nd->data, nd->len, md, &mdlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    bool dup = false;
-    if (srv->cfg.files_dir >= 0) {
-        dup = faccessat(srv->cfg.files_dir, hex, F_OK, 0) == 0;
-        if (dup) {
-            unlinkat(srv->cfg.files_dir, name, 0);
-        } else if (renameat(srv->cfg.files_dir, name, srv->cfg.files_dir, hex) < 0) {
-            int fd = openat(srv->cfg.files_dir, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                if (write(fd, nd->data, nd->len) != (ssize_t)nd->len)
-                    unlinkat(srv->cfg.files_dir, hex, 0);
-                close(fd);
-            }
-        }
-    }
+    sha256_hex(nd->data, nd->len, hex);
+    bool dup = false, stored = false;
+    if (srv->cfg.files_dir >= 0)
+        stored = store_file(srv, nd->staged ? name : "", nd->staged, nd->data, nd->len, hex, &dup);
+    nd->staged = 0;
+    nd->unstored = false;
     snprintf(outfile, sizeof outfile, "%s/%s", srv->cfg.files_path ? srv->cfg.files_path : "", hex);
-    lure_log_file(srv->cfg.log, &s->conn, srv->now_us, nd->path, hex, outfile, nd->len, dup);
+    lure_log_file(srv->cfg.log, &s->conn, srv->now_us, nd->path, hex, stored ? outfile : NULL,
+                  nd->len, dup);
+    if (!stored && srv->cfg.files_dir >= 0) srv->st.files_unstored++;
     s->downloads++;
     srv->st.files++;
+}
+
+/* At start: what the files directory holds, and the staging files a killed
+ * run left behind, finished as that run would have (stored under their
+ * SHA-256, or removed when they are probes, busybox copies or already
+ * stored).  Which session wrote them is not known here, so they get no event. */
+static void recover_files(struct lure_server *srv)
+{
+    int fd = dup(srv->cfg.files_dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(srv->cfg.files_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (strncmp(e->d_name, ".part-", 6)) {
+            srv->st.files_bytes += (uint64_t)st.st_size;
+            continue;
+        }
+        int pf = openat(srv->cfg.files_dir, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        size_t n = (size_t)st.st_size;
+        uint8_t *buf = pf >= 0 && n <= (1u << 30) ? malloc(n ? n : 1) : NULL;
+        bool ok = buf && read(pf, buf, n) == (ssize_t)n;
+        if (pf >= 0) close(pf);
+        char hex[65];
+        bool dup;
+        srv->st.files_bytes += n; /* store_file takes the staging file's bytes back */
+        if (ok && worth_keeping(srv->cfg.persona, buf, n)) {
+            sha256_hex(buf, n, hex);
+            ok = store_file(srv, e->d_name, (uint32_t)n, buf, n, hex, &dup) && !dup;
+        } else {
+            unlinkat(srv->cfg.files_dir, e->d_name, 0);
+            srv->st.files_bytes -= n;
+            ok = false;
+        }
+        if (ok)
+            srv->st.recovered_stored++;
+        else
+            srv->st.recovered_removed++;
+        free(buf);
+    }
+    closedir(d);
 }
 
 /* After each command line: stage what it wrote; store what an earlier line

@@ -7,7 +7,10 @@
  * (the shell and its file overlay exist only after a login); the line,
  * output and input caps bound a busy one.  Two LRU lists (waiting to log in,
  * logged in) make timeouts O(1).  A per-source token bucket and a per-source
- * session cap refuse floods before any session state is made. */
+ * session cap refuse floods before any session state is made.  The files
+ * directory has a total cap: past it, files are logged (hash, size) but no
+ * longer stored, with one warning; staging files a crash left behind are
+ * finished (hashed and stored under their SHA-256, or removed) at start. */
 #ifndef MAMORI_LURE_SERVER_H
 #define MAMORI_LURE_SERVER_H
 
@@ -22,6 +25,9 @@ struct lure_log;
 struct lure_stats {
     uint64_t sessions, refused_rate, refused_full, logins_ok, logins_failed, commands, files, urls,
         timeouts;
+    uint64_t files_unstored;                /* logged, not kept: the store was full */
+    uint64_t recovered_stored, recovered_removed; /* staging files of an earlier run */
+    uint64_t files_bytes;                   /* what the files directory holds */
     size_t peak_sessions;
 };
 
@@ -31,6 +37,7 @@ struct lure_config {
     struct lure_log *log;
     int files_dir;                     /* directory fd for stored files, or -1 */
     const char *files_path;            /* its name, for events */
+    uint64_t files_cap;                /* bytes the directory may hold in all */
     int login_timeout, idle_timeout;   /* seconds */
     unsigned max_sessions, per_source; /* concurrent */
     unsigned rate;                     /* new sessions per source per minute; 0 = no limit */
