@@ -245,7 +245,7 @@ static void drop_stage(struct lure_server *srv, struct session *s, struct vfs_no
 {
     char name[64];
     stage_name(s, nd, name, sizeof name);
-    if (srv->cfg.files_dir >= 0 && nd->staged) unlinkat(srv->cfg.files_dir, name, 0);
+    if (srv->cfg.files_dir >= 0) unlinkat(srv->cfg.files_dir, name, 0); /* empty ones too */
     srv->st.files_bytes -= nd->staged;
     nd->staged = 0;
 }
@@ -306,7 +306,7 @@ static bool store_file(struct lure_server *srv, const char *part, uint32_t stage
     int dir = srv->cfg.files_dir;
     *dup = faccessat(dir, hex, F_OK, 0) == 0;
     if (*dup || staged != n || renameat(dir, part, dir, hex) < 0) {
-        if (part[0]) unlinkat(dir, part, 0);
+        unlinkat(dir, part, 0);
         srv->st.files_bytes -= staged;
         if (*dup) return true;
         if (!files_room(srv, n)) return false;
@@ -338,7 +338,7 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
     sha256_hex(nd->data, nd->len, hex);
     bool dup = false, stored = false;
     if (srv->cfg.files_dir >= 0)
-        stored = store_file(srv, nd->staged ? name : "", nd->staged, nd->data, nd->len, hex, &dup);
+        stored = store_file(srv, name, nd->staged, nd->data, nd->len, hex, &dup);
     nd->staged = 0;
     nd->unstored = false;
     snprintf(outfile, sizeof outfile, "%s/%s", srv->cfg.files_path ? srv->cfg.files_path : "", hex);
