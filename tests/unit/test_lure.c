@@ -532,6 +532,39 @@ static void persona_empty_lists(void **state)
     }
 }
 
+/* grep is a fixed-string search in linear time: KMP's fallbacks on overlapping
+ * prefixes, -i, -v, -c; and a command line stops at its work budget. */
+static void shell_grep_and_budget(void **state)
+{
+    (void)state;
+    struct fixture *f = fx_new("dvr-armv7");
+    RUN(f, "echo -e 'aaab\\nabab\\nxAAb\\nabaabaab\\n' > /tmp/g; grep aab /tmp/g",
+        "aaab\nabaabaab\n");
+    RUN(f, "grep -i aab /tmp/g; grep -c -v ab /tmp/g", "aaab\nxAAb\nabaabaab\n2\n");
+    RUN(f, "grep abaab /tmp/g; grep -c '' /tmp/g; grep -q zz /tmp/g; echo $?",
+        "abaabaab\n5\n1\n");
+    /* 1 MiB of 'a' and a 4000-byte pattern that almost matches everywhere */
+    f->lim.session_bytes = f->lim.total_bytes = 4 << 20;
+    size_t big = 1 << 20;
+    uint8_t *a = malloc(big);
+    memset(a, 'a', big);
+    struct vfs *v = shell_vfs(f->sh);
+    assert_int_equal(vfs_write(v, "/tmp/a", a, big, false), 0);
+    free(a);
+    RUN(f, "wc -c /tmp/a", "1048576\n");
+    char script[4200] = "grep -i ";
+    memset(script + 8, 'A', 3999);
+    strcpy(script + 8 + 3999, "b /tmp/a");
+    assert_int_equal(vfs_write(v, "/tmp/s", (const uint8_t *)script, strlen(script), false), 0);
+    RUN(f, "sh /tmp/s; echo $?", "1\n");
+    size_t one = shell_work(f->sh);
+    assert_true(one > (2u << 20) && one < (4u << 20)); /* ~3 MiB: linear, not 4 GB */
+    RUN(f, "while true; do sh /tmp/s; done; echo not reached", "");
+    assert_true(shell_work(f->sh) > (16u << 20) && shell_work(f->sh) < (24u << 20));
+    RUN(f, "echo the next line has its own budget", "the next line has its own budget\n");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,6 +581,7 @@ int main(void)
         cmocka_unit_test(shparse_limits),
         cmocka_unit_test(shell_readonly_downloads),
         cmocka_unit_test(persona_empty_lists),
+        cmocka_unit_test(shell_grep_and_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
