@@ -271,6 +271,7 @@ static void stage(struct lure_server *srv, struct session *s, struct vfs_node *n
                     O_WRONLY | O_CREAT | O_CLOEXEC | (grow ? O_APPEND : O_TRUNC), 0644);
     if (fd >= 0) {
         ssize_t w = nd->len > from ? write(fd, nd->data + from, nd->len - from) : 0;
+        srv->turn_work += nd->len - from; /* staging is work of the turn too */
         if (w > 0) {
             nd->staged += (uint32_t)w;
             srv->st.files_bytes += (uint64_t)w;
@@ -336,6 +337,7 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
     }
     char hex[65], outfile[4200];
     sha256_hex(nd->data, nd->len, hex);
+    srv->turn_work += nd->len;
     bool dup = false, stored = false;
     if (srv->cfg.files_dir >= 0)
         stored = store_file(srv, name, nd->staged, nd->data, nd->len, hex, &dup);
