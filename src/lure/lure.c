@@ -438,7 +438,8 @@ int cmd_lure(int argc, char **argv)
             (unsigned long long)st->logins_ok, (unsigned long long)st->logins_failed,
             (unsigned long long)st->commands, (unsigned long long)st->urls,
             (unsigned long long)st->files, (unsigned long long)st->refused_rate,
-            (unsigned long long)st->refused_full, st->files_unstored ? "; some files not stored: --files-cap reached" : "");
+            (unsigned long long)st->refused_full,
+            st->files_unstored ? "; some files not stored: --files-cap reached" : "");
     rc = 0;
 out:
     lure_server_free(srv);

@@ -235,8 +235,7 @@ static bool files_room(struct lure_server *srv, uint64_t more)
         cli_error("lure: --files %s holds %llu bytes, its cap (--files-cap %llu): files are no "
                   "longer stored, their events still are",
                   srv->cfg.files_path ? srv->cfg.files_path : "",
-                  (unsigned long long)srv->st.files_bytes,
-                  (unsigned long long)srv->cfg.files_cap);
+                  (unsigned long long)srv->st.files_bytes, (unsigned long long)srv->cfg.files_cap);
     srv->files_warned = true;
     return false;
 }
@@ -301,8 +300,8 @@ static bool worth_keeping(const struct persona *p, const uint8_t *d, size_t n)
 
 /* Stores content as FILES/<sha256> unless it is there already: by renaming
  * the staging file when it holds all of it, else from memory. */
-static bool store_file(struct lure_server *srv, const char *part, uint32_t staged,
-                       const uint8_t *d, size_t n, const char *hex, bool *dup)
+static bool store_file(struct lure_server *srv, const char *part, uint32_t staged, const uint8_t *d,
+                       size_t n, const char *hex, bool *dup)
 {
     int dir = srv->cfg.files_dir;
     *dup = faccessat(dir, hex, F_OK, 0) == 0;

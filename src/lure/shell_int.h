@@ -30,8 +30,8 @@ struct shell {
     char cwd[VFS_PATH_MAX];
     struct sh_var vars[SH_MAX_VARS];
     int status, depth;
-    size_t work;                          /* spent by the current line */
-    const volatile sig_atomic_t *stop;    /* set by SIGTERM: stop the line now */
+    size_t work;                       /* spent by the current line */
+    const volatile sig_atomic_t *stop; /* set by SIGTERM: stop the line now */
     bool exited;
 };
 

@@ -492,8 +492,7 @@ static void shell_readonly_downloads(void **state)
 {
     (void)state;
     struct fixture *f = fx_new("dvr-armv7");
-    RUN(f, "cd /; wget -q http://198.18.0.4/x",
-        "wget: can't open 'x': Read-only file system\n");
+    RUN(f, "cd /; wget -q http://198.18.0.4/x", "wget: can't open 'x': Read-only file system\n");
     assert_string_equal(f->rec.url, "http://198.18.0.4/x");
     assert_string_equal(f->rec.host, "198.18.0.4");
     assert_string_equal(f->rec.dest, "/x");
@@ -541,8 +540,7 @@ static void shell_grep_and_budget(void **state)
     RUN(f, "echo -e 'aaab\\nabab\\nxAAb\\nabaabaab\\n' > /tmp/g; grep aab /tmp/g",
         "aaab\nabaabaab\n");
     RUN(f, "grep -i aab /tmp/g; grep -c -v ab /tmp/g", "aaab\nxAAb\nabaabaab\n2\n");
-    RUN(f, "grep abaab /tmp/g; grep -c '' /tmp/g; grep -q zz /tmp/g; echo $?",
-        "abaabaab\n5\n1\n");
+    RUN(f, "grep abaab /tmp/g; grep -c '' /tmp/g; grep -q zz /tmp/g; echo $?", "abaabaab\n5\n1\n");
     /* 1 MiB of 'a' and a 4000-byte pattern that almost matches everywhere */
     f->lim.session_bytes = f->lim.total_bytes = 4 << 20;
     size_t big = 1 << 20;
