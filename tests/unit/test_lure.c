@@ -434,7 +434,7 @@ static void shell_syntax(void **state)
         "GNU/Linux\n");
     RUN(f, "kill -9 393; kill 4242", "-sh: kill: can't kill pid 4242: No such process\n");
     RUN(f, "./nothing; /tmp/f", "-sh: ./nothing: not found\n-sh: /tmp/f: Permission denied\n");
-    /* a runaway loop ends within the step budget */
+    /* a runaway loop ends within the work budget */
     RUN(f, "while true; do :; done; echo after", "");
     RUN(f, "echo next", "next\n");
     RUN(f, "exit", "");
