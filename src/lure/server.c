@@ -380,7 +380,11 @@ static void recover_files(struct lure_server *srv)
         char hex[65];
         bool dup;
         srv->st.files_bytes += n; /* store_file takes the staging file's bytes back */
-        if (ok && worth_keeping(srv->cfg.persona, buf, n)) {
+        if (!ok) { /* unreadable: left alone, and counted */
+            free(buf);
+            continue;
+        }
+        if (worth_keeping(srv->cfg.persona, buf, n)) {
             sha256_hex(buf, n, hex);
             ok = store_file(srv, e->d_name, (uint32_t)n, buf, n, hex, &dup) && !dup;
         } else {
