@@ -208,9 +208,9 @@ static int copy_file(struct shell *sh, const char *tool, const char *src, const 
         snprintf(to + n, VFS_PATH_MAX - n, "%s%s", n > 1 ? "/" : "", base_name(from));
     }
     /* the source may live in the overlay that the write is about to move */
+    if (!sh_spend(sh, 2 * st.size)) return 1;
     uint8_t *copy = malloc(st.size ? st.size : 1);
     if (!copy) return 1;
-    sh_spend(sh, 2 * st.size);
     memcpy(copy, d, st.size);
     int rc = vfs_write(&sh->fs, to, copy, st.size, false);
     free(copy);

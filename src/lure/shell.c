@@ -238,9 +238,10 @@ static int open_redirs(struct shell *sh, struct sh_redir *r, struct io *io, stru
                 return 1;
             }
             free(rd->in);
-            rd->in = malloc(st.size + 1);
-            if (!rd->in) return 1;
-            sh_spend(sh, st.size);
+            if (!sh_spend(sh, st.size) || !(rd->in = malloc(st.size + 1))) {
+                rd->in = NULL;
+                return 1;
+            }
             memcpy(rd->in, d, st.size);
             if (r->fd == 0) {
                 io->in = rd->in;
