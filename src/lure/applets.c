@@ -1,8 +1,9 @@
 /* applets — BusyBox applets and ash builtins of the emulated shell (see shell.h).
  *
  * Each applet reads and writes only the session's vfs and its streams; the
- * downloaders parse their arguments the way BusyBox does, report the URL and
- * leave an empty file where the download would land. */
+ * downloaders parse their arguments the way BusyBox does, report the URL
+ * first (so a read-only destination cannot hide it) and leave an empty file
+ * where the download would land. */
 #include "shell_int.h"
 
 #include <ctype.h>
@@ -32,7 +33,7 @@ static int read_arg(struct shell *sh, const char *tool, const char *arg, struct 
         *d = io->in ? io->in + pos : (const uint8_t *)"";
         *n = io->in && io->in_len > pos ? io->in_len - pos : 0;
         if (io->in_pos) *io->in_pos = io->in_len;
-        return 0;
+        return sh_spend(sh, *n) ? 0 : 1; /* past the budget the command fails quietly */
     }
     char path[VFS_PATH_MAX];
     struct vfs_stat st;
@@ -45,7 +46,7 @@ static int read_arg(struct shell *sh, const char *tool, const char *arg, struct 
         return 1;
     }
     *n = st.size;
-    return 0;
+    return sh_spend(sh, *n) ? 0 : 1;
 }
 
 static void usage(struct shell *sh, struct io *io, const char *text)
@@ -207,6 +208,7 @@ static int copy_file(struct shell *sh, const char *tool, const char *src, const 
         snprintf(to + n, VFS_PATH_MAX - n, "%s%s", n > 1 ? "/" : "", base_name(from));
     }
     /* the source may live in the overlay that the write is about to move */
+    if (!sh_spend(sh, 2 * st.size)) return 1;
     uint8_t *copy = malloc(st.size ? st.size : 1);
     if (!copy) return 1;
     memcpy(copy, d, st.size);
@@ -376,10 +378,14 @@ static int ap_ls(struct shell *sh, int argc, char **argv, struct io *io)
             rc = 1;
             continue;
         }
-        if (st.kind == VFS_FILE)
+        if (st.kind == VFS_FILE) {
             ls_one(&l, args[k], &st);
-        else
+        } else {
+            /* a listing walks the overlay and the persona's whole tree */
+            const struct persona *p = sh->p;
+            sh_spend(sh, 256 * (sh->fs.n + p->n_files + p->n_dirs + p->n_applets));
             vfs_list(&sh->fs, path, ls_one, &l);
+        }
     }
     if (l.col) buf_byte(io->out, '\n');
     return rc;
@@ -399,6 +405,7 @@ static int ap_kill(struct shell *sh, int argc, char **argv, struct io *io)
         if (argv[i][0] == '-') continue;
         char needle[32];
         snprintf(needle, sizeof needle, " %s ", argv[i]);
+        sh_spend(sh, strlen(sh->p->ps));
         bool found = false;
         for (const char *l = sh->p->ps; l && *l && !found;
              l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
@@ -468,6 +475,7 @@ static int ap_dd(struct shell *sh, int argc, char **argv, struct io *io)
     if (count != SIZE_MAX && count < len / bs + 1 && count * bs < len) len = count * bs;
     if (of) {
         char path[VFS_PATH_MAX];
+        sh_spend(sh, len);
         int e =
             sh_path(sh, of, path) ? vfs_write(&sh->fs, path, d + start, len, false) : -ENAMETOOLONG;
         if (e < 0) {
@@ -507,15 +515,18 @@ static void report(struct shell *sh, const char *tool, const char *url, const ch
     if (sh->hooks.download) sh->hooks.download(sh->ctx, tool, url, host, dest);
 }
 
-/* Creates the (empty) file a downloader would have written. */
-static int touch_dest(struct shell *sh, const char *tool, const char *dest, char *abs,
-                      struct io *io)
+/* Records the URL, then creates the (empty) file a downloader would have
+ * written.  The URL comes first: it is the fact worth having, and a bot that
+ * aims at a read-only place (`cd /; wget URL`) has still shown it. */
+static int fetch(struct shell *sh, const char *tool, const char *url, const char *dest,
+                 struct io *io)
 {
-    if (!strcmp(dest, "-")) {
-        strcpy(abs, "-");
-        return 0;
-    }
-    int e = sh_path(sh, dest, abs) ? vfs_write(&sh->fs, abs, NULL, 0, false) : -ENAMETOOLONG;
+    char abs[VFS_PATH_MAX];
+    bool named = !strcmp(dest, "-") || sh_path(sh, dest, abs);
+    if (!strcmp(dest, "-")) strcpy(abs, "-");
+    report(sh, tool, url, named ? abs : dest);
+    if (!strcmp(dest, "-")) return 0;
+    int e = named ? vfs_write(&sh->fs, abs, NULL, 0, false) : -ENAMETOOLONG;
     if (e < 0) {
         sh_printf(io->err, "%s: can't open '%s': %s\n", tool, dest, sh_strerror(e));
         return 1;
@@ -550,7 +561,7 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
               "\t[-U|--user-agent AGENT] URL...\n\nRetrieve files via HTTP or FTP");
         return 1;
     }
-    char full[SH_WORD_MAX], host[256], name[VFS_PATH_MAX + 8], abs[VFS_PATH_MAX];
+    char full[SH_WORD_MAX], host[256], name[VFS_PATH_MAX + 8];
     snprintf(full, sizeof full, "%s%s", strstr(url, "://") ? "" : "http://", url);
     url_host(full, host, sizeof host);
     const char *path = strchr(strstr(full, "://") + 3, '/');
@@ -566,11 +577,10 @@ static int ap_wget(struct shell *sh, int argc, char **argv, struct io *io)
         bool has_port = colon && (!rb || colon > rb);
         sh_printf(io->err, "Connecting to %s (%.*s%s)\n", host, hl, hp, has_port ? "" : ":80");
     }
-    if (touch_dest(sh, "wget", name, abs, io)) return 1;
-    if (!quiet && strcmp(abs, "-"))
+    if (fetch(sh, "wget", full, name, io)) return 1;
+    if (!quiet && strcmp(name, "-"))
         sh_printf(io->err, "%-20.20s 100%% |*******************************|     0  --:--:-- ETA\n",
                   base_name(name));
-    report(sh, "wget", full, abs);
     return 0;
 }
 
@@ -606,12 +616,10 @@ static int ap_tftp(struct shell *sh, int argc, char **argv, struct io *io)
     }
     if (!remote) remote = local;
     if (!local) local = base_name(remote);
-    char url[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char url[SH_WORD_MAX];
     snprintf(url, sizeof url, "tftp://%s%s%s/%s", host, port ? ":" : "", port ? port : "",
              remote[0] == '/' ? remote + 1 : remote);
-    if (touch_dest(sh, "tftp", local, abs, io)) return 1;
-    report(sh, "tftp", url, abs);
-    return 0;
+    return fetch(sh, "tftp", url, local, io);
 }
 
 static int ap_curl(struct shell *sh, int argc, char **argv, struct io *io)
@@ -634,12 +642,10 @@ static int ap_curl(struct shell *sh, int argc, char **argv, struct io *io)
         sh_printf(io->err, "curl: try 'curl --help' for more information\n");
         return 2;
     }
-    char full[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char full[SH_WORD_MAX];
     snprintf(full, sizeof full, "%s%s", strstr(url, "://") ? "" : "http://", url);
     if (remote_name) out = base_name(full);
-    if (touch_dest(sh, "curl", out, abs, io)) return 23;
-    report(sh, "curl", full, abs);
-    return 0;
+    return fetch(sh, "curl", full, out, io) ? 23 : 0;
 }
 
 static int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io)
@@ -661,12 +667,10 @@ static int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io)
         return 1;
     }
     const char *remote = pos[np - 1], *local = np == 3 ? pos[1] : base_name(pos[1]);
-    char url[SH_WORD_MAX], abs[VFS_PATH_MAX];
+    char url[SH_WORD_MAX];
     snprintf(url, sizeof url, "ftp://%s%s%s/%s", pos[0], port ? ":" : "", port ? port : "",
              remote[0] == '/' ? remote + 1 : remote);
-    if (touch_dest(sh, "ftpget", local, abs, io)) return 1;
-    report(sh, "ftpget", url, abs);
-    return 0;
+    return fetch(sh, "ftpget", url, local, io);
 }
 
 static int ap_busybox(struct shell *sh, int argc, char **argv, struct io *io)
@@ -721,6 +725,7 @@ static int ap_read(struct shell *sh, int argc, char **argv, struct io *io)
     const uint8_t *s = io->in + *io->in_pos, *e = memchr(s, '\n', io->in_len - *io->in_pos);
     size_t n = e ? (size_t)(e - s) : io->in_len - *io->in_pos;
     *io->in_pos += n + (e ? 1 : 0);
+    sh_spend(sh, 2 * n);
     int i = 1;
     while (i < argc && argv[i][0] == '-')
         i += !strcmp(argv[i], "-r") ? 1 : 2;
@@ -869,6 +874,57 @@ static int ap_head(struct shell *sh, int argc, char **argv, struct io *io)
     return 0;
 }
 
+/* Knuth-Morris-Pratt over case-folded bytes: linear in the text whatever the
+ * pattern (a 4 KB pattern over a 1 MB file is 2 MB of compares, not 4 GB). */
+struct kmp {
+    uint8_t fold[256], *pat; /* the pattern, folded */
+    uint32_t *fail;
+    size_t m;
+};
+
+static bool kmp_init(struct kmp *k, const char *pat, bool icase)
+{
+    for (int c = 0; c < 256; c++)
+        k->fold[c] = (uint8_t)(icase ? tolower(c) : c);
+    k->m = strlen(pat);
+    k->pat = malloc(k->m + 1);
+    k->fail = malloc((k->m + 1) * sizeof *k->fail);
+    if (!k->pat || !k->fail) {
+        free(k->pat);
+        free(k->fail);
+        return false;
+    }
+    for (size_t i = 0; i < k->m; i++)
+        k->pat[i] = k->fold[(uint8_t)pat[i]];
+    k->fail[0] = 0;
+    for (size_t i = 1, q = 0; i < k->m; i++) {
+        while (q && k->pat[i] != k->pat[q])
+            q = k->fail[q - 1];
+        if (k->pat[i] == k->pat[q]) q++;
+        k->fail[i] = (uint32_t)q;
+    }
+    return true;
+}
+
+static void kmp_free(struct kmp *k)
+{
+    free(k->pat);
+    free(k->fail);
+}
+
+/* True when the pattern occurs in d[0..n). */
+static bool kmp_find(const struct kmp *k, const uint8_t *d, size_t n)
+{
+    if (!k->m) return true;
+    for (size_t i = 0, q = 0; i < n; i++) {
+        uint8_t c = k->fold[d[i]];
+        while (q && c != k->pat[q])
+            q = k->fail[q - 1];
+        if (c == k->pat[q] && ++q == k->m) return true;
+    }
+    return false;
+}
+
 /* grep with fixed strings only: a bot's pattern is never worth a regex engine. */
 static int ap_grep(struct shell *sh, int argc, char **argv, struct io *io)
 {
@@ -883,15 +939,14 @@ static int ap_grep(struct shell *sh, int argc, char **argv, struct io *io)
     const uint8_t *d;
     size_t n;
     if (read_arg(sh, "grep", file, io, &d, &n)) return 2;
+    struct kmp k;
+    /* each byte is compared at most twice */
+    if (!sh_spend(sh, 2 * (n + strlen(pat))) || !kmp_init(&k, pat, strchr(seen, 'i'))) return 2;
     long count = 0;
-    size_t pl = strlen(pat);
     for (size_t s = 0; s < n;) {
         const uint8_t *nl = memchr(d + s, '\n', n - s);
         size_t e = nl ? (size_t)(nl - d) : n;
-        bool hit = false;
-        for (size_t k = s; !hit && k + pl <= e; k++)
-            hit = strchr(seen, 'i') ? !strncasecmp((const char *)d + k, pat, pl)
-                                    : !memcmp(d + k, pat, pl);
+        bool hit = kmp_find(&k, d + s, e - s);
         if (hit != (strchr(seen, 'v') != NULL)) {
             count++;
             if (!strchr(seen, 'c') && !strchr(seen, 'q')) {
@@ -901,6 +956,7 @@ static int ap_grep(struct shell *sh, int argc, char **argv, struct io *io)
         }
         s = e + 1;
     }
+    kmp_free(&k);
     if (strchr(seen, 'c')) sh_printf(io->out, "%ld\n", count);
     return count ? 0 : 1;
 }

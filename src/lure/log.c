@@ -356,7 +356,7 @@ void lure_log_file(struct lure_log *l, const struct lure_conn *c, int64_t ts, co
     json_t *o = event(l, "cowrie.session.file_download", c, ts, msg);
     json_object_set_new(o, "url", json_string(p));
     json_object_set_new(o, "destfile", json_string(p));
-    json_object_set_new(o, "outfile", json_string(outfile));
+    if (outfile) json_object_set_new(o, "outfile", json_string(outfile));
     json_object_set_new(o, "shasum", json_string(sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)size));
     json_object_set_new(o, "duplicate", json_boolean(duplicate));

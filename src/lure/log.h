@@ -50,7 +50,8 @@ void lure_log_var(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, 
 /* A URL a downloader was asked for (never fetched). */
 void lure_log_url(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, const char *tool,
                   const char *url, const char *host, const char *dest);
-/* A file the session built, stored as outfile (named by its SHA-256). */
+/* A file the session built, stored as outfile (named by its SHA-256), or
+ * NULL when the file store was full and it was not kept. */
 void lure_log_file(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, const char *path,
                    const char *sha256, const char *outfile, size_t size, bool duplicate);
 void lure_log_closed(struct lure_log *l, const struct lure_conn *c, int64_t ts_us,

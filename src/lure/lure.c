@@ -50,6 +50,8 @@ static void usage(FILE *f)
           "      --db PATH                database (default var/mamori.db; - for none)\n"
           "      --files DIR              where captured files go, named by SHA-256\n"
           "                               (default var/lure-files)\n"
+          "      --files-cap BYTES        what DIR may hold in all; past it files are logged,\n"
+          "                               not stored (default 1073741824)\n"
           "      --sensor NAME            sensor name in events (default: host name)\n"
           "      --user NAME              drop to this user after binding\n"
           "      --chroot DIR             chroot into DIR after opening files\n"
@@ -159,6 +161,7 @@ static int parse(int argc, char **argv, struct opts *o)
         O_RATE,
         O_MAXIN,
         O_FSCAP,
+        O_FILESCAP,
         O_LIST
     };
     static const struct option lo[] = {{"listen", required_argument, 0, 'l'},
@@ -178,6 +181,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"rate", required_argument, 0, O_RATE},
                                        {"max-input", required_argument, 0, O_MAXIN},
                                        {"fs-cap", required_argument, 0, O_FSCAP},
+                                       {"files-cap", required_argument, 0, O_FILESCAP},
                                        {"list-personas", no_argument, 0, O_LIST},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
@@ -238,6 +242,8 @@ static int parse(int argc, char **argv, struct opts *o)
             NUM("--max-input", 64, 1u << 30, o->cfg.max_input);
         case O_FSCAP:
             NUM("--fs-cap", 0, 1u << 30, o->cfg.fs_session);
+        case O_FILESCAP:
+            NUM("--files-cap", 0, UINT64_C(1) << 60, o->cfg.files_cap);
 #undef NUM
         case O_LIST:
             for (int i = 0; persona_builtin[i]; i++) {
@@ -255,6 +261,28 @@ static int parse(int argc, char **argv, struct opts *o)
         }
     }
     return cli_no_operands("lure", argc, argv, optind) ? 0 : EXIT_USAGE;
+}
+
+/* mkdir -p of path (of its parent only when parent_only), as --db does for
+ * its file: a fresh directory runs with the defaults (var/...). */
+static int make_dirs(const char *opt, const char *path, bool parent_only)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    if (parent_only) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) return 0;
+        slash[slash == dir] = 0;
+    }
+    for (char *p = dir + 1;; p++) {
+        if (*p && *p != '/') continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return err_set(-errno, "%s %s: cannot create directory %s: %s", opt, path, dir,
+                           strerror(errno));
+        if (!(*p = c)) return 0;
+    }
 }
 
 /* Lets the unprivileged user write what root opened for it. */
@@ -290,7 +318,8 @@ int cmd_lure(int argc, char **argv)
                              .max_commands = 2000,
                              .login_tries = 3,
                              .fs_session = 2 << 20,
-                             .fs_total = 512u << 20}};
+                             .fs_total = 512u << 20,
+                             .files_cap = UINT64_C(1) << 30}};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     char userdb_path[4096], sensor[64];
@@ -329,13 +358,17 @@ int cmd_lure(int argc, char **argv)
         goto out;
     }
     const char *events = strcmp(o.events, "-") ? o.events : NULL;
-    if (!(log = lure_log_open(events, db, sensor, p->name))) {
+    if ((events && make_dirs("--events", events, true) < 0) ||
+        !(log = lure_log_open(events, db, sensor, p->name))) {
         cli_error("%s", err_msg());
         goto out;
     }
     o.cfg.files_dir = -1;
     if (strcmp(o.files, "-")) {
-        mkdir(o.files, 0755);
+        if (make_dirs("--files", o.files, false) < 0) {
+            cli_error("%s", err_msg());
+            goto out;
+        }
         o.cfg.files_dir = open(o.files, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (o.cfg.files_dir < 0) {
             cli_error("--files %s: %s", o.files, strerror(errno));
@@ -386,19 +419,27 @@ int cmd_lure(int argc, char **argv)
     fprintf(stderr, "mamori lure: %s on %s (events %s, db %s, files %s)%s%s\n", p->name, shown,
             events ? events : "-", db ? o.db : "-", o.files, o.user ? " as " : "",
             o.user ? o.user : "");
+    const struct lure_stats *st = lure_server_stats(srv);
+    if (st->recovered_stored || st->recovered_removed)
+        fprintf(stderr,
+                "mamori lure: %llu staging files left by an earlier run: %llu stored, %llu "
+                "removed\n",
+                (unsigned long long)(st->recovered_stored + st->recovered_removed),
+                (unsigned long long)st->recovered_stored,
+                (unsigned long long)st->recovered_removed);
     if (lure_server_run(srv, &stop_flag) < 0) {
         cli_error("lure: event loop: %s", strerror(errno));
         goto out;
     }
-    const struct lure_stats *st = lure_server_stats(srv);
     fprintf(stderr,
             "%smamori lure: %llu sessions (peak %zu open), %llu logins ok, %llu failed, "
-            "%llu commands, %llu urls, %llu files, %llu refused by rate, %llu when full\n",
+            "%llu commands, %llu urls, %llu files, %llu refused by rate, %llu when full%s\n",
             o.cfg.tick ? "\n" : "", (unsigned long long)st->sessions, st->peak_sessions,
             (unsigned long long)st->logins_ok, (unsigned long long)st->logins_failed,
             (unsigned long long)st->commands, (unsigned long long)st->urls,
             (unsigned long long)st->files, (unsigned long long)st->refused_rate,
-            (unsigned long long)st->refused_full);
+            (unsigned long long)st->refused_full,
+            st->files_unstored ? "; some files not stored: --files-cap reached" : "");
     rc = 0;
 out:
     lure_server_free(srv);

@@ -45,6 +45,12 @@ static int cmp_file(const void *a, const void *b)
     return strcmp(((const struct persona_file *)a)->path, ((const struct persona_file *)b)->path);
 }
 
+/* qsort that takes an empty (possibly NULL) list: qsort's array is declared nonnull. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(base, n, size, cmp);
+}
+
 static void put16(uint8_t *p, uint16_t v, bool be)
 {
     p[be ? 0 : 1] = (uint8_t)(v >> 8);
@@ -311,7 +317,7 @@ static int parse_lines(struct persona *p, const char *text, size_t len, const ch
             else
                 val = NULL;
             /* keep lookups valid while parsing */
-            qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
+            sort(p->files, p->n_files, sizeof *p->files, cmp_file);
         } else if (!strcmp(key, "applets") || !strcmp(key, "dirs") || !strcmp(key, "programs")) {
             bool applets = key[0] != 'd';
             char ***list = key[0] == 'p' ? &p->programs : &p->applets;
@@ -396,8 +402,11 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
         err_set(-EINVAL, "%s: unknown arch '%s'", name, p->arch);
         goto fail;
     }
-    if (!persona_has_applet(p, "sh") && !push(&p->applets, &p->n_applets, strdup("sh"))) goto fail;
-    qsort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    sort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    if (!persona_has_applet(p, "sh")) {
+        if (!push(&p->applets, &p->n_applets, strdup("sh"))) goto fail;
+        sort(p->applets, p->n_applets, sizeof *p->applets, cmp_str);
+    }
     size_t elf_len = 4096;
     uint8_t *elf = make_elf(a, elf_len, p->name);
     if (!elf || !add_file(p, "/bin/busybox", elf, elf_len)) {
@@ -410,8 +419,8 @@ struct persona *persona_parse(const char *text, size_t len, const char *name)
                                            "/dev", "/proc", "/tmp",     "/root"};
     for (size_t i = 0; i < sizeof std_dirs / sizeof std_dirs[0]; i++)
         if (!add_dir(p, std_dirs[i]) || !add_parents(p, std_dirs[i])) goto fail;
-    qsort(p->files, p->n_files, sizeof *p->files, cmp_file);
-    qsort(p->dirs, p->n_dirs, sizeof *p->dirs, cmp_str);
+    sort(p->files, p->n_files, sizeof *p->files, cmp_file);
+    sort(p->dirs, p->n_dirs, sizeof *p->dirs, cmp_str);
     p->elf = persona_file(p, "/bin/busybox")->data;
     p->elf_len = elf_len;
     return p;
@@ -437,11 +446,33 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* The directory of the running executable, or "" when /proc is not there. */
+static void exe_dir(char *out, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", out, n - 1);
+    out[len > 0 ? len : 0] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    else
+        out[0] = 0;
+}
+
 bool persona_data_file(const char *rel, char *out, size_t n)
 {
-    const char *dirs[] = {getenv("MAMORI_DATA"), "data", MAMORI_DATADIR};
-    for (size_t i = 0; i < 3; i++) {
-        if (!dirs[i]) continue;
+    /* next to the executable first: an installed tree works wherever it was
+     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources, the
+     * compiled-in prefix, and ./data */
+    char exe[4096], installed[4200];
+    exe_dir(exe, sizeof exe);
+    snprintf(installed, sizeof installed, "%s/../share/mamori", exe);
+    const char *dirs[] = {getenv("MAMORI_DATA"), exe[0] ? installed : NULL,
+#ifdef MAMORI_BUILD_ROOT
+                          !strcmp(exe, MAMORI_BUILD_ROOT) ? MAMORI_SOURCE_DATA : NULL,
+#endif
+                          MAMORI_DATADIR, "data"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i] || !dirs[i][0]) continue;
         snprintf(out, n, "%s/%s", dirs[i], rel);
         if (access(out, R_OK) == 0) return true;
     }
@@ -503,11 +534,25 @@ void persona_free(struct persona *p)
     free(p);
 }
 
+/* Binary search in a sorted list of names: the shell asks on every lookup. */
+static bool in_sorted(char *const *a, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(a[mid], name);
+        if (!c) return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 bool persona_has_applet(const struct persona *p, const char *name)
 {
-    for (size_t i = 0; i < p->n_applets; i++)
-        if (!strcmp(p->applets[i], name)) return true;
-    return false;
+    return in_sorted(p->applets, p->n_applets, name);
 }
 
 const struct persona_file *persona_file(const struct persona *p, const char *path)
@@ -543,9 +588,7 @@ bool persona_has_program(const struct persona *p, const char *name)
 
 bool persona_is_dir(const struct persona *p, const char *path)
 {
-    for (size_t i = 0; i < p->n_dirs; i++)
-        if (!strcmp(p->dirs[i], path)) return true;
-    return false;
+    return in_sorted(p->dirs, p->n_dirs, path);
 }
 
 bool persona_writable(const struct persona *p, const char *path)

@@ -41,8 +41,8 @@ struct persona {
 
 /* Parses persona text; name is used in messages ("NAME:LINE: problem"). */
 struct persona *persona_parse(const char *text, size_t len, const char *name);
-/* NAME (looked up as data/personas/NAME.persona, then in the installed data
- * directory) or a path to a .persona file. */
+/* NAME (looked up as personas/NAME.persona with persona_data_file) or a path
+ * to a .persona file. */
 struct persona *persona_load(const char *name_or_path);
 void persona_free(struct persona *p);
 
@@ -52,8 +52,10 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
 bool persona_is_dir(const struct persona *p, const char *path);
 /* True when path lies on a writable mount. */
 bool persona_writable(const struct persona *p, const char *path);
-/* Finds a data file (e.g. "lure/userdb.txt") in $MAMORI_DATA, ./data, then the
- * installed data directory; writes its path to out.  false when none has it. */
+/* Finds a data file (e.g. "lure/userdb.txt") in $MAMORI_DATA, then
+ * EXEDIR/../share/mamori (an installed tree, wherever it lies), the source
+ * tree's data/ (when run from the build directory), the compiled-in data
+ * directory, and ./data; writes its path to out.  false when none has it. */
 bool persona_data_file(const char *rel, char *out, size_t n);
 /* Names of the bundled personas, NULL-terminated. */
 extern const char *const persona_builtin[];

@@ -1,6 +1,7 @@
 /* server — epoll loop, sessions, login, timeouts, rate limits, file capture (see server.h). */
 #include "server.h"
 #include "../core/addr.h"
+#include "../core/cli.h"
 #include "../core/table.h"
 #include "log.h"
 #include "persona.h"
@@ -8,6 +9,7 @@
 #include "telnet.h"
 #include "userdb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,12 @@
 #define MIN_STORE 32 /* smaller files are probes ("kami/tmp"), not payloads */
 #define MAX_VARS 8
 #define SOURCES_MAX 65536
+/* The shell work (bytes touched, see shell.h) the loop does before it looks at
+ * the sockets again: a session whose lines cost more waits its next turn with
+ * its unread input parked, so a CPU-heavy session delays a greeting by about
+ * one command line (~10-30 ms), never by its whole input. */
+#define TURN_WORK (4u << 20)
+#define PEND_CAP (8u << 10)
 
 enum { KIND_LISTENER, KIND_SESSION };
 enum { ST_USER, ST_PASS, ST_SHELL };
@@ -50,9 +59,12 @@ struct session {
     bool login_ok;
     struct telnet tn;
     struct buf line, out;
+    struct buf pend; /* decoded input not yet run: the session waits its turn */
     struct shell *sh;
     struct lure_server *srv;
     struct session *prev, *next;
+    struct session *rprev, *rnext; /* the run queue, while pend holds input */
+    bool queued;
 };
 
 struct source {
@@ -78,6 +90,10 @@ struct lure_server {
     struct lure_stats st;
     uint64_t id_state;
     int64_t now_us;
+    struct session *run_head, *run_tail; /* sessions with parked input, oldest first */
+    size_t turn_work;                    /* shell work done in this loop turn */
+    volatile sig_atomic_t *stop;
+    bool files_warned;
 };
 
 static int64_t now_us(void)
@@ -118,6 +134,8 @@ static void touch(struct lure_server *srv, struct session *s, int list)
     s->last_us = srv->now_us;
 }
 
+static void recover_files(struct lure_server *srv);
+
 struct lure_server *lure_server_new(const struct lure_config *cfg)
 {
     struct lure_server *srv = calloc(1, sizeof *srv);
@@ -133,6 +151,7 @@ struct lure_server *lure_server_new(const struct lure_config *cfg)
     }
     if (getrandom(&srv->id_state, sizeof srv->id_state, 0) != sizeof srv->id_state)
         srv->id_state = (uint64_t)now_us();
+    if (cfg->files_dir >= 0) recover_files(srv);
     return srv;
 }
 
@@ -156,12 +175,49 @@ static void send_text(struct session *s, const char *text)
     telnet_escape(&s->out, (const uint8_t *)text, strlen(text), true);
 }
 
+/* A session with parked input does not read more until it has run it (so
+ * pend stays bounded); EPOLLOUT only while output waits for the socket. */
+static void set_events(struct lure_server *srv, struct session *s)
+{
+    struct epoll_event ev = {.events = (s->queued ? 0 : EPOLLIN | EPOLLRDHUP) |
+                                       (s->epoll_out ? EPOLLOUT : 0),
+                             .data.ptr = s};
+    epoll_ctl(srv->ep, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
 static void set_epollout(struct lure_server *srv, struct session *s, bool on)
 {
     if (s->epoll_out == on) return;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = s};
-    epoll_ctl(srv->ep, EPOLL_CTL_MOD, s->fd, &ev);
     s->epoll_out = on;
+    set_events(srv, s);
+}
+
+static void run_queue_remove(struct lure_server *srv, struct session *s)
+{
+    if (!s->queued) return;
+    if (s->rprev)
+        s->rprev->rnext = s->rnext;
+    else
+        srv->run_head = s->rnext;
+    if (s->rnext)
+        s->rnext->rprev = s->rprev;
+    else
+        srv->run_tail = s->rprev;
+    s->rprev = s->rnext = NULL;
+    s->queued = false;
+}
+
+static void run_queue_add(struct lure_server *srv, struct session *s)
+{
+    if (s->queued) return;
+    s->rprev = srv->run_tail;
+    s->rnext = NULL;
+    if (srv->run_tail)
+        srv->run_tail->rnext = s;
+    else
+        srv->run_head = s;
+    srv->run_tail = s;
+    s->queued = true;
 }
 
 /* ---- captured files ---- */
@@ -169,6 +225,28 @@ static void set_epollout(struct lure_server *srv, struct session *s, bool on)
 static void stage_name(const struct session *s, const struct vfs_node *nd, char *name, size_t n)
 {
     snprintf(name, n, ".part-%s-%u", s->id, nd->id);
+}
+
+/* Room for more bytes in the files directory; warns once when there is none. */
+static bool files_room(struct lure_server *srv, uint64_t more)
+{
+    if (srv->st.files_bytes + more <= srv->cfg.files_cap) return true;
+    if (!srv->files_warned)
+        cli_error("lure: --files %s holds %llu bytes, its cap (--files-cap %llu): files are no "
+                  "longer stored, their events still are",
+                  srv->cfg.files_path ? srv->cfg.files_path : "",
+                  (unsigned long long)srv->st.files_bytes, (unsigned long long)srv->cfg.files_cap);
+    srv->files_warned = true;
+    return false;
+}
+
+static void drop_stage(struct lure_server *srv, struct session *s, struct vfs_node *nd)
+{
+    char name[64];
+    stage_name(s, nd, name, sizeof name);
+    if (srv->cfg.files_dir >= 0) unlinkat(srv->cfg.files_dir, name, 0); /* empty ones too */
+    srv->st.files_bytes -= nd->staged;
+    nd->staged = 0;
 }
 
 /* Puts what a command line wrote into the node's staging file, so a crash
@@ -180,18 +258,69 @@ static void stage(struct lure_server *srv, struct session *s, struct vfs_node *n
     bool grow = nd->appended && nd->clean_len <= nd->len && nd->pending;
     nd->dirty = false;
     nd->pending = true;
-    if (srv->cfg.files_dir < 0 || nd->kind != VFS_FILE) return;
+    if (srv->cfg.files_dir < 0 || nd->kind != VFS_FILE || nd->unstored) return;
+    size_t from = grow ? nd->clean_len : 0;
+    if (!grow) drop_stage(srv, s, nd);
+    if (nd->len > from && !files_room(srv, nd->len - from)) {
+        drop_stage(srv, s, nd); /* half a file is no use: hash and log it, keep nothing */
+        nd->unstored = true;
+        return;
+    }
     int fd = openat(srv->cfg.files_dir, name,
                     O_WRONLY | O_CREAT | O_CLOEXEC | (grow ? O_APPEND : O_TRUNC), 0644);
     if (fd >= 0) {
-        size_t from = grow ? nd->clean_len : 0;
-        if (nd->len > from && write(fd, nd->data + from, nd->len - from) < 0) {
-            /* the content is still in memory; it is written again when stored */
+        ssize_t w = nd->len > from ? write(fd, nd->data + from, nd->len - from) : 0;
+        srv->turn_work += nd->len - from; /* staging is work of the turn too */
+        if (w > 0) {
+            nd->staged += (uint32_t)w;
+            srv->st.files_bytes += (uint64_t)w;
         }
+        /* a short write leaves the staging file short: finalize sees it and
+         * writes the file from memory */
         close(fd);
     }
     nd->clean_len = nd->len;
     nd->appended = true;
+}
+
+static void sha256_hex(const uint8_t *d, size_t n, char hex[65])
+{
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    EVP_Digest(d, n, md, &mdlen, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Whether a file is worth keeping: not a probe ("kami/tmp"), not busybox. */
+static bool worth_keeping(const struct persona *p, const uint8_t *d, size_t n)
+{
+    return n >= MIN_STORE && !(n == p->elf_len && !memcmp(d, p->elf, n));
+}
+
+/* Stores content as FILES/<sha256> unless it is there already: by renaming
+ * the staging file when it holds all of it, else from memory. */
+static bool store_file(struct lure_server *srv, const char *part, uint32_t staged, const uint8_t *d,
+                       size_t n, const char *hex, bool *dup)
+{
+    int dir = srv->cfg.files_dir;
+    *dup = faccessat(dir, hex, F_OK, 0) == 0;
+    if (*dup || staged != n || renameat(dir, part, dir, hex) < 0) {
+        unlinkat(dir, part, 0);
+        srv->st.files_bytes -= staged;
+        if (*dup) return true;
+        if (!files_room(srv, n)) return false;
+        int fd = openat(dir, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) return false;
+        bool ok = write(fd, d, n) == (ssize_t)n;
+        close(fd);
+        if (!ok) {
+            unlinkat(dir, hex, 0);
+            return false;
+        }
+        srv->st.files_bytes += n;
+    }
+    return true;
 }
 
 static void finalize(struct lure_server *srv, struct session *s, struct vfs_node *nd)
@@ -200,37 +329,76 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
     stage_name(s, nd, name, sizeof name);
     nd->pending = false;
     nd->dirty = false;
-    const struct persona *p = srv->cfg.persona;
-    bool keep = nd->kind == VFS_FILE && nd->len >= MIN_STORE &&
-                !(nd->len == p->elf_len && !memcmp(nd->data, p->elf, nd->len));
-    if (!keep) {
-        if (srv->cfg.files_dir >= 0) unlinkat(srv->cfg.files_dir, name, 0);
+    if (!(nd->kind == VFS_FILE && worth_keeping(srv->cfg.persona, nd->data, nd->len))) {
+        drop_stage(srv, s, nd);
+        nd->unstored = false;
         return;
     }
-    unsigned char md[32];
-    unsigned mdlen = 0;
     char hex[65], outfile[4200];
-    EVP_Digest(nd->data, nd->len, md, &mdlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    bool dup = false;
-    if (srv->cfg.files_dir >= 0) {
-        dup = faccessat(srv->cfg.files_dir, hex, F_OK, 0) == 0;
-        if (dup) {
-            unlinkat(srv->cfg.files_dir, name, 0);
-        } else if (renameat(srv->cfg.files_dir, name, srv->cfg.files_dir, hex) < 0) {
-            int fd = openat(srv->cfg.files_dir, hex, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                if (write(fd, nd->data, nd->len) != (ssize_t)nd->len)
-                    unlinkat(srv->cfg.files_dir, hex, 0);
-                close(fd);
-            }
-        }
-    }
+    sha256_hex(nd->data, nd->len, hex);
+    srv->turn_work += nd->len;
+    bool dup = false, stored = false;
+    if (srv->cfg.files_dir >= 0)
+        stored = store_file(srv, name, nd->staged, nd->data, nd->len, hex, &dup);
+    nd->staged = 0;
+    nd->unstored = false;
     snprintf(outfile, sizeof outfile, "%s/%s", srv->cfg.files_path ? srv->cfg.files_path : "", hex);
-    lure_log_file(srv->cfg.log, &s->conn, srv->now_us, nd->path, hex, outfile, nd->len, dup);
+    lure_log_file(srv->cfg.log, &s->conn, srv->now_us, nd->path, hex, stored ? outfile : NULL,
+                  nd->len, dup);
+    if (!stored && srv->cfg.files_dir >= 0) srv->st.files_unstored++;
     s->downloads++;
     srv->st.files++;
+}
+
+/* At start: what the files directory holds, and the staging files a killed
+ * run left behind, finished as that run would have (stored under their
+ * SHA-256, or removed when they are probes, busybox copies or already
+ * stored).  Which session wrote them is not known here, so they get no event. */
+static void recover_files(struct lure_server *srv)
+{
+    int fd = dup(srv->cfg.files_dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(srv->cfg.files_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (strncmp(e->d_name, ".part-", 6)) {
+            srv->st.files_bytes += (uint64_t)st.st_size;
+            continue;
+        }
+        int pf = openat(srv->cfg.files_dir, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        size_t n = (size_t)st.st_size;
+        uint8_t *buf = pf >= 0 && n <= (1u << 30) ? malloc(n ? n : 1) : NULL;
+        bool ok = buf && read(pf, buf, n) == (ssize_t)n;
+        if (pf >= 0) close(pf);
+        char hex[65];
+        bool dup;
+        srv->st.files_bytes += n; /* store_file takes the staging file's bytes back */
+        if (!ok) { /* unreadable: left alone, and counted */
+            free(buf);
+            continue;
+        }
+        if (worth_keeping(srv->cfg.persona, buf, n)) {
+            sha256_hex(buf, n, hex);
+            ok = store_file(srv, e->d_name, (uint32_t)n, buf, n, hex, &dup) && !dup;
+        } else {
+            unlinkat(srv->cfg.files_dir, e->d_name, 0);
+            srv->st.files_bytes -= n;
+            ok = false;
+        }
+        if (ok)
+            srv->st.recovered_stored++;
+        else
+            srv->st.recovered_removed++;
+        free(buf);
+    }
+    closedir(d);
 }
 
 /* After each command line: stage what it wrote; store what an earlier line
@@ -296,6 +464,7 @@ static void end_session(struct lure_server *srv, struct session *s, const char *
     lure_log_closed(srv->cfg.log, &s->conn, srv->now_us, srv->now_us - s->start_us, &sum);
     if (!strcmp(reason, "timeout")) srv->st.timeouts++;
     unlink_lru(srv, s);
+    run_queue_remove(srv, s);
     close(s->fd);
     struct ipaddr ip;
     if (ip_parse(s->conn.src_ip, &ip) == 0) {
@@ -305,6 +474,7 @@ static void end_session(struct lure_server *srv, struct session *s, const char *
     shell_free(s->sh);
     buf_free(&s->line);
     buf_free(&s->out);
+    buf_free(&s->pend);
     free(s->user);
     free(s->login_user);
     free(s->login_pass);
@@ -378,6 +548,7 @@ static void new_session(struct lure_server *srv, int fd, const struct ipaddr *sr
     s->start_us = srv->now_us;
     s->line.cap = LINE_MAX_LOGIN;
     s->out.cap = OUT_CAP;
+    s->pend.cap = PEND_CAP;
     uint64_t z = (srv->id_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -544,6 +715,7 @@ static void login_line(struct lure_server *srv, struct session *s)
             s->closing = 3;
             return;
         }
+        shell_set_stop(s->sh, srv->stop);
         send_text(s, p->motd);
         send_text(s, p->prompt);
         touch(srv, s, L_SHELL);
@@ -572,6 +744,7 @@ static void shell_line(struct lure_server *srv, struct session *s)
         lure_log_command(srv->cfg.log, &s->conn, srv->now_us, l, n);
         struct buf term = {.cap = TERM_CAP};
         shell_run(s->sh, l, n, &term);
+        srv->turn_work += shell_work(s->sh);
         telnet_escape(&s->out, term.p, term.len, true);
         buf_free(&term);
         sync_files(srv, s, false);
@@ -586,18 +759,23 @@ static void shell_line(struct lure_server *srv, struct session *s)
         send_text(s, srv->cfg.persona->prompt);
 }
 
-static void on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
+/* Runs input bytes; returns how many it took.  It stops after a command line
+ * once this turn's work is spent: the caller parks the rest. */
+static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
 {
-    for (size_t i = 0; i < n && !s->closing; i++) {
+    size_t i = 0;
+    for (; i < n && !s->closing; i++) {
         uint8_t c = d[i];
         bool echo = s->stage != ST_PASS;
         if (c == '\n') {
             if (echo) send_text(s, "\n");
             s->skip_line = 0;
-            if (s->stage == ST_SHELL)
+            if (s->stage == ST_SHELL) {
                 shell_line(srv, s);
-            else
+                if (srv->turn_work >= TURN_WORK) return i + 1;
+            } else {
                 login_line(srv, s);
+            }
         } else if (c == 0x7f || c == 8) {
             if (s->line.len) {
                 s->line.len--;
@@ -612,6 +790,7 @@ static void on_data(struct lure_server *srv, struct session *s, const uint8_t *d
                 telnet_escape(&s->out, &c, 1, true);
         }
     }
+    return s->closing ? n : i;
 }
 
 static void on_readable(struct lure_server *srv, struct session *s)
@@ -630,13 +809,43 @@ static void on_readable(struct lure_server *srv, struct session *s)
          * a client trickling bytes cannot keep a login prompt open */
         if (s->stage == ST_SHELL) touch(srv, s, L_SHELL);
         size_t nd = telnet_feed(&s->tn, in, (size_t)r, data, &s->out, on_sb, s);
-        on_data(srv, s, data, nd);
+        size_t used = on_data(srv, s, data, nd);
         if (s->bytes_in > srv->cfg.max_input) {
             s->closing = 3;
             break;
         }
+        if (used < nd) { /* out of turn: park the rest and stop reading */
+            buf_add(&s->pend, data + used, nd - used);
+            run_queue_add(srv, s);
+            set_events(srv, s);
+            break;
+        }
     }
     flush_out(srv, s);
+}
+
+/* Gives queued sessions their turns, oldest first, until this turn's work
+ * is spent (at least one line runs, so every queued session progresses). */
+static void run_queued(struct lure_server *srv)
+{
+    struct session *last = srv->run_tail;
+    bool first = true;
+    while (srv->run_head && (first || srv->turn_work < TURN_WORK) && !*srv->stop) {
+        struct session *s = srv->run_head;
+        first = false;
+        run_queue_remove(srv, s);
+        size_t used = on_data(srv, s, s->pend.p, s->pend.len);
+        buf_consume(&s->pend, used);
+        if (s->pend.len && !s->closing) {
+            run_queue_add(srv, s); /* to the back: the others go first */
+        } else {
+            buf_free(&s->pend);
+            set_events(srv, s); /* reading again */
+        }
+        bool at_end = s == last;
+        flush_out(srv, s); /* may end s */
+        if (at_end) break; /* each queued session gets one turn per loop */
+    }
 }
 
 static void expire(struct lure_server *srv)
@@ -652,10 +861,12 @@ int lure_server_run(struct lure_server *srv, volatile sig_atomic_t *stop)
 {
     struct epoll_event evs[256];
     int64_t last_tick = now_us();
+    srv->stop = stop;
     while (!*stop) {
-        int n = epoll_wait(srv->ep, evs, 256, 250);
+        int n = epoll_wait(srv->ep, evs, 256, srv->run_head ? 0 : 250);
         if (n < 0 && errno != EINTR) return -errno;
         srv->now_us = now_us();
+        srv->turn_work = 0;
         for (int i = 0; i < n; i++) {
             uint8_t kind = *(uint8_t *)evs[i].data.ptr;
             if (kind == KIND_LISTENER) {
@@ -668,8 +879,10 @@ int lure_server_run(struct lure_server *srv, volatile sig_atomic_t *stop)
             if (evs[i].events & EPOLLOUT) {
                 if (!flush_out(srv, s)) continue;
             }
-            if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(srv, s);
+            if ((evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !s->queued)
+                on_readable(srv, s);
         }
+        run_queued(srv);
         expire(srv);
         lure_log_flush(srv->cfg.log, srv->now_us, false);
         if (srv->cfg.tick && srv->now_us - last_tick >= 1000000) {

@@ -3,11 +3,19 @@
  * Each connection is a session: telnet decoding, the BusyBox login, then the
  * emulated shell.  Nothing blocks: sockets are non-blocking, output queues in
  * a capped per-session buffer, and the loop wakes at least once a second to
- * expire sessions and flush the log.  Idle sessions cost a few hundred bytes
- * (the shell and its file overlay exist only after a login); the line,
- * output and input caps bound a busy one.  Two LRU lists (waiting to log in,
+ * expire sessions and flush the log.  The shell is the only CPU-heavy part:
+ * each command line is bounded by its work budget (shell.h), and the loop
+ * runs at most TURN_WORK of shell work before it polls again; a session that
+ * went over waits in a run queue with the rest of its input parked (it is not
+ * read from meanwhile), so sessions take turns a command line at a time and
+ * a greeting or SIGTERM waits for one line at most.  Idle sessions cost a
+ * few hundred bytes (the shell and its file overlay exist only after a
+ * login); the line, output and input caps bound a busy one.  Two LRU lists (waiting to log in,
  * logged in) make timeouts O(1).  A per-source token bucket and a per-source
- * session cap refuse floods before any session state is made. */
+ * session cap refuse floods before any session state is made.  The files
+ * directory has a total cap: past it, files are logged (hash, size) but no
+ * longer stored, with one warning; staging files a crash left behind are
+ * finished (hashed and stored under their SHA-256, or removed) at start. */
 #ifndef MAMORI_LURE_SERVER_H
 #define MAMORI_LURE_SERVER_H
 
@@ -22,6 +30,9 @@ struct lure_log;
 struct lure_stats {
     uint64_t sessions, refused_rate, refused_full, logins_ok, logins_failed, commands, files, urls,
         timeouts;
+    uint64_t files_unstored;                      /* logged, not kept: the store was full */
+    uint64_t recovered_stored, recovered_removed; /* staging files of an earlier run */
+    uint64_t files_bytes;                         /* what the files directory holds */
     size_t peak_sessions;
 };
 
@@ -31,6 +42,7 @@ struct lure_config {
     struct lure_log *log;
     int files_dir;                     /* directory fd for stored files, or -1 */
     const char *files_path;            /* its name, for events */
+    uint64_t files_cap;                /* bytes the directory may hold in all */
     int login_timeout, idle_timeout;   /* seconds */
     unsigned max_sessions, per_source; /* concurrent */
     unsigned rate;                     /* new sessions per source per minute; 0 = no limit */

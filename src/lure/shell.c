@@ -38,6 +38,16 @@ bool shell_exited(const struct shell *sh)
     return sh->exited;
 }
 
+size_t shell_work(const struct shell *sh)
+{
+    return sh->work;
+}
+
+void shell_set_stop(struct shell *sh, const volatile sig_atomic_t *stop)
+{
+    sh->stop = stop;
+}
+
 const char *shell_cwd(const struct shell *sh)
 {
     return sh->cwd;
@@ -84,7 +94,10 @@ const char *sh_strerror(int err)
 
 bool sh_path(struct shell *sh, const char *arg, char out[VFS_PATH_MAX])
 {
-    return vfs_resolve(sh->cwd, arg, out) == 0;
+    if (vfs_resolve(sh->cwd, arg, out) < 0) return false;
+    /* what looking the path up costs: each component against the overlay's nodes */
+    sh_spend(sh, 64 + strlen(out) * (sh->fs.n / 4 + 1));
+    return true;
 }
 
 static const char *const default_vars[][2] = {
@@ -113,6 +126,7 @@ void sh_setvar(struct shell *sh, const char *name, const char *value)
         if (!sh->vars[i].value) slot = &sh->vars[i];
     if (!slot) return; /* a full table keeps its first variables */
     char *v = strndup(value, 1024);
+    sh_spend(sh, v ? strlen(v) : 0);
     if (!v) return;
     free(slot->value);
     slot->value = v;
@@ -186,6 +200,7 @@ static size_t expand(struct shell *sh, const char *raw, char *out, size_t cap)
         }
     }
     out[o] = 0;
+    sh_spend(sh, i + o);
     return o;
 }
 
@@ -223,8 +238,10 @@ static int open_redirs(struct shell *sh, struct sh_redir *r, struct io *io, stru
                 return 1;
             }
             free(rd->in);
-            rd->in = malloc(st.size + 1);
-            if (!rd->in) return 1;
+            if (!sh_spend(sh, st.size) || !(rd->in = malloc(st.size + 1))) {
+                rd->in = NULL;
+                return 1;
+            }
             memcpy(rd->in, d, st.size);
             if (r->fd == 0) {
                 io->in = rd->in;
@@ -256,6 +273,7 @@ static void close_redirs(struct shell *sh, struct redirs *rd, struct io *io)
 {
     for (int k = 0; k < 2; k++) {
         if (rd->path[k][0] && rd->file[k].len) {
+            sh_spend(sh, rd->file[k].len);
             int rc = vfs_write(&sh->fs, rd->path[k], rd->file[k].p, rd->file[k].len, true);
             if (rc < 0) sh_printf(io->err, "-sh: write error: %s\n", sh_strerror(rc));
         }
@@ -302,7 +320,7 @@ static int run_node(struct shell *sh, struct sh_node *nd, struct io *outer)
 {
     struct io io = *outer;
     struct redirs rd = {0};
-    if (++sh->steps > SH_STEPS) return 1; /* budget spent: the rest of the line is skipped */
+    if (!sh_spend(sh, SH_STEP_COST)) return 1; /* budget spent: the rest of the line is skipped */
     int rc = open_redirs(sh, nd->redir, &io, &rd);
     if (rc) {
         close_redirs(sh, &rd, &io);
@@ -310,9 +328,13 @@ static int run_node(struct shell *sh, struct sh_node *nd, struct io *outer)
     }
     char word[SH_WORD_MAX];
     switch (nd->kind) {
-    case SH_SIMPLE:
+    case SH_SIMPLE: {
+        /* what a command writes is work too (cat, echo, dd to a pipe) */
+        size_t out0 = io.out->len, err0 = io.err->len;
         rc = run_simple(sh, nd, &io);
+        sh_spend(sh, (io.out->len - out0) + (io.err != io.out ? io.err->len - err0 : 0));
         break;
+    }
     case SH_SUBSHELL: {
         char cwd[VFS_PATH_MAX];
         strcpy(cwd, sh->cwd);
@@ -328,7 +350,7 @@ static int run_node(struct shell *sh, struct sh_node *nd, struct io *outer)
     case SH_WHILE:
     case SH_UNTIL:
         rc = 0;
-        while (!sh->exited && sh->steps <= SH_STEPS) {
+        while (!sh->exited && !sh_spent(sh)) {
             int c = run_list(sh, nd->a, &io);
             if ((c == 0) != (nd->kind == SH_WHILE)) break;
             rc = run_list(sh, nd->b, &io);
@@ -336,7 +358,7 @@ static int run_node(struct shell *sh, struct sh_node *nd, struct io *outer)
         break;
     case SH_FOR:
         rc = 0;
-        for (int i = 0; i < nd->nwords && !sh->exited && sh->steps <= SH_STEPS; i++) {
+        for (int i = 0; i < nd->nwords && !sh->exited && !sh_spent(sh); i++) {
             expand(sh, nd->words[i], word, sizeof word);
             sh_setvar(sh, nd->var, word);
             rc = run_list(sh, nd->b, &io);
@@ -379,7 +401,7 @@ static int run_pipe(struct shell *sh, struct sh_pipe *p, struct io *io)
 static int run_list(struct shell *sh, struct sh_list *l, struct io *io)
 {
     int rc = 0;
-    for (int i = 0; l && i < l->n && !sh->exited && sh->steps <= SH_STEPS; i++) {
+    for (int i = 0; l && i < l->n && !sh->exited && !sh_spent(sh); i++) {
         if ((l->items[i].op == SH_AND && rc != 0) || (l->items[i].op == SH_OR && rc == 0)) continue;
         rc = run_pipe(sh, l->items[i].pipe, io);
         sh->status = rc;
@@ -389,7 +411,7 @@ static int run_list(struct shell *sh, struct sh_list *l, struct io *io)
 
 int sh_script(struct shell *sh, const char *text, size_t len, struct io *io)
 {
-    if (sh->depth >= 3) return 0;
+    if (sh->depth >= 3 || !sh_spend(sh, len)) return 0;
     struct sh_tree t;
     sh->depth++;
     int rc;
@@ -408,7 +430,7 @@ int shell_run(struct shell *sh, const char *line, size_t len, struct buf *term)
 {
     size_t pos = 0;
     struct io io = {.in = NULL, .in_len = 0, .in_pos = &pos, .out = term, .err = term};
-    sh->steps = 0;
+    sh->work = 0;
     struct sh_tree t;
     if (sh_parse(&t, line, len) < 0) {
         sh_printf(term, "-sh: %s\n", t.err);

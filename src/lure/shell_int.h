@@ -4,11 +4,18 @@
 
 #include "shell.h"
 
+#include <signal.h>
+
 #define SH_MAX_VARS 16
 #define SH_MAX_ARGS 256
 #define SH_WORD_MAX 4096
 #define SH_PIPE_CAP (1u << 20)
-#define SH_STEPS 20000
+/* The work one command line may do, in bytes touched (read, written, compared,
+ * copied): a few tens of milliseconds at most, so one session cannot hold the
+ * event loop.  Every step also costs SH_STEP_COST (its fixed overhead, about
+ * what touching that many bytes costs), so `while true; do :; done` ends too. */
+#define SH_WORK (16u << 20)
+#define SH_STEP_COST 256
 
 struct sh_var {
     char name[24];
@@ -23,9 +30,23 @@ struct shell {
     char cwd[VFS_PATH_MAX];
     struct sh_var vars[SH_MAX_VARS];
     int status, depth;
-    uint32_t steps;
+    size_t work;                       /* spent by the current line */
+    const volatile sig_atomic_t *stop; /* set by SIGTERM: stop the line now */
     bool exited;
 };
+
+/* Charges work to the current line; false once its budget is spent (or the
+ * process is stopping), and then the rest of the line is skipped. */
+static inline bool sh_spend(struct shell *sh, size_t bytes)
+{
+    sh->work += bytes;
+    return sh->work <= SH_WORK && !(sh->stop && *sh->stop);
+}
+
+static inline bool sh_spent(const struct shell *sh)
+{
+    return sh->work > SH_WORK || (sh->stop && *sh->stop);
+}
 
 /* A command's standard streams: input is a byte range with a cursor that
  * commands of one loop share (so `while read` walks through a file). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VFS_LIST_MAX 512
+#define VFS_LIST_MAX 1024
 
 void vfs_init(struct vfs *v, const struct persona *p, struct vfs_limits *lim)
 {
@@ -277,23 +277,26 @@ int vfs_chmod(struct vfs *v, const char *path, uint16_t mode)
 struct entry {
     char name[VFS_PATH_MAX];
     struct vfs_stat st;
+    uint32_t order; /* the overlay's entries come first and win over the persona's */
 };
 
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-static void add_entry(const struct vfs *v, struct entry *e, size_t *n, const char *dir,
-                      const char *path)
+/* Collects a direct child of dir; duplicates are dropped after sorting, so a
+ * listing costs O(n log n), not a scan of what was collected per entry. */
+static void add_entry(struct entry *e, size_t *n, const char *dir, const char *path)
 {
     size_t dl = strcmp(dir, "/") ? strlen(dir) : 0;
     if (strncmp(path, dir, dl) || path[dl] != '/' || !path[dl + 1] || strchr(path + dl + 1, '/'))
         return;
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp(e[i].name, path + dl + 1)) return;
-    if (*n >= VFS_LIST_MAX || vfs_stat(v, path, &e[*n].st, NULL) < 0) return;
+    if (*n >= VFS_LIST_MAX) return;
     snprintf(e[*n].name, sizeof e[*n].name, "%s", path + dl + 1);
+    e[*n].order = (uint32_t)*n;
     (*n)++;
 }
 
@@ -308,19 +311,22 @@ int vfs_list(const struct vfs *v, const char *dir,
     size_t n = 0;
     char path[VFS_PATH_MAX];
     for (uint32_t i = 0; i < v->n; i++)
-        add_entry(v, e, &n, dir, v->nodes[i].path);
+        add_entry(e, &n, dir, v->nodes[i].path);
     for (size_t i = 0; i < v->p->n_files; i++)
-        add_entry(v, e, &n, dir, v->p->files[i].path);
+        add_entry(e, &n, dir, v->p->files[i].path);
     for (size_t i = 0; i < v->p->n_dirs; i++)
-        add_entry(v, e, &n, dir, v->p->dirs[i]);
+        add_entry(e, &n, dir, v->p->dirs[i]);
     if (!strcmp(dir, "/bin"))
         for (size_t i = 0; i < v->p->n_applets; i++) {
             snprintf(path, sizeof path, "/bin/%s", v->p->applets[i]);
-            add_entry(v, e, &n, dir, path);
+            add_entry(e, &n, dir, path);
         }
     qsort(e, n, sizeof *e, cmp_entry);
-    for (size_t i = 0; i < n; i++)
-        fn(ctx, e[i].name, &e[i].st);
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(e[i].name, e[i - 1].name)) continue;
+        snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", e[i].name);
+        if (vfs_stat(v, path, &e[i].st, NULL) == 0) fn(ctx, e[i].name, &e[i].st);
+    }
     free(e);
     return 0;
 }

@@ -32,6 +32,8 @@ struct vfs_node {
     bool appended;      /* every write since the last clean was an append */
     bool pending;       /* written, not yet stored by the honeypot */
     uint32_t clean_len; /* length when dirty was last cleared */
+    uint32_t staged;    /* bytes the honeypot has in this node's staging file */
+    bool unstored;      /* the store was full: this content is logged, not kept */
 };
 
 struct vfs_limits {

@@ -434,7 +434,7 @@ static void shell_syntax(void **state)
         "GNU/Linux\n");
     RUN(f, "kill -9 393; kill 4242", "-sh: kill: can't kill pid 4242: No such process\n");
     RUN(f, "./nothing; /tmp/f", "-sh: ./nothing: not found\n-sh: /tmp/f: Permission denied\n");
-    /* a runaway loop ends within the step budget */
+    /* a runaway loop ends within the work budget */
     RUN(f, "while true; do :; done; echo after", "");
     RUN(f, "echo next", "next\n");
     RUN(f, "exit", "");
@@ -486,6 +486,83 @@ static void shparse_limits(void **state)
     sh_tree_free(&t);
 }
 
+/* A URL is a fact the moment a downloader is asked for it: a destination the
+ * device cannot write (a read-only mount, a missing directory) must not hide it. */
+static void shell_readonly_downloads(void **state)
+{
+    (void)state;
+    struct fixture *f = fx_new("dvr-armv7");
+    RUN(f, "cd /; wget -q http://198.18.0.4/x", "wget: can't open 'x': Read-only file system\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.4/x");
+    assert_string_equal(f->rec.host, "198.18.0.4");
+    assert_string_equal(f->rec.dest, "/x");
+    RUN(f, "cd /tmp; wget -q http://198.18.0.5/y -O /etc/y",
+        "wget: can't open '/etc/y': Read-only file system\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.5/y");
+    assert_string_equal(f->rec.dest, "/etc/y");
+    RUN(f, "cd /; tftp -g -r f 198.18.0.6", "tftp: can't open 'f': Read-only file system\n");
+    assert_string_equal(f->rec.url, "tftp://198.18.0.6/f");
+    assert_string_equal(f->rec.dest, "/f");
+    RUN(f, "ftpget 198.18.0.7 /nodir/g g",
+        "ftpget: can't open '/nodir/g': No such file or directory\n");
+    assert_string_equal(f->rec.url, "ftp://198.18.0.7/g");
+    assert_int_equal(f->rec.downloads, 4);
+    fx_free(f);
+    f = fx_new("camera-arm");
+    RUN(f, "cd /; curl -s -O http://198.18.0.8/z; echo $?",
+        "curl: can't open 'z': Read-only file system\n23\n");
+    assert_string_equal(f->rec.url, "http://198.18.0.8/z");
+    assert_int_equal(f->rec.downloads, 1);
+    fx_free(f);
+}
+
+/* Lists that end up empty are never handed to qsort as NULL (UBSan: nonnull). */
+static void persona_empty_lists(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "file relative: x\n",
+        "name: x\nfile relative: <<END\nabc\nEND\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct persona *p = persona_parse(bad[i], strlen(bad[i]), "t.persona");
+        assert_null(p);
+        assert_non_null(strstr(err_msg(), "file path must be absolute"));
+    }
+}
+
+/* grep is a fixed-string search in linear time: KMP's fallbacks on overlapping
+ * prefixes, -i, -v, -c; and a command line stops at its work budget. */
+static void shell_grep_and_budget(void **state)
+{
+    (void)state;
+    struct fixture *f = fx_new("dvr-armv7");
+    RUN(f, "echo -e 'aaab\\nabab\\nxAAb\\nabaabaab\\n' > /tmp/g; grep aab /tmp/g",
+        "aaab\nabaabaab\n");
+    RUN(f, "grep -i aab /tmp/g; grep -c -v ab /tmp/g", "aaab\nxAAb\nabaabaab\n2\n");
+    RUN(f, "grep abaab /tmp/g; grep -c '' /tmp/g; grep -q zz /tmp/g; echo $?", "abaabaab\n5\n1\n");
+    /* 1 MiB of 'a' and a 4000-byte pattern that almost matches everywhere */
+    f->lim.session_bytes = f->lim.total_bytes = 4 << 20;
+    size_t big = 1 << 20;
+    uint8_t *a = malloc(big);
+    memset(a, 'a', big);
+    struct vfs *v = shell_vfs(f->sh);
+    assert_int_equal(vfs_write(v, "/tmp/a", a, big, false), 0);
+    free(a);
+    RUN(f, "wc -c /tmp/a", "1048576\n");
+    char script[4200] = "grep -i ";
+    memset(script + 8, 'A', 3999);
+    strcpy(script + 8 + 3999, "b /tmp/a");
+    assert_int_equal(vfs_write(v, "/tmp/s", (const uint8_t *)script, strlen(script), false), 0);
+    RUN(f, "sh /tmp/s; echo $?", "1\n");
+    size_t one = shell_work(f->sh);
+    assert_true(one > (2u << 20) && one < (4u << 20)); /* ~3 MiB: linear, not 4 GB */
+    RUN(f, "while true; do sh /tmp/s; done; echo not reached", "");
+    assert_true(shell_work(f->sh) > (16u << 20) && shell_work(f->sh) < (24u << 20));
+    RUN(f, "echo the next line has its own budget", "the next line has its own budget\n");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +577,9 @@ int main(void)
         cmocka_unit_test(shell_syntax),
         cmocka_unit_test(shell_personas),
         cmocka_unit_test(shparse_limits),
+        cmocka_unit_test(shell_readonly_downloads),
+        cmocka_unit_test(persona_empty_lists),
+        cmocka_unit_test(shell_grep_and_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
