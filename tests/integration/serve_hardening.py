@@ -261,7 +261,7 @@ def slow_clients(tmp, db):
     finally:
         for s in socks:
             s.close()
-        srv.stop()
+        check(srv.stop() == 0, "serve after 600 slow clients: exit status")
 
     # one address gets at most --max-per-address; others are not affected
     srv = Server(tmp, db, "--max-per-address", "16")
@@ -280,7 +280,7 @@ def slow_clients(tmp, db):
         for s in many:
             s.close()
     finally:
-        srv.stop()
+        check(srv.stop() == 0, "serve after the per-address cap: exit status")
 
 
 def expensive(tmp, db):
