@@ -66,10 +66,14 @@ struct cache *cache_new(size_t max_bytes)
 
 static void unlink_use(struct cache *c, struct entry *e)
 {
-    if (e->newer) e->newer->older = e->older;
-    else c->newest = e->older;
-    if (e->older) e->older->newer = e->newer;
-    else c->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
 }
 
 static void push_newest(struct cache *c, struct entry *e)

@@ -23,9 +23,9 @@
  * crash.  Static files come from --web, and a path that would leave it (also
  * percent-encoded, which the library decodes first) is refused.  Binds to
  * loopback unless told otherwise, and warns when told otherwise. */
+#include "serve.h"
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -205,7 +205,7 @@ static enum MHD_Result api(struct MHD_Connection *c, struct server *s, struct co
     if (rc == -EBUSY) return send_error(c, 503, "busy: too many queries at once, retry", 1);
     if (rc) return send_error(c, 503, "shutting down", 0);
     if (park(s, c, &k->park, false)) return MHD_YES; /* handle() again once woken */
-    b = k->ready; /* answered before we could park */
+    b = k->ready;                                    /* answered before we could park */
     k->ready = NULL;
     return respond_blob(c, b);
 }
@@ -408,21 +408,20 @@ static void fit_fd_limit(struct serve_limits *lim)
 int cmd_serve(int argc, char **argv)
 {
     enum { O_MAXCONN = 256, O_PERADDR, O_HEADER, O_STREAMS, O_QUERIES, O_CACHE };
-    static const struct option lo[] = {
-        {"db", required_argument, 0, 'D'},
-        {"darknet", required_argument, 0, 'd'},
-        {"read", required_argument, 0, 'r'},
-        {"interface", required_argument, 0, 'i'},
-        {"listen", required_argument, 0, 'l'},
-        {"web", required_argument, 0, 'W'},
-        {"max-connections", required_argument, 0, O_MAXCONN},
-        {"max-per-address", required_argument, 0, O_PERADDR},
-        {"header-timeout", required_argument, 0, O_HEADER},
-        {"max-streams", required_argument, 0, O_STREAMS},
-        {"max-queries", required_argument, 0, O_QUERIES},
-        {"cache-mb", required_argument, 0, O_CACHE},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"db", required_argument, 0, 'D'},
+                                       {"darknet", required_argument, 0, 'd'},
+                                       {"read", required_argument, 0, 'r'},
+                                       {"interface", required_argument, 0, 'i'},
+                                       {"listen", required_argument, 0, 'l'},
+                                       {"web", required_argument, 0, 'W'},
+                                       {"max-connections", required_argument, 0, O_MAXCONN},
+                                       {"max-per-address", required_argument, 0, O_PERADDR},
+                                       {"header-timeout", required_argument, 0, O_HEADER},
+                                       {"max-streams", required_argument, 0, O_STREAMS},
+                                       {"max-queries", required_argument, 0, O_QUERIES},
+                                       {"cache-mb", required_argument, 0, O_CACHE},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     static struct server s; /* the threads and callbacks share it until the end */
     memset(&s, 0, sizeof s);
     s.db_path = "var/mamori.db";
@@ -527,13 +526,13 @@ int cmd_serve(int argc, char **argv)
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-        0, NULL, NULL, handle, &s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 2u,
-        MHD_OPTION_CONNECTION_LIMIT, s.lim.connections + 32,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s.lim.per_address, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)SERVE_IDLE_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_NOTIFY_CONNECTION, notify, &s, MHD_OPTION_NOTIFY_COMPLETED, completed, &s,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &s, MHD_OPTION_END);
+        0, NULL, NULL, handle, &s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT,
+        s.lim.connections + 32, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s.lim.per_address,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_CONNECTION, notify, &s,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, &s, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &s,
+        MHD_OPTION_END);
     if (!d) {
         cli_error("--listen %s: cannot listen: %s", listen_at, strerror(errno));
         work_stop(&s);

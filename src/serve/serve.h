@@ -14,14 +14,14 @@
 #include <sys/types.h>
 
 /* Defaults of the limits; each has an option (serve --help). */
-#define SERVE_CONNECTIONS 1024   /* open connections in all */
-#define SERVE_PER_ADDRESS 64     /* open connections from one address */
-#define SERVE_HEADER_TIMEOUT 10  /* seconds to send a whole request head */
-#define SERVE_STREAMS 256        /* /api/v1/stream clients */
-#define SERVE_QUERIES 2          /* expensive queries running at once */
-#define SERVE_QUEUE_PER_QUERY 8  /* and waiting, per running one */
-#define SERVE_CACHE_MB 64        /* response cache */
-#define SERVE_IDLE_TIMEOUT 30    /* seconds without progress while answering */
+#define SERVE_CONNECTIONS 1024       /* open connections in all */
+#define SERVE_PER_ADDRESS 64         /* open connections from one address */
+#define SERVE_HEADER_TIMEOUT 10      /* seconds to send a whole request head */
+#define SERVE_STREAMS 256            /* /api/v1/stream clients */
+#define SERVE_QUERIES 2              /* expensive queries running at once */
+#define SERVE_QUEUE_PER_QUERY 8      /* and waiting, per running one */
+#define SERVE_CACHE_MB 64            /* response cache */
+#define SERVE_IDLE_TIMEOUT 30        /* seconds without progress while answering */
 #define SERVE_EVENT_LOG (512 * 1024) /* bytes of stream events kept for slow readers */
 
 struct serve_limits {

@@ -117,8 +117,10 @@ void conn_started(struct server *s, struct conn *k)
     k->since = cli_now();
     pthread_mutex_lock(&s->conns_mu);
     k->prev = s->newest;
-    if (s->newest) s->newest->next = k;
-    else s->oldest = k;
+    if (s->newest)
+        s->newest->next = k;
+    else
+        s->oldest = k;
     s->newest = k;
     s->n_conns++;
     /* full: the oldest connection still sending its head makes room */
@@ -135,10 +137,14 @@ void conn_started(struct server *s, struct conn *k)
 void conn_closed(struct server *s, struct conn *k)
 {
     pthread_mutex_lock(&s->conns_mu);
-    if (k->prev) k->prev->next = k->next;
-    else s->oldest = k->next;
-    if (k->next) k->next->prev = k->prev;
-    else s->newest = k->prev;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->oldest = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        s->newest = k->prev;
     s->n_conns--;
     if (k->reaped) s->n_reaped--;
     pthread_mutex_unlock(&s->conns_mu);
@@ -254,8 +260,10 @@ static struct store *pool_get(struct server *s, unsigned *epoch)
     pthread_mutex_lock(&pool.mu);
     if (pool.n) {
         pool.n--;
-        if (pool.epoch[pool.n] == *epoch) c = pool.idle[pool.n];
-        else stale = pool.idle[pool.n];
+        if (pool.epoch[pool.n] == *epoch)
+            c = pool.idle[pool.n];
+        else
+            stale = pool.idle[pool.n];
     }
     pthread_mutex_unlock(&pool.mu);
     store_close(stale);
@@ -425,8 +433,10 @@ int job_submit(struct server *s, struct conn *k, const struct api_req *q, const 
         snprintf(j->key, sizeof j->key, "%s", key);
         j->gen = gen;
         j->q = *q;
-        if (s->pending_tail) s->pending_tail->next = j;
-        else s->pending = j;
+        if (s->pending_tail)
+            s->pending_tail->next = j;
+        else
+            s->pending = j;
         s->pending_tail = j;
         s->n_jobs++;
         pthread_cond_signal(&s->jobs_cv);
@@ -604,8 +614,10 @@ static void wake_streams(struct server *s)
     for (struct sse *x = s->streams; x; x = x->next) {
         struct MHD_Connection *c = x->c;
         if (wake_locked(&x->park)) {
-            if (resume && n <= s->lim.streams) resume[n++] = c;
-            else x->park = PARK_PARKED; /* no memory: it stays parked until the next event */
+            if (resume && n <= s->lim.streams)
+                resume[n++] = c;
+            else
+                x->park = PARK_PARKED; /* no memory: it stays parked until the next event */
         }
     }
     pthread_mutex_unlock(&s->park_mu);
@@ -790,8 +802,10 @@ static void sse_free(void *cls)
     struct sse *x = cls;
     struct server *s = x->s;
     pthread_mutex_lock(&s->park_mu);
-    if (x->prev) x->prev->next = x->next;
-    else s->streams = x->next;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        s->streams = x->next;
     if (x->next) x->next->prev = x->prev;
     s->n_streams--;
     pthread_mutex_unlock(&s->park_mu);
@@ -804,13 +818,14 @@ enum MHD_Result stream_open(struct server *s, struct MHD_Connection *c)
     if (!x) return send_error(c, 500, "out of memory", 0);
     x->s = s;
     x->c = c;
-    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     x->fd = i ? i->connect_fd : -1;
     pthread_mutex_lock(&s->park_mu);
-    const char *why = s->streams_closed                 ? "shutting down"
-                      : !s->db_ok                        ? "database unavailable"
+    const char *why = s->streams_closed                ? "shutting down"
+                      : !s->db_ok                      ? "database unavailable"
                       : s->n_streams >= s->lim.streams ? "too many live streams"
-                                                         : NULL;
+                                                       : NULL;
     if (!why) {
         x->at = s->log_base + s->log_len; /* from now on */
         x->next = s->streams;
