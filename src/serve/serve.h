@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Defaults of the limits; each has an option (serve --help). */
 #define SERVE_CONNECTIONS 1024       /* open connections in all */
@@ -95,6 +96,9 @@ struct server {
 };
 
 /* work.c */
+bool wake_locked(int *state); /* park_mu held; true: MHD_resume_connection after unlocking */
+void deadline(struct timespec *ts, long ms);
+struct blob *error_blob(unsigned status, const char *msg, unsigned retry_after);
 int work_start(struct server *s);
 void work_stop(struct server *s);
 void work_free(struct server *s);
@@ -106,7 +110,12 @@ struct blob *metrics_get(struct server *s);
 /* 0: k waits for the answer (park it); -EBUSY: too many queries; -ESHUTDOWN */
 int job_submit(struct server *s, struct conn *k, const struct api_req *q, const char *key,
                uint64_t gen);
+/* live.c */
+void live_tick(struct server *s, bool quiet);
+void *live_main(void *arg);
+void wake_streams(struct server *s);
 enum MHD_Result stream_open(struct server *s, struct MHD_Connection *c);
+/* work.c */
 enum MHD_Result respond_blob(struct MHD_Connection *c, struct blob *b);
 enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg,
                            unsigned retry_after);
