@@ -161,7 +161,7 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
     if (!k) return NULL;
     struct api_uri u;
     api_scan_uri(uri, &u);
-    k->started = false;
+    k->started = k->answering = false;
     k->nul = u.nul;
     k->args = u.args;
     k->park = PARK_IDLE;
@@ -180,7 +180,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
     if (!k) return;
     blob_unref(k->ready);
     k->ready = NULL;
-    k->started = false;
+    k->started = k->answering = false;
     conn_request(cls, k, false); /* the next request head's deadline runs from now */
 }
 
@@ -219,27 +219,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     struct server *s = cls;
     struct conn *k = *state;
     if (!k) return MHD_NO; /* every request passes uri_seen */
-    if (k->started) {
-        if (k->ready) { /* woken with a query's answer */
-            struct blob *b = k->ready;
-            k->ready = NULL;
-            return respond_blob(c, b);
+    if (!k->started) {     /* the request head is complete: refuse what is wrong with it now */
+        k->started = true;
+        conn_request(s, k, true);
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return send_error(c, 405, "only GET and HEAD", 0);
+        if (has_body(c)) return send_error(c, 400, "this API takes no request body", 0);
+        if (k->nul) return send_error(c, 400, "a NUL byte (%00) in the request", 0);
+        if (k->args > API_MAX_ARGS) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "too many query arguments (at most %d)", API_MAX_ARGS);
+            return send_error(c, 400, msg, 0);
         }
-        *upload_size = 0; /* the rest of a body already refused */
+        return MHD_YES; /* answered at the next call: answering now would cost keep-alive */
+    }
+    if (k->ready) { /* woken with a query's answer */
+        struct blob *b = k->ready;
+        k->ready = NULL;
+        return respond_blob(c, b);
+    }
+    if (*upload_size || k->answering) {
+        *upload_size = 0;
         return MHD_YES;
     }
-    /* the request head is complete: everything is decided now, before any body */
-    k->started = true;
-    conn_request(s, k, true);
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return send_error(c, 405, "only GET and HEAD", 0);
-    if (has_body(c)) return send_error(c, 400, "this API takes no request body", 0);
-    if (k->nul) return send_error(c, 400, "a NUL byte (%00) in the request", 0);
+    k->answering = true;
     char msg[256] = "";
-    if (k->args > API_MAX_ARGS) {
-        snprintf(msg, sizeof msg, "too many query arguments (at most %d)", API_MAX_ARGS);
-        return send_error(c, 400, msg, 0);
-    }
     struct collect args = {0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     struct api_req q;

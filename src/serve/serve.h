@@ -44,7 +44,7 @@ struct conn {
     bool headers_done; /* the request head is complete */
     bool reaped;       /* shut down by the guard */
     /* the request in progress */
-    bool started, nul;
+    bool started, answering, nul;
     size_t args;
     int park;
     struct blob *ready; /* a query's answer, set by the thread that woke us */

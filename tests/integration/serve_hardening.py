@@ -367,6 +367,17 @@ def bad_requests(tmp, db, web):
             st, _, body, dt = get(p, path, timeout=3)
             check(st == 404 and dt < 1, f"non-regular {path}: {st} in {dt:.1f} s")
         quick(p, "after the FIFOs", ("/metrics", "/index.html"))
+        # a good request keeps its connection: several answers on one socket
+        c = http.client.HTTPConnection("127.0.0.1", p, timeout=5)
+        kept = []
+        for path in ("/metrics", "/api/v1/summary?top=2", "/index.html", "/api/v1/summary?top=2"):
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            kept.append((r.status, r.getheader("Connection"), c.sock.fileno() if c.sock else None))
+        c.close()
+        check(all(k[0] == 200 and k[1] != "close" and k[2] == kept[0][2] for k in kept),
+              f"keep-alive: {kept}")
     finally:
         check(srv.stop() == 0, "serve after bad requests: exit status")
 
