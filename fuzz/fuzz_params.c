@@ -1,5 +1,6 @@
 /* libFuzzer: API request validation on arbitrary paths and query arguments
- * (input: path NUL key NUL value NUL key NUL value ...). */
+ * (input: path NUL key NUL value NUL key NUL value ...), the cache key of what
+ * passes, and the raw-target scan of the path. */
 #include "serve/params.h"
 
 #include <stdlib.h>
@@ -20,8 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 1; i + 1 < n && na <= API_MAX_ARGS; i += 2)
         args[na++] = (struct api_arg){parts[i], parts[i + 1]};
     struct api_req r;
-    char msg[128];
-    (void)api_parse(parts[0], args, na, &r, msg, sizeof msg);
+    char msg[128], key[160];
+    if (api_parse(parts[0], args, na, &r, msg, sizeof msg) == 0) api_key(&r, key, sizeof key);
+    struct api_uri u; /* the whole input as a raw request target */
+    api_scan_uri(parts[0], &u);
+    if (u.query && (u.query < parts[0] || u.query > parts[0] + strlen(parts[0]))) abort();
     free(buf);
     return 0;
 }

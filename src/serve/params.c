@@ -11,10 +11,57 @@
 static const char *const top_sections[] = {"ports", "backscatter_ports", "countries",
                                            "asns",  "sources",           "fingerprints"};
 
+/* Request text as printable ASCII: anything else (invalid UTF-8, control
+ * characters, and the backslash that introduces an escape) becomes "\xNN". */
+static const char *esc(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const unsigned char *u = (const unsigned char *)s; *u && o + 5 < cap; u++) {
+        if (*u >= 0x20 && *u < 0x7f && *u != '\\')
+            out[o++] = (char)*u;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *u);
+    }
+    out[o] = 0;
+    return out;
+}
+
 static int bad(char *msg, size_t n, const char *fmt, const char *a, const char *b)
 {
-    snprintf(msg, n, fmt, a, b);
+    char ea[96], eb[4 * API_MAX_VALUE + 8];
+    snprintf(msg, n, fmt, esc(a, ea, sizeof ea), esc(b, eb, sizeof eb));
     return 400;
+}
+
+static int hex(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+void api_scan_uri(const char *uri, struct api_uri *out)
+{
+    memset(out, 0, sizeof *out);
+    for (const char *p = uri; *p; p++) {
+        if (*p == '?' && !out->query) {
+            out->query = p + 1;
+            out->args = p[1] ? 1 : 0;
+        } else if (*p == '&' && out->query) {
+            out->args++;
+        } else if (*p == '%' && hex(p[1]) >= 0 && hex(p[2]) >= 0) {
+            if (hex(p[1]) == 0 && hex(p[2]) == 0) out->nul = true;
+            p += 2;
+        }
+    }
+}
+
+void api_key(const struct api_req *r, char *key, size_t n)
+{
+    snprintf(key, n, "%d/%s/%lld/%lld/%d/%s/%u/%lld", (int)r->route, r->section,
+             (long long)r->w.from, (long long)r->w.to, r->w.top, r->proto, (unsigned)r->port,
+             (long long)r->res);
 }
 
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)

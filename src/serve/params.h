@@ -4,12 +4,17 @@
  * decoded them; output is a route and typed parameters, or a one-line error
  * for a 400.  Everything is bounded: at most API_MAX_ARGS arguments of at most
  * API_MAX_VALUE bytes, known names only, integers and times range-checked.
- * Fuzzed by fuzz/fuzz_params.c. */
+ * Text echoed into a reason is escaped (bytes outside printable ASCII become
+ * "\xNN"), so a reason is always valid UTF-8 for the JSON error body.
+ * api_scan_uri() looks at the raw request target before the library decodes
+ * it, which is the only place an encoded NUL ("%00") or a flood of arguments
+ * can still be seen.  Fuzzed by fuzz/fuzz_params.c. */
 #ifndef MAMORI_PARAMS_H
 #define MAMORI_PARAMS_H
 
 #include "../report/query.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +48,19 @@ struct api_req {
  * request. */
 int api_parse(const char *path, const struct api_arg *args, size_t n, struct api_req *out,
               char *msg, size_t msglen);
+
+/* What the raw request target (path and query, still percent-encoded) holds:
+ * the number of query arguments, where the query starts (NULL without one) and
+ * whether any part decodes to a NUL byte. */
+struct api_uri {
+    size_t args;
+    const char *query; /* just after the '?' */
+    bool nul;
+};
+void api_scan_uri(const char *uri, struct api_uri *out);
+
+/* The cache key of a parsed request: the same for every spelling of the same
+ * arguments (top=05 and top=5, an epoch and its ISO 8601 time). */
+void api_key(const struct api_req *r, char *key, size_t n);
 
 #endif

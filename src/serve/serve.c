@@ -1,38 +1,45 @@
 /* serve — read-only HTTP API over the observatory database, plus static files.
  *
- * libmicrohttpd runs a small thread pool; each worker keeps its own read-only
- * SQLite connection (WAL lets it read while observe writes).  Every request is
- * validated by params.c before the database is touched: unknown paths are 404,
- * malformed arguments 400 with a one-line reason, a missing or busy database
- * 503 — never a crash.  Static files come from --web, and a path that would
- * leave it (also percent-encoded, which the library decodes first) is refused.
- * Binds to loopback unless told otherwise, and warns when told otherwise. */
+ * Threads.  libmicrohttpd runs 2 event-loop threads (epoll, a thread pool)
+ * that accept, parse and answer; they never block and never query SQLite:
+ * they send a cached answer, the /metrics body the live thread keeps ready, or
+ * a static file (opened only when it is a regular file).  Everything slow
+ * happens in threads serve owns (work.c): query threads run the expensive
+ * endpoints from a bounded queue while the asking connection is suspended
+ * (503 with Retry-After when the queue is full), one live thread watches the
+ * database for commits (which invalidate the cache) and feeds every
+ * /api/v1/stream client from one shared event log, and one guard thread
+ * closes connections that do not finish their request head in time.  So a
+ * stream, a slow client or an expensive query occupies a connection slot, not
+ * a thread, and cheap endpoints never queue behind expensive ones.
+ *
+ * Limits (serve.h, each an option): connections in all and per address,
+ * a deadline for a whole request head, stream clients, queries running and
+ * waiting, the cache's bytes.  Requests are validated by params.c before any
+ * work: unknown paths 404, malformed arguments 400 with a one-line reason
+ * (request text in it escaped, so the JSON is always valid), a body, an
+ * encoded NUL or too many arguments 400, a missing or busy database 503 with
+ * a plain reason (the path and SQLite's message go to stderr only) — never a
+ * crash.  Static files come from --web, and a path that would leave it (also
+ * percent-encoded, which the library decodes first) is refused.  Binds to
+ * loopback unless told otherwise, and warns when told otherwise. */
+#include "serve.h"
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "../report/query.h"
-#include "../store/store.h"
-#include "params.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
-#include <microhttpd.h>
-#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-struct server {
-    const char *db_path;
-    char web_root[PATH_MAX]; /* resolved; "" when there is none */
-};
 
 static volatile sig_atomic_t stop;
 
@@ -40,326 +47,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
-                               char *body, size_t len, bool owned)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
-{
-    json_t *o = json_pack("{s:s}", "error", msg);
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!body) return MHD_NO;
-    return respond(c, status, "application/json", body, strlen(body), true);
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *c, json_t *doc)
-{
-    char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-    json_decref(doc);
-    if (!body) return send_error(c, 500, "out of memory");
-    return respond(c, 200, "application/json", body, strlen(body), true);
-}
-
-static enum MHD_Result metrics(struct MHD_Connection *c, sqlite3 *db, unsigned *status)
-{
-    sqlite3_stmt *st;
-    static const char *sql =
-        "SELECT count(*), total(packets), total(bytes), total(malformed), total(non_ip),"
-        " total(outside), coalesce(max(end), 0), (SELECT count(*) FROM alerts),"
-        " (SELECT count(*) FROM dos), (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
-        " WHERE key = 'kernel_drops') FROM intervals";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        *status = 503;
-        return send_error(c, 503, "database busy or unreadable");
-    }
-    static const struct {
-        const char *name, *type, *help;
-    } m[] = {
-        {"mamori_intervals_total", "counter", "Closed observation intervals."},
-        {"mamori_packets_total", "counter", "Darknet packets observed."},
-        {"mamori_bytes_total", "counter", "Bytes of darknet packets observed."},
-        {"mamori_malformed_total", "counter", "Frames dropped as malformed."},
-        {"mamori_non_ip_total", "counter", "Frames dropped as not IP."},
-        {"mamori_outside_total", "counter", "Packets dropped as outside the darknet."},
-        {"mamori_last_interval_end_seconds", "gauge", "End of the newest interval (Unix time)."},
-        {"mamori_alerts_total", "counter", "Surge alerts raised."},
-        {"mamori_dos_victims_total", "counter", "DoS victims inferred from backscatter."},
-        {"mamori_kernel_drops_total", "counter", "Packets a live capture lost before observe."},
-    };
-    size_t cap = 4096, o = 0;
-    char *body = malloc(cap);
-    if (!body) {
-        sqlite3_finalize(st);
-        return send_error(c, 500, "out of memory");
-    }
-    for (int i = 0; i < (int)(sizeof m / sizeof m[0]); i++)
-        o += (size_t)snprintf(body + o, cap - o, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n", m[i].name,
-                              m[i].help, m[i].name, m[i].type, m[i].name,
-                              sqlite3_column_double(st, i));
-    sqlite3_finalize(st);
-    return respond(c, 200, "text/plain; version=0.0.4", body, o, true);
-}
-
-static enum MHD_Result stream(struct MHD_Connection *c, const struct server *s);
-static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q,
-                              unsigned *status);
-
-/* Idle read-only database connections, reused across requests: a connection
- * keeps its mapping of the file, its page cache and its parsed schema, which
- * is most of the cost of a short query.  A connection that failed is closed,
- * not returned, so a replaced or repaired database file is picked up. */
-#define POOL_MAX 8
-static struct {
-    pthread_mutex_t mu;
-    struct store *idle[POOL_MAX];
-    int n;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static struct store *pool_get(const struct server *s)
-{
-    pthread_mutex_lock(&pool.mu);
-    struct store *c = pool.n ? pool.idle[--pool.n] : NULL;
-    pthread_mutex_unlock(&pool.mu);
-    return c ? c : store_open(s->db_path, false);
-}
-
-static void pool_put(struct store *c, bool healthy)
-{
-    pthread_mutex_lock(&pool.mu);
-    if (healthy && pool.n < POOL_MAX) {
-        pool.idle[pool.n++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&pool.mu);
-    store_close(c);
-}
-
-static void pool_drain(void)
-{
-    pthread_mutex_lock(&pool.mu);
-    while (pool.n)
-        store_close(pool.idle[--pool.n]);
-    pthread_mutex_unlock(&pool.mu);
-}
-
-static enum MHD_Result api(struct MHD_Connection *c, const struct server *s,
-                           const struct api_req *q)
-{
-    if (q->route == API_STREAM) return stream(c, s);
-    struct store *conn = pool_get(s);
-    if (!conn) return send_error(c, 503, err_msg());
-    unsigned status = 0;
-    enum MHD_Result ok = answer(c, store_db(conn), q, &status);
-    pool_put(conn, status < 500);
-    return ok;
-}
-
-static enum MHD_Result answer(struct MHD_Connection *c, sqlite3 *db, const struct api_req *q,
-                              unsigned *status)
-{
-    *status = 200;
-    if (q->route == API_METRICS) return metrics(c, db, status);
-    json_t *doc = NULL;
-    switch (q->route) {
-    case API_SUMMARY:
-        doc = query_summary(db, &q->w);
-        break;
-    case API_SECTION:
-        doc = query_section(db, q->section, &q->w);
-        break;
-    case API_GEO:
-        doc = query_geo(db, &q->w);
-        break;
-    case API_TIMESERIES: {
-        json_t *pts = query_timeseries(db, &q->w, q->proto, q->port, q->res);
-        json_t *alerts = pts ? query_section(db, "alerts", &q->w) : NULL;
-        if (pts && alerts) {
-            json_t *mine = json_array(), *a;
-            size_t i;
-            json_array_foreach(alerts, i, a)
-            {
-                if (!strcmp(json_string_value(json_object_get(a, "proto")), q->proto) &&
-                    json_integer_value(json_object_get(a, "port")) == q->port)
-                    json_array_append(mine, a);
-            }
-            doc = json_pack("{s:s,s:i,s:I,s:o,s:o}", "proto", q->proto, "port", q->port,
-                            "resolution", (json_int_t)q->res, "points", pts, "alerts", mine);
-            pts = NULL;
-        }
-        json_decref(pts);
-        json_decref(alerts);
-        break;
-    }
-    default:
-        break;
-    }
-    if (!doc) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "database busy or unreadable: %s", err_msg());
-        *status = 503;
-        return send_error(c, 503, msg);
-    }
-    return send_json(c, doc);
-}
-
-/* Server-Sent Events: new live samples ("packet") and surge alerts ("alert")
- * as observe writes them, polled from the database every 200 ms by this
- * connection's own thread; a comment line every 15 s keeps proxies open. */
-struct sse {
-    struct store *db;
-    int64_t last_sample, last_alert;
-    double last_beat;
-    char *buf;
-    size_t len, off, cap;
-};
-
-static void sse_free(void *cls)
-{
-    struct sse *x = cls;
-    store_close(x->db);
-    free(x->buf);
-    free(x);
-}
-
-static void sse_append(struct sse *x, const char *event, json_t *data)
-{
-    char *d = json_dumps(data, JSON_COMPACT);
-    if (!d) return;
-    size_t need = strlen(event) + strlen(d) + 20;
-    if (x->len + need > x->cap) {
-        size_t cap = (x->len + need) * 2;
-        char *b = realloc(x->buf, cap);
-        if (!b) {
-            free(d);
-            return;
-        }
-        x->buf = b;
-        x->cap = cap;
-    }
-    x->len +=
-        (size_t)snprintf(x->buf + x->len, x->cap - x->len, "event: %s\ndata: %s\n\n", event, d);
-    free(d);
-}
-
-static int64_t max_id(sqlite3 *db, const char *table)
-{
-    char sql[64];
-    sqlite3_stmt *st;
-    int64_t v = 0;
-    snprintf(sql, sizeof sql, "SELECT coalesce(max(id), 0) FROM %s", table);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void sse_poll(struct sse *x)
-{
-    static const struct {
-        const char *event, *sql;
-    } q[2] = {{"packet", "SELECT id, ts_us, src, lat, lon, cc, proto, port, class, fingerprint"
-                         " FROM live_samples WHERE id > ? ORDER BY id LIMIT 200"},
-              {"alert", "SELECT id, at, kind, proto, port, sources, baseline FROM alerts"
-                        " WHERE id > ? ORDER BY id LIMIT 50"}};
-    sqlite3 *db = store_db(x->db);
-    for (int k = 0; k < 2; k++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, q[k].sql, -1, &st, NULL) != SQLITE_OK) continue;
-        sqlite3_bind_int64(st, 1, k ? x->last_alert : x->last_sample);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            json_t *o = json_object();
-            for (int i = 1; i < sqlite3_column_count(st); i++) {
-                const char *name = sqlite3_column_name(st, i);
-                json_t *v;
-                char iso[32];
-                switch (sqlite3_column_type(st, i)) {
-                case SQLITE_INTEGER:
-                    v = !strcmp(name, "ts_us")
-                            ? json_string(cli_iso_us(sqlite3_column_int64(st, i), iso))
-                        : !strcmp(name, "at")
-                            ? json_string(cli_iso(sqlite3_column_int64(st, i), iso))
-                            : json_integer(sqlite3_column_int64(st, i));
-                    break;
-                case SQLITE_FLOAT: /* coordinates: 4 decimals is 11 m */
-                    v = json_real(round(sqlite3_column_double(st, i) * 1e4) / 1e4);
-                    break;
-                case SQLITE_TEXT:
-                    v = json_string((const char *)sqlite3_column_text(st, i));
-                    break;
-                default:
-                    v = json_null();
-                }
-                json_object_set_new(o, !strcmp(name, "ts_us") ? "t" : name, v);
-            }
-            sse_append(x, q[k].event, o);
-            json_decref(o);
-            *(k ? &x->last_alert : &x->last_sample) = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-    }
-}
-
-static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    struct sse *x = cls;
-    while (x->off == x->len) {
-        if (stop) return MHD_CONTENT_READER_END_OF_STREAM;
-        x->off = x->len = 0;
-        sse_poll(x);
-        if (x->len) break;
-        if (cli_now() - x->last_beat > 15) {
-            x->last_beat = cli_now();
-            json_t *o = json_object();
-            sse_append(x, "ping", o);
-            json_decref(o);
-            break;
-        }
-        struct timespec pause = {0, 200 * 1000000};
-        nanosleep(&pause, NULL);
-    }
-    size_t n = x->len - x->off < max ? x->len - x->off : max;
-    memcpy(buf, x->buf + x->off, n);
-    x->off += n;
-    return (ssize_t)n;
-}
-
-static enum MHD_Result stream(struct MHD_Connection *c, const struct server *s)
-{
-    struct sse *x = calloc(1, sizeof *x);
-    if (!x) return send_error(c, 500, "out of memory");
-    if (!(x->db = store_open(s->db_path, false))) {
-        free(x);
-        return send_error(c, 503, err_msg());
-    }
-    x->last_sample = max_id(store_db(x->db), "live_samples"); /* from now on */
-    x->last_alert = max_id(store_db(x->db), "alerts");
-    x->last_beat = cli_now();
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_read, x, sse_free);
-    if (!r) {
-        sse_free(x);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "text/event-stream");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ok = MHD_queue_response(c, 200, r);
-    MHD_destroy_response(r);
-    return ok;
 }
 
 static const char *mime(const char *path)
@@ -384,25 +71,32 @@ static const char *mime(const char *path)
 static enum MHD_Result static_file(struct MHD_Connection *c, const struct server *s,
                                    const char *url)
 {
-    if (!s->web_root[0]) return send_error(c, 404, "no dashboard here (--web)");
-    /* the library has percent-decoded url: refuse any '..' segment, NUL or backslash */
+    if (!s->web_root[0]) return send_error(c, 404, "no dashboard here (--web)", 0);
+    /* the library has percent-decoded url: refuse any '..' segment or backslash
+     * (an encoded NUL was refused before, see uri_seen) */
     if (url[0] != '/' || strstr(url, "/..") || strchr(url, '\\'))
-        return send_error(c, 404, "not found");
+        return send_error(c, 404, "not found", 0);
     char path[PATH_MAX], real[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s%s%s", s->web_root, url,
                      url[strlen(url) - 1] == '/' ? "index.html" : "");
     if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real))
-        return send_error(c, 404, "not found");
+        return send_error(c, 404, "not found", 0);
     size_t rl = strlen(s->web_root);
     if (strncmp(real, s->web_root, rl) != 0 || (real[rl] != '/' && real[rl] != 0))
-        return send_error(c, 404, "not found"); /* a symlink out of the root */
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        return send_error(c, 404, "not found", 0); /* a symlink out of the root */
+    /* never open anything but a regular file: opening a FIFO blocks, a device
+     * may act on open.  O_NONBLOCK covers a swap between stat and open, and
+     * fstat must then agree with stat. */
+    struct stat st, fst;
+    if (stat(real, &st) < 0 || !S_ISREG(st.st_mode)) return send_error(c, 404, "not found", 0);
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0 || fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino ||
+        fst.st_dev != st.st_dev) {
         if (fd >= 0) close(fd);
-        return send_error(c, 404, "not found");
+        return send_error(c, 404, "not found", 0);
     }
-    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* the library wants it blocking */
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)fst.st_size, fd);
     if (!r) {
         close(fd);
         return MHD_NO;
@@ -429,30 +123,155 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void notify(void *cls, struct MHD_Connection *c, void **sock,
+                   enum MHD_ConnectionNotificationCode code)
+{
+    struct server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn *k = calloc(1, sizeof *k);
+        if (!k) return;
+        k->c = c;
+        conn_started(s, k);
+        *sock = k;
+    } else if (*sock) {
+        conn_closed(s, *sock);
+        *sock = NULL;
+    }
+}
+
+/* The raw request target, before the library decodes and splits it: the only
+ * place an encoded NUL is still visible (decoded, it would cut the path:
+ * /index.html%00.js would be /index.html), and where a flood of arguments can
+ * be stopped before the library allocates a record per argument from the
+ * connection's fixed memory (past ~500 it runs out and answers nothing).  The
+ * library has already found the '?', and parses the arguments from the byte
+ * after it once we return; ending the string there leaves it none to parse.
+ * The request is refused with the documented 400 all the same (handle()). */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    struct conn *k = conn_of(c);
+    if (!k) return NULL;
+    struct api_uri u;
+    api_scan_uri(uri, &u);
+    k->started = k->answering = false;
+    k->nul = u.nul;
+    k->args = u.args;
+    k->park = PARK_IDLE;
+    blob_unref(k->ready);
+    k->ready = NULL;
+    if (u.args > API_MAX_ARGS) *(char *)u.query = 0; /* our own request buffer, see above */
+    return k;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **state,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)state;
+    (void)toe;
+    struct conn *k = conn_of(c);
+    if (!k) return;
+    blob_unref(k->ready);
+    k->ready = NULL;
+    k->started = k->answering = false;
+    conn_request(cls, k, false); /* the next request head's deadline runs from now */
+}
+
+static bool has_body(struct MHD_Connection *c)
+{
+    const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding") ||
+           (len && strspn(len, "0 \t") != strlen(len));
+}
+
+/* An expensive endpoint: from the cache, or parked until a query thread has
+ * the answer (requests for the same answer share one query). */
+static enum MHD_Result api(struct MHD_Connection *c, struct server *s, struct conn *k,
+                           const struct api_req *q)
+{
+    char key[160];
+    api_key(q, key, sizeof key);
+    uint64_t gen = atomic_load(&s->gen);
+    struct blob *b = s->cache ? cache_get(s->cache, key, gen) : NULL;
+    if (b) return respond_blob(c, b);
+    int rc = job_submit(s, k, q, key, gen);
+    if (rc == -EBUSY) return send_error(c, 503, "busy: too many queries at once, retry", 1);
+    if (rc) return send_error(c, 503, "shutting down", 0);
+    if (park(s, c, &k->park, false)) return MHD_YES; /* handle() again once woken */
+    b = k->ready;                                    /* answered before we could park */
+    k->ready = NULL;
+    return respond_blob(c, b);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
 {
     (void)version;
     (void)upload;
-    const struct server *s = cls;
-    if (!*state) { /* first call: headers only */
-        *state = (void *)1;
+    struct server *s = cls;
+    struct conn *k = *state;
+    if (!k) return MHD_NO; /* every request passes uri_seen */
+    if (!k->started) {     /* the request head is complete: refuse what is wrong with it now */
+        k->started = true;
+        conn_request(s, k, true);
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return send_error(c, 405, "only GET and HEAD", 0);
+        if (has_body(c)) return send_error(c, 400, "this API takes no request body", 0);
+        if (k->nul) return send_error(c, 400, "a NUL byte (%00) in the request", 0);
+        if (k->args > API_MAX_ARGS) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "too many query arguments (at most %d)", API_MAX_ARGS);
+            return send_error(c, 400, msg, 0);
+        }
+        return MHD_YES; /* answered at the next call: answering now would cost keep-alive */
+    }
+    if (k->ready) { /* woken with a query's answer */
+        struct blob *b = k->ready;
+        k->ready = NULL;
+        return respond_blob(c, b);
+    }
+    if (*upload_size || k->answering) {
+        *upload_size = 0;
         return MHD_YES;
     }
-    if (*upload_size) return send_error(c, 400, "this API takes no request body");
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return send_error(c, 405, "only GET and HEAD");
+    k->answering = true;
+    char msg[256] = "";
     struct collect args = {0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     struct api_req q;
-    char msg[256] = "";
     int rc = api_parse(url, args.a, args.n > API_MAX_ARGS ? API_MAX_ARGS + 1 : args.n, &q, msg,
                        sizeof msg);
-    if (rc == 404) return send_error(c, 404, "no such API endpoint");
-    if (rc) return send_error(c, 400, msg);
-    if (q.route == API_NONE) return static_file(c, s, url);
-    return api(c, s, &q);
+    if (rc == 404) return send_error(c, 404, "no such API endpoint", 0);
+    if (rc) return send_error(c, 400, msg, 0);
+    switch (q.route) {
+    case API_NONE:
+        return static_file(c, s, url);
+    case API_METRICS: {
+        struct blob *b = metrics_get(s);
+        return b ? respond_blob(c, b) : send_error(c, 503, "database unavailable", 5);
+    }
+    case API_STREAM:
+        return stream_open(s, c);
+    default:
+        return api(c, s, k, &q);
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[400];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = 0;
+    serve_log("serve: %s", line);
 }
 
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -527,36 +346,99 @@ static pid_t start_observer(const struct server *s, const char *darknet, const c
 
 static void usage(FILE *f)
 {
-    fputs("usage: mamori serve [--db PATH] [--listen ADDR:PORT] [--web DIR]\n"
-          "                    [--darknet CIDR[,CIDR...] (--read FILE... | --interface IF)]\n"
-          "\n"
-          "Serve the observatory database over HTTP: a read-only JSON API (/api/v1/...),\n"
-          "Prometheus metrics (/metrics) and the dashboard's static files.\n"
-          "\n"
-          "      --db PATH        database (default var/mamori.db)\n"
-          "  -l, --listen A:P     address and port (default 127.0.0.1:8080; port 0 picks one;\n"
-          "                       IPv6 as [::1]:8080)\n"
-          "      --web DIR        dashboard files (default web/dist when it exists)\n"
-          "      --darknet LIST   also run observe on the same database with these prefixes,\n"
-          "      --read FILE      reading these captures (repeatable)\n"
-          "      --interface IF   or capturing live from IF\n",
-          f);
+    fprintf(f,
+            "usage: mamori serve [--db PATH] [--listen ADDR:PORT] [--web DIR] [limits]\n"
+            "                    [--darknet CIDR[,CIDR...] (--read FILE... | --interface IF)]\n"
+            "\n"
+            "Serve the observatory database over HTTP: a read-only JSON API (/api/v1/...),\n"
+            "Prometheus metrics (/metrics) and the dashboard's static files.\n"
+            "\n"
+            "      --db PATH        database (default var/mamori.db)\n"
+            "  -l, --listen A:P     address and port (default 127.0.0.1:8080; port 0 picks one;\n"
+            "                       IPv6 as [::1]:8080)\n"
+            "      --web DIR        dashboard files (default web/dist when it exists)\n"
+            "      --darknet LIST   also run observe on the same database with these prefixes,\n"
+            "      --read FILE      reading these captures (repeatable)\n"
+            "      --interface IF   or capturing live from IF\n"
+            "\n"
+            "limits (beyond them a connection is refused, or a request gets 503 + Retry-After):\n"
+            "      --max-connections N  open connections in all (default %u); when full, the\n"
+            "                           oldest one still sending its request head is closed\n"
+            "      --max-per-address N  open connections from one address (default %u)\n"
+            "      --header-timeout S   seconds from connect to the end of the request head\n"
+            "                           (default %u; also the keep-alive idle time)\n"
+            "      --max-streams N      /api/v1/stream clients (default %u)\n"
+            "      --max-queries N      expensive queries running at once (default %u; %u more\n"
+            "                           per running one wait, then 503)\n"
+            "      --cache-mb N         cache of API answers, until the next commit (default\n"
+            "                           %u MiB; 0 turns it off)\n",
+            SERVE_CONNECTIONS, SERVE_PER_ADDRESS, SERVE_HEADER_TIMEOUT, SERVE_STREAMS,
+            SERVE_QUERIES, SERVE_QUEUE_PER_QUERY, SERVE_CACHE_MB);
+}
+
+static bool limit_arg(const char *opt, const char *v, unsigned min, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || errno || x < min || x > max || strspn(v, "0123456789") != strlen(v)) {
+        cli_error("--%s: '%s' is not a whole number from %u to %u", opt, v, min, max);
+        return false;
+    }
+    *out = (unsigned)x;
+    return true;
+}
+
+/* Enough descriptors for every connection, the database and the threads'
+ * files: the soft limit goes up to the hard one, and the connection cap comes
+ * down when even that is too few. */
+static void fit_fd_limit(struct serve_limits *lim)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)lim->connections + 64 + 8 * lim->queries;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need) return;
+    rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < need) {
+        unsigned n = rl.rlim_cur > 128 + 8 * lim->queries
+                         ? (unsigned)(rl.rlim_cur - 64 - 8 * lim->queries)
+                         : 64;
+        cli_error("warning: serve: only %llu file descriptors: at most %u connections",
+                  (unsigned long long)rl.rlim_cur, n);
+        lim->connections = n;
+    }
 }
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"db", required_argument, 0, 'D'},     {"darknet", required_argument, 0, 'd'},
-        {"read", required_argument, 0, 'r'},   {"interface", required_argument, 0, 'i'},
-        {"listen", required_argument, 0, 'l'}, {"web", required_argument, 0, 'W'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    struct server s = {.db_path = "var/mamori.db"};
+    enum { O_MAXCONN = 256, O_PERADDR, O_HEADER, O_STREAMS, O_QUERIES, O_CACHE };
+    static const struct option lo[] = {{"db", required_argument, 0, 'D'},
+                                       {"darknet", required_argument, 0, 'd'},
+                                       {"read", required_argument, 0, 'r'},
+                                       {"interface", required_argument, 0, 'i'},
+                                       {"listen", required_argument, 0, 'l'},
+                                       {"web", required_argument, 0, 'W'},
+                                       {"max-connections", required_argument, 0, O_MAXCONN},
+                                       {"max-per-address", required_argument, 0, O_PERADDR},
+                                       {"header-timeout", required_argument, 0, O_HEADER},
+                                       {"max-streams", required_argument, 0, O_STREAMS},
+                                       {"max-queries", required_argument, 0, O_QUERIES},
+                                       {"cache-mb", required_argument, 0, O_CACHE},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    static struct server s; /* the threads and callbacks share it until the end */
+    memset(&s, 0, sizeof s);
+    s.db_path = "var/mamori.db";
+    unsigned cache_mb = SERVE_CACHE_MB;
+    s.lim = (struct serve_limits){SERVE_CONNECTIONS, SERVE_PER_ADDRESS, SERVE_HEADER_TIMEOUT,
+                                  SERVE_STREAMS,     SERVE_QUERIES,     0};
     const char *listen_at = "127.0.0.1:8080", *web = NULL, *darknet = NULL, *iface = NULL;
     const char *reads[24];
     int n_reads = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:r:i:h", lo, NULL)) != -1) {
+        bool ok = true;
         switch (c) {
         case 'D':
             s.db_path = optarg;
@@ -580,6 +462,24 @@ int cmd_serve(int argc, char **argv)
         case 'i':
             iface = optarg;
             break;
+        case O_MAXCONN:
+            ok = limit_arg("max-connections", optarg, 4, 100000, &s.lim.connections);
+            break;
+        case O_PERADDR:
+            ok = limit_arg("max-per-address", optarg, 1, 100000, &s.lim.per_address);
+            break;
+        case O_HEADER:
+            ok = limit_arg("header-timeout", optarg, 1, 3600, &s.lim.header_timeout);
+            break;
+        case O_STREAMS:
+            ok = limit_arg("max-streams", optarg, 0, 100000, &s.lim.streams);
+            break;
+        case O_QUERIES:
+            ok = limit_arg("max-queries", optarg, 1, 64, &s.lim.queries);
+            break;
+        case O_CACHE:
+            ok = limit_arg("cache-mb", optarg, 0, 65536, &cache_mb);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -587,7 +487,9 @@ int cmd_serve(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
+        if (!ok) return EXIT_USAGE;
     }
+    s.lim.cache_bytes = (size_t)cache_mb << 20;
     if (!cli_no_operands("serve", argc, argv, optind)) return EXIT_USAGE;
     if (!darknet != (!n_reads && !iface) || (n_reads && iface)) {
         cli_error("serve: --darknet goes with --read FILE... or --interface IF (one kind)");
@@ -608,6 +510,7 @@ int cmd_serve(int argc, char **argv)
         cli_error("warning: serving on %s, not loopback: anyone who reaches it can read the "
                   "database",
                   listen_at);
+    fit_fd_limit(&s.lim);
     /* the workers inherit a mask without SIGINT/SIGTERM: only sigsuspend below takes them */
     sigset_t stopsigs, orig;
     sigemptyset(&stopsigs);
@@ -617,15 +520,27 @@ int cmd_serve(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-                             MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 512u,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)32768, MHD_OPTION_END);
+    stop = 0;
+    if (work_start(&s) < 0) {
+        cli_error("serve: cannot start its threads: %s", strerror(errno));
+        return 1;
+    }
+    /* the library's own cap sits above ours, so that our eviction of the
+     * oldest unfinished head acts first (conn_started) */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+        0, NULL, NULL, handle, &s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT,
+        s.lim.connections + 32, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s.lim.per_address,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_CONNECTION, notify, &s,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, &s, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &s,
+        MHD_OPTION_END);
     if (!d) {
         cli_error("--listen %s: cannot listen: %s", listen_at, strerror(errno));
+        work_stop(&s);
+        work_free(&s);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -641,7 +556,8 @@ int cmd_serve(int argc, char **argv)
         kill(observer, SIGINT);
         waitpid(observer, NULL, 0);
     }
+    work_stop(&s);
     MHD_stop_daemon(d);
-    pool_drain();
+    work_free(&s);
     return 0;
 }

@@ -59,8 +59,64 @@ static void arguments(void **state)
     assert_int_equal(api_parse("/api/v1/summary", many, API_MAX_ARGS, &r, msg, 128), 0);
 }
 
+/* A reason that echoes request bytes is printable ASCII, so always valid JSON. */
+static void escaped(void **state)
+{
+    (void)state;
+    struct api_req r;
+    char msg[128];
+    assert_int_equal(parse("/api/v1/summary", "from", "\xff\xfe", NULL, NULL, &r, msg), 400);
+    assert_non_null(strstr(msg, "'\\xff\\xfe'"));
+    assert_int_equal(parse("/api/v1/summary", "\xc3(\x1b[2J", "1", NULL, NULL, &r, msg), 400);
+    assert_non_null(strstr(msg, "\\xc3(\\x1b[2J"));
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+        assert_true(*p >= 0x20 && *p < 0x7f);
+}
+
+static void raw_uri(void **state)
+{
+    (void)state;
+    struct api_uri u;
+    api_scan_uri("/index.html%00.js", &u);
+    assert_true(u.nul);
+    assert_null(u.query);
+    api_scan_uri("/api/v1/summary?top=5%2500&from=1", &u); /* "%25" is '%': no NUL */
+    assert_false(u.nul);
+    assert_int_equal(u.args, 2);
+    assert_string_equal(u.query, "top=5%2500&from=1");
+    api_scan_uri("/api/v1/summary?to%00p=1", &u);
+    assert_true(u.nul);
+    api_scan_uri("/x?", &u);
+    assert_int_equal(u.args, 0);
+    api_scan_uri("/x?a&&b?c", &u);
+    assert_int_equal(u.args, 3);
+    api_scan_uri("/%0", &u);
+    assert_false(u.nul);
+}
+
+static void keys(void **state)
+{
+    (void)state;
+    struct api_req a, b;
+    char msg[128], ka[160], kb[160];
+    assert_int_equal(parse("/api/v1/summary", "top", "07", "from", "2016-09-20T00:00:00Z", &a, msg),
+                     0);
+    assert_int_equal(parse("/api/v1/summary", "from", "1474329600", "top", "7", &b, msg), 0);
+    api_key(&a, ka, sizeof ka);
+    api_key(&b, kb, sizeof kb);
+    assert_string_equal(ka, kb);
+    assert_int_equal(parse("/api/v1/top/ports", "from", "1474329600", "top", "7", &b, msg), 0);
+    api_key(&b, kb, sizeof kb);
+    assert_string_not_equal(ka, kb);
+    assert_int_equal(parse("/api/v1/top/asns", "from", "1474329600", "top", "7", &a, msg), 0);
+    api_key(&a, ka, sizeof ka);
+    assert_string_not_equal(ka, kb);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(routes), cmocka_unit_test(arguments)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(routes), cmocka_unit_test(arguments),
+                                       cmocka_unit_test(escaped), cmocka_unit_test(raw_uri),
+                                       cmocka_unit_test(keys)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
