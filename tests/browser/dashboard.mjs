@@ -25,8 +25,11 @@ const errors = [];
 const check = (ok, what) => { if (!ok) errors.push(what); };
 
 const tmp = mkdtempSync(join(tmpdir(), "mamori-browser-"));
-const cap = join(tmp, "t.pcap"), db = join(tmp, "t.db");
+const cap = join(tmp, "t.pcap"), db = join(tmp, "t.db"), next = join(tmp, "next.pcap");
 execFileSync(M, ["synth", "-q", "--out", cap, "--darknet", DN, "--packets", "150000", "--seed", "21"]);
+// the hour after it, which the live view shows as observe appends it
+execFileSync(M, ["synth", "-q", "--out", next, "--darknet", DN, "--packets", "20000", "--seed", "22",
+                 "--start", "2016-09-20T01:00:00Z"]);
 execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
                  "--geo-dir", join(root, "node_modules/@ip-location-db")], { stdio: "ignore" });
 // the honeypot on loopback, attacked by replayed bots, writes into the same database
@@ -107,7 +110,7 @@ try {
   // live view: turn it on, then observe writes into the same database
   await page.click("#live");
   await page.waitForSelector("body[data-stream='open']"); // the stream sends what comes after it opened
-  execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
+  execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", next, "--db", db,
                    "--geo-dir", join(root, "node_modules/@ip-location-db")], { stdio: "ignore" });
   const gained = await page.waitForFunction(() => Number(document.body.dataset.live || 0) > 50, null,
                                             { timeout: 20000 }).then(() => true, () => false);
