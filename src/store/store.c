@@ -101,13 +101,22 @@ static const char *const schema_v2 =
  * keeps the frames it counted apart (late, bad_time) and the span of packet
  * times it holds, so that input overlapping what a database already holds is
  * found exactly (a live sensor restarted inside an interval is newer than its
- * span).  Older rows are taken to span their whole interval. */
+ * span).  Older rows are taken to span their whole interval, except that
+ * rows without a frame span nothing (as v3 writes them) and the newest ends
+ * at the newest packet a source event saw: a v2 sensor stopped inside an
+ * interval, upgraded and restarted (or the next capture appended) must not
+ * be refused by its own last, partial interval. */
 static const char *const schema_v3 =
     "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
     "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
-    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1;";
+    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1"
+    " WHERE packets + malformed + non_ip + outside > 0;"
+    "UPDATE intervals SET last_us = max(first_us, min(last_us,"
+    " coalesce((SELECT max(last_seen_us) FROM source_events), first_us)))"
+    " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
+    " WHERE first_us IS NOT NULL);";
 
 static int db_err(struct store *s, const char *what)
 {

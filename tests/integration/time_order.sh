@@ -135,6 +135,25 @@ set -e
 run --read "$T/b.pcap" --db "$T/v2.db"
 [ "$(frames "$T/v2.db")" = "$((N + $($PT count "$T/b.pcap")))" ] || fail "schema 2 append"
 
+# A v2 sensor stopped inside an interval, upgraded and restarted continues
+# that interval: the migrated last row spans only the packets it saw.
+"${O[@]}" --read - --db "$T/v2s.db" <"$T/b1.pcap" 2>"$T/err" || fail "v2 stream 1: $(cat "$T/err")"
+python3 - "$T/v2s.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for c in ("late", "bad_time", "first_us", "last_us"):
+    db.execute(f"ALTER TABLE intervals DROP COLUMN {c}")
+db.execute("PRAGMA user_version=2")
+db.commit()
+PY
+"${O[@]}" --read - --db "$T/v2s.db" <"$T/b2.pcap" 2>"$T/err" || fail "schema 2 restart refused: $(cat "$T/err")"
+[ "$(frames "$T/v2s.db")" = "$($PT count "$T/b.pcap")" ] || fail "schema 2 restart"
+set +e
+"${O[@]}" --read "$T/b1.pcap" --db "$T/v2s.db" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "schema 2: re-read of the first half not refused: $(cat "$T/err")"
+
 # A header-only capture still prints its (zero) summary line.
 $PT cut "$T/a.pcap" "$T/hdr.pcap" 24
 run --read "$T/hdr.pcap" --db "$T/hdr.db"
