@@ -230,6 +230,11 @@ static void scan_file(struct input *in)
     pcap_close(p);
 }
 
+static int64_t max_i64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
 static int by_first_time(const void *x, const void *y)
 {
     const struct input *a = x, *b = y;
@@ -258,21 +263,60 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
         }
         if (!prev || in[i].last_us > prev->last_us) prev = &in[i];
     }
+    bool any = false;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
         int64_t f = 0, l = 0, from = in[i].first_us + AGG_REORDER_US;
         int k = from <= in[i].last_us ? store_overlap(store, from, in[i].last_us, &f, &l) : 0;
-        if (k > 0 && replace) k = store_replace_range(store, from, in[i].last_us);
         if (k < 0) {
             cli_error("%s", err_msg());
             return -1;
         }
-        if (k > 0) {
+        if (k > 0 && !replace) {
             cli_error("%s: its packets (%s .. %s) overlap what the database already holds from "
                       "this sensor (%s .. %s); nothing written (--replace replaces that range)",
                       in[i].path, cli_iso_us(in[i].first_us, a), cli_iso_us(in[i].last_us, b),
                       cli_iso_us(f, c), cli_iso_us(l, d));
             return -1;
+        }
+        any = any || k > 0;
+    }
+    if (!any) return 0;
+    /* --replace deletes stored intervals whole: first make sure, for every run
+     * of files that follow each other (the order is sorted), that the intervals
+     * it would delete hold no packet outside it, then delete.  Otherwise a
+     * re-capture of a few minutes would silently take the rest of the
+     * intervals at its edges, or a second file's refusal would come after the
+     * first file's range was already gone. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0, j; i < n; i = j) {
+            if (!in[i].scanned || in[i].first_us < 0) {
+                j = i + 1;
+                continue;
+            }
+            int64_t first = in[i].first_us, last = in[i].last_us, f = 0, l = 0;
+            for (j = i + 1; j < n && in[j].scanned && in[j].first_us >= 0 &&
+                            in[j].first_us <= last + AGG_REORDER_US;
+                 j++)
+                last = max_i64(last, in[j].last_us);
+            int64_t from = first + AGG_REORDER_US;
+            int k = from > last ? 0
+                    : pass == 0 ? store_overlap(store, from, last, &f, &l)
+                                : store_replace_range(store, from, last);
+            if (k < 0) {
+                cli_error("%s", err_msg());
+                return -1;
+            }
+            if (pass == 0 && k > 0 &&
+                (f < first - AGG_REORDER_US || l > last + AGG_REORDER_US)) {
+                cli_error("--replace: %s%s holds packets from %s to %s, but the stored intervals "
+                          "it overlaps hold packets from %s to %s, and intervals are replaced "
+                          "whole: give the input that covers them; nothing written",
+                          in[i].path, j > i + 1 ? " and the files after it" : "",
+                          cli_iso_us(first, a), cli_iso_us(last, b), cli_iso_us(f, c),
+                          cli_iso_us(l, d));
+                return -1;
+            }
         }
     }
     return 0;

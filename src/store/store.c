@@ -581,8 +581,17 @@ static int overlap_guard(struct store *s, const struct interval_rec *r)
     if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0 || from > r->last_us) return 0;
     int n = store_overlap(s, from, r->last_us, &f, &l); /* one indexed probe per interval */
     if (n <= 0) return n;
-    if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
-    char a[32], b[32], c[32];
+    char a[32], b[32], c[32], d[32];
+    if (s->overlap == STORE_OVERLAP_REPLACE && f >= r->first_us - s->tolerance_us &&
+        l <= r->last_us + s->tolerance_us)
+        return delete_range(s, from, r->last_us);
+    if (s->overlap == STORE_OVERLAP_REPLACE) /* intervals go whole: never what is not replaced */
+        return err_set(-EEXIST,
+                       "%s: --replace: packets from %s to %s would replace stored intervals "
+                       "holding packets from %s to %s, and intervals are replaced whole; "
+                       "stopped before writing them",
+                       s->path, cli_iso_us(r->first_us, a), cli_iso_us(r->last_us, b),
+                       cli_iso_us(f, c), cli_iso_us(l, d));
     return err_set(-EEXIST,
                    "%s: packets from %s on overlap what the database already holds from this "
                    "sensor (%s .. %s); stopped before writing them (--replace replaces them)",

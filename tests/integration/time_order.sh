@@ -87,6 +87,26 @@ run --read "$T/a.pcap" --db "$T/m.db" --replace
 "$M" report --db "$T/m.db" --format json --top 0 >"$T/m.json"
 check_truth "$T/m.json" "$T/a.pcap.truth.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not r["alerts"], r["alerts"]; assert r["window"]["intervals"] == 15, r["window"]' "$T/m.json"
+# --replace deletes stored intervals whole: a re-capture of the middle third
+# (its edges inside intervals) would lose the rest of those intervals, so it
+# is refused with nothing changed, as a file and as a stream; the file cut in
+# three (rotated, given in any order) replaces them.
+$PT split "$T/a.pcap" "$T/a1.pcap" "$T/a23.pcap" $((N / 3))
+$PT split "$T/a23.pcap" "$T/a2.pcap" "$T/a3.pcap" $((N / 3))
+for how in file stream; do
+    set +e
+    if [ $how = file ]; then
+        "${O[@]}" --read "$T/a2.pcap" --db "$T/m.db" --replace 2>"$T/err"
+    else
+        "${O[@]}" --read - --db "$T/m.db" --replace <"$T/a2.pcap" 2>"$T/err"
+    fi
+    rc=$?
+    set -e
+    [ "$rc" = 1 ] && grep -q "replaced whole" "$T/err" || fail "partial --replace ($how): rc $rc $(cat "$T/err")"
+    [ "$(frames "$T/m.db")" = "$N" ] || fail "partial --replace ($how) lost packets: $(frames "$T/m.db") of $N"
+done
+run --read "$T/a3.pcap" --read "$T/a1.pcap" --read "$T/a2.pcap" --db "$T/m.db" --replace
+[ "$(frames "$T/m.db")" = "$N" ] || fail "--replace by rotated files"
 # Newer time appends as before; so does the second half of a file in a second run
 # (a DoS vector open at the cut is closed by the first run: per run, as before).
 run --read "$T/b.pcap" --db "$T/m.db"
