@@ -184,28 +184,36 @@ struct input {
     const char *path;
     bool scanned;              /* a regular file, read ahead */
     int64_t first_us, last_us; /* packet times the clock will take (-1: none) */
+    int64_t floor_us;          /* while scanning: agg's floor, older is late (-1: none) */
 };
 
-static void span(struct input *in, int64_t ts)
+/* A time the clock takes: in the span unless agg will count it late (older
+ * than the start of the newest interval beyond the tolerance), so that one
+ * late frame does not make a file overlap the database or the file before. */
+static void span(struct input *in, int64_t ts, int64_t iv_us)
 {
+    if (in->floor_us >= 0 && ts < in->floor_us - AGG_REORDER_US) return;
+    if (ts / iv_us * iv_us > in->floor_us) in->floor_us = ts / iv_us * iv_us;
     if (in->first_us < 0 || ts < in->first_us) in->first_us = ts;
     if (ts > in->last_us) in->last_us = ts;
 }
 
-static void span_step(struct input *in, const int64_t *held, const struct agg_clock_step *st)
+static void span_step(struct input *in, const int64_t *held, const struct agg_clock_step *st,
+                      int64_t iv_us)
 {
     for (size_t i = st->drop; i < st->drop + st->take; i++)
-        span(in, held[i]);
+        span(in, held[i], iv_us);
 }
 
 /* The times a regular file's packets will be counted at, through the same
- * clock rule as agg (a lone frame far ahead does not widen the span).  A file
- * that cannot be read is left to read_file, which says why. */
-static void scan_file(struct input *in)
+ * clock rule as agg (a lone frame far ahead does not widen the span, nor does
+ * a late one).  A file that cannot be read is left to read_file, which says
+ * why. */
+static void scan_file(struct input *in, int64_t iv_us)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct stat st;
-    in->first_us = in->last_us = -1;
+    in->first_us = in->last_us = in->floor_us = -1;
     if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
     pcap_t *p =
         pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
@@ -221,12 +229,12 @@ static void scan_file(struct input *in)
         if (ts < 0) continue;
         memcpy(held, c.held, sizeof held);
         agg_clock_feed(&c, ts, &cs);
-        span_step(in, held, &cs);
-        if (!cs.hold) span(in, ts);
+        span_step(in, held, &cs, iv_us);
+        if (!cs.hold) span(in, ts, iv_us);
     }
     memcpy(held, c.held, sizeof held);
     agg_clock_settle(&c, wall_us(), true, &cs);
-    span_step(in, held, &cs);
+    span_step(in, held, &cs, iv_us);
     pcap_close(p);
 }
 
@@ -245,10 +253,10 @@ static int by_first_time(const void *x, const void *y)
 
 /* Scans the files, sorts them by first packet time and checks their spans
  * against each other and against the database; 0 when the run may start. */
-static int plan_inputs(struct store *store, struct input *in, int n, bool replace)
+static int plan_inputs(struct store *store, struct input *in, int n, bool replace, int64_t iv)
 {
     for (int i = 0; i < n; i++)
-        scan_file(&in[i]);
+        scan_file(&in[i], iv * 1000000);
     qsort(in, (size_t)n, sizeof *in, by_first_time);
     char a[32], b[32], c[32], d[32];
     const struct input *prev = NULL;
@@ -613,7 +621,7 @@ int cmd_observe(int argc, char **argv)
     if (!in) goto out;
     for (int i = 0; i < o.n_reads; i++)
         in[i].path = o.reads[i];
-    if (plan_inputs(run.store, in, o.n_reads, o.replace) < 0) {
+    if (plan_inputs(run.store, in, o.n_reads, o.replace, (int64_t)o.interval) < 0) {
         free(in);
         goto out;
     }

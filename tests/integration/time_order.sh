@@ -107,6 +107,14 @@ for how in file stream; do
 done
 run --read "$T/a3.pcap" --read "$T/a1.pcap" --read "$T/a2.pcap" --db "$T/m.db" --replace
 [ "$(frames "$T/m.db")" = "$N" ] || fail "--replace by rotated files"
+# One late frame (dated back into the first part) does not make the rest of
+# a file overlap the first part: it is appended, in a second run or the same.
+$PT retime "$T/a23.pcap" "$T/a23l.pcap" 100 $((1474329600 + 5)) 0
+run --read "$T/a1.pcap" --db "$T/l.db"
+run --read "$T/a23l.pcap" --db "$T/l.db"
+[ "$(total "$T/l.db" late)" = 1 ] && [ "$(frames "$T/l.db")" = "$N" ] || fail "append with a late frame"
+run --read "$T/a23l.pcap" --read "$T/a1.pcap" --db "$T/l2.db"
+[ "$(total "$T/l2.db" late)" = 1 ] && [ "$(frames "$T/l2.db")" = "$N" ] || fail "files, one with a late frame"
 # Newer time appends as before; so does the second half of a file in a second run
 # (a DoS vector open at the cut is closed by the first run: per run, as before).
 run --read "$T/b.pcap" --db "$T/m.db"
