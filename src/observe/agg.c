@@ -257,6 +257,23 @@ static int64_t max64(int64_t x, int64_t y)
     return x > y ? x : y;
 }
 
+/* The held frames are taken: the clock moves to the newest of them, but a
+ * held frame far ahead of the frame after it (next, for the last) is a lone
+ * one — its bit in the returned mask — and moves nothing. */
+static uint32_t confirm(struct agg_clock *c, int64_t next)
+{
+    uint32_t lone = 0;
+    for (size_t i = 0; i < c->n_held; i++) {
+        int64_t after = i + 1 < c->n_held ? c->held[i + 1] : next;
+        if (c->held[i] > after + AGG_JUMP_US)
+            lone |= 1u << i;
+        else
+            c->now = c->started ? max64(c->now, c->held[i]) : c->held[i];
+        c->started = c->started || !(lone >> i & 1);
+    }
+    return lone;
+}
+
 void agg_clock_feed(struct agg_clock *c, int64_t ts, struct agg_clock_step *st)
 {
     *st = (struct agg_clock_step){0};
@@ -288,10 +305,14 @@ void agg_clock_feed(struct agg_clock *c, int64_t ts, struct agg_clock_step *st)
         return;
     }
     st->take = c->n_held; /* confirmed: time jumped */
-    for (size_t i = 0; i < c->n_held; i++)
-        c->now = max64(c->now, c->held[i]);
-    c->now = max64(c->now, ts);
+    st->lone = confirm(c, ts);
     c->n_held = 0;
+    if (ts > c->now + AGG_JUMP_US) { /* far ahead of the new clock too: held in turn */
+        c->held[c->n_held++] = ts;
+        st->hold = true;
+    } else {
+        c->now = max64(c->now, ts);
+    }
 }
 
 void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct agg_clock_step *st)
@@ -303,8 +324,10 @@ void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct ag
     if (!reached && !final) return;
     if (reached) {
         st->take = c->n_held;
-        for (size_t i = 0; i < c->n_held; i++)
-            c->now = c->started ? max64(c->now, c->held[i]) : c->held[i];
+        st->lone = confirm(c, INT64_MIN / 2); /* the last one has nothing after it */
+        st->lone &= ~(1u << (c->n_held - 1));
+        if (!c->started) c->now = c->held[c->n_held - 1];
+        c->now = max64(c->now, c->held[c->n_held - 1]);
         c->started = true;
     } else {
         st->drop = c->n_held;
@@ -379,7 +402,10 @@ static int apply(struct agg *a, const struct agg_clock_step *st)
     a->bad_time += st->drop;
     for (size_t i = st->drop; i < st->drop + st->take && rc == 0; i++) {
         struct held_frame *h = &a->held[i];
-        rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
+        if (st->lone >> i & 1)
+            a->bad_time++;
+        else
+            rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
     }
     return rc;
 }

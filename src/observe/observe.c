@@ -202,7 +202,7 @@ static void span_step(struct input *in, const int64_t *held, const struct agg_cl
                       int64_t iv_us)
 {
     for (size_t i = st->drop; i < st->drop + st->take; i++)
-        span(in, held[i], iv_us);
+        if (!(st->lone >> i & 1)) span(in, held[i], iv_us);
 }
 
 /* The times a regular file's packets will be counted at, through the same

@@ -53,6 +53,11 @@ assert r["totals"]["bad_time"] == 1, r["totals"]
 assert r["totals"]["late"] == 0, r["totals"]
 assert abs(r["totals"]["packets"] - t["totals"]["packets"]) <= 1, (r["totals"], t["totals"])
 PY
+# The same after a gap: the second file's first frame dated 20 years ahead
+# neither carries the clock nor makes the file late.
+$PT retime "$T/b.pcap" "$T/bf.pcap" 0 $((1474329600 + 20 * 365 * 86400)) 0
+run --read "$T/a.pcap" --read "$T/bf.pcap" --db "$T/gap.db"
+[ "$(total "$T/gap.db" late)" = 0 ] && [ "$(total "$T/gap.db" bad_time)" = 1 ] || fail "lone frame after a gap: $(cat "$T/err")"
 # A frame from 7 minutes before in the middle is late: counted apart, warned once.
 $PT retime "$T/a.pcap" "$T/back.pcap" $((N / 2)) $((1474329600 + 5)) 0
 run --read "$T/back.pcap" --db "$T/back.db"
