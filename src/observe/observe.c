@@ -290,42 +290,45 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
         any = any || k > 0;
     }
     if (!any) return 0;
-    /* --replace deletes stored intervals whole: first make sure, for every run
-     * of files that follow each other (the order is sorted), that the intervals
-     * it would delete hold no packet outside it, then delete.  Otherwise a
-     * re-capture of a few minutes would silently take the rest of the
-     * intervals at its edges, or a second file's refusal would come after the
-     * first file's range was already gone. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0, j; i < n; i = j) {
-            if (!in[i].scanned || in[i].first_us < 0) {
-                j = i + 1;
-                continue;
-            }
-            int64_t first = in[i].first_us, last = in[i].last_us, f = 0, l = 0;
-            for (j = i + 1; j < n && in[j].scanned && in[j].first_us >= 0 &&
-                            in[j].first_us <= last + AGG_REORDER_US;
-                 j++)
-                last = max_i64(last, in[j].last_us);
-            int64_t from = first + AGG_REORDER_US;
-            int k = from > last ? 0
-                    : pass == 0 ? store_overlap(store, from, last, &f, &l)
-                                : store_replace_range(store, from, last);
-            if (k < 0) {
-                cli_error("%s", err_msg());
-                return -1;
-            }
-            if (pass == 0 && k > 0 &&
-                (f < first - AGG_REORDER_US || l > last + AGG_REORDER_US)) {
-                cli_error("--replace: %s%s holds packets from %s to %s, but the stored intervals "
-                          "it overlaps hold packets from %s to %s, and intervals are replaced "
-                          "whole: give the input that covers them; nothing written",
-                          in[i].path, j > i + 1 ? " and the files after it" : "",
-                          cli_iso_us(first, a), cli_iso_us(last, b), cli_iso_us(f, c),
-                          cli_iso_us(l, d));
-                return -1;
-            }
-        }
+    /* --replace deletes stored rows whole (intervals, per-source event windows,
+     * DoS victims): first make sure nothing it would take holds packets the
+     * input does not (runs of files that follow each other count together),
+     * then delete.  Otherwise a re-capture of a few minutes would silently
+     * take the rest of the intervals and event windows at its edges, or a
+     * second file's refusal would come after the first file's range was gone. */
+    int64_t(*cover)[2] = calloc((size_t)n, sizeof *cover);
+    size_t nc = 0;
+    if (!cover) {
+        cli_error("observe: out of memory");
+        return -1;
+    }
+    for (int i = 0, j; i < n; i = j) {
+        j = i + 1;
+        if (!in[i].scanned || in[i].first_us < 0) continue;
+        int64_t last = in[i].last_us;
+        for (; j < n && in[j].scanned && in[j].first_us >= 0 &&
+               in[j].first_us <= last + AGG_REORDER_US;
+             j++)
+            last = max_i64(last, in[j].last_us);
+        cover[nc][0] = in[i].first_us;
+        cover[nc++][1] = last;
+    }
+    int64_t f = 0, l = 0;
+    int k = store_replace_loss(store, cover, nc, AGG_REORDER_US, &f, &l);
+    for (size_t i = 0; i < nc && k == 0; i++)
+        if (cover[i][0] + AGG_REORDER_US <= cover[i][1])
+            k = store_replace_range(store, cover[i][0] + AGG_REORDER_US, cover[i][1]);
+    free(cover);
+    if (k < 0) {
+        cli_error("%s", err_msg());
+        return -1;
+    }
+    if (k > 0) {
+        cli_error("--replace would delete stored packets from %s to %s that the input does not "
+                  "hold (intervals, per-source event windows and DoS victims go whole): give "
+                  "input that covers them; nothing written",
+                  cli_iso_us(f, a), cli_iso_us(l, b));
+        return -1;
     }
     return 0;
 }
