@@ -202,6 +202,19 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "schema 2: re-read of the first half not refused: $(cat "$T/err")"
 
+# A hand-edited database may hold any time: the refusal names it without
+# overflow (UBSan), and the report still renders.
+run --read "$T/a.pcap" --db "$T/edit.db"
+python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("update intervals set first_us=-9223372036854775808 where id=1"); db.execute("update intervals set end=9000000000000000000 where id=2"); db.commit()' "$T/edit.db"
+set +e
+"${O[@]}" --read "$T/a.pcap" --db "$T/edit.db" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "overlap what the database" "$T/err" && ! grep -q "runtime error" "$T/err" ||
+    fail "edited database: rc $rc $(cat "$T/err")"
+"$M" report --db "$T/edit.db" --format json >/dev/null 2>"$T/err" && ! grep -q "runtime error" "$T/err" ||
+    fail "report of an edited database: $(cat "$T/err")"
+
 # A header-only capture still prints its (zero) summary line.
 $PT cut "$T/a.pcap" "$T/hdr.pcap" 24
 run --read "$T/hdr.pcap" --db "$T/hdr.db"
