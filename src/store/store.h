@@ -11,8 +11,8 @@
  * span of packet times it holds, so input that overlaps earlier runs can be
  * refused or replaced exactly (store_overlap, store_replace_range; rows this
  * run wrote are never its own overlap), and a replace that would take stored
- * packets the input does not hold refused first (store_replace_loss).  Schema changes go through PRAGMA
- * user_version migrations in store.c. */
+ * packets the input does not hold is refused first (store_replace_loss).
+ * Schema changes go through PRAGMA user_version migrations in store.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
