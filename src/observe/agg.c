@@ -36,6 +36,7 @@ struct agg {
     bool open, floor_set;
     int64_t start, end; /* seconds */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
+    int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
     int64_t first_us, last_us;
     struct agg_clock clock;
     struct held_frame held[AGG_CONFIRM];
@@ -352,7 +353,7 @@ static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t 
                 uint32_t len)
 {
     int rc;
-    if (a->floor_set && ts < a->floor_us - AGG_REORDER_US) {
+    if ((a->floor_set && ts < a->floor_us - AGG_REORDER_US) || ts < a->min_us - AGG_REORDER_US) {
         a->late++;
         return 0;
     }
@@ -422,6 +423,11 @@ int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t ca
     int rc = apply(a, &st);
     if (rc < 0) return rc;
     return st.hold ? hold(a, dlt, ts, data, caplen, len) : take(a, dlt, ts, data, caplen, len);
+}
+
+void agg_set_floor(struct agg *a, int64_t us)
+{
+    a->min_us = max64(a->min_us, us);
 }
 
 int agg_tick(struct agg *a, int64_t now_us)
@@ -669,13 +675,20 @@ int agg_flush(struct agg *a, bool final)
         a->bad_time += st.drop;
     }
     if (!a->open) {
-        if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) { /* no interval to count them in */
+        bool dos = final && a->cfg.dos && dos_open(a->cfg.dos);
+        /* frames counted apart since the last interval closed (a live capture
+         * whose clock is behind the database takes nothing) are in the
+         * contract only in a row: the interval they are older than */
+        int64_t at = a->floor_set ? a->floor_us : a->min_us > 0 ? a->min_us : -1;
+        bool apart = final && (a->late || a->bad_time) && at >= 0;
+        if (!dos && !apart) { /* no interval to count them in */
             a->tot.late += a->late;
             a->tot.bad_time += a->bad_time;
             a->late = a->bad_time = 0;
             return 0;
         }
-        open_interval(a, a->end * 1000000); /* a last, empty interval carries the DoS rows */
+        /* a last, empty interval carries the DoS rows, or those frames */
+        open_interval(a, dos ? a->end * 1000000 : at);
     }
     struct interval_rec *r = calloc(1, sizeof *r);
     if (!r) return err_set(-ENOMEM, "observe: out of memory");

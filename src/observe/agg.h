@@ -103,6 +103,9 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
+/* Frames older than us (beyond the reorder tolerance) are late from now on:
+ * a live capture starts after what the database already holds. */
+void agg_set_floor(struct agg *a, int64_t us);
 /* Closes the open interval if now_us is past its end (for quiet live captures),
  * and takes held frames the wall clock has reached. */
 int agg_tick(struct agg *a, int64_t now_us);

@@ -12,8 +12,10 @@
  * files that overlap each other are refused, and so is a file whose packets
  * overlap what the database already holds from this sensor, before anything
  * is written (--replace deletes that range first).  A stream (stdin, a FIFO)
- * or a live capture cannot be scanned: each of its intervals is checked just
- * before it is written, and the run stops at the first that overlaps. */
+ * cannot be scanned: each of its intervals is checked just before it is
+ * written, and the run stops at the first that overlaps.  A live capture
+ * cannot be replayed either, so it never stops for overlap: what is older
+ * than the newest packet stored is late. */
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../store/store.h"
@@ -32,6 +34,7 @@
 
 #define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
 #define LIVE_TIMEOUT_MS 200
+#define LIVE_AHEAD_US (86400 * 1000000LL) /* stored time this far ahead is not our clock's */
 
 static int64_t wall_us(void)
 {
@@ -655,7 +658,26 @@ int cmd_observe(int argc, char **argv)
     for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, in[i].path);
     free(in);
-    if (o.iface) status |= read_live(&run, o.iface);
+    if (o.iface) {
+        /* A live capture cannot be refused and replayed: what is older than
+         * the database's newest packet (this host's clock went back, say a
+         * board without a battery clock before NTP) is late, not a stop.  A
+         * stored time more than a day ahead is not this sensor's clock. */
+        int64_t now = wall_us(), newest = -1;
+        if (store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
+            cli_error("%s", err_msg());
+            status = 1;
+        } else {
+            if (newest > now + AGG_REORDER_US) {
+                char a[32], b[32];
+                cli_error("%s: the database holds packets up to %s, after this host's clock (%s): "
+                          "packets older than that count as late",
+                          o.iface, cli_iso_us(newest, a), cli_iso_us(now, b));
+            }
+            if (newest >= 0) agg_set_floor(run.agg, newest);
+            status |= read_live(&run, o.iface);
+        }
+    }
     if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
     int rc = agg_settle(run.agg, wall_us());
     if (rc == 0) rc = agg_flush(run.agg, true);

@@ -508,6 +508,23 @@ int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *firs
     return n < 0 ? db_err(s, "overlap") : n;
 }
 
+int store_newest_time(struct store *s, int64_t before_us, int64_t *last_us)
+{
+    sqlite3_stmt *st; /* by the start index: an interval lasts at most a day */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT coalesce(max(last_us), -1) FROM intervals WHERE id <= ?2"
+                           " AND last_us <= ?1 AND start >= (SELECT max(start) FROM intervals"
+                           " WHERE id <= ?2 AND start <= ?1 / 1000000) - 86400",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "newest time");
+    sqlite3_bind_int64(st, 1, before_us);
+    sqlite3_bind_int64(st, 2, s->base_id);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_err(s, "newest time");
+    *last_us = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static void bind_range(struct store *s, sqlite3_stmt *st, int64_t from_us, int64_t to_us)
 {
     for (int p = 1; p <= sqlite3_bind_parameter_count(st); p++) {

@@ -50,6 +50,9 @@ int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *firs
  * in a per-source event window or DoS victim it deletes), and their span. */
 int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int64_t tolerance_us,
                        int64_t *first_us, int64_t *last_us);
+/* The newest packet time earlier runs stored, ignoring rows after before_us
+ * (a bogus far-future interval), in *last_us (-1: none); 0 or an error. */
+int store_newest_time(struct store *s, int64_t before_us, int64_t *last_us);
 /* Deletes those intervals and what derives from them, in one transaction. */
 int store_replace_range(struct store *s, int64_t from_us, int64_t to_us);
 /* What writing an interval whose packets (but the first tolerance_us)
