@@ -246,6 +246,14 @@ static int64_t max_i64(int64_t x, int64_t y)
     return x > y ? x : y;
 }
 
+/* Where input packets from first to last start to overlap stored ones: the
+ * first AGG_REORDER_US may reorder with the end of what is stored, but an
+ * input shorter than that (a few packets) still overlaps at its last. */
+static int64_t seam(int64_t first, int64_t last)
+{
+    return first + AGG_REORDER_US < last ? first + AGG_REORDER_US : last;
+}
+
 static int by_first_time(const void *x, const void *y)
 {
     const struct input *a = x, *b = y;
@@ -265,7 +273,7 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
     const struct input *prev = NULL;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
-        if (prev && in[i].first_us + AGG_REORDER_US <= prev->last_us) {
+        if (prev && seam(in[i].first_us, in[i].last_us) <= prev->last_us) {
             cli_error("%s (%s .. %s) and %s (%s .. %s) overlap in time: merge them first "
                       "(mergecap); nothing written",
                       prev->path, cli_iso_us(prev->first_us, a), cli_iso_us(prev->last_us, b),
@@ -277,8 +285,8 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
     bool any = false;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
-        int64_t f = 0, l = 0, from = in[i].first_us + AGG_REORDER_US;
-        int k = from <= in[i].last_us ? store_overlap(store, from, in[i].last_us, &f, &l) : 0;
+        int64_t f = 0, l = 0, from = seam(in[i].first_us, in[i].last_us);
+        int k = store_overlap(store, from, in[i].last_us, &f, &l);
         if (k < 0) {
             cli_error("%s", err_msg());
             return -1;
@@ -319,8 +327,7 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
     int64_t f = 0, l = 0;
     int k = store_replace_loss(store, cover, nc, AGG_REORDER_US, &f, &l);
     for (size_t i = 0; i < nc && k == 0; i++)
-        if (cover[i][0] + AGG_REORDER_US <= cover[i][1])
-            k = store_replace_range(store, cover[i][0] + AGG_REORDER_US, cover[i][1]);
+        k = store_replace_range(store, seam(cover[i][0], cover[i][1]), cover[i][1]);
     free(cover);
     if (k < 0) {
         cli_error("%s", err_msg());

@@ -549,7 +549,7 @@ int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int
      * overlapping a DoS victim it deletes: a touched interval whose packets
      * the input does not cover is a loss. */
     static const char *const sql =
-        "WITH r(f, l) AS (SELECT f + ?5, l FROM temp.cover),"
+        "WITH r(f, l) AS (SELECT min(f + ?5, l), l FROM temp.cover),"
         " d(id) AS (SELECT i.id FROM intervals i, r WHERE i.id <= ?3"
         "  AND i.start <= r.l / 1000000 AND i.start >= r.f / 1000000 - 86400"
         "  AND i.last_us >= r.f AND i.first_us <= r.l),"
@@ -658,7 +658,8 @@ void store_set_overlap(struct store *s, enum store_overlap_mode mode, int64_t to
 static int overlap_guard(struct store *s, const struct interval_rec *r)
 {
     int64_t from = r->first_us + s->tolerance_us, f = 0, l = 0;
-    if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0 || from > r->last_us) return 0;
+    if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0) return 0;
+    if (from > r->last_us) from = r->last_us; /* a short interval still overlaps at its last */
     int n = store_overlap(s, from, r->last_us, &f, &l); /* one indexed probe per interval */
     if (n <= 0) return n;
     char a[32], b[32], c[32], d[32];

@@ -87,6 +87,24 @@ set -e
 [ "$(wc -l <"$T/err")" = 1 ] && grep -q "overlap what the database already holds" "$T/err" ||
     fail "re-read: $(cat "$T/err")"
 [ "$(frames "$T/m.db")" = "$N" ] || fail "re-read wrote something"
+# A capture shorter than the 2 s seam tolerance (a few packets) is refused
+# again too: as a file, twice in one run, and as a stream.
+$PT split "$T/a.pcap" "$T/tiny.pcap" "$T/tail.pcap" 40
+run --read "$T/tiny.pcap" --db "$T/tiny.db"
+for how in file twice stream; do
+    set +e
+    case $how in
+    file) "${O[@]}" --read "$T/tiny.pcap" --db "$T/tiny.db" 2>"$T/err" ;;
+    twice) "${O[@]}" --read "$T/tiny.pcap" --read "$T/tiny.pcap" --db "$T/tiny2.db" 2>"$T/err" ;;
+    stream) "${O[@]}" --read - --db "$T/tiny.db" <"$T/tiny.pcap" 2>"$T/err" ;;
+    esac
+    rc=$?
+    set -e
+    [ "$rc" = 1 ] && grep -q "overlap" "$T/err" || fail "tiny capture again ($how): rc $rc $(cat "$T/err")"
+done
+[ "$(frames "$T/tiny.db")" = 40 ] || fail "tiny capture counted twice"
+run --read "$T/tail.pcap" --db "$T/tiny.db"
+[ "$(frames "$T/tiny.db")" = "$N" ] || fail "the rest after a tiny capture"
 # --replace: counted once, no surge alert, truth holds.
 run --read "$T/a.pcap" --db "$T/m.db" --replace
 "$M" report --db "$T/m.db" --format json --top 0 >"$T/m.json"
