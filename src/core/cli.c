@@ -61,23 +61,28 @@ int cli_parse_time(const char *s, int64_t *out)
     return 0;
 }
 
+/* Any 64-bit time (a hand-edited database can hold one): a year gmtime
+ * cannot represent is printed as the plain number instead. */
 const char *cli_iso(int64_t sec, char *buf)
 {
     time_t t = (time_t)sec;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&t, &tm) || !strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, 24, "%lld", (long long)sec);
     return buf;
 }
 
 const char *cli_iso_us(int64_t us, char *buf)
 {
-    int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+    int64_t sec = us / 1000000 - (us % 1000000 < 0), frac = us % 1000000;
+    if (frac < 0) frac += 1000000; /* floor division, with no overflow near INT64_MIN */
     time_t t = (time_t)sec;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, 32 - n, ".%06lldZ", (long long)(us - sec * 1000000));
+    size_t n = gmtime_r(&t, &tm) ? strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm) : 0;
+    if (n)
+        snprintf(buf + n, 32 - n, ".%06lldZ", (long long)frac);
+    else
+        snprintf(buf, 32, "%lld us", (long long)us);
     return buf;
 }
 

@@ -36,6 +36,7 @@ struct agg {
     bool open, floor_set;
     int64_t start, end; /* seconds */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
+    int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
     int64_t first_us, last_us;
     struct agg_clock clock;
     struct held_frame held[AGG_CONFIRM];
@@ -257,6 +258,23 @@ static int64_t max64(int64_t x, int64_t y)
     return x > y ? x : y;
 }
 
+/* The held frames are taken: the clock moves to the newest of them, but a
+ * held frame far ahead of the frame after it (next, for the last) is a lone
+ * one — its bit in the returned mask — and moves nothing. */
+static uint32_t confirm(struct agg_clock *c, int64_t next)
+{
+    uint32_t lone = 0;
+    for (size_t i = 0; i < c->n_held; i++) {
+        int64_t after = i + 1 < c->n_held ? c->held[i + 1] : next;
+        if (c->held[i] > after + AGG_JUMP_US)
+            lone |= 1u << i;
+        else
+            c->now = c->started ? max64(c->now, c->held[i]) : c->held[i];
+        c->started = c->started || !(lone >> i & 1);
+    }
+    return lone;
+}
+
 void agg_clock_feed(struct agg_clock *c, int64_t ts, struct agg_clock_step *st)
 {
     *st = (struct agg_clock_step){0};
@@ -288,10 +306,14 @@ void agg_clock_feed(struct agg_clock *c, int64_t ts, struct agg_clock_step *st)
         return;
     }
     st->take = c->n_held; /* confirmed: time jumped */
-    for (size_t i = 0; i < c->n_held; i++)
-        c->now = max64(c->now, c->held[i]);
-    c->now = max64(c->now, ts);
+    st->lone = confirm(c, ts);
     c->n_held = 0;
+    if (ts > c->now + AGG_JUMP_US) { /* far ahead of the new clock too: held in turn */
+        c->held[c->n_held++] = ts;
+        st->hold = true;
+    } else {
+        c->now = max64(c->now, ts);
+    }
 }
 
 void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct agg_clock_step *st)
@@ -303,8 +325,10 @@ void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct ag
     if (!reached && !final) return;
     if (reached) {
         st->take = c->n_held;
-        for (size_t i = 0; i < c->n_held; i++)
-            c->now = c->started ? max64(c->now, c->held[i]) : c->held[i];
+        st->lone = confirm(c, INT64_MIN / 2); /* the last one has nothing after it */
+        st->lone &= ~(1u << (c->n_held - 1));
+        if (!c->started) c->now = c->held[c->n_held - 1];
+        c->now = max64(c->now, c->held[c->n_held - 1]);
         c->started = true;
     } else {
         st->drop = c->n_held;
@@ -329,7 +353,7 @@ static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t 
                 uint32_t len)
 {
     int rc;
-    if (a->floor_set && ts < a->floor_us - AGG_REORDER_US) {
+    if ((a->floor_set && ts < a->floor_us - AGG_REORDER_US) || ts < a->min_us - AGG_REORDER_US) {
         a->late++;
         return 0;
     }
@@ -379,7 +403,10 @@ static int apply(struct agg *a, const struct agg_clock_step *st)
     a->bad_time += st->drop;
     for (size_t i = st->drop; i < st->drop + st->take && rc == 0; i++) {
         struct held_frame *h = &a->held[i];
-        rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
+        if (st->lone >> i & 1)
+            a->bad_time++;
+        else
+            rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
     }
     return rc;
 }
@@ -396,6 +423,11 @@ int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t ca
     int rc = apply(a, &st);
     if (rc < 0) return rc;
     return st.hold ? hold(a, dlt, ts, data, caplen, len) : take(a, dlt, ts, data, caplen, len);
+}
+
+void agg_set_floor(struct agg *a, int64_t us)
+{
+    a->min_us = max64(a->min_us, us);
 }
 
 int agg_tick(struct agg *a, int64_t now_us)
@@ -643,13 +675,20 @@ int agg_flush(struct agg *a, bool final)
         a->bad_time += st.drop;
     }
     if (!a->open) {
-        if (!final || !a->cfg.dos || !dos_open(a->cfg.dos)) { /* no interval to count them in */
+        bool dos = final && a->cfg.dos && dos_open(a->cfg.dos);
+        /* frames counted apart since the last interval closed (a live capture
+         * whose clock is behind the database takes nothing) are in the
+         * contract only in a row: the interval they are older than */
+        int64_t at = a->floor_set ? a->floor_us : a->min_us > 0 ? a->min_us : -1;
+        bool apart = final && (a->late || a->bad_time) && at >= 0;
+        if (!dos && !apart) { /* no interval to count them in */
             a->tot.late += a->late;
             a->tot.bad_time += a->bad_time;
             a->late = a->bad_time = 0;
             return 0;
         }
-        open_interval(a, a->end * 1000000); /* a last, empty interval carries the DoS rows */
+        /* a last, empty interval carries the DoS rows, or those frames */
+        open_interval(a, dos ? a->end * 1000000 : at);
     }
     struct interval_rec *r = calloc(1, sizeof *r);
     if (!r) return err_set(-ENOMEM, "observe: out of memory");

@@ -24,8 +24,13 @@
  * more than AGG_JUMP_US ahead of the clock is held (copied) until
  * AGG_CONFIRM frames in a row agree that time jumped, or the wall clock
  * reaches it (agg_settle); a frame near the old clock proves the held ones
- * were lone frames far ahead, and they count as bad_time.  So a capture gap
- * loses nothing and a lone frame dated 20 years ahead moves nothing. */
+ * were lone frames far ahead, and they count as bad_time.  When a jump is
+ * confirmed, a held frame far ahead of the frame after it is lone too, and
+ * the confirming frame is judged against the new clock, not taken blindly:
+ * after a gap (the next file, a quiet hour) a lone frame among the first
+ * frames must not carry the clock years ahead and make the rest late.  So a
+ * capture gap loses nothing and a lone frame dated 20 years ahead moves
+ * nothing. */
 #ifndef MAMORI_AGG_H
 #define MAMORI_AGG_H
 
@@ -72,10 +77,13 @@ struct agg_clock {
 };
 
 /* What to do with a frame: first drop the oldest `drop` held frames (bad
- * time), then take the next `take` held ones in order, then hold the new
- * frame or take it.  drop and take each consume every held frame. */
+ * time), then take the next `take` held ones in order — except those whose
+ * bit (1 << index into held) is set in `lone`: far ahead of the frame after
+ * them, they are bad time too — then hold the new frame or take it.  drop
+ * and take each consume every held frame. */
 struct agg_clock_step {
     size_t drop, take;
+    uint32_t lone;
     bool hold;
 };
 
@@ -95,6 +103,9 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
+/* Frames older than us (beyond the reorder tolerance) are late from now on:
+ * a live capture starts after what the database already holds. */
+void agg_set_floor(struct agg *a, int64_t us);
 /* Closes the open interval if now_us is past its end (for quiet live captures),
  * and takes held frames the wall clock has reached. */
 int agg_tick(struct agg *a, int64_t now_us);

@@ -12,8 +12,10 @@
  * files that overlap each other are refused, and so is a file whose packets
  * overlap what the database already holds from this sensor, before anything
  * is written (--replace deletes that range first).  A stream (stdin, a FIFO)
- * or a live capture cannot be scanned: each of its intervals is checked just
- * before it is written, and the run stops at the first that overlaps. */
+ * cannot be scanned: each of its intervals is checked just before it is
+ * written, and the run stops at the first that overlaps.  A live capture
+ * cannot be replayed either, so it never stops for overlap: what is older
+ * than the newest packet stored is late. */
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../store/store.h"
@@ -32,6 +34,7 @@
 
 #define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
 #define LIVE_TIMEOUT_MS 200
+#define LIVE_AHEAD_US (86400 * 1000000LL) /* stored time this far ahead is not our clock's */
 
 static int64_t wall_us(void)
 {
@@ -184,28 +187,36 @@ struct input {
     const char *path;
     bool scanned;              /* a regular file, read ahead */
     int64_t first_us, last_us; /* packet times the clock will take (-1: none) */
+    int64_t floor_us;          /* while scanning: agg's floor, older is late (-1: none) */
 };
 
-static void span(struct input *in, int64_t ts)
+/* A time the clock takes: in the span unless agg will count it late (older
+ * than the start of the newest interval beyond the tolerance), so that one
+ * late frame does not make a file overlap the database or the file before. */
+static void span(struct input *in, int64_t ts, int64_t iv_us)
 {
+    if (in->floor_us >= 0 && ts < in->floor_us - AGG_REORDER_US) return;
+    if (ts / iv_us * iv_us > in->floor_us) in->floor_us = ts / iv_us * iv_us;
     if (in->first_us < 0 || ts < in->first_us) in->first_us = ts;
     if (ts > in->last_us) in->last_us = ts;
 }
 
-static void span_step(struct input *in, const int64_t *held, const struct agg_clock_step *st)
+static void span_step(struct input *in, const int64_t *held, const struct agg_clock_step *st,
+                      int64_t iv_us)
 {
     for (size_t i = st->drop; i < st->drop + st->take; i++)
-        span(in, held[i]);
+        if (!(st->lone >> i & 1)) span(in, held[i], iv_us);
 }
 
 /* The times a regular file's packets will be counted at, through the same
- * clock rule as agg (a lone frame far ahead does not widen the span).  A file
- * that cannot be read is left to read_file, which says why. */
-static void scan_file(struct input *in)
+ * clock rule as agg (a lone frame far ahead does not widen the span, nor does
+ * a late one).  A file that cannot be read is left to read_file, which says
+ * why. */
+static void scan_file(struct input *in, int64_t iv_us)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct stat st;
-    in->first_us = in->last_us = -1;
+    in->first_us = in->last_us = in->floor_us = -1;
     if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
     pcap_t *p =
         pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
@@ -221,13 +232,26 @@ static void scan_file(struct input *in)
         if (ts < 0) continue;
         memcpy(held, c.held, sizeof held);
         agg_clock_feed(&c, ts, &cs);
-        span_step(in, held, &cs);
-        if (!cs.hold) span(in, ts);
+        span_step(in, held, &cs, iv_us);
+        if (!cs.hold) span(in, ts, iv_us);
     }
     memcpy(held, c.held, sizeof held);
     agg_clock_settle(&c, wall_us(), true, &cs);
-    span_step(in, held, &cs);
+    span_step(in, held, &cs, iv_us);
     pcap_close(p);
+}
+
+static int64_t max_i64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+/* Where input packets from first to last start to overlap stored ones: the
+ * first AGG_REORDER_US may reorder with the end of what is stored, but an
+ * input shorter than that (a few packets) still overlaps at its last. */
+static int64_t seam(int64_t first, int64_t last)
+{
+    return first + AGG_REORDER_US < last ? first + AGG_REORDER_US : last;
 }
 
 static int by_first_time(const void *x, const void *y)
@@ -240,16 +264,16 @@ static int by_first_time(const void *x, const void *y)
 
 /* Scans the files, sorts them by first packet time and checks their spans
  * against each other and against the database; 0 when the run may start. */
-static int plan_inputs(struct store *store, struct input *in, int n, bool replace)
+static int plan_inputs(struct store *store, struct input *in, int n, bool replace, int64_t iv)
 {
     for (int i = 0; i < n; i++)
-        scan_file(&in[i]);
+        scan_file(&in[i], iv * 1000000);
     qsort(in, (size_t)n, sizeof *in, by_first_time);
     char a[32], b[32], c[32], d[32];
     const struct input *prev = NULL;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
-        if (prev && in[i].first_us + AGG_REORDER_US <= prev->last_us) {
+        if (prev && seam(in[i].first_us, in[i].last_us) <= prev->last_us) {
             cli_error("%s (%s .. %s) and %s (%s .. %s) overlap in time: merge them first "
                       "(mergecap); nothing written",
                       prev->path, cli_iso_us(prev->first_us, a), cli_iso_us(prev->last_us, b),
@@ -258,22 +282,63 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
         }
         if (!prev || in[i].last_us > prev->last_us) prev = &in[i];
     }
+    bool any = false;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
-        int64_t f = 0, l = 0, from = in[i].first_us + AGG_REORDER_US;
-        int k = from <= in[i].last_us ? store_overlap(store, from, in[i].last_us, &f, &l) : 0;
-        if (k > 0 && replace) k = store_replace_range(store, from, in[i].last_us);
+        int64_t f = 0, l = 0, from = seam(in[i].first_us, in[i].last_us);
+        int k = store_overlap(store, from, in[i].last_us, &f, &l);
         if (k < 0) {
             cli_error("%s", err_msg());
             return -1;
         }
-        if (k > 0) {
+        if (k > 0 && !replace) {
             cli_error("%s: its packets (%s .. %s) overlap what the database already holds from "
                       "this sensor (%s .. %s); nothing written (--replace replaces that range)",
                       in[i].path, cli_iso_us(in[i].first_us, a), cli_iso_us(in[i].last_us, b),
                       cli_iso_us(f, c), cli_iso_us(l, d));
             return -1;
         }
+        any = any || k > 0;
+    }
+    if (!any) return 0;
+    /* --replace deletes stored rows whole (intervals, per-source event windows,
+     * DoS victims): first make sure nothing it would take holds packets the
+     * input does not (runs of files that follow each other count together),
+     * then delete.  Otherwise a re-capture of a few minutes would silently
+     * take the rest of the intervals and event windows at its edges, or a
+     * second file's refusal would come after the first file's range was gone. */
+    int64_t(*cover)[2] = calloc((size_t)n, sizeof *cover);
+    size_t nc = 0;
+    if (!cover) {
+        cli_error("observe: out of memory");
+        return -1;
+    }
+    for (int i = 0, j; i < n; i = j) {
+        j = i + 1;
+        if (!in[i].scanned || in[i].first_us < 0) continue;
+        int64_t last = in[i].last_us;
+        for (; j < n && in[j].scanned && in[j].first_us >= 0 &&
+               in[j].first_us <= last + AGG_REORDER_US;
+             j++)
+            last = max_i64(last, in[j].last_us);
+        cover[nc][0] = in[i].first_us;
+        cover[nc++][1] = last;
+    }
+    int64_t f = 0, l = 0;
+    int k = store_replace_loss(store, cover, nc, AGG_REORDER_US, &f, &l);
+    for (size_t i = 0; i < nc && k == 0; i++)
+        k = store_replace_range(store, seam(cover[i][0], cover[i][1]), cover[i][1]);
+    free(cover);
+    if (k < 0) {
+        cli_error("%s", err_msg());
+        return -1;
+    }
+    if (k > 0) {
+        cli_error("--replace would delete stored packets from %s to %s that the input does not "
+                  "hold (intervals, per-source event windows and DoS victims go whole): give "
+                  "input that covers them; nothing written",
+                  cli_iso_us(f, a), cli_iso_us(l, b));
+        return -1;
     }
     return 0;
 }
@@ -569,7 +634,7 @@ int cmd_observe(int argc, char **argv)
     if (!in) goto out;
     for (int i = 0; i < o.n_reads; i++)
         in[i].path = o.reads[i];
-    if (plan_inputs(run.store, in, o.n_reads, o.replace) < 0) {
+    if (plan_inputs(run.store, in, o.n_reads, o.replace, (int64_t)o.interval) < 0) {
         free(in);
         goto out;
     }
@@ -600,7 +665,26 @@ int cmd_observe(int argc, char **argv)
     for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, in[i].path);
     free(in);
-    if (o.iface) status |= read_live(&run, o.iface);
+    if (o.iface) {
+        /* A live capture cannot be refused and replayed: what is older than
+         * the database's newest packet (this host's clock went back, say a
+         * board without a battery clock before NTP) is late, not a stop.  A
+         * stored time more than a day ahead is not this sensor's clock. */
+        int64_t now = wall_us(), newest = -1;
+        if (store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
+            cli_error("%s", err_msg());
+            status = 1;
+        } else {
+            if (newest > now + AGG_REORDER_US) {
+                char a[32], b[32];
+                cli_error("%s: the database holds packets up to %s, after this host's clock (%s): "
+                          "packets older than that count as late",
+                          o.iface, cli_iso_us(newest, a), cli_iso_us(now, b));
+            }
+            if (newest >= 0) agg_set_floor(run.agg, newest);
+            status |= read_live(&run, o.iface);
+        }
+    }
     if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
     int rc = agg_settle(run.agg, wall_us());
     if (rc == 0) rc = agg_flush(run.agg, true);

@@ -53,7 +53,9 @@ static json_t *col_json(sqlite3_stmt *st, int c)
     case SQLITE_TEXT: { /* from outside: a database edited by hand may hold any bytes */
         const char *v = (const char *)sqlite3_column_text(st, c);
         size_t n = (size_t)sqlite3_column_bytes(st, c);
-        json_t *j = json_stringn(v, n);
+        /* a NUL would end the text in every C reader (text, CSV, dashboard)
+         * and hide what follows it: it becomes U+FFFD like any bad byte */
+        json_t *j = v && !memchr(v, 0, n) ? json_stringn(v, n) : NULL;
         if (j) return j;
         char *clean = esc_utf8(v, n);
         j = clean ? json_string(clean) : NULL;

@@ -101,13 +101,22 @@ static const char *const schema_v2 =
  * keeps the frames it counted apart (late, bad_time) and the span of packet
  * times it holds, so that input overlapping what a database already holds is
  * found exactly (a live sensor restarted inside an interval is newer than its
- * span).  Older rows are taken to span their whole interval. */
+ * span).  Older rows are taken to span their whole interval, except that
+ * rows without a frame span nothing (as v3 writes them) and the newest ends
+ * at the newest packet a source event saw: a v2 sensor stopped inside an
+ * interval, upgraded and restarted (or the next capture appended) must not
+ * be refused by its own last, partial interval. */
 static const char *const schema_v3 =
     "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
     "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
-    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1;";
+    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1"
+    " WHERE packets + malformed + non_ip + outside > 0;"
+    "UPDATE intervals SET last_us = max(first_us, min(last_us,"
+    " coalesce((SELECT max(last_seen_us) FROM source_events), first_us)))"
+    " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
+    " WHERE first_us IS NOT NULL);";
 
 static int db_err(struct store *s, const char *what)
 {
@@ -499,6 +508,94 @@ int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *firs
     return n < 0 ? db_err(s, "overlap") : n;
 }
 
+int store_newest_time(struct store *s, int64_t before_us, int64_t *last_us)
+{
+    sqlite3_stmt *st; /* by the start index: an interval lasts at most a day */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT coalesce(max(last_us), -1) FROM intervals WHERE id <= ?2"
+                           " AND last_us <= ?1 AND start >= (SELECT max(start) FROM intervals"
+                           " WHERE id <= ?2 AND start <= ?1 / 1000000) - 86400",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, "newest time");
+    sqlite3_bind_int64(st, 1, before_us);
+    sqlite3_bind_int64(st, 2, s->base_id);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_err(s, "newest time");
+    *last_us = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_range(struct store *s, sqlite3_stmt *st, int64_t from_us, int64_t to_us)
+{
+    for (int p = 1; p <= sqlite3_bind_parameter_count(st); p++) {
+        const char *name = sqlite3_bind_parameter_name(st, p);
+        int k = name ? atoi(name + 1) : p;
+        sqlite3_bind_int64(st, p,
+                           k == 1   ? from_us
+                           : k == 2 ? to_us
+                           : k == 3 ? s->base_id
+                           : k == 4 ? s->base_event_id
+                                    : 0);
+    }
+}
+
+int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int64_t tolerance_us,
+                       int64_t *first_us, int64_t *last_us)
+{
+    /* temp.cover: the input's ranges, c.f .. c.l; store_replace_range() is
+     * called with [f + tolerance, l] for each.  What it deletes touches
+     * the stored intervals (earlier runs, holding packets) it deletes, those
+     * whose start lies in a per-source event window it deletes, and those
+     * overlapping a DoS victim it deletes: a touched interval whose packets
+     * the input does not cover is a loss. */
+    static const char *const sql =
+        "WITH r(f, l) AS (SELECT min(f + ?5, l), l FROM temp.cover),"
+        " d(id) AS (SELECT i.id FROM intervals i, r WHERE i.id <= ?3"
+        "  AND i.start <= r.l / 1000000 AND i.start >= r.f / 1000000 - 86400"
+        "  AND i.last_us >= r.f AND i.first_us <= r.l),"
+        " w(ws, we) AS (SELECT DISTINCT e.window_start, e.window_end FROM source_events e, r"
+        "  WHERE e.id <= ?4 AND e.window_start <= r.l / 1000000 AND e.window_end > r.f / 1000000),"
+        " x(s, e) AS (SELECT start_us, end_us FROM dos WHERE interval_id IN (SELECT id FROM d)"
+        "  OR EXISTS (SELECT 1 FROM r WHERE start_us >= r.f AND start_us <= r.l)),"
+        " t(id) AS (SELECT id FROM d UNION SELECT i.id FROM intervals i, w WHERE i.id <= ?3"
+        "  AND i.first_us IS NOT NULL AND i.start >= w.ws AND i.start < w.we"
+        "  UNION SELECT i.id FROM intervals i, x WHERE i.id <= ?3 AND i.first_us IS NOT NULL"
+        "  AND i.start <= x.e / 1000000 AND i.start >= x.s / 1000000 - 86400"
+        "  AND i.last_us >= x.s AND i.first_us <= x.e)"
+        " SELECT count(*), min(i.first_us), max(i.last_us) FROM intervals i"
+        " WHERE i.id IN (SELECT id FROM t) AND NOT EXISTS (SELECT 1 FROM temp.cover c"
+        "  WHERE i.first_us >= c.f - ?5 AND i.last_us <= c.l + ?5)";
+    sqlite3_stmt *st = NULL;
+    int n_lost = -1;
+    if (sqlite3_exec(s->db,
+                     "CREATE TEMP TABLE IF NOT EXISTS cover(f INTEGER, l INTEGER);"
+                     "DELETE FROM temp.cover",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "INSERT INTO temp.cover VALUES(?, ?)", -1, &st, NULL) !=
+            SQLITE_OK)
+        return db_err(s, "replace");
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, cover[i][0]);
+        sqlite3_bind_int64(st, 2, cover[i][1]);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return db_err(s, "replace");
+        }
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "replace");
+    bind_range(s, st, 0, 0);
+    sqlite3_bind_int64(st, 5, tolerance_us);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        n_lost = sqlite3_column_int(st, 0);
+        *first_us = sqlite3_column_int64(st, 1);
+        *last_us = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    return n_lost < 0 ? db_err(s, "replace") : n_lost;
+}
+
 /* Deletes the earlier intervals holding packets in [from, to] with every row
  * derived from them; the rollups of their hours and days are marked stale
  * (readers then use the raw rows), and source events of windows overlapping
@@ -531,15 +628,7 @@ static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
             return db_err(s, "replace");
-        for (int p = 1; p <= sqlite3_bind_parameter_count(st); p++) {
-            const char *name = sqlite3_bind_parameter_name(st, p);
-            int k = name ? atoi(name + 1) : p;
-            sqlite3_bind_int64(st, p,
-                               k == 1   ? from_us
-                               : k == 2 ? to_us
-                               : k == 3 ? s->base_id
-                                        : s->base_event_id);
-        }
+        bind_range(s, st, from_us, to_us);
         int rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE) return db_err(s, "replace");
@@ -569,11 +658,21 @@ void store_set_overlap(struct store *s, enum store_overlap_mode mode, int64_t to
 static int overlap_guard(struct store *s, const struct interval_rec *r)
 {
     int64_t from = r->first_us + s->tolerance_us, f = 0, l = 0;
-    if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0 || from > r->last_us) return 0;
+    if (s->overlap == STORE_OVERLAP_ALLOW || r->first_us < 0) return 0;
+    if (from > r->last_us) from = r->last_us; /* a short interval still overlaps at its last */
     int n = store_overlap(s, from, r->last_us, &f, &l); /* one indexed probe per interval */
     if (n <= 0) return n;
-    if (s->overlap == STORE_OVERLAP_REPLACE) return delete_range(s, from, r->last_us);
-    char a[32], b[32], c[32];
+    char a[32], b[32], c[32], d[32];
+    if (s->overlap == STORE_OVERLAP_REPLACE && f >= r->first_us - s->tolerance_us &&
+        l <= r->last_us + s->tolerance_us)
+        return delete_range(s, from, r->last_us);
+    if (s->overlap == STORE_OVERLAP_REPLACE) /* intervals go whole: never what is not replaced */
+        return err_set(-EEXIST,
+                       "%s: --replace: packets from %s to %s would replace stored intervals "
+                       "holding packets from %s to %s, and intervals are replaced whole; "
+                       "stopped before writing them",
+                       s->path, cli_iso_us(r->first_us, a), cli_iso_us(r->last_us, b),
+                       cli_iso_us(f, c), cli_iso_us(l, d));
     return err_set(-EEXIST,
                    "%s: packets from %s on overlap what the database already holds from this "
                    "sensor (%s .. %s); stopped before writing them (--replace replaces them)",

@@ -10,8 +10,9 @@
  * intervals not yet handed over, never part of one.  Each interval keeps the
  * span of packet times it holds, so input that overlaps earlier runs can be
  * refused or replaced exactly (store_overlap, store_replace_range; rows this
- * run wrote are never its own overlap).  Schema changes go through PRAGMA
- * user_version migrations in store.c. */
+ * run wrote are never its own overlap), and a replace that would take stored
+ * packets the input does not hold is refused first (store_replace_loss).
+ * Schema changes go through PRAGMA user_version migrations in store.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
@@ -43,6 +44,15 @@ int store_add_counter(struct store *s, const char *key, uint64_t delta);
  * a negative error), and the span of their packets. */
 int store_overlap(struct store *s, int64_t from_us, int64_t to_us, int64_t *first_us,
                   int64_t *last_us);
+/* Before store_replace_range() on each input range cover[i][0] + tolerance
+ * .. cover[i][1]: how many stored intervals (or a negative error) hold
+ * packets outside every range yet would lose rows to it (deleted, or folded
+ * in a per-source event window or DoS victim it deletes), and their span. */
+int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int64_t tolerance_us,
+                       int64_t *first_us, int64_t *last_us);
+/* The newest packet time earlier runs stored, ignoring rows after before_us
+ * (a bogus far-future interval), in *last_us (-1: none); 0 or an error. */
+int store_newest_time(struct store *s, int64_t before_us, int64_t *last_us);
 /* Deletes those intervals and what derives from them, in one transaction. */
 int store_replace_range(struct store *s, int64_t from_us, int64_t to_us);
 /* What writing an interval whose packets (but the first tolerance_us)

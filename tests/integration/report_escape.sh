@@ -15,7 +15,8 @@ db = sqlite3.connect(sys.argv[1])
 ts = 1767225600 * 1000000 + 5
 evil = [b"\x1b[2J\x1b]0;owned\x07clear", b"=HYPERLINK(\"http://198.18.0.9/\",\"x\")",
         b"\x1b]8;;http://198.18.0.9/\x1b\\click\x1b]8;;\x1b\\", b"\xc2\x9b31mred\x7f",
-        b"@SUM(1+1)*cmd|' /C calc'!A0", b"\xff\xfe bad utf-8", b"\tTAB", b"-2+3"]
+        b"@SUM(1+1)*cmd|' /C calc'!A0", b"\xff\xfe bad utf-8", b"\tTAB", b"-2+3",
+        b"echo hi\x00; rm -rf /"]  # a NUL must not hide what follows it
 db.execute("INSERT INTO lure_sessions(session, sensor, src_ip, start_us, end_us, login_ok,"
            " commands, downloads) VALUES('s1', 't', '127.0.0.1', ?, ?, 1, ?, 1)",
            (ts, ts + 10, len(evil)))
@@ -49,9 +50,12 @@ assert "'-2+3" in honey and "'\tTAB" in honey and "'@SUM(1+1)*cmd|' /C calc'!A0"
 assert "'=http://198.18.0.9/\x1b[31m" in honey, honey
 d = json.load(open(sys.argv[3], encoding="utf-8"))
 h = d["honeypot"]
-assert len(h["commands"]) == 8 and all(c["input"] for c in h["commands"]), h["commands"]
+assert len(h["commands"]) == 9 and all(c["input"] for c in h["commands"]), h["commands"]
+assert any(c["input"] == "echo hi\ufffd; rm -rf /" for c in h["commands"]), h["commands"]
+assert b"echo hi\xef\xbf\xbd; rm -rf /" in txt, "text after a NUL hidden"
+assert "echo hi\ufffd; rm -rf /" in honey, honey
 assert any(c["input"] == "\ufffd\ufffd bad utf-8" for c in h["commands"]), h["commands"]
-assert len(h["credentials"]) == 8 and len(h["urls"]) == 1, h
+assert len(h["credentials"]) == 9 and len(h["urls"]) == 1, h
 print("report_escape: text has no control byte, CSV no formula cell, JSON all rows")
 PY
 echo "report_escape: ok"

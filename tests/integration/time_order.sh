@@ -53,6 +53,11 @@ assert r["totals"]["bad_time"] == 1, r["totals"]
 assert r["totals"]["late"] == 0, r["totals"]
 assert abs(r["totals"]["packets"] - t["totals"]["packets"]) <= 1, (r["totals"], t["totals"])
 PY
+# The same after a gap: the second file's first frame dated 20 years ahead
+# neither carries the clock nor makes the file late.
+$PT retime "$T/b.pcap" "$T/bf.pcap" 0 $((1474329600 + 20 * 365 * 86400)) 0
+run --read "$T/a.pcap" --read "$T/bf.pcap" --db "$T/gap.db"
+[ "$(total "$T/gap.db" late)" = 0 ] && [ "$(total "$T/gap.db" bad_time)" = 1 ] || fail "lone frame after a gap: $(cat "$T/err")"
 # A frame from 7 minutes before in the middle is late: counted apart, warned once.
 $PT retime "$T/a.pcap" "$T/back.pcap" $((N / 2)) $((1474329600 + 5)) 0
 run --read "$T/back.pcap" --db "$T/back.db"
@@ -82,11 +87,72 @@ set -e
 [ "$(wc -l <"$T/err")" = 1 ] && grep -q "overlap what the database already holds" "$T/err" ||
     fail "re-read: $(cat "$T/err")"
 [ "$(frames "$T/m.db")" = "$N" ] || fail "re-read wrote something"
+# A capture shorter than the 2 s seam tolerance (a few packets) is refused
+# again too: as a file, twice in one run, and as a stream.
+$PT split "$T/a.pcap" "$T/tiny.pcap" "$T/tail.pcap" 40
+run --read "$T/tiny.pcap" --db "$T/tiny.db"
+for how in file twice stream; do
+    set +e
+    case $how in
+    file) "${O[@]}" --read "$T/tiny.pcap" --db "$T/tiny.db" 2>"$T/err" ;;
+    twice) "${O[@]}" --read "$T/tiny.pcap" --read "$T/tiny.pcap" --db "$T/tiny2.db" 2>"$T/err" ;;
+    stream) "${O[@]}" --read - --db "$T/tiny.db" <"$T/tiny.pcap" 2>"$T/err" ;;
+    esac
+    rc=$?
+    set -e
+    [ "$rc" = 1 ] && grep -q "overlap" "$T/err" || fail "tiny capture again ($how): rc $rc $(cat "$T/err")"
+done
+[ "$(frames "$T/tiny.db")" = 40 ] || fail "tiny capture counted twice"
+run --read "$T/tail.pcap" --db "$T/tiny.db"
+[ "$(frames "$T/tiny.db")" = "$N" ] || fail "the rest after a tiny capture"
 # --replace: counted once, no surge alert, truth holds.
 run --read "$T/a.pcap" --db "$T/m.db" --replace
 "$M" report --db "$T/m.db" --format json --top 0 >"$T/m.json"
 check_truth "$T/m.json" "$T/a.pcap.truth.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not r["alerts"], r["alerts"]; assert r["window"]["intervals"] == 15, r["window"]' "$T/m.json"
+# --replace deletes stored intervals whole: a re-capture of the middle third
+# (its edges inside intervals) would lose the rest of those intervals, so it
+# is refused with nothing changed, as a file and as a stream; the file cut in
+# three (rotated, given in any order) replaces them.
+$PT split "$T/a.pcap" "$T/a1.pcap" "$T/a23.pcap" $((N / 3))
+$PT split "$T/a23.pcap" "$T/a2.pcap" "$T/a3.pcap" $((N / 3))
+for how in file stream; do
+    set +e
+    if [ $how = file ]; then
+        "${O[@]}" --read "$T/a2.pcap" --db "$T/m.db" --replace 2>"$T/err"
+    else
+        "${O[@]}" --read - --db "$T/m.db" --replace <"$T/a2.pcap" 2>"$T/err"
+    fi
+    rc=$?
+    set -e
+    [ "$rc" = 1 ] && grep -q "replaced whole\|the input does not hold" "$T/err" ||
+        fail "partial --replace ($how): rc $rc $(cat "$T/err")"
+    [ "$(frames "$T/m.db")" = "$N" ] || fail "partial --replace ($how) lost packets: $(frames "$T/m.db") of $N"
+done
+run --read "$T/a3.pcap" --read "$T/a1.pcap" --read "$T/a2.pcap" --db "$T/m.db" --replace
+[ "$(frames "$T/m.db")" = "$N" ] || fail "--replace by rotated files"
+# Per-source event windows go whole too: a database of one run over a and b
+# has a window holding both; replacing a alone would lose b's first minute of
+# events, so it is refused; a and b together replace it all, the same.
+events() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*), sum(packets) from source_events").fetchone())' "$1"; }
+run --read "$T/a.pcap" --read "$T/b.pcap" --db "$T/ev.db"
+E=$(events "$T/ev.db")
+set +e
+"${O[@]}" --read "$T/a.pcap" --db "$T/ev.db" --replace 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "the input does not hold" "$T/err" || fail "--replace of part of an event window: rc $rc $(cat "$T/err")"
+[ "$(events "$T/ev.db")" = "$E" ] || fail "--replace refused, yet events changed"
+run --read "$T/b.pcap" --read "$T/a.pcap" --db "$T/ev.db" --replace
+[ "$(events "$T/ev.db")" = "$E" ] || fail "--replace of a and b: events $(events "$T/ev.db"), want $E"
+# One late frame (dated back into the first part) does not make the rest of
+# a file overlap the first part: it is appended, in a second run or the same.
+$PT retime "$T/a23.pcap" "$T/a23l.pcap" 100 $((1474329600 + 5)) 0
+run --read "$T/a1.pcap" --db "$T/l.db"
+run --read "$T/a23l.pcap" --db "$T/l.db"
+[ "$(total "$T/l.db" late)" = 1 ] && [ "$(frames "$T/l.db")" = "$N" ] || fail "append with a late frame"
+run --read "$T/a23l.pcap" --read "$T/a1.pcap" --db "$T/l2.db"
+[ "$(total "$T/l2.db" late)" = 1 ] && [ "$(frames "$T/l2.db")" = "$N" ] || fail "files, one with a late frame"
 # Newer time appends as before; so does the second half of a file in a second run
 # (a DoS vector open at the cut is closed by the first run: per run, as before).
 run --read "$T/b.pcap" --db "$T/m.db"
@@ -134,6 +200,38 @@ set -e
 [ "$rc" = 1 ] && grep -q "overlap what the database already holds" "$T/err" || fail "schema 2: rc $rc $(cat "$T/err")"
 run --read "$T/b.pcap" --db "$T/v2.db"
 [ "$(frames "$T/v2.db")" = "$((N + $($PT count "$T/b.pcap")))" ] || fail "schema 2 append"
+
+# A v2 sensor stopped inside an interval, upgraded and restarted continues
+# that interval: the migrated last row spans only the packets it saw.
+"${O[@]}" --read - --db "$T/v2s.db" <"$T/b1.pcap" 2>"$T/err" || fail "v2 stream 1: $(cat "$T/err")"
+python3 - "$T/v2s.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for c in ("late", "bad_time", "first_us", "last_us"):
+    db.execute(f"ALTER TABLE intervals DROP COLUMN {c}")
+db.execute("PRAGMA user_version=2")
+db.commit()
+PY
+"${O[@]}" --read - --db "$T/v2s.db" <"$T/b2.pcap" 2>"$T/err" || fail "schema 2 restart refused: $(cat "$T/err")"
+[ "$(frames "$T/v2s.db")" = "$($PT count "$T/b.pcap")" ] || fail "schema 2 restart"
+set +e
+"${O[@]}" --read "$T/b1.pcap" --db "$T/v2s.db" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "schema 2: re-read of the first half not refused: $(cat "$T/err")"
+
+# A hand-edited database may hold any time: the refusal names it without
+# overflow (UBSan), and the report still renders.
+run --read "$T/a.pcap" --db "$T/edit.db"
+python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("update intervals set first_us=-9223372036854775808 where id=1"); db.execute("update intervals set end=9000000000000000000 where id=2"); db.commit()' "$T/edit.db"
+set +e
+"${O[@]}" --read "$T/a.pcap" --db "$T/edit.db" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "overlap what the database" "$T/err" && ! grep -q "runtime error" "$T/err" ||
+    fail "edited database: rc $rc $(cat "$T/err")"
+"$M" report --db "$T/edit.db" --format json >/dev/null 2>"$T/err" && ! grep -q "runtime error" "$T/err" ||
+    fail "report of an edited database: $(cat "$T/err")"
 
 # A header-only capture still prints its (zero) summary line.
 $PT cut "$T/a.pcap" "$T/hdr.pcap" 24

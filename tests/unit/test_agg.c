@@ -136,6 +136,67 @@ static void clock_lone_frames_and_jumps(void **state)
     agg_free(a);
 }
 
+/* After a gap (the next file, a quiet hour) the first frames are held until
+ * the jump is confirmed: a lone frame among them, first or confirming, must
+ * not carry the clock 20 years ahead and make every real frame after it late. */
+static void clock_lone_frame_after_a_gap(void **state)
+{
+    (void)state;
+    int64_t t = 1474329600, future = t + 20 * 365 * 86400LL;
+    for (int where = 0; where <= AGG_CONFIRM; where++) {
+        struct sink s = {0};
+        struct agg *a = new_agg(&s);
+        frame(a, t + 1, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+        frame(a, t + 2, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+        for (int i = 0; i < 3 * AGG_CONFIRM; i++) {
+            if (i == where) frame(a, future, "1.1.1.9", "198.18.0.1", 23, TCP_SYN, 1000);
+            frame(a, t + 3600 + i, "1.1.1.2", "198.18.0.1", 23, TCP_SYN, 1000);
+        }
+        assert_int_equal(agg_flush(a, true), 0);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.r[1]->start, t + 3600);
+        assert_int_equal(s.r[1]->packets, 3 * AGG_CONFIRM);
+        assert_int_equal(agg_totals(a)->late, 0);
+        assert_int_equal(agg_totals(a)->bad_time, 1);
+        for (int i = 0; i < s.n; i++)
+            interval_rec_free(s.r[i]);
+        agg_free(a);
+    }
+}
+
+/* A live capture whose clock is behind what the database holds: every frame
+ * older than the floor is late, and the final flush still writes them in a
+ * row (the contract's totals.late), though no interval ever opened. */
+static void floor_makes_older_frames_late(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600;
+    agg_set_floor(a, (t + 100) * 1000000);
+    for (int i = 0; i < 5; i++)
+        frame(a, t + 1 + i, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    frame(a, t + 99, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000); /* inside the tolerance */
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.r[0]->late, 5);
+    assert_int_equal(s.r[0]->packets, 1);
+    assert_int_equal(agg_totals(a)->late, 5);
+    interval_rec_free(s.r[0]);
+    agg_free(a);
+    s = (struct sink){0};
+    a = new_agg(&s);
+    agg_set_floor(a, (t + 100) * 1000000);
+    frame(a, t + 1, "1.1.1.1", "198.18.0.1", 23, TCP_SYN, 1000);
+    assert_int_equal(agg_settle(a, (t + 200) * 1000000), 0); /* as observe does at the end */
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 1); /* nothing taken, yet the late frame is in a row */
+    assert_int_equal(s.r[0]->late, 1);
+    assert_int_equal(s.r[0]->start, t + 60);
+    interval_rec_free(s.r[0]);
+    agg_free(a);
+}
+
 static void ports_sources_and_backscatter(void **state)
 {
     (void)state;
@@ -271,6 +332,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rollover_on_packet_time),
         cmocka_unit_test(clock_lone_frames_and_jumps),
+        cmocka_unit_test(clock_lone_frame_after_a_gap),
+        cmocka_unit_test(floor_makes_older_frames_late),
         cmocka_unit_test(ports_sources_and_backscatter),
         cmocka_unit_test(store_report_unions_intervals),
         cmocka_unit_test(bounded_sources),
