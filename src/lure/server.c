@@ -759,20 +759,25 @@ static void shell_line(struct lure_server *srv, struct session *s)
         send_text(s, srv->cfg.persona->prompt);
 }
 
-/* Runs input bytes; returns how many it took.  It stops after a command line
- * once this turn's work is spent: the caller parks the rest. */
-static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
+/* Runs input bytes; returns how many it took.  A command line does not start
+ * once this turn's work is spent (unless run_one: the session's turn in the
+ * run queue runs one line whatever): the caller parks the rest.  So sessions
+ * that each send one heavy line at a time, read in one loop turn, run one
+ * line in all, not one each — the greeting of a new client waits for that. */
+static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n,
+                      bool run_one)
 {
     size_t i = 0;
     for (; i < n && !s->closing; i++) {
         uint8_t c = d[i];
         bool echo = s->stage != ST_PASS;
         if (c == '\n') {
+            if (s->stage == ST_SHELL && srv->turn_work >= TURN_WORK && !run_one) return i;
+            run_one = false;
             if (echo) send_text(s, "\n");
             s->skip_line = 0;
             if (s->stage == ST_SHELL) {
                 shell_line(srv, s);
-                if (srv->turn_work >= TURN_WORK) return i + 1;
             } else {
                 login_line(srv, s);
             }
@@ -809,7 +814,7 @@ static void on_readable(struct lure_server *srv, struct session *s)
          * a client trickling bytes cannot keep a login prompt open */
         if (s->stage == ST_SHELL) touch(srv, s, L_SHELL);
         size_t nd = telnet_feed(&s->tn, in, (size_t)r, data, &s->out, on_sb, s);
-        size_t used = on_data(srv, s, data, nd);
+        size_t used = on_data(srv, s, data, nd, false);
         if (s->bytes_in > srv->cfg.max_input) {
             s->closing = 3;
             break;
@@ -834,7 +839,7 @@ static void run_queued(struct lure_server *srv)
         struct session *s = srv->run_head;
         first = false;
         run_queue_remove(srv, s);
-        size_t used = on_data(srv, s, s->pend.p, s->pend.len);
+        size_t used = on_data(srv, s, s->pend.p, s->pend.len, true);
         buf_consume(&s->pend, used);
         if (s->pend.len && !s->closing) {
             run_queue_add(srv, s); /* to the back: the others go first */
