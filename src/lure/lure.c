@@ -325,7 +325,8 @@ int cmd_lure(int argc, char **argv)
     char userdb_path[4096], sensor[64];
     if (!o.userdb) {
         if (!persona_data_file("lure/userdb.txt", userdb_path, sizeof userdb_path)) {
-            cli_error("--userdb: no default userdb (data/lure/userdb.txt) found");
+            cli_error("--userdb: no default userdb (lure/userdb.txt) in any data directory: "
+                      "set MAMORI_DATA or give --userdb");
             return 1;
         }
         o.userdb = userdb_path;
