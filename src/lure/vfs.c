@@ -2,6 +2,7 @@
 #include "vfs.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,18 @@ static void set_len(struct vfs *v, struct vfs_node *nd, uint32_t len)
 
 int vfs_write(struct vfs *v, const char *path, const uint8_t *d, size_t n, bool append)
 {
+    struct vfs_node *self = vfs_node(v, path);
+    if (n && self && self->data && (uintptr_t)d >= (uintptr_t)self->data &&
+        (uintptr_t)d < (uintptr_t)self->data + self->size) {
+        /* the bytes are this file's own (`dd if=x of=x skip=1`): the write
+         * below truncates, moves or frees them, so it gets a copy */
+        uint8_t *copy = malloc(n);
+        if (!copy) return -ENOMEM;
+        memcpy(copy, d, n);
+        int rc = vfs_write(v, path, copy, n, append);
+        free(copy);
+        return rc;
+    }
     struct vfs_stat st;
     const uint8_t *old = NULL;
     bool exists = vfs_stat(v, path, &st, &old) == 0;
