@@ -428,6 +428,10 @@ int cmd_lure(int argc, char **argv)
                 (unsigned long long)(st->recovered_stored + st->recovered_removed),
                 (unsigned long long)st->recovered_stored,
                 (unsigned long long)st->recovered_removed);
+    if (st->recovered_left)
+        fprintf(stderr,
+                "mamori lure: %llu staging files left alone: another mamori lure uses --files %s\n",
+                (unsigned long long)st->recovered_left, o.files);
     if (lure_server_run(srv, &stop_flag) < 0) {
         cli_error("lure: event loop: %s", strerror(errno));
         goto out;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -353,23 +354,33 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
 /* At start: what the files directory holds, and the staging files a killed
  * run left behind, finished as that run would have (stored under their
  * SHA-256, or removed when they are probes, busybox copies or already
- * stored).  Which session wrote them is not known here, so they get no event. */
+ * stored).  Which session wrote them is not known here, so they get no event.
+ * Several lure processes (one per persona) may share the directory, and a
+ * running one's staging files are live: each process holds a shared flock on
+ * the directory while it runs, and only one that gets it exclusively (no
+ * other is running) finishes staging files; otherwise they are left alone.
+ * (Dropping to the shared lock is not atomic, but a process has no staging
+ * files of its own before its loop runs, so nothing of it can be taken.) */
 static void recover_files(struct lure_server *srv)
 {
-    int fd = dup(srv->cfg.files_dir);
+    int dir = srv->cfg.files_dir;
+    /* a file system without flock recovers as before */
+    bool alone = flock(dir, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK;
+    int fd = dup(dir);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0) close(fd);
+        flock(dir, LOCK_SH);
         return;
     }
     struct dirent *e;
     while ((e = readdir(d))) {
         struct stat st;
-        if (fstatat(srv->cfg.files_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        if (strncmp(e->d_name, ".part-", 6)) {
+        if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+        bool part = !strncmp(e->d_name, ".part-", 6);
+        if (!part || !alone) {
             srv->st.files_bytes += (uint64_t)st.st_size;
+            srv->st.recovered_left += part;
             continue;
         }
         int pf = openat(srv->cfg.files_dir, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -380,7 +391,7 @@ static void recover_files(struct lure_server *srv)
         char hex[65];
         bool dup;
         srv->st.files_bytes += n; /* store_file takes the staging file's bytes back */
-        if (!ok) { /* unreadable: left alone, and counted */
+        if (!ok) {                /* unreadable: left alone, and counted */
             free(buf);
             continue;
         }
@@ -399,6 +410,7 @@ static void recover_files(struct lure_server *srv)
         free(buf);
     }
     closedir(d);
+    flock(dir, LOCK_SH); /* waits while another process finishes its recovery */
 }
 
 /* After each command line: stage what it wrote; store what an earlier line

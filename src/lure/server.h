@@ -32,7 +32,8 @@ struct lure_stats {
         timeouts;
     uint64_t files_unstored;                      /* logged, not kept: the store was full */
     uint64_t recovered_stored, recovered_removed; /* staging files of an earlier run */
-    uint64_t files_bytes;                         /* what the files directory holds */
+    uint64_t recovered_left; /* staging files left alone: another lure uses the directory */
+    uint64_t files_bytes;    /* what the files directory holds */
     size_t peak_sessions;
 };
 
