@@ -325,7 +325,8 @@ int cmd_lure(int argc, char **argv)
     char userdb_path[4096], sensor[64];
     if (!o.userdb) {
         if (!persona_data_file("lure/userdb.txt", userdb_path, sizeof userdb_path)) {
-            cli_error("--userdb: no default userdb (data/lure/userdb.txt) found");
+            cli_error("--userdb: no default userdb (lure/userdb.txt) in any data directory: "
+                      "set MAMORI_DATA or give --userdb");
             return 1;
         }
         o.userdb = userdb_path;
@@ -427,6 +428,10 @@ int cmd_lure(int argc, char **argv)
                 (unsigned long long)(st->recovered_stored + st->recovered_removed),
                 (unsigned long long)st->recovered_stored,
                 (unsigned long long)st->recovered_removed);
+    if (st->recovered_left)
+        fprintf(stderr,
+                "mamori lure: %llu staging files left alone: another mamori lure uses --files %s\n",
+                (unsigned long long)st->recovered_left, o.files);
     if (lure_server_run(srv, &stop_flag) < 0) {
         cli_error("lure: event loop: %s", strerror(errno));
         goto out;

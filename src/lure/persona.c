@@ -461,8 +461,10 @@ static void exe_dir(char *out, size_t n)
 bool persona_data_file(const char *rel, char *out, size_t n)
 {
     /* next to the executable first: an installed tree works wherever it was
-     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources, the
-     * compiled-in prefix, and ./data */
+     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources and
+     * the compiled-in prefix.  Never ./data: the working directory may be one
+     * anyone can write (a root honeypot started from /tmp would parse a
+     * planted persona and accept a planted userdb); MAMORI_DATA=./data asks. */
     char exe[4096], installed[4200];
     exe_dir(exe, sizeof exe);
     snprintf(installed, sizeof installed, "%s/../share/mamori", exe);
@@ -470,7 +472,7 @@ bool persona_data_file(const char *rel, char *out, size_t n)
 #ifdef MAMORI_BUILD_ROOT
                           !strcmp(exe, MAMORI_BUILD_ROOT) ? MAMORI_SOURCE_DATA : NULL,
 #endif
-                          MAMORI_DATADIR, "data"};
+                          MAMORI_DATADIR};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         if (!dirs[i] || !dirs[i][0]) continue;
         snprintf(out, n, "%s/%s", dirs[i], rel);
@@ -492,7 +494,9 @@ struct persona *persona_load(const char *name_or_path)
         snprintf(rel, sizeof rel, "personas/%s.persona", name_or_path);
         if (persona_data_file(rel, path, sizeof path)) text = slurp(path, &len);
         if (!text) {
-            err_set(-ENOENT, "persona '%s' not found (bundled: dvr-armv7, router-mips, camera-arm)",
+            err_set(-ENOENT,
+                    "persona '%s' not found (bundled: dvr-armv7, router-mips, camera-arm; "
+                    "no data directory has it: set MAMORI_DATA)",
                     name_or_path);
             return NULL;
         }

@@ -54,8 +54,9 @@ bool persona_is_dir(const struct persona *p, const char *path);
 bool persona_writable(const struct persona *p, const char *path);
 /* Finds a data file (e.g. "lure/userdb.txt") in $MAMORI_DATA, then
  * EXEDIR/../share/mamori (an installed tree, wherever it lies), the source
- * tree's data/ (when run from the build directory), the compiled-in data
- * directory, and ./data; writes its path to out.  false when none has it. */
+ * tree's data/ (when run from the build directory) and the compiled-in data
+ * directory (never the working directory's ./data); writes its path to out.
+ * false when none has it. */
 bool persona_data_file(const char *rel, char *out, size_t n);
 /* Names of the bundled personas, NULL-terminated. */
 extern const char *const persona_builtin[];

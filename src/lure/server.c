@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -353,23 +354,33 @@ static void finalize(struct lure_server *srv, struct session *s, struct vfs_node
 /* At start: what the files directory holds, and the staging files a killed
  * run left behind, finished as that run would have (stored under their
  * SHA-256, or removed when they are probes, busybox copies or already
- * stored).  Which session wrote them is not known here, so they get no event. */
+ * stored).  Which session wrote them is not known here, so they get no event.
+ * Several lure processes (one per persona) may share the directory, and a
+ * running one's staging files are live: each process holds a shared flock on
+ * the directory while it runs, and only one that gets it exclusively (no
+ * other is running) finishes staging files; otherwise they are left alone.
+ * (Dropping to the shared lock is not atomic, but a process has no staging
+ * files of its own before its loop runs, so nothing of it can be taken.) */
 static void recover_files(struct lure_server *srv)
 {
-    int fd = dup(srv->cfg.files_dir);
+    int dir = srv->cfg.files_dir;
+    /* a file system without flock recovers as before */
+    bool alone = flock(dir, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK;
+    int fd = dup(dir);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0) close(fd);
+        flock(dir, LOCK_SH);
         return;
     }
     struct dirent *e;
     while ((e = readdir(d))) {
         struct stat st;
-        if (fstatat(srv->cfg.files_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISREG(st.st_mode))
-            continue;
-        if (strncmp(e->d_name, ".part-", 6)) {
+        if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+        bool part = !strncmp(e->d_name, ".part-", 6);
+        if (!part || !alone) {
             srv->st.files_bytes += (uint64_t)st.st_size;
+            srv->st.recovered_left += part;
             continue;
         }
         int pf = openat(srv->cfg.files_dir, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -380,7 +391,7 @@ static void recover_files(struct lure_server *srv)
         char hex[65];
         bool dup;
         srv->st.files_bytes += n; /* store_file takes the staging file's bytes back */
-        if (!ok) { /* unreadable: left alone, and counted */
+        if (!ok) {                /* unreadable: left alone, and counted */
             free(buf);
             continue;
         }
@@ -399,6 +410,7 @@ static void recover_files(struct lure_server *srv)
         free(buf);
     }
     closedir(d);
+    flock(dir, LOCK_SH); /* waits while another process finishes its recovery */
 }
 
 /* After each command line: stage what it wrote; store what an earlier line
@@ -759,20 +771,25 @@ static void shell_line(struct lure_server *srv, struct session *s)
         send_text(s, srv->cfg.persona->prompt);
 }
 
-/* Runs input bytes; returns how many it took.  It stops after a command line
- * once this turn's work is spent: the caller parks the rest. */
-static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n)
+/* Runs input bytes; returns how many it took.  A command line does not start
+ * once this turn's work is spent (unless run_one: the session's turn in the
+ * run queue runs one line whatever): the caller parks the rest.  So sessions
+ * that each send one heavy line at a time, read in one loop turn, run one
+ * line in all, not one each — the greeting of a new client waits for that. */
+static size_t on_data(struct lure_server *srv, struct session *s, const uint8_t *d, size_t n,
+                      bool run_one)
 {
     size_t i = 0;
     for (; i < n && !s->closing; i++) {
         uint8_t c = d[i];
         bool echo = s->stage != ST_PASS;
         if (c == '\n') {
+            if (s->stage == ST_SHELL && srv->turn_work >= TURN_WORK && !run_one) return i;
+            run_one = false;
             if (echo) send_text(s, "\n");
             s->skip_line = 0;
             if (s->stage == ST_SHELL) {
                 shell_line(srv, s);
-                if (srv->turn_work >= TURN_WORK) return i + 1;
             } else {
                 login_line(srv, s);
             }
@@ -809,7 +826,7 @@ static void on_readable(struct lure_server *srv, struct session *s)
          * a client trickling bytes cannot keep a login prompt open */
         if (s->stage == ST_SHELL) touch(srv, s, L_SHELL);
         size_t nd = telnet_feed(&s->tn, in, (size_t)r, data, &s->out, on_sb, s);
-        size_t used = on_data(srv, s, data, nd);
+        size_t used = on_data(srv, s, data, nd, false);
         if (s->bytes_in > srv->cfg.max_input) {
             s->closing = 3;
             break;
@@ -834,7 +851,7 @@ static void run_queued(struct lure_server *srv)
         struct session *s = srv->run_head;
         first = false;
         run_queue_remove(srv, s);
-        size_t used = on_data(srv, s, s->pend.p, s->pend.len);
+        size_t used = on_data(srv, s, s->pend.p, s->pend.len, true);
         buf_consume(&s->pend, used);
         if (s->pend.len && !s->closing) {
             run_queue_add(srv, s); /* to the back: the others go first */

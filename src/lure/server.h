@@ -7,8 +7,9 @@
  * each command line is bounded by its work budget (shell.h), and the loop
  * runs at most TURN_WORK of shell work before it polls again; a session that
  * went over waits in a run queue with the rest of its input parked (it is not
- * read from meanwhile), so sessions take turns a command line at a time and
- * a greeting or SIGTERM waits for one line at most.  Idle sessions cost a
+ * read from meanwhile), and so does one read after the turn's work is spent,
+ * so sessions take turns a command line at a time and a greeting or SIGTERM
+ * waits for a line or two however many heavy sessions there are.  Idle sessions cost a
  * few hundred bytes (the shell and its file overlay exist only after a
  * login); the line, output and input caps bound a busy one.  Two LRU lists (waiting to log in,
  * logged in) make timeouts O(1).  A per-source token bucket and a per-source
@@ -32,7 +33,8 @@ struct lure_stats {
         timeouts;
     uint64_t files_unstored;                      /* logged, not kept: the store was full */
     uint64_t recovered_stored, recovered_removed; /* staging files of an earlier run */
-    uint64_t files_bytes;                         /* what the files directory holds */
+    uint64_t recovered_left; /* staging files left alone: another lure uses the directory */
+    uint64_t files_bytes;    /* what the files directory holds */
     size_t peak_sessions;
 };
 

@@ -2,6 +2,7 @@
 #include "vfs.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,13 @@ struct vfs_node *vfs_node(const struct vfs *v, const char *path)
     return NULL;
 }
 
+/* True when path lies below dir. */
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(path, dir, n) && path[n] == '/';
+}
+
 int vfs_stat(const struct vfs *v, const char *path, struct vfs_stat *st, const uint8_t **data)
 {
     struct vfs_node *nd = vfs_node(v, path);
@@ -70,14 +78,11 @@ int vfs_stat(const struct vfs *v, const char *path, struct vfs_stat *st, const u
         if (data) *data = nd->data ? nd->data : (const uint8_t *)""; /* never NULL */
         return 0;
     }
-    /* a deleted directory hides everything under it */
-    char parent[VFS_PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", path);
-    for (char *s = strrchr(parent, '/'); s && s != parent; s = strrchr(parent, '/')) {
-        *s = 0;
-        struct vfs_node *pn = vfs_node(v, parent);
-        if (pn && pn->kind == VFS_NONE) return -ENOENT;
-    }
+    /* a deleted directory hides everything under it: one pass over the
+     * overlay, not one per component (a deep path would cost depth x nodes
+     * string compares per lookup, far more than the shell charges for it) */
+    for (uint32_t i = 0; i < v->n; i++)
+        if (v->nodes[i].kind == VFS_NONE && under(path, v->nodes[i].path)) return -ENOENT;
     const struct persona_file *f = persona_file(v->p, path);
     if (f) {
         bool exe =
@@ -147,6 +152,18 @@ static void set_len(struct vfs *v, struct vfs_node *nd, uint32_t len)
 
 int vfs_write(struct vfs *v, const char *path, const uint8_t *d, size_t n, bool append)
 {
+    struct vfs_node *self = vfs_node(v, path);
+    if (n && self && self->data && (uintptr_t)d >= (uintptr_t)self->data &&
+        (uintptr_t)d < (uintptr_t)self->data + self->size) {
+        /* the bytes are this file's own (`dd if=x of=x skip=1`): the write
+         * below truncates, moves or frees them, so it gets a copy */
+        uint8_t *copy = malloc(n);
+        if (!copy) return -ENOMEM;
+        memcpy(copy, d, n);
+        int rc = vfs_write(v, path, copy, n, append);
+        free(copy);
+        return rc;
+    }
     struct vfs_stat st;
     const uint8_t *old = NULL;
     bool exists = vfs_stat(v, path, &st, &old) == 0;
@@ -226,12 +243,6 @@ int vfs_mkdir(struct vfs *v, const char *path, bool parents)
     nd->kind = VFS_DIR;
     nd->mode = 0755;
     return 0;
-}
-
-static bool under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return !strncmp(path, dir, n) && path[n] == '/';
 }
 
 int vfs_remove(struct vfs *v, const char *path, bool recursive)

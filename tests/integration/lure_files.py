@@ -103,9 +103,37 @@ def test_kill9_staging():
           f"kill -9: summary {hp2.summary!r}")
 
 
+def test_shared_dir():
+    """Two lure processes (two personas) share one directory: the second one's
+    start must not take the first one's live staging file for a leftover."""
+    d = scratch()
+    a = Honeypot(tmp=d)
+    t = Telnet(a.port)
+    check(mirai_login(t, "root", "xc3511"), "shared: login")
+    first, second = content(5, 600), content(6, 600)
+    put(t, "/tmp/dropper", first, "TOKENA")  # staged, still being written
+    b = Honeypot(persona="router-mips", tmp=d)
+    # the next line appends to it (a dropper's way), with the token on the same line
+    t.send("echo -ne '" + "".join("\\x%02x" % c for c in second) + "' >> /tmp/dropper; "
+           "/bin/busybox TOKENC")
+    t.read_until(b"TOKENC: applet not found")
+    t.send("exit")
+    t.read_eof()
+    t.close()
+    check(a.stop() == 0 and b.stop() == 0, "shared: exit status")
+    files = stored(a.files)
+    for name in files:
+        with open(os.path.join(a.files, name), "rb") as f:
+            check(sha256(f.read()) == name, f"shared: {name} does not hold its SHA-256's content")
+    check(sha256(first + second) in files, f"shared: the whole dropper not stored: {files}")
+    check("1 staging files left alone: another mamori lure uses" in b.summary,
+          f"shared: second start's summary {b.summary!r}")
+
+
 if __name__ == "__main__":
     test_cap()
     test_kill9_staging()
+    test_shared_dir()
     if errors:
         sys.exit(f"{len(errors)} failures")
     print("lure_files: all checks passed")

@@ -4,7 +4,10 @@ paths (var/lure.json, var/mamori.db, var/lure-files are created, as --db
 creates its directory), with `--db - --events -` (only the files directory)
 and with nested paths; and installed (`meson install --destdir`, a prefix
 that is not where it was configured to be) run from an empty directory under
-/tmp with no MAMORI_DATA: it finds its personas and userdb next to itself."""
+/tmp with no MAMORI_DATA: it finds its personas and userdb next to itself.
+A copy of the binary with no data next to it never reads ./data of the
+directory it runs in (anyone may write one under /tmp): it says what is
+missing and exits 1."""
 import os
 import shutil
 import signal
@@ -119,9 +122,34 @@ def test_installed():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_no_cwd_data():
+    tmp = tempfile.mkdtemp(prefix="mamori-cwd-", dir="/tmp")
+    try:
+        os.mkdir(os.path.join(tmp, "bin"))
+        binary = os.path.join(tmp, "bin", "mamori")
+        shutil.copy(M, binary)  # a bare copy: no share/mamori beside it, not the build tree
+        run = os.path.join(tmp, "run")
+        for sub in ("data/personas", "data/lure"):
+            os.makedirs(os.path.join(run, sub))
+        # what a local user could leave in a shared directory
+        src = os.path.join(os.path.dirname(__file__), "../../data/personas/dvr-armv7.persona")
+        shutil.copy(src, os.path.join(run, "data/personas/dvr-armv7.persona"))
+        with open(os.path.join(run, "data/lure/userdb.txt"), "w") as f:
+            f.write("planted:x:from-cwd\n")
+        p, port, msg = start(binary, run, "--db", "-", "--events", "-", "--files", "-")
+        if port:
+            check(not login(port, "planted", "from-cwd"), "./data's planted userdb was used")
+        check(port is None and p.returncode == 1 and len(msg.strip().splitlines()) == 1,
+              f"bare binary beside a planted ./data: {msg!r}")
+        stop(p)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     test_fresh_directory()
     test_installed()
+    test_no_cwd_data()
     if errors:
         sys.exit(f"{len(errors)} failures")
     print("lure_install: all checks passed")
