@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lurelib import Honeypot, Telnet, mirai_login
+from lurelib import Honeypot, Telnet, cpu_seconds, mirai_login
 
 LIMIT = 1.0  # seconds: a greeting, an answer, a stop
 HELD = 40    # sessions at the shell prompt during the attack
@@ -25,11 +25,6 @@ def check(cond, what):
         errors.append(what)
         print("FAIL:", what, file=sys.stderr)
 
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def attack_lines():
