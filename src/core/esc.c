@@ -9,7 +9,7 @@
 /* The length of the valid UTF-8 sequence at s (n bytes left) with its code
  * point in *cp, or 0 when it is not one (stray continuation, truncated,
  * overlong, surrogate, above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+size_t esc_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
     if (s[0] < 0x80) {
         *cp = s[0];
@@ -41,7 +41,7 @@ char *esc_term(const char *s, char *out, size_t cap)
     if (!cap) return out;
     for (size_t i = 0; i < n;) {
         uint32_t c = 0;
-        size_t len = utf8_seq(p + i, n - i, &c);
+        size_t len = esc_utf8_seq(p + i, n - i, &c);
         char e[4 * 4 + 1];
         size_t el = 0;
         if (len && !term_unsafe(c) && c != '\\') {
@@ -92,7 +92,7 @@ char *esc_utf8(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t len = utf8_seq(p + i, n - i, &c);
+        size_t len = esc_utf8_seq(p + i, n - i, &c);
         if (len && c) { /* NUL too: a C string cannot hold it */
             memcpy(o, p + i, len);
             o += len;

@@ -18,6 +18,7 @@
 #define MAMORI_ESC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Writes the terminal-safe form of s into out (always NUL-terminated; cut at
@@ -25,6 +26,9 @@
 char *esc_term(const char *s, char *out, size_t cap);
 /* Writes s to f as one CSV cell. */
 void esc_csv(FILE *f, const char *s);
+/* The length of the UTF-8 sequence at s[0..n) with its code point in *cp, or 0 when it is not
+ * one (a bad lead or continuation byte, truncated, overlong, a surrogate, past U+10FFFF). */
+size_t esc_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
 /* A valid UTF-8 copy of s[0..n) with U+FFFD for what is not (free it), or NULL. */
 char *esc_utf8(const char *s, size_t n);
 

@@ -2,6 +2,7 @@
 #include "log.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../core/esc.h"
 #include "../store/store.h"
 
 #include <errno.h>
@@ -51,24 +52,9 @@ void lure_utf8(const char *s, size_t len, char *out, size_t cap)
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len && o + 5 < cap;) {
-        size_t n = u[i] < 0x80         ? 1
-                   : (u[i] >> 5) == 6  ? 2
-                   : (u[i] >> 4) == 14 ? 3
-                   : (u[i] >> 3) == 30 ? 4
-                                       : 0;
-        bool ok = n && i + n <= len && u[i] != 0;
-        for (size_t k = 1; ok && k < n; k++)
-            ok = (u[i + k] & 0xc0) == 0x80;
-        /* overlong forms and surrogates are not UTF-8 either */
-        if (ok && n == 2 && u[i] < 0xc2) ok = false;
-        if (ok && n == 3 &&
-            ((u[i] == 0xe0 && u[i + 1] < 0xa0) || (u[i] == 0xed && u[i + 1] >= 0xa0)))
-            ok = false;
-        if (ok && n == 4 &&
-            ((u[i] == 0xf0 && u[i + 1] < 0x90) || u[i] > 0xf4 ||
-             (u[i] == 0xf4 && u[i + 1] >= 0x90)))
-            ok = false;
-        if (ok) {
+        uint32_t c;
+        size_t n = esc_utf8_seq(u + i, len - i, &c);
+        if (n && c) { /* a NUL is escaped too */
             memcpy(out + o, s + i, n);
             o += n;
             i += n;
