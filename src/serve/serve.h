@@ -46,6 +46,7 @@ struct conn {
     /* the request in progress */
     bool started, answering, nul;
     size_t args;
+    const char *uri_end; /* where the raw target's first NUL is, see uri_seen */
     int park;
     struct blob *ready; /* a query's answer, set by the thread that woke us */
     struct conn *next_waiter;

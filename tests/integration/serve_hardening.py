@@ -361,6 +361,15 @@ def bad_requests(tmp, db, web):
                      b"/api/v1/summary?to%00p=1"):
             r = raw(p, b"GET " + path + b" HTTP/1.0\r\n\r\n")
             check(json_400(r) is not None and b"mamori-web" not in r, f"NUL {path}: {r[:40]}")
+        # a raw NUL byte in the target: the library ends the C string there, so
+        # the path or value would be cut short; and the arguments after it must
+        # still be counted
+        flood = "&".join("top=1" for _ in range(2000)).encode()
+        for path in (b"/index.html\x00.js", b"/index.html\x00", b"/api/v1/summary?top=5\x00x",
+                     b"/index.html\x00HTTP/1.0", b"/api/v1/summary\x00?" + flood):
+            r = raw(p, b"GET " + path + b" HTTP/1.0\r\n\r\n")
+            check(json_400(r) is not None and b"mamori-web" not in r,
+                  f"raw NUL {path[:30]}: {r[:40]}")
         st, _, body, _ = get(p, "/index.html")
         check(st == 200 and b"mamori-web" in body, f"index.html: {st}")
         for path in ("/fifo", "/fifolink", "/sub/"):
