@@ -4,6 +4,7 @@
 #define MAMORI_SERVE_H
 
 #include "cache.h"
+#include "clock.h"
 #include "params.h"
 
 #include <limits.h>
@@ -98,7 +99,6 @@ struct server {
 
 /* work.c */
 bool wake_locked(int *state); /* park_mu held; true: MHD_resume_connection after unlocking */
-void deadline(struct timespec *ts, long ms);
 struct blob *error_blob(unsigned status, const char *msg, unsigned retry_after);
 int work_start(struct server *s);
 void work_stop(struct server *s);

@@ -147,14 +147,6 @@ void conn_request(struct server *s, struct conn *k, bool head_done)
     pthread_mutex_unlock(&s->conns_mu);
 }
 
-void deadline(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += ms * 1000000;
-    ts->tv_sec += ts->tv_nsec / 1000000000;
-    ts->tv_nsec %= 1000000000;
-}
-
 static void *guard_main(void *arg)
 {
     struct server *s = arg;
@@ -443,9 +435,9 @@ int work_start(struct server *s)
     pthread_mutex_init(&s->conns_mu, NULL);
     pthread_mutex_init(&s->park_mu, NULL);
     pthread_mutex_init(&s->jobs_mu, NULL);
-    pthread_cond_init(&s->guard_cv, NULL);
-    pthread_cond_init(&s->live_cv, NULL);
-    pthread_cond_init(&s->jobs_cv, NULL);
+    serve_cond_init(&s->guard_cv);
+    serve_cond_init(&s->live_cv);
+    serve_cond_init(&s->jobs_cv);
     s->last_event = cli_now();
     if (s->lim.cache_bytes && !(s->cache = cache_new(s->lim.cache_bytes))) return -ENOMEM;
     live_tick(s, true); /* /metrics has a body before the first request */
