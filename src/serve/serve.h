@@ -87,6 +87,7 @@ struct server {
     dev_t db_dev;
     ino_t db_ino;
     int64_t db_version, last_sample, last_alert;
+    bool events_behind; /* the last look at the event tables stopped at its LIMIT */
 
     pthread_mutex_t jobs_mu; /* expensive queries */
     pthread_cond_t jobs_cv;

@@ -151,6 +151,17 @@ def streams(tmp, db):
         n, _ = read_until(two, b"200 OK", time.monotonic() + 3)
         check(n == 2, f"{n} of 2 streams answered")
         quick(srv.port, "2 streams open")
+        # one commit with more alerts than the live thread reads at one look
+        # (200): the rest follow at the next looks, not at the next commit
+        c = sqlite3.connect(db)
+        c.executemany("INSERT INTO alerts(interval_id, kind, proto, port, at, sources, baseline)"
+                      " VALUES(1, 'surge', 'udp', ?, 1474330000, 50, 1.0)",
+                      [(40000 + i,) for i in range(250)])
+        c.commit()
+        c.close()
+        n, buf = read_until(two, b'"port":40249', time.monotonic() + 5)
+        check(n == 2, f"250 alerts in one commit: {n} of 2 streams got the last "
+                      f"({[b.count(b'event: alert') for b in buf.values()]} alerts)")
         for s in two:
             s.close()
     finally:
