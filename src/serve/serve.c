@@ -271,6 +271,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return b ? respond_blob(c, b) : send_error(c, 503, "database unavailable", 5);
     }
     case API_STREAM:
+        pthread_mutex_lock(&s->conns_mu); /* the guard reads it */
+        k->stream = true;
+        pthread_mutex_unlock(&s->conns_mu);
         return stream_open(s, c);
     default:
         return api(c, s, k, &q);
@@ -375,7 +378,9 @@ static void usage(FILE *f)
             "\n"
             "limits (beyond them a connection is refused, or a request gets 503 + Retry-After):\n"
             "      --max-connections N  open connections in all (default %u); when full, the\n"
-            "                           oldest one still sending its request head is closed\n"
+            "                           oldest one still sending its request head is closed,\n"
+            "                           or else the oldest answer taking longer than\n"
+            "                           --header-timeout (not a stream)\n"
             "      --max-per-address N  open connections from one address (default %u)\n"
             "      --header-timeout S   seconds from connect to the end of the request head\n"
             "                           (default %u; also the keep-alive idle time)\n"

@@ -41,9 +41,11 @@ struct conn {
     struct conn *prev, *next; /* server's list, in connect order */
     struct MHD_Connection *c;
     int fd;
-    double since;      /* connect, or the end of the previous response */
+    double since;      /* connect or the end of the previous answer; once the head
+                          is complete, the start of this answer */
     bool headers_done; /* the request head is complete */
     bool reaped;       /* shut down by the guard */
+    bool stream;       /* answering /api/v1/stream: long by design */
     /* the request in progress */
     bool started, answering, nul;
     size_t args;

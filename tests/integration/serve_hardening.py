@@ -274,6 +274,40 @@ def slow_clients(tmp, db):
             s.close()
         check(srv.stop() == 0, "serve after 600 slow clients: exit status")
 
+    # slow readers: answers too big for the socket buffers (a 16 MiB file),
+    # read a few bytes at a time, fill every slot (also the library's 32 above
+    # --max-connections); once an answer has taken longer than
+    # --header-timeout, it gives its slot to a newcomer
+    big = os.path.join(tmp, "big")
+    os.makedirs(big, exist_ok=True)
+    with open(os.path.join(big, "big.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20) * 16)
+    srv = Server(tmp, db, "--header-timeout", "2", "--max-connections", "8", "--web", big)
+    readers = []
+    try:
+        for i in range(40):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.bind((f"127.0.0.{70 + i % 4}", 0))
+            s.settimeout(1)
+            try:
+                s.connect(("127.0.0.1", srv.port))
+                s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.recv(1024)
+            except OSError:
+                pass
+            readers.append(s)
+        time.sleep(2.5)  # past the deadline: the server must notice on its own
+        end, st = time.monotonic() + 5, None
+        while st != 200 and time.monotonic() < end:
+            st, _, _, dt = get(srv.port, "/metrics", timeout=1, src="127.0.0.80")
+        check(st == 200, f"/metrics with 40 slow readers: {st}")
+        quick(srv.port, "40 slow readers", ("/metrics",))
+    finally:
+        for s in readers:
+            s.close()
+        check(srv.stop() == 0, "serve after slow readers: exit status")
+
     # one address gets at most --max-per-address; others are not affected
     srv = Server(tmp, db, "--max-per-address", "16")
     try:
