@@ -5,7 +5,8 @@
  * last look, and only then does it bump the cache generation, recompute the
  * /metrics body and read new live samples and alerts into one shared event
  * log that every stream client reads from at its own offset (one query per
- * commit, not per client).  A client that falls more than the log behind is
+ * commit, not per client; at most 2,000 samples and 200 alerts a look, and a
+ * commit with more is read on at the next looks).  A client that falls more than the log behind is
  * dropped (EventSource reconnects); a parked client that hung up is noticed
  * by a poll() of the parked sockets and released. */
 #include "../core/cli.h"
@@ -133,20 +134,31 @@ static void set_metrics(struct server *s, struct blob *b)
     blob_unref(old);
 }
 
-static void poll_events(struct server *s, struct buf *out)
+/* True when a query stopped at its LIMIT: there is more to read at the next
+ * tick, whether or not anyone commits again. */
+static bool poll_events(struct server *s, struct buf *out)
 {
+    bool more = false;
     static const struct {
         const char *event, *sql;
-    } q[2] = {{"packet", "SELECT id, ts_us, src, lat, lon, cc, proto, port, class, fingerprint"
-                         " FROM live_samples WHERE id > ? ORDER BY id LIMIT 2000"},
-              {"alert", "SELECT id, at, kind, proto, port, sources, baseline FROM alerts"
-                        " WHERE id > ? ORDER BY id LIMIT 200"}};
+        int limit;
+    } q[2] = {{"packet",
+               "SELECT id, ts_us, src, lat, lon, cc, proto, port, class, fingerprint"
+               " FROM live_samples WHERE id > ? ORDER BY id LIMIT ?",
+               2000},
+              {"alert",
+               "SELECT id, at, kind, proto, port, sources, baseline FROM alerts"
+               " WHERE id > ? ORDER BY id LIMIT ?",
+               200}};
     sqlite3 *db = store_db(s->live_db);
     for (int k = 0; k < 2; k++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, q[k].sql, -1, &st, NULL) != SQLITE_OK) continue;
         sqlite3_bind_int64(st, 1, k ? s->last_alert : s->last_sample);
+        sqlite3_bind_int(st, 2, q[k].limit);
+        int rows = 0;
         while (sqlite3_step(st) == SQLITE_ROW) {
+            rows++;
             json_t *o = json_object();
             for (int i = 1; i < sqlite3_column_count(st); i++) {
                 const char *name = sqlite3_column_name(st, i);
@@ -176,7 +188,9 @@ static void poll_events(struct server *s, struct buf *out)
             *(k ? &s->last_alert : &s->last_sample) = sqlite3_column_int64(st, 0);
         }
         sqlite3_finalize(st);
+        more |= rows == q[k].limit;
     }
+    return more;
 }
 
 /* Wakes every stream client (gone ones too, so they end). */
@@ -273,7 +287,9 @@ void live_tick(struct server *s, bool quiet)
         s->db_version = v;
         atomic_fetch_add(&s->gen, 1);
         set_metrics(s, metrics_body(store_db(s->live_db)));
-        poll_events(s, &ev);
+        s->events_behind = poll_events(s, &ev);
+    } else if (s->events_behind) { /* one commit held more than a tick's share */
+        s->events_behind = poll_events(s, &ev);
     }
     pthread_mutex_lock(&s->park_mu);
     bool idle = cli_now() - s->last_event > PING_SECONDS;

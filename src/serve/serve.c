@@ -17,8 +17,8 @@
  * a deadline for a whole request head, stream clients, queries running and
  * waiting, the cache's bytes.  Requests are validated by params.c before any
  * work: unknown paths 404, malformed arguments 400 with a one-line reason
- * (request text in it escaped, so the JSON is always valid), a body, an
- * encoded NUL or too many arguments 400, a missing or busy database 503 with
+ * (request text in it escaped, so the JSON is always valid), a body, a
+ * NUL byte (encoded or raw) or too many arguments 400, a missing or busy database 503 with
  * a plain reason (the path and SQLite's message go to stderr only) — never a
  * crash.  Static files come from --web, and a path that would leave it (also
  * percent-encoded, which the library decodes first) is refused.  Binds to
@@ -73,7 +73,7 @@ static enum MHD_Result static_file(struct MHD_Connection *c, const struct server
 {
     if (!s->web_root[0]) return send_error(c, 404, "no dashboard here (--web)", 0);
     /* the library has percent-decoded url: refuse any '..' segment or backslash
-     * (an encoded NUL was refused before, see uri_seen) */
+     * (a NUL byte was refused before, see uri_seen) */
     if (url[0] != '/' || strstr(url, "/..") || strchr(url, '\\'))
         return send_error(c, 404, "not found", 0);
     char path[PATH_MAX], real[PATH_MAX];
@@ -164,6 +164,18 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
     k->started = k->answering = false;
     k->nul = u.nul;
     k->args = u.args;
+    /* A raw NUL byte in the target: the library ends the target where the
+     * space before the HTTP version was, so the version starts just after the
+     * first NUL unless the target holds one of its own (handle() compares the
+     * addresses).  The library looks for the '?' past such a NUL, which the
+     * scan above cannot see: when the text after the NUL is not the version
+     * (so it is still the target, up to its next NUL), a '?' in it gets no
+     * arguments parsed either. */
+    k->uri_end = uri + strlen(uri);
+    if (strncmp(k->uri_end + 1, "HTTP/", 5) != 0) {
+        char *q = strchr(k->uri_end + 1, '?');
+        if (!u.query && q) q[1] = 0;
+    }
     k->park = PARK_IDLE;
     blob_unref(k->ready);
     k->ready = NULL;
@@ -214,7 +226,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
 {
-    (void)version;
     (void)upload;
     struct server *s = cls;
     struct conn *k = *state;
@@ -225,7 +236,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_error(c, 405, "only GET and HEAD", 0);
         if (has_body(c)) return send_error(c, 400, "this API takes no request body", 0);
-        if (k->nul) return send_error(c, 400, "a NUL byte (%00) in the request", 0);
+        if (k->nul || version != k->uri_end + 1)
+            return send_error(c, 400, "a NUL byte (%00) in the request", 0);
         if (k->args > API_MAX_ARGS) {
             char msg[64];
             snprintf(msg, sizeof msg, "too many query arguments (at most %d)", API_MAX_ARGS);
@@ -259,6 +271,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return b ? respond_blob(c, b) : send_error(c, 503, "database unavailable", 5);
     }
     case API_STREAM:
+        pthread_mutex_lock(&s->conns_mu); /* the guard reads it */
+        k->stream = true;
+        pthread_mutex_unlock(&s->conns_mu);
         return stream_open(s, c);
     default:
         return api(c, s, k, &q);
@@ -363,7 +378,9 @@ static void usage(FILE *f)
             "\n"
             "limits (beyond them a connection is refused, or a request gets 503 + Retry-After):\n"
             "      --max-connections N  open connections in all (default %u); when full, the\n"
-            "                           oldest one still sending its request head is closed\n"
+            "                           oldest one still sending its request head is closed,\n"
+            "                           or else the oldest answer taking longer than\n"
+            "                           --header-timeout (not a stream)\n"
             "      --max-per-address N  open connections from one address (default %u)\n"
             "      --header-timeout S   seconds from connect to the end of the request head\n"
             "                           (default %u; also the keep-alive idle time)\n"

@@ -4,6 +4,7 @@
 #define MAMORI_SERVE_H
 
 #include "cache.h"
+#include "clock.h"
 #include "params.h"
 
 #include <limits.h>
@@ -40,12 +41,15 @@ struct conn {
     struct conn *prev, *next; /* server's list, in connect order */
     struct MHD_Connection *c;
     int fd;
-    double since;      /* connect, or the end of the previous response */
+    double since;      /* connect or the end of the previous answer; once the head
+                          is complete, the start of this answer */
     bool headers_done; /* the request head is complete */
     bool reaped;       /* shut down by the guard */
+    bool stream;       /* answering /api/v1/stream: long by design */
     /* the request in progress */
     bool started, answering, nul;
     size_t args;
+    const char *uri_end; /* where the raw target's first NUL is, see uri_seen */
     int park;
     struct blob *ready; /* a query's answer, set by the thread that woke us */
     struct conn *next_waiter;
@@ -85,6 +89,7 @@ struct server {
     dev_t db_dev;
     ino_t db_ino;
     int64_t db_version, last_sample, last_alert;
+    bool events_behind; /* the last look at the event tables stopped at its LIMIT */
 
     pthread_mutex_t jobs_mu; /* expensive queries */
     pthread_cond_t jobs_cv;
@@ -97,7 +102,6 @@ struct server {
 
 /* work.c */
 bool wake_locked(int *state); /* park_mu held; true: MHD_resume_connection after unlocking */
-void deadline(struct timespec *ts, long ms);
 struct blob *error_blob(unsigned status, const char *msg, unsigned retry_after);
 int work_start(struct server *s);
 void work_stop(struct server *s);

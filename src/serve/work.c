@@ -19,8 +19,11 @@
  * within --header-timeout of the connect (or of the end of the previous
  * answer, on a kept-alive connection): the whole head has a deadline, not each
  * byte.  When all --max-connections are taken, a new connection pushes out
- * the oldest one still sending its head, so a slow flood cannot keep a quick
- * client out. */
+ * the oldest one still sending its head, or else the oldest answer that has
+ * taken longer than --header-timeout (a reader taking a few bytes at a time;
+ * streams are long by design and exempt), so a slow flood cannot keep a quick
+ * client out; the guard does the same when the library's slack above the cap
+ * is in use, since a refused connection never reaches us. */
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../report/query.h"
@@ -96,6 +99,32 @@ bool wake_locked(int *state)
 
 /* ---- connections and the guard ---- */
 
+static void reap(struct server *s, struct conn *o)
+{
+    /* the connection's own thread sees the end of its socket and closes it */
+    shutdown(o->fd, SHUT_RDWR);
+    o->reaped = true;
+    s->n_reaped++;
+}
+
+/* With conns_mu held.  Over --max-connections, the oldest connections still
+ * sending their head are closed first, then those whose answer (not a stream)
+ * has taken longer than --header-timeout: a client that reads its answer a few
+ * bytes at a time holds its slot only while no one else needs it. */
+static void make_room(struct server *s, struct conn *keep)
+{
+    double now = cli_now();
+    for (int pass = 0; pass < 2; pass++)
+        for (struct conn *o = s->oldest; o && s->n_conns - s->n_reaped > s->lim.connections;
+             o = o->next) {
+            if (o->reaped || o == keep || o->fd < 0) continue;
+            if (pass == 0 ? o->headers_done
+                          : !o->headers_done || o->stream || now - o->since < s->lim.header_timeout)
+                continue;
+            reap(s, o);
+        }
+}
+
 void conn_started(struct server *s, struct conn *k)
 {
     const union MHD_ConnectionInfo *i =
@@ -110,14 +139,7 @@ void conn_started(struct server *s, struct conn *k)
         s->oldest = k;
     s->newest = k;
     s->n_conns++;
-    /* full: the oldest connection still sending its head makes room */
-    for (struct conn *o = s->oldest; o && s->n_conns - s->n_reaped > s->lim.connections;
-         o = o->next) {
-        if (o->headers_done || o->reaped || o == k || o->fd < 0) continue;
-        shutdown(o->fd, SHUT_RDWR);
-        o->reaped = true;
-        s->n_reaped++;
-    }
+    make_room(s, k);
     pthread_mutex_unlock(&s->conns_mu);
 }
 
@@ -143,16 +165,9 @@ void conn_request(struct server *s, struct conn *k, bool head_done)
 {
     pthread_mutex_lock(&s->conns_mu);
     k->headers_done = head_done;
-    if (!head_done) k->since = cli_now();
+    k->since = cli_now();
+    if (!head_done) k->stream = false; /* the answer is over */
     pthread_mutex_unlock(&s->conns_mu);
-}
-
-void deadline(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += ms * 1000000;
-    ts->tv_sec += ts->tv_nsec / 1000000000;
-    ts->tv_nsec %= 1000000000;
 }
 
 static void *guard_main(void *arg)
@@ -167,11 +182,9 @@ static void *guard_main(void *arg)
         for (struct conn *k = s->oldest; k; k = k->next) {
             if (k->headers_done || k->reaped || k->fd < 0) continue;
             if (now - k->since < s->lim.header_timeout) continue;
-            /* the connection's own thread sees the end of its socket and closes it */
-            shutdown(k->fd, SHUT_RDWR);
-            k->reaped = true;
-            s->n_reaped++;
+            reap(s, k);
         }
+        make_room(s, NULL); /* slow readers that filled every slot */
     }
     pthread_mutex_unlock(&s->conns_mu);
     return NULL;
@@ -443,9 +456,9 @@ int work_start(struct server *s)
     pthread_mutex_init(&s->conns_mu, NULL);
     pthread_mutex_init(&s->park_mu, NULL);
     pthread_mutex_init(&s->jobs_mu, NULL);
-    pthread_cond_init(&s->guard_cv, NULL);
-    pthread_cond_init(&s->live_cv, NULL);
-    pthread_cond_init(&s->jobs_cv, NULL);
+    serve_cond_init(&s->guard_cv);
+    serve_cond_init(&s->live_cv);
+    serve_cond_init(&s->jobs_cv);
     s->last_event = cli_now();
     if (s->lim.cache_bytes && !(s->cache = cache_new(s->lim.cache_bytes))) return -ENOMEM;
     live_tick(s, true); /* /metrics has a body before the first request */

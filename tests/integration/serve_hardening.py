@@ -151,6 +151,17 @@ def streams(tmp, db):
         n, _ = read_until(two, b"200 OK", time.monotonic() + 3)
         check(n == 2, f"{n} of 2 streams answered")
         quick(srv.port, "2 streams open")
+        # one commit with more alerts than the live thread reads at one look
+        # (200): the rest follow at the next looks, not at the next commit
+        c = sqlite3.connect(db)
+        c.executemany("INSERT INTO alerts(interval_id, kind, proto, port, at, sources, baseline)"
+                      " VALUES(1, 'surge', 'udp', ?, 1474330000, 50, 1.0)",
+                      [(40000 + i,) for i in range(250)])
+        c.commit()
+        c.close()
+        n, buf = read_until(two, b'"port":40249', time.monotonic() + 5)
+        check(n == 2, f"250 alerts in one commit: {n} of 2 streams got the last "
+                      f"({[b.count(b'event: alert') for b in buf.values()]} alerts)")
         for s in two:
             s.close()
     finally:
@@ -263,6 +274,40 @@ def slow_clients(tmp, db):
             s.close()
         check(srv.stop() == 0, "serve after 600 slow clients: exit status")
 
+    # slow readers: answers too big for the socket buffers (a 16 MiB file),
+    # read a few bytes at a time, fill every slot (also the library's 32 above
+    # --max-connections); once an answer has taken longer than
+    # --header-timeout, it gives its slot to a newcomer
+    big = os.path.join(tmp, "big")
+    os.makedirs(big, exist_ok=True)
+    with open(os.path.join(big, "big.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20) * 16)
+    srv = Server(tmp, db, "--header-timeout", "2", "--max-connections", "8", "--web", big)
+    readers = []
+    try:
+        for i in range(40):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.bind((f"127.0.0.{70 + i % 4}", 0))
+            s.settimeout(1)
+            try:
+                s.connect(("127.0.0.1", srv.port))
+                s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.recv(1024)
+            except OSError:
+                pass
+            readers.append(s)
+        time.sleep(2.5)  # past the deadline: the server must notice on its own
+        end, st = time.monotonic() + 5, None
+        while st != 200 and time.monotonic() < end:
+            st, _, _, dt = get(srv.port, "/metrics", timeout=1, src="127.0.0.80")
+        check(st == 200, f"/metrics with 40 slow readers: {st}")
+        quick(srv.port, "40 slow readers", ("/metrics",))
+    finally:
+        for s in readers:
+            s.close()
+        check(srv.stop() == 0, "serve after slow readers: exit status")
+
     # one address gets at most --max-per-address; others are not affected
     srv = Server(tmp, db, "--max-per-address", "16")
     try:
@@ -361,6 +406,15 @@ def bad_requests(tmp, db, web):
                      b"/api/v1/summary?to%00p=1"):
             r = raw(p, b"GET " + path + b" HTTP/1.0\r\n\r\n")
             check(json_400(r) is not None and b"mamori-web" not in r, f"NUL {path}: {r[:40]}")
+        # a raw NUL byte in the target: the library ends the C string there, so
+        # the path or value would be cut short; and the arguments after it must
+        # still be counted
+        flood = "&".join("top=1" for _ in range(2000)).encode()
+        for path in (b"/index.html\x00.js", b"/index.html\x00", b"/api/v1/summary?top=5\x00x",
+                     b"/index.html\x00HTTP/1.0", b"/api/v1/summary\x00?" + flood):
+            r = raw(p, b"GET " + path + b" HTTP/1.0\r\n\r\n")
+            check(json_400(r) is not None and b"mamori-web" not in r,
+                  f"raw NUL {path[:30]}: {r[:40]}")
         st, _, body, _ = get(p, "/index.html")
         check(st == 200 and b"mamori-web" in body, f"index.html: {st}")
         for path in ("/fifo", "/fifolink", "/sub/"):
