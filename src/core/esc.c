@@ -71,18 +71,23 @@ char *esc_term(const char *s, char *out, size_t cap)
 
 void esc_csv(FILE *f, const char *s)
 {
+    size_t cap = strlen(s) * 4 + 1; /* the longest escape of one byte is \xNN */
+    char stack[256], *t = cap <= sizeof stack ? stack : malloc(cap);
+    if (!t) return;
+    esc_term(s, t, cap); /* a cell can be read on a terminal too: no control byte reaches it */
     bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-    if (!formula && !strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
+    if (!formula && !strpbrk(t, ",\"")) {
+        fputs(t, f);
+    } else {
+        fputc('"', f);
+        if (formula) fputc('\'', f);
+        for (const char *c = t; *c; c++) {
+            if (*c == '"') fputc('"', f);
+            fputc(*c, f);
+        }
+        fputc('"', f);
     }
-    fputc('"', f);
-    if (formula) fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    if (t != stack) free(t);
 }
 
 char *esc_utf8(const char *s, size_t n)

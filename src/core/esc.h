@@ -9,9 +9,11 @@
  *   bytes that are not UTF-8 become visible escapes: \e, \t, \n, \r, \xNN
  *   (every byte of a sequence), and a backslash is doubled so that escapes
  *   cannot be forged.  Everything else passes unchanged.
- * - CSV (RFC 4180 and OWASP's "CSV Injection"): a cell starting with = + - @
- *   TAB or CR gets a leading single quote, and a cell with that prefix or a
- *   comma, quote, CR or LF is quoted with inner quotes doubled.
+ * - CSV (RFC 4180 and OWASP's "CSV Injection"): a cell is escaped as for the
+ *   terminal first (a CSV file is read with cat and less too, and a row stays
+ *   one line), then a cell starting with = + - @ TAB or CR gets a leading
+ *   single quote, and a cell with that prefix, a comma or a quote is quoted
+ *   with inner quotes doubled.
  * - UTF-8: invalid sequences (also overlong forms and surrogates) become
  *   U+FFFD, so a jansson string can always be made. */
 #ifndef MAMORI_ESC_H

@@ -40,14 +40,17 @@ bad = re.findall(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", txt)
 assert not bad, f"control bytes reach the terminal: {bad[:5]}"
 assert b"\\e[2J\\e]0;owned\\x07clear" in txt, "escaped command missing from text"
 assert b"\\xc2\\x9b31mred\\x7f" in txt, "C1 and DEL not shown escaped"
-rows = list(csv.reader(io.StringIO(open(sys.argv[2], encoding="utf-8", errors="replace").read())))
+raw = open(sys.argv[2], "rb").read()
+bad = re.findall(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", raw)
+assert not bad, f"control bytes reach the terminal through the CSV: {bad[:5]}"
+rows = list(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"))))
 cells = [c for r in rows for c in r[1:2]]  # the key column carries outside text
 for c in cells:
     assert not c or c[0] not in "=+-@\t\r", f"formula cell {c!r}"
 honey = [r[1] for r in rows if r[0].startswith("honeypot_")]
 assert "'=HYPERLINK(\"http://198.18.0.9/\",\"x\")" in honey, honey
-assert "'-2+3" in honey and "'\tTAB" in honey and "'@SUM(1+1)*cmd|' /C calc'!A0" in honey, honey
-assert "'=http://198.18.0.9/\x1b[31m" in honey, honey
+assert "'-2+3" in honey and "'\\tTAB" in honey and "'@SUM(1+1)*cmd|' /C calc'!A0" in honey, honey
+assert "'=http://198.18.0.9/\\e[31m" in honey, honey
 d = json.load(open(sys.argv[3], encoding="utf-8"))
 h = d["honeypot"]
 assert len(h["commands"]) == 9 and all(c["input"] for c in h["commands"]), h["commands"]

@@ -61,10 +61,13 @@ static void csv_formulas_neutralised(void **state)
     assert_string_equal(csv("+1"), "\"'+1\"");
     assert_string_equal(csv("-2+3"), "\"'-2+3\"");
     assert_string_equal(csv("@SUM(A1)"), "\"'@SUM(A1)\"");
-    assert_string_equal(csv("\tcmd"), "\"'\tcmd\"");
-    assert_string_equal(csv("\rcmd"), "\"'\rcmd\"");
+    assert_string_equal(csv("\tcmd"), "\"'\\tcmd\"");
+    assert_string_equal(csv("\rcmd"), "\"'\\rcmd\"");
     assert_string_equal(csv("a,=b"), "\"a,=b\""); /* the comma cannot start a new cell */
-    assert_string_equal(csv("line\nbreak"), "\"line\nbreak\"");
+    assert_string_equal(csv("line\nbreak"), "line\\nbreak"); /* a row stays one line */
+    /* read with cat or less, a cell never drives the terminal */
+    assert_string_equal(csv("\033]0;owned\007\302\233"), "\\e]0;owned\\x07\\xc2\\x9b");
+    assert_string_equal(csv("=\033[2J"), "\"'=\\e[2J\"");
     assert_string_equal(csv("x=1"), "x=1");
     assert_string_equal(csv(""), "");
 }
