@@ -68,6 +68,17 @@ void sh_printf(struct buf *b, const char *fmt, ...)
     if (n > 0) buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+const char *sh_base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s && s[1] ? s + 1 : p;
+}
+
+void sh_usage(struct shell *sh, struct io *io, const char *text)
+{
+    sh_printf(io->err, "%s\n\nUsage: %s\n", sh->p->busybox, text);
+}
+
 const char *sh_strerror(int err)
 {
     switch (err < 0 ? -err : err) {

@@ -69,6 +69,15 @@ void sh_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
  * "NAME: X: File name too long" and returns false when it cannot. */
 bool sh_path(struct shell *sh, const char *arg, char out[VFS_PATH_MAX]);
 const char *sh_strerror(int err);
+/* The last component of a path ("a/b" -> "b"; "a/" stays "a/"). */
+const char *sh_base_name(const char *p);
+/* BusyBox's usage message for an applet called wrongly. */
+void sh_usage(struct shell *sh, struct io *io, const char *text);
+/* The downloaders (fetch.c). */
+int ap_wget(struct shell *sh, int argc, char **argv, struct io *io);
+int ap_tftp(struct shell *sh, int argc, char **argv, struct io *io);
+int ap_curl(struct shell *sh, int argc, char **argv, struct io *io);
+int ap_ftpget(struct shell *sh, int argc, char **argv, struct io *io);
 const char *sh_getvar(struct shell *sh, const char *name);
 void sh_setvar(struct shell *sh, const char *name, const char *value);
 
