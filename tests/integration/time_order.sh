@@ -181,10 +181,9 @@ set -e
 "${O[@]}" --read - --db "$T/stream.db" --replace <"$T/b.pcap" 2>"$T/err" || fail "stream --replace: $(cat "$T/err")"
 [ "$(frames "$T/stream.db")" = "$($PT count "$T/b.pcap")" ] || fail "stream --replace counted twice"
 
-# A database of schema 2 (before late, bad_time and packet spans) is still
-# read as it is; observe migrates it, and re-reading its time is refused.
-run --read "$T/a.pcap" --db "$T/v2.db"
-python3 - "$T/v2.db" <<'PY'
+# What a schema-2 database looked like: no late, bad_time or packet spans.
+to_schema2() {
+    python3 - "$1" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for c in ("late", "bad_time", "first_us", "last_us"):
@@ -192,6 +191,12 @@ for c in ("late", "bad_time", "first_us", "last_us"):
 db.execute("PRAGMA user_version=2")
 db.commit()
 PY
+}
+
+# A database of schema 2 (before late, bad_time and packet spans) is still
+# read as it is; observe migrates it, and re-reading its time is refused.
+run --read "$T/a.pcap" --db "$T/v2.db"
+to_schema2 "$T/v2.db"
 [ "$(total "$T/v2.db" late)" = 0 ] && [ "$(frames "$T/v2.db")" = "$N" ] || fail "schema 2 report"
 set +e
 "${O[@]}" --read "$T/a.pcap" --db "$T/v2.db" 2>"$T/err"
@@ -204,14 +209,7 @@ run --read "$T/b.pcap" --db "$T/v2.db"
 # A v2 sensor stopped inside an interval, upgraded and restarted continues
 # that interval: the migrated last row spans only the packets it saw.
 "${O[@]}" --read - --db "$T/v2s.db" <"$T/b1.pcap" 2>"$T/err" || fail "v2 stream 1: $(cat "$T/err")"
-python3 - "$T/v2s.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for c in ("late", "bad_time", "first_us", "last_us"):
-    db.execute(f"ALTER TABLE intervals DROP COLUMN {c}")
-db.execute("PRAGMA user_version=2")
-db.commit()
-PY
+to_schema2 "$T/v2s.db"
 "${O[@]}" --read - --db "$T/v2s.db" <"$T/b2.pcap" 2>"$T/err" || fail "schema 2 restart refused: $(cat "$T/err")"
 [ "$(frames "$T/v2s.db")" = "$($PT count "$T/b.pcap")" ] || fail "schema 2 restart"
 set +e
