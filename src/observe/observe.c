@@ -551,6 +551,25 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* The surge detector's baselines travel to and from the store as plain data. */
+static int load_baselines(struct store *st, struct surge *sg, int64_t interval)
+{
+    struct baselines b;
+    int rc = store_load_baselines(st, interval, &b);
+    if (rc > 0) surge_import(sg, &b);
+    baselines_free(&b);
+    return rc < 0 ? rc : 0;
+}
+
+static int save_baselines(struct store *st, struct surge *sg, int64_t interval)
+{
+    struct baselines b;
+    int rc = surge_export(sg, &b);
+    if (rc == 0) rc = store_save_baselines(st, interval, &b);
+    baselines_free(&b);
+    return rc;
+}
+
 static int load_geo(const struct opts *o, struct geo **out)
 {
     *out = NULL;
@@ -625,8 +644,7 @@ int cmd_observe(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
-    if (!(run.store = store_open(o.db, true)) ||
-        store_load_surge(run.store, surge, (int64_t)o.interval) < 0) {
+    if (!(run.store = store_open(o.db, true)) || load_baselines(run.store, surge, (int64_t)o.interval) < 0) {
         cli_error("%s", err_msg());
         goto out;
     }
@@ -694,7 +712,7 @@ int cmd_observe(int argc, char **argv)
     run.writer = NULL;
     if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
         status = 1;
-    } else if (rc < 0 || wrc < 0 || store_save_surge(run.store, surge, (int64_t)o.interval) < 0 ||
+    } else if (rc < 0 || wrc < 0 || save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
                store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
         cli_error("%s", err_msg());
         status = 1;

@@ -104,3 +104,46 @@ void surge_free(struct surge *s)
 {
     free(s);
 }
+
+int surge_export(struct surge *s, struct baselines *out)
+{
+    size_t n = 0;
+    for (int p = 0; p < 2; p++)
+        for (uint32_t port = 0; port < 65536; port++)
+            n += s->st[p][port].used;
+    out->intervals = s->intervals;
+    out->n = 0;
+    out->rows = n ? calloc(n, sizeof *out->rows) : NULL;
+    if (n && !out->rows) return err_set(-ENOMEM, "surge baselines: out of memory");
+    const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
+    for (int p = 0; p < 2; p++) {
+        for (uint32_t port = 0; port < 65536; port++) {
+            const struct surge_state *x = &s->st[p][port];
+            if (!x->used) continue;
+            out->rows[out->n++] = (struct baseline_row){.proto = protos[p],
+                                                        .port = (uint16_t)port,
+                                                        .alerted = x->alerted,
+                                                        .n = x->n,
+                                                        .mean = x->mean,
+                                                        .var = x->var,
+                                                        .last_idx = x->last_idx};
+        }
+    }
+    return 0;
+}
+
+void surge_import(struct surge *s, const struct baselines *b)
+{
+    s->intervals = b->intervals;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct baseline_row *r = &b->rows[i];
+        struct surge_state *x = surge_state_at(s, r->proto, r->port);
+        if (!x) continue;
+        *x = (struct surge_state){.mean = r->mean,
+                                  .var = r->var,
+                                  .last_idx = r->last_idx,
+                                  .n = r->n,
+                                  .alerted = r->alerted,
+                                  .used = 1};
+    }
+}

@@ -45,6 +45,10 @@ void surge_set_intervals(struct surge *s, int64_t n);
 int surge_observe(struct surge *s, uint8_t proto, uint16_t port, int64_t idx, uint64_t sources,
                   struct alert_row *a);
 struct surge_state *surge_state_at(struct surge *s, uint8_t proto, uint16_t port);
+/* The learned baselines as plain data for the store (rows allocated; free
+ * with baselines_free), and back. */
+int surge_export(struct surge *s, struct baselines *out);
+void surge_import(struct surge *s, const struct baselines *b);
 void surge_free(struct surge *s);
 
 #endif

@@ -11,7 +11,7 @@
 #include "../core/err.h"
 #include "../core/esc.h"
 #include "../store/store.h"
-#include "query.h"
+#include "../store/query.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #ifndef MAMORI_PARAMS_H
 #define MAMORI_PARAMS_H
 
-#include "../report/query.h"
+#include "../store/query.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -26,7 +26,7 @@
  * is in use, since a refused connection never reaches us. */
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "../report/query.h"
+#include "../store/query.h"
 #include "../store/store.h"
 #include "serve.h"
 

@@ -21,3 +21,10 @@ void interval_rec_free(struct interval_rec *r)
     free(r->dos);
     free(r);
 }
+
+void baselines_free(struct baselines *b)
+{
+    free(b->rows);
+    b->rows = NULL;
+    b->n = 0;
+}

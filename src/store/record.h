@@ -90,6 +90,24 @@ struct live_sample {
     uint16_t port; /* destination port, or the victim's port for backscatter */
 };
 
+/* A detector's learned per-port baseline, as plain data for the store (the
+ * surge detector exports and imports these; the store never sees it). */
+struct baseline_row {
+    uint8_t proto;
+    uint16_t port;
+    uint8_t alerted;
+    uint32_t n;
+    double mean, var;
+    int64_t last_idx;
+};
+
+struct baselines {
+    int64_t intervals; /* intervals the detector has numbered */
+    struct baseline_row *rows;
+    size_t n;
+};
+
 void interval_rec_free(struct interval_rec *r);
+void baselines_free(struct baselines *b);
 
 #endif

@@ -2,7 +2,6 @@
 #include "store.h"
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "../observe/surge.h"
 #include "sqlfn.h"
 
 #include <errno.h>
@@ -890,36 +889,48 @@ int store_set_meta(struct store *s, const char *key, const char *value)
     return rc;
 }
 
-int store_load_surge(struct store *s, struct surge *sg, int64_t interval)
+int store_load_baselines(struct store *s, int64_t interval, struct baselines *out)
 {
     sqlite3_stmt *st;
     char sql[160];
+    *out = (struct baselines){0};
     snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_intervals_%lld'",
              (long long)interval);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "surge state");
     bool have = sqlite3_step(st) == SQLITE_ROW;
-    if (have) surge_set_intervals(sg, sqlite3_column_int64(st, 0));
+    if (have) out->intervals = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (!have) return 0; /* baselines learned with another interval length do not apply */
     if (sqlite3_prepare_v2(s->db, "SELECT proto,port,mean,var,last_idx,n,alerted FROM surge_state",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(s, "surge state");
+    size_t cap = 0;
+    int rc = 1;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        struct surge_state *x = surge_state_at(sg, (uint8_t)sqlite3_column_int(st, 0),
-                                               (uint16_t)sqlite3_column_int(st, 1));
-        if (!x) continue;
-        x->mean = sqlite3_column_double(st, 2);
-        x->var = sqlite3_column_double(st, 3);
-        x->last_idx = sqlite3_column_int64(st, 4);
-        x->n = (uint32_t)sqlite3_column_int64(st, 5);
-        x->alerted = (uint8_t)sqlite3_column_int(st, 6);
-        x->used = 1;
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            struct baseline_row *g = realloc(out->rows, ncap * sizeof *g);
+            if (!g) {
+                rc = err_set(-ENOMEM, "surge state: out of memory");
+                break;
+            }
+            out->rows = g;
+            cap = ncap;
+        }
+        out->rows[out->n++] = (struct baseline_row){.proto = (uint8_t)sqlite3_column_int(st, 0),
+                                                    .port = (uint16_t)sqlite3_column_int(st, 1),
+                                                    .mean = sqlite3_column_double(st, 2),
+                                                    .var = sqlite3_column_double(st, 3),
+                                                    .last_idx = sqlite3_column_int64(st, 4),
+                                                    .n = (uint32_t)sqlite3_column_int64(st, 5),
+                                                    .alerted = (uint8_t)sqlite3_column_int(st, 6)};
     }
     sqlite3_finalize(st);
-    return 0;
+    if (rc < 0) baselines_free(out);
+    return rc;
 }
 
-int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
+int store_save_baselines(struct store *s, int64_t interval, const struct baselines *b)
 {
     sqlite3_stmt *st;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) !=
@@ -931,25 +942,21 @@ int store_save_surge(struct store *s, struct surge *sg, int64_t interval)
         return db_err(s, "surge state");
     }
     int rc = 0;
-    const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
-    for (int p = 0; p < 2 && rc == 0; p++) {
-        for (uint32_t port = 0; port < 65536 && rc == 0; port++) {
-            struct surge_state *x = surge_state_at(sg, protos[p], (uint16_t)port);
-            if (!x->used) continue;
-            sqlite3_bind_int(st, 1, protos[p]);
-            sqlite3_bind_int(st, 2, (int)port);
-            sqlite3_bind_double(st, 3, x->mean);
-            sqlite3_bind_double(st, 4, x->var);
-            sqlite3_bind_int64(st, 5, x->last_idx);
-            sqlite3_bind_int64(st, 6, x->n);
-            sqlite3_bind_int(st, 7, x->alerted);
-            rc = step(s, st, "surge state");
-        }
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        const struct baseline_row *x = &b->rows[i];
+        sqlite3_bind_int(st, 1, x->proto);
+        sqlite3_bind_int(st, 2, x->port);
+        sqlite3_bind_double(st, 3, x->mean);
+        sqlite3_bind_double(st, 4, x->var);
+        sqlite3_bind_int64(st, 5, x->last_idx);
+        sqlite3_bind_int64(st, 6, x->n);
+        sqlite3_bind_int(st, 7, x->alerted);
+        rc = step(s, st, "surge state");
     }
     sqlite3_finalize(st);
     char key[64], val[32];
     snprintf(key, sizeof key, "surge_intervals_%lld", (long long)interval);
-    snprintf(val, sizeof val, "%lld", (long long)surge_intervals(sg));
+    snprintf(val, sizeof val, "%lld", (long long)b->intervals);
     if (rc == 0) rc = store_set_meta(s, key, val);
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");

@@ -25,7 +25,6 @@
 #define STORE_SCHEMA 3 /* PRAGMA user_version of the newest schema */
 
 struct store;
-struct surge;
 
 /* Opens (creating the file and its directory when write is set). */
 struct store *store_open(const char *path, bool write);
@@ -33,8 +32,10 @@ sqlite3 *store_db(struct store *s);
 int store_write_interval(struct store *s, struct interval_rec *r);
 /* Several whole intervals in one transaction (the writer's group commit). */
 int store_write_intervals(struct store *s, struct interval_rec **r, size_t n);
-int store_load_surge(struct store *s, struct surge *sg, int64_t interval);
-int store_save_surge(struct store *s, struct surge *sg, int64_t interval);
+/* A detector's baselines learned with this interval length: 1 and *out
+ * filled (free with baselines_free), 0 when there are none, or an error. */
+int store_load_baselines(struct store *s, int64_t interval, struct baselines *out);
+int store_save_baselines(struct store *s, int64_t interval, const struct baselines *b);
 /* Appends live-view samples and trims the table to the newest 2000. */
 int store_write_samples(struct store *s, const struct live_sample *v, size_t n);
 int store_set_meta(struct store *s, const char *key, const char *value);

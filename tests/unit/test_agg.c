@@ -2,7 +2,7 @@
  * accounting, and the store/report round trip with unions across intervals. */
 #include "core/err.h"
 #include "observe/agg.h"
-#include "report/query.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "testutil.h"
 

@@ -4,7 +4,7 @@
 #include "../core/err.h"
 #include "../core/esc.h"
 #include "../core/sketch.h"
-#include "../store/sqlfn.h"
+#include "sqlfn.h"
 
 #include <errno.h>
 #include <math.h>
