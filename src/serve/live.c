@@ -4,17 +4,17 @@
  * every 100 ms: PRAGMA data_version says whether anyone committed since the
  * last look, and only then does it bump the cache generation, recompute the
  * /metrics body and read new live samples and alerts into one shared event
- * log that every stream client reads from at its own offset (one query per
- * commit, not per client; at most 2,000 samples and 200 alerts a look, and a
- * commit with more is read on at the next looks).  A client that falls more than the log behind is
+ * log that every stream client reads from at its own offset (one read per
+ * commit, not per client, through store/stream.h, which holds the SQL and
+ * says how many rows a look takes; a commit with more is read on at the next
+ * looks).  A client that falls more than the log behind is
  * dropped (EventSource reconnects); a parked client that hung up is noticed
  * by a poll() of the parked sockets and released. */
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "../store/store.h"
+#include "../store/stream.h"
 #include "serve.h"
 
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,50 +69,20 @@ static void buf_event(struct buf *b, const char *event, json_t *data)
     free(d);
 }
 
-static int64_t one_int(sqlite3 *db, const char *sql)
+static struct blob *metrics_body(struct store *db)
 {
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static struct blob *metrics_body(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    static const char *sql =
-        "SELECT count(*), total(packets), total(bytes), total(malformed), total(non_ip),"
-        " total(outside), coalesce(max(end), 0), (SELECT count(*) FROM alerts),"
-        " (SELECT count(*) FROM dos), (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
-        " WHERE key = 'kernel_drops') FROM intervals";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        serve_log("serve: metrics: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(st);
+    double v[STORE_METRICS];
+    if (store_metrics(db, v) < 0) {
+        serve_log("serve: %s", err_msg());
         return error_blob(503, "database busy or unreadable", 2);
     }
-    static const struct {
-        const char *name, *type, *help;
-    } m[] = {
-        {"mamori_intervals_total", "counter", "Closed observation intervals."},
-        {"mamori_packets_total", "counter", "Darknet packets observed."},
-        {"mamori_bytes_total", "counter", "Bytes of darknet packets observed."},
-        {"mamori_malformed_total", "counter", "Frames dropped as malformed."},
-        {"mamori_non_ip_total", "counter", "Frames dropped as not IP."},
-        {"mamori_outside_total", "counter", "Packets dropped as outside the darknet."},
-        {"mamori_last_interval_end_seconds", "gauge", "End of the newest interval (Unix time)."},
-        {"mamori_alerts_total", "counter", "Surge alerts raised."},
-        {"mamori_dos_victims_total", "counter", "DoS victims inferred from backscatter."},
-        {"mamori_kernel_drops_total", "counter", "Packets a live capture lost before observe."},
-    };
     char body[4096];
     size_t o = 0;
-    for (int i = 0; i < (int)(sizeof m / sizeof m[0]); i++)
+    for (int i = 0; i < STORE_METRICS; i++) {
+        const struct store_metric *m = &store_metric_names[i];
         o += (size_t)snprintf(body + o, sizeof body - o, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n",
-                              m[i].name, m[i].help, m[i].name, m[i].type, m[i].name,
-                              sqlite3_column_double(st, i));
-    sqlite3_finalize(st);
+                              m->name, m->help, m->name, m->type, m->name, v[i]);
+    }
     return blob_new(200, "text/plain; version=0.0.4", body, o);
 }
 
@@ -134,61 +104,25 @@ static void set_metrics(struct server *s, struct blob *b)
     blob_unref(old);
 }
 
-/* True when a query stopped at its LIMIT: there is more to read at the next
+/* True when a read stopped at its limit: there is more to read at the next
  * tick, whether or not anyone commits again. */
 static bool poll_events(struct server *s, struct buf *out)
 {
     bool more = false;
-    static const struct {
-        const char *event, *sql;
-        int limit;
-    } q[2] = {{"packet",
-               "SELECT id, ts_us, src, lat, lon, cc, proto, port, class, fingerprint"
-               " FROM live_samples WHERE id > ? ORDER BY id LIMIT ?",
-               2000},
-              {"alert",
-               "SELECT id, at, kind, proto, port, sources, baseline FROM alerts"
-               " WHERE id > ? ORDER BY id LIMIT ?",
-               200}};
-    sqlite3 *db = store_db(s->live_db);
-    for (int k = 0; k < 2; k++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, q[k].sql, -1, &st, NULL) != SQLITE_OK) continue;
-        sqlite3_bind_int64(st, 1, k ? s->last_alert : s->last_sample);
-        sqlite3_bind_int(st, 2, q[k].limit);
-        int rows = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            rows++;
-            json_t *o = json_object();
-            for (int i = 1; i < sqlite3_column_count(st); i++) {
-                const char *name = sqlite3_column_name(st, i);
-                json_t *v;
-                char iso[32];
-                switch (sqlite3_column_type(st, i)) {
-                case SQLITE_INTEGER:
-                    v = !strcmp(name, "ts_us")
-                            ? json_string(cli_iso_us(sqlite3_column_int64(st, i), iso))
-                        : !strcmp(name, "at")
-                            ? json_string(cli_iso(sqlite3_column_int64(st, i), iso))
-                            : json_integer(sqlite3_column_int64(st, i));
-                    break;
-                case SQLITE_FLOAT: /* coordinates: 4 decimals is 11 m */
-                    v = json_real(round(sqlite3_column_double(st, i) * 1e4) / 1e4);
-                    break;
-                case SQLITE_TEXT:
-                    v = json_string((const char *)sqlite3_column_text(st, i));
-                    break;
-                default:
-                    v = json_null();
-                }
-                json_object_set_new(o, !strcmp(name, "ts_us") ? "t" : name, v);
-            }
-            buf_event(out, q[k].event, o);
-            json_decref(o);
-            *(k ? &s->last_alert : &s->last_sample) = sqlite3_column_int64(st, 0);
+    for (enum stream_kind k = 0; k < STREAM_KINDS; k++) {
+        int64_t *after = k == STREAM_ALERTS ? &s->last_alert : &s->last_sample;
+        json_t *rows = store_stream_read(s->live_db, k, after), *o;
+        size_t i;
+        if (!rows) {
+            serve_log("serve: %s", err_msg());
+            continue;
         }
-        sqlite3_finalize(st);
-        more |= rows == q[k].limit;
+        json_array_foreach(rows, i, o)
+        {
+            buf_event(out, stream_event(k), o);
+        }
+        more |= json_array_size(rows) == (size_t)stream_limit(k);
+        json_decref(rows);
     }
     return more;
 }
@@ -268,16 +202,15 @@ void live_tick(struct server *s, bool quiet)
         s->db_dev = st.st_dev;
         s->db_ino = st.st_ino;
         s->db_version = -1;
-        sqlite3 *db = store_db(s->live_db);
-        s->last_sample = one_int(db, "SELECT coalesce(max(id), 0) FROM live_samples");
-        s->last_alert = one_int(db, "SELECT coalesce(max(id), 0) FROM alerts");
+        s->last_sample = store_stream_last(s->live_db, STREAM_SAMPLES);
+        s->last_alert = store_stream_last(s->live_db, STREAM_ALERTS);
         pthread_mutex_lock(&s->park_mu);
         s->db_ok = s->last_sample >= 0 && s->last_alert >= 0;
         pthread_mutex_unlock(&s->park_mu);
     }
-    int64_t v = one_int(store_db(s->live_db), "PRAGMA data_version");
+    int64_t v = store_data_version(s->live_db);
     if (v < 0) {
-        serve_log("serve: %s: %s", s->db_path, sqlite3_errmsg(store_db(s->live_db)));
+        serve_log("serve: %s: %s", s->db_path, err_msg());
         live_close(s, false);
         set_metrics(s, error_blob(503, "database busy or unreadable", 2));
         return;
@@ -286,7 +219,7 @@ void live_tick(struct server *s, bool quiet)
     if (v != s->db_version) {
         s->db_version = v;
         atomic_fetch_add(&s->gen, 1);
-        set_metrics(s, metrics_body(store_db(s->live_db)));
+        set_metrics(s, metrics_body(s->live_db));
         s->events_behind = poll_events(s, &ev);
     } else if (s->events_behind) { /* one commit held more than a tick's share */
         s->events_behind = poll_events(s, &ev);

@@ -4,6 +4,7 @@
 #include "../core/err.h"
 #include "../core/esc.h"
 #include "../core/sketch.h"
+#include "rowjson.h"
 #include "sqlfn.h"
 
 #include <errno.h>
@@ -37,87 +38,12 @@ static json_t *iso(int64_t sec)
     return json_string(cli_iso(sec, b));
 }
 
-static json_t *iso_us(int64_t us)
-{
-    char b[32];
-    return json_string(cli_iso_us(us, b));
-}
-
-static json_t *col_json(sqlite3_stmt *st, int c)
-{
-    switch (sqlite3_column_type(st, c)) {
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, c));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, c));
-    case SQLITE_TEXT: { /* from outside: a database edited by hand may hold any bytes */
-        const char *v = (const char *)sqlite3_column_text(st, c);
-        size_t n = (size_t)sqlite3_column_bytes(st, c);
-        /* a NUL would end the text in every C reader (text, CSV, dashboard)
-         * and hide what follows it: it becomes U+FFFD like any bad byte */
-        json_t *j = v && !memchr(v, 0, n) ? json_stringn(v, n) : NULL;
-        if (j) return j;
-        char *clean = esc_utf8(v, n);
-        j = clean ? json_string(clean) : NULL;
-        free(clean);
-        return j ? j : json_null();
-    }
-    default:
-        return json_null();
-    }
-}
-
-/* Runs sql and turns each row into an object whose keys are the column names;
- * a name ending in "_list" is split on commas into an array of integers or
- * strings, one ending in "_us" becomes ISO 8601. */
+/* Runs sql over the window, one object per row (rowjson.h says how each
+ * column is shown). */
 static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
 {
     sqlite3_stmt *st = prep(db, sql, w);
-    if (!st) return NULL;
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            const char *name = sqlite3_column_name(st, c);
-            size_t n = strlen(name);
-            char key[64];
-            snprintf(key, sizeof key, "%s", name);
-            if (n > 5 && !strcmp(name + n - 5, "_list")) {
-                key[n - 5] = 0;
-                json_t *list = json_array();
-                const char *s = (const char *)sqlite3_column_text(st, c);
-                while (s && *s) {
-                    size_t m = strcspn(s, ",");
-                    char item[64];
-                    snprintf(item, sizeof item, "%.*s", (int)m, s);
-                    char *end;
-                    long v = strtol(item, &end, 10);
-                    json_array_append_new(list, *end || !m ? json_string(item) : json_integer(v));
-                    s += m + (s[m] == ',');
-                }
-                json_object_set_new(o, key, list);
-            } else if (n > 3 && !strcmp(name + n - 3, "_us")) {
-                key[n - 3] = 0;
-                json_object_set_new(o, key,
-                                    sqlite3_column_type(st, c) == SQLITE_NULL
-                                        ? json_null()
-                                        : iso_us(sqlite3_column_int64(st, c)));
-            } else if (!strcmp(name, "at")) {
-                json_object_set_new(o, key, iso(sqlite3_column_int64(st, c)));
-            } else {
-                json_object_set_new(o, key, col_json(st, c));
-            }
-        }
-        json_array_append_new(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        err_set(-EIO, "query: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
-    return arr;
+    return st ? rowjson_all(st) : NULL;
 }
 
 #define IN_WINDOW "JOIN intervals i ON i.id = x.interval_id WHERE i.start >= ?1 AND i.start < ?2"
