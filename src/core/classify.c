@@ -1,4 +1,8 @@
-/* classify — packet classes and scanner fingerprints (rules in classify.h). */
+/* classify — packet classes and scanner fingerprints (rules in classify.h).
+ *
+ * The fingerprints are a table tried in order (fp_defs): a new scanner is one
+ * test, one example probe and one line, and the example lets a test prove
+ * every line is reachable (an earlier, broader rule would shadow it). */
 #include "classify.h"
 
 #include <netinet/in.h>
@@ -37,18 +41,100 @@ enum pkt_class classify(const struct pkt *p)
     }
 }
 
+/* ---- fingerprints: one test and one example probe each ---- */
+
+static bool is_mirai(const struct pkt *p)
+{
+    return p->ipver == 4 && p->seq == ip_v4(&p->dst);
+}
+
+static void ex_mirai(uint32_t dst, uint16_t dport, struct fp_probe *o)
+{
+    (void)dport; /* raw SYN, TTL 64, no options, random window and ID (scanner.c) */
+    *o = (struct fp_probe){.seq = dst, .ip_id = 4242, .window = 31337, .ttl = 64};
+}
+
+static bool is_zmap(const struct pkt *p)
+{
+    return p->ipver == 4 && p->ip_id == 54321;
+}
+
+static void ex_zmap(uint32_t dst, uint16_t dport, struct fp_probe *o)
+{
+    (void)dport;
+    *o = (struct fp_probe){.seq = ~dst, .ip_id = 54321, .window = 65535, .ttl = 255};
+}
+
+static bool is_masscan(const struct pkt *p)
+{
+    return p->ipver == 4 && p->ip_id == ((ip_v4(&p->dst) ^ p->dport ^ p->seq) & 0xffff);
+}
+
+static void ex_masscan(uint32_t dst, uint16_t dport, struct fp_probe *o)
+{
+    uint32_t seq = 0x12345678u ^ dst;
+    *o = (struct fp_probe){.seq = seq,
+                           .ip_id = (uint16_t)((dst ^ dport ^ seq) & 0xffff),
+                           .window = 1024,
+                           .ttl = 255};
+}
+
+static bool is_nmap(const struct pkt *p)
+{
+    return (p->window == 1024 || p->window == 2048 || p->window == 3072 || p->window == 4096) &&
+           p->tcp_opt_count == 1 && p->tcp_mss;
+}
+
+static void ex_nmap(uint32_t dst, uint16_t dport, struct fp_probe *o)
+{
+    uint32_t seq = 0x9e3779b9u ^ dst;
+    /* an ID that is none of the rules above */
+    uint16_t id = (uint16_t)(((dst ^ dport ^ seq) + 1) & 0xffff);
+    *o = (struct fp_probe){.seq = seq,
+                           .ip_id = id == 54321 ? 54322 : id,
+                           .window = 1024,
+                           .ttl = 48,
+                           .opts = CRAFT_OPTS_MSS};
+}
+
+static void ex_unknown(uint32_t dst, uint16_t dport, struct fp_probe *o)
+{
+    uint32_t seq = 0x0badf00du ^ dst; /* an ordinary Linux connect() */
+    uint16_t id = (uint16_t)(((dst ^ dport ^ seq) + 7) & 0xffff);
+    *o = (struct fp_probe){.seq = seq,
+                           .ip_id = id == 54321 ? 54322 : id,
+                           .window = 64240,
+                           .ttl = 64,
+                           .opts = CRAFT_OPTS_LINUX};
+}
+
+/* How to add one: see classify.h.  Order matters: the first match wins. */
+const struct fp_def fp_defs[FP_COUNT] = {
+    [FP_MIRAI] = {"mirai", "sequence number == destination IPv4 address (Mirai and variants)",
+                  is_mirai, ex_mirai},
+    [FP_ZMAP] = {"zmap", "IPv4 ID == 54321 (ZMap's fixed probe ID)", is_zmap, ex_zmap},
+    [FP_MASSCAN] = {"masscan", "IPv4 ID == (dst ^ dst port ^ seq) & 0xffff (masscan's cookie)",
+                    is_masscan, ex_masscan},
+    [FP_NMAP] = {"nmap", "window 1024/2048/3072/4096 with one TCP option, MSS (nmap -sS)",
+                 is_nmap, ex_nmap},
+    [FP_UNKNOWN] = {"unknown", "a TCP SYN no rule above matches", NULL, ex_unknown},
+};
+_Static_assert(sizeof fp_defs / sizeof fp_defs[0] == FP_COUNT, "one fp_defs line per fingerprint");
+_Static_assert(FP_UNKNOWN == FP_COUNT - 1, "FP_UNKNOWN is the fallback, last");
+
+const struct class_def class_defs[CLS_COUNT] = {
+    [CLS_TCP_SYN] = {"tcp_syn", "SYN without ACK: a scan probe"},
+    [CLS_BACKSCATTER] = {"backscatter", "a reply to a spoofed packet (SYN-ACK, RST, ICMP reply)"},
+    [CLS_UDP] = {"udp", "any UDP datagram"},
+    [CLS_ICMP_REQUEST] = {"icmp_request", "ICMP echo/timestamp/info/mask request"},
+    [CLS_OTHER] = {"other", "everything else (ACK/FIN probes, GRE, later fragments)"},
+};
+
 enum fingerprint fingerprint(const struct pkt *p)
 {
     if (p->proto != IPPROTO_TCP || classify(p) != CLS_TCP_SYN) return FP_NONE;
-    if (p->ipver == 4) {
-        uint32_t dst = ip_v4(&p->dst);
-        if (p->seq == dst) return FP_MIRAI;
-        if (p->ip_id == 54321) return FP_ZMAP;
-        if (p->ip_id == ((dst ^ p->dport ^ p->seq) & 0xffff)) return FP_MASSCAN;
-    }
-    if ((p->window == 1024 || p->window == 2048 || p->window == 3072 || p->window == 4096) &&
-        p->tcp_opt_count == 1 && p->tcp_mss)
-        return FP_NMAP;
+    for (int i = 0; i < FP_UNKNOWN; i++)
+        if (fp_defs[i].match(p)) return (enum fingerprint)i;
     return FP_UNKNOWN;
 }
 
@@ -78,24 +164,27 @@ int backscatter_victim(const struct pkt *p, struct victim *v)
     return 0;
 }
 
-static const char *const class_names[CLS_COUNT] = {"tcp_syn", "backscatter", "udp", "icmp_request",
-                                                   "other"};
-static const char *const fp_names[FP_COUNT] = {"mirai", "zmap", "masscan", "nmap", "unknown"};
-
 const char *class_name(enum pkt_class c)
 {
-    return c >= 0 && c < CLS_COUNT ? class_names[c] : "?";
+    return c >= 0 && c < CLS_COUNT ? class_defs[c].name : "?";
 }
 
 const char *fingerprint_name(enum fingerprint f)
 {
-    return f >= 0 && f < FP_COUNT ? fp_names[f] : "none";
+    return f >= 0 && f < FP_COUNT ? fp_defs[f].name : "none";
 }
 
 int fingerprint_from_name(const char *name)
 {
     for (int i = 0; i < FP_COUNT; i++)
-        if (strcmp(name, fp_names[i]) == 0) return i;
+        if (strcmp(name, fp_defs[i].name) == 0) return i;
+    return -1;
+}
+
+int class_from_name(const char *name)
+{
+    for (int i = 0; i < CLS_COUNT; i++)
+        if (strcmp(name, class_defs[i].name) == 0) return i;
     return -1;
 }
 

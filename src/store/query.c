@@ -1,5 +1,6 @@
 /* query — window summary over the observatory schema (see query.h). */
 #include "query.h"
+#include "../core/classify.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/esc.h"
@@ -168,10 +169,11 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     json_object_set_new(t, "late", json_integer(I(15)));
     json_object_set_new(t, "bad_time", json_integer(I(16)));
     json_object_set_new(out, "totals", t);
-    static const char *const cls[] = {"tcp_syn", "backscatter", "udp", "icmp_request", "other"};
+    /* intervals has one total column per class, in enum order, from column 10 */
+    _Static_assert(CLS_COUNT == 5, "a class needs its column in intervals and above");
     json_t *c = json_object();
-    for (int i = 0; i < 5; i++)
-        json_object_set_new(c, cls[i], json_integer(I(10 + i)));
+    for (int i = 0; i < CLS_COUNT; i++)
+        json_object_set_new(c, class_name((enum pkt_class)i), json_integer(I(10 + i)));
     json_object_set_new(out, "classes", c);
 #undef I
     sqlite3_finalize(st);

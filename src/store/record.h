@@ -40,6 +40,10 @@ struct src_row {
     const char *as_name; /* owned by the geo handle */
 };
 
+/* the masks above hold one bit per table entry (classify.h) */
+_Static_assert(FP_COUNT <= 8 * sizeof(((struct src_row *)0)->fpmask), "fpmask: a bit per fingerprint");
+_Static_assert(CLS_COUNT <= 8 * sizeof(((struct src_row *)0)->clsmask), "clsmask: a bit per class");
+
 struct alert_row {
     const char *kind; /* "surge" */
     uint8_t proto;
@@ -89,6 +93,8 @@ struct live_sample {
     int8_t fp;     /* enum fingerprint, FP_NONE when not a SYN */
     uint16_t port; /* destination port, or the victim's port for backscatter */
 };
+
+_Static_assert(CLS_COUNT <= 256 && FP_COUNT <= 127, "live_sample: cls and fp fit");
 
 /* A detector's learned per-port baseline, as plain data for the store (the
  * surge detector exports and imports these; the store never sees it). */

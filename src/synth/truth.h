@@ -21,12 +21,14 @@ struct truth {
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_sources[FP_COUNT];
     uint64_t sources;
-    uint8_t *seen; /* per entity: bit 7 = counted as a source, bits 0-4 = fingerprints */
+    uint8_t *seen; /* per entity: bit 7 = counted as a source, bits 0-6 = fingerprints */
     size_t n_entities;
     uint64_t *port_packets; /* [kind][proto][port] */
     uint64_t *port_sources;
     struct table pairs; /* (entity, kind, proto, port) seen */
 };
+
+_Static_assert(FP_COUNT <= 7, "truth.seen: bits 0-6 for fingerprints, bit 7 for the source");
 
 int truth_init(struct truth *t, size_t n_entities);
 /* One darknet packet.  port_kind: -1 none, 0 destination port, 1 backscatter
