@@ -73,10 +73,8 @@ static bool is_masscan(const struct pkt *p)
 static void ex_masscan(uint32_t dst, uint16_t dport, struct fp_probe *o)
 {
     uint32_t seq = 0x12345678u ^ dst;
-    *o = (struct fp_probe){.seq = seq,
-                           .ip_id = (uint16_t)((dst ^ dport ^ seq) & 0xffff),
-                           .window = 1024,
-                           .ttl = 255};
+    *o = (struct fp_probe){
+        .seq = seq, .ip_id = (uint16_t)((dst ^ dport ^ seq) & 0xffff), .window = 1024, .ttl = 255};
 }
 
 static bool is_nmap(const struct pkt *p)
@@ -115,8 +113,8 @@ const struct fp_def fp_defs[FP_COUNT] = {
     [FP_ZMAP] = {"zmap", "IPv4 ID == 54321 (ZMap's fixed probe ID)", is_zmap, ex_zmap},
     [FP_MASSCAN] = {"masscan", "IPv4 ID == (dst ^ dst port ^ seq) & 0xffff (masscan's cookie)",
                     is_masscan, ex_masscan},
-    [FP_NMAP] = {"nmap", "window 1024/2048/3072/4096 with one TCP option, MSS (nmap -sS)",
-                 is_nmap, ex_nmap},
+    [FP_NMAP] = {"nmap", "window 1024/2048/3072/4096 with one TCP option, MSS (nmap -sS)", is_nmap,
+                 ex_nmap},
     [FP_UNKNOWN] = {"unknown", "a TCP SYN no rule above matches", NULL, ex_unknown},
 };
 _Static_assert(sizeof fp_defs / sizeof fp_defs[0] == FP_COUNT, "one fp_defs line per fingerprint");
