@@ -258,6 +258,7 @@ struct store *store_open(const char *path, bool write)
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }
+        if (store_sql_register(s->db) < 0) goto fail; /* the read API's aggregates */
     }
     return s;
 fail:
