@@ -7,17 +7,13 @@
 #include "../core/sketch.h"
 #include "rowjson.h"
 #include "sqlfn.h"
+#include "store.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-int query_register(sqlite3 *db)
-{
-    return store_sql_register(db);
-}
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const struct query_window *w)
 {
@@ -180,19 +176,19 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     return out;
 }
 
-json_t *query_section(sqlite3 *db, const char *name, const struct query_window *w)
+json_t *query_section(struct store *s, const char *name, const struct query_window *w)
 {
-    if (query_register(db) < 0) return NULL;
+    sqlite3 *db = store_db(s);
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strcmp(sections[i].name, name)) return rows(db, sections[i].sql, w);
     err_set(-ENOENT, "no section '%s'", name);
     return NULL;
 }
 
-json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *proto,
+json_t *query_timeseries(struct store *s, const struct query_window *w, const char *proto,
                          uint16_t port, int64_t res)
 {
-    if (query_register(db) < 0) return NULL;
+    sqlite3 *db = store_db(s);
     /* whole hours and days inside the window come from the rollups while they
      * are marked current; everything else is unioned from the interval rows */
     sqlite3_stmt *st = prep(
@@ -226,13 +222,13 @@ json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *
     return pts;
 }
 
-json_t *query_geo(sqlite3 *db, const struct query_window *w)
+json_t *query_geo(struct store *s, const struct query_window *w)
 {
+    sqlite3 *db = store_db(s);
     /* One point per 1-degree cell.  The dominant class, ASN and fingerprint are
      * the ones with the most packets (SQLite returns the bare columns of the
      * row that max() picked); a source's class and fingerprint are the first
      * of its lists. */
-    if (query_register(db) < 0) return NULL;
     return rows(db,
                 "WITH e AS MATERIALIZED (SELECT round(lat) AS lat, round(lon) AS lon, cc, asn,"
                 " packets, ip, ports, substr(classes, 1, instr(classes || ',', ',') - 1) AS class,"
@@ -362,9 +358,9 @@ static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
     return h;
 }
 
-json_t *query_summary(sqlite3 *db, const struct query_window *w)
+json_t *query_summary(struct store *s, const struct query_window *w)
 {
-    if (query_register(db) < 0) return NULL;
+    sqlite3 *db = store_db(s);
     json_t *out = json_object();
     if (!totals(db, w, out)) {
         json_decref(out);

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "migrate.h"
 #include "sqlfn.h"
 
 #include <errno.h>
@@ -21,101 +22,6 @@ struct store {
     enum store_overlap_mode overlap;
     int64_t tolerance_us; /* reordering allowed at the seam with earlier runs */
 };
-
-static const char *const schema_v1 =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE intervals(id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,"
-    " packets INTEGER, bytes INTEGER, malformed INTEGER, non_ip INTEGER, outside INTEGER,"
-    " iot_packets INTEGER, tcp_syn INTEGER, backscatter INTEGER, udp INTEGER,"
-    " icmp_request INTEGER, other INTEGER, sources INTEGER);"
-    /* sketches live apart so that scans of intervals read small rows */
-    "CREATE TABLE interval_sketches(interval_id INTEGER PRIMARY KEY, sources_sketch BLOB);"
-    "CREATE INDEX intervals_start ON intervals(start);"
-    "CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,"
-    " proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,"
-    " sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);"
-    "CREATE INDEX port_stats_interval ON port_stats(interval_id);"
-    "CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);"
-    "CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);"
-    "CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX country_stats_interval ON country_stats(interval_id);"
-    "CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX asn_stats_interval ON asn_stats(interval_id);"
-    "CREATE TABLE top_sources(interval_id INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
-    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX top_sources_interval ON top_sources(interval_id);"
-    "CREATE TABLE source_events(id INTEGER PRIMARY KEY, window_start INTEGER NOT NULL,"
-    " window_end INTEGER NOT NULL, ip TEXT NOT NULL, first_seen_us INTEGER, last_seen_us INTEGER,"
-    " packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,"
-    " asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX source_events_window ON source_events(window_end);"
-    "CREATE INDEX source_events_ip ON source_events(ip);"
-    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, interval_id INTEGER, kind TEXT, proto TEXT,"
-    " port INTEGER, at INTEGER, sources INTEGER, baseline REAL);"
-    "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
-    " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
-    " start_us INTEGER, end_us INTEGER);"
-    "CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
-    " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,"
-    " bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);"
-    "CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);"
-    "CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);"
-    "CREATE TABLE top_rollups(bucket INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
-    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX top_rollups_bucket ON top_rollups(bucket);"
-    "CREATE TABLE rollup_buckets(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
-    " PRIMARY KEY(res, bucket)) WITHOUT ROWID;"
-    "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
-    " lon REAL, cc TEXT, proto TEXT, port INTEGER, class TEXT, fingerprint TEXT);"
-    "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
-    " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
-
-/* v2: the honeypot (lure).  Sessions, their logins, commands and downloads
- * as Cowrie reports them, and indicators extracted from all of them with
- * first/last seen and counts (the feed `share` will publish). */
-static const char *const schema_v2 =
-    "CREATE TABLE lure_sessions(session TEXT PRIMARY KEY, sensor TEXT, persona TEXT,"
-    " protocol TEXT, src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,"
-    " start_us INTEGER, end_us INTEGER, username TEXT, password TEXT, login_ok INTEGER,"
-    " logins INTEGER, commands INTEGER, downloads INTEGER, term TEXT, width INTEGER,"
-    " height INTEGER, bytes_in INTEGER, close_reason TEXT);"
-    "CREATE INDEX lure_sessions_start ON lure_sessions(start_us);"
-    "CREATE INDEX lure_sessions_src ON lure_sessions(src_ip);"
-    "CREATE TABLE lure_logins(session TEXT, ts_us INTEGER, username TEXT, password TEXT,"
-    " success INTEGER);"
-    "CREATE INDEX lure_logins_ts ON lure_logins(ts_us);"
-    "CREATE TABLE lure_commands(session TEXT, ts_us INTEGER, input TEXT);"
-    "CREATE INDEX lure_commands_ts ON lure_commands(ts_us);"
-    "CREATE TABLE lure_downloads(session TEXT, ts_us INTEGER, kind TEXT, tool TEXT, url TEXT,"
-    " host TEXT, path TEXT, sha256 TEXT, size INTEGER);"
-    "CREATE INDEX lure_downloads_ts ON lure_downloads(ts_us);"
-    "CREATE TABLE indicators(type TEXT NOT NULL, value TEXT NOT NULL, source TEXT,"
-    " first_seen_us INTEGER, last_seen_us INTEGER, count INTEGER, PRIMARY KEY(type, value));";
-
-/* v3: packet time is checked (observe's "Packet time" rules).  Each interval
- * keeps the frames it counted apart (late, bad_time) and the span of packet
- * times it holds, so that input overlapping what a database already holds is
- * found exactly (a live sensor restarted inside an interval is newer than its
- * span).  Older rows are taken to span their whole interval, except that
- * rows without a frame span nothing (as v3 writes them) and the newest ends
- * at the newest packet a source event saw: a v2 sensor stopped inside an
- * interval, upgraded and restarted (or the next capture appended) must not
- * be refused by its own last, partial interval. */
-static const char *const schema_v3 =
-    "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
-    "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
-    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1"
-    " WHERE packets + malformed + non_ip + outside > 0;"
-    "UPDATE intervals SET last_us = max(first_us, min(last_us,"
-    " coalesce((SELECT max(last_seen_us) FROM source_events), first_us)))"
-    " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
-    " WHERE first_us IS NOT NULL);";
 
 static int db_err(struct store *s, const char *what)
 {
@@ -144,32 +50,6 @@ static int prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 {
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return db_err(s, "prepare");
-    return 0;
-}
-
-static int migrate(struct store *s)
-{
-    sqlite3_stmt *st;
-    int version = 0;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, "not a mamori database");
-    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version > STORE_SCHEMA)
-        return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path,
-                       version);
-    if (version == STORE_SCHEMA) return 0;
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-        (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK) ||
-        (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK) ||
-        (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK) ||
-        sqlite3_exec(s->db, "PRAGMA user_version=3; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = err_set(-EIO, "%s: cannot create schema: %s", s->path, msg ? msg : "?");
-        sqlite3_free(msg);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-    }
     return 0;
 }
 
@@ -242,22 +122,18 @@ struct store *store_open(const char *path, bool write)
             db_err(s, "cannot enable WAL");
             goto fail;
         }
-        if (store_sql_register(s->db) < 0 || migrate(s) < 0 || prepare_writers(s) < 0 ||
+        if (store_sql_register(s->db) < 0 || store_migrate(s->db, s->path) < 0 || prepare_writers(s) < 0 ||
             base_ids(s) < 0)
             goto fail;
     } else {
-        sqlite3_stmt *st;
-        int version = 0;
         /* readers map the file: page reads become memory reads */
         sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
-        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-            sqlite3_finalize(st);
-        }
+        int version = store_schema_version(s->db);
         if (version < 1 || version > STORE_SCHEMA) {
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }
+        if (store_sql_register(s->db) < 0) goto fail; /* the read API's aggregates */
     }
     return s;
 fail:
