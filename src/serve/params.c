@@ -1,15 +1,13 @@
 /* params — API route and argument validation (see params.h). */
 #include "params.h"
 #include "../core/cli.h"
+#include "routes.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const top_sections[] = {"ports", "backscatter_ports", "countries",
-                                           "asns",  "sources",           "fingerprints"};
 
 /* Request text as printable ASCII: anything else (invalid UTF-8, control
  * characters, and the backslash that introduces an escape) becomes "\xNN". */
@@ -26,7 +24,7 @@ static const char *esc(const char *s, char *out, size_t cap)
     return out;
 }
 
-static int bad(char *msg, size_t n, const char *fmt, const char *a, const char *b)
+int api_bad(char *msg, size_t n, const char *fmt, const char *a, const char *b)
 {
     char ea[96], eb[4 * API_MAX_VALUE + 8];
     snprintf(msg, n, fmt, esc(a, ea, sizeof ea), esc(b, eb, sizeof eb));
@@ -75,31 +73,16 @@ static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+/* The table's line for path (routes.c); 0 for a path outside the API
+ * (static files), 404 for an unknown one under /api/. */
 static int route(const char *path, struct api_req *r)
 {
-    static const char prefix[] = "/api/v1/";
-    if (!strcmp(path, "/metrics")) return r->route = API_METRICS, 0;
-    if (strncmp(path, prefix, sizeof prefix - 1) != 0) return strncmp(path, "/api/", 5) ? 0 : 404;
-    const char *p = path + sizeof prefix - 1;
-    if (!strcmp(p, "summary")) return r->route = API_SUMMARY, 0;
-    if (!strcmp(p, "timeseries")) return r->route = API_TIMESERIES, 0;
-    if (!strcmp(p, "geo")) return r->route = API_GEO, 0;
-    if (!strcmp(p, "stream")) return r->route = API_STREAM, 0;
-    if (!strcmp(p, "alerts") || !strcmp(p, "dos")) {
-        r->route = API_SECTION;
-        snprintf(r->section, sizeof r->section, "%s", p);
-        return 0;
-    }
-    if (!strncmp(p, "top/", 4)) {
-        for (size_t i = 0; i < sizeof top_sections / sizeof top_sections[0]; i++) {
-            if (strcmp(p + 4, top_sections[i]) != 0) continue;
-            r->route = API_SECTION;
-            snprintf(r->section, sizeof r->section, "%s",
-                     !strcmp(top_sections[i], "sources") ? "top_sources" : top_sections[i]);
-            return 0;
-        }
-    }
-    return 404;
+    const struct api_route_def *d = api_route_find(path);
+    if (!d) return strncmp(path, "/api/", 5) ? 0 : 404;
+    r->def = d;
+    r->route = d->id;
+    if (d->section) snprintf(r->section, sizeof r->section, "%s", d->section);
+    return 0;
 }
 
 int api_parse(const char *path, const struct api_arg *args, size_t n, struct api_req *r, char *msg,
@@ -111,42 +94,28 @@ int api_parse(const char *path, const struct api_arg *args, size_t n, struct api
     r->w.top = 10;
     r->res = 300;
     int rc = route(path, r);
-    if (rc || r->route == API_NONE) return rc;
+    if (rc || !r->def) return rc;
     if (n > API_MAX_ARGS)
-        return bad(msg, msglen, "too many query arguments (at most %s)%s", "16", "");
-    bool have_proto = false, have_port = false;
+        return api_bad(msg, msglen, "too many query arguments (at most %s)%s", "16", "");
     for (size_t i = 0; i < n; i++) {
         const char *k = args[i].key, *v = args[i].value ? args[i].value : "";
         int64_t x;
-        if (strlen(v) > API_MAX_VALUE) return bad(msg, msglen, "%s: value too long%s", k, "");
+        if (strlen(v) > API_MAX_VALUE) return api_bad(msg, msglen, "%s: value too long%s", k, "");
         if (!strcmp(k, "from") || !strcmp(k, "to")) {
             if (cli_parse_time(v, !strcmp(k, "from") ? &r->w.from : &r->w.to) < 0)
-                return bad(msg, msglen, "%s: '%s' is not an ISO 8601 UTC time or epoch seconds", k,
-                           v);
+                return api_bad(msg, msglen, "%s: '%s' is not an ISO 8601 UTC time or epoch seconds",
+                               k, v);
         } else if (!strcmp(k, "top") || !strcmp(k, "n")) {
             if (!parse_int(v, 0, 100000, &x))
-                return bad(msg, msglen, "%s: '%s' is not a whole number from 0 to 100000", k, v);
+                return api_bad(msg, msglen, "%s: '%s' is not a whole number from 0 to 100000", k,
+                               v);
             r->w.top = (int)x;
-        } else if (!strcmp(k, "proto") && r->route == API_TIMESERIES) {
-            if (strcmp(v, "tcp") && strcmp(v, "udp"))
-                return bad(msg, msglen, "%s: '%s' is not tcp or udp", k, v);
-            snprintf(r->proto, sizeof r->proto, "%s", v);
-            have_proto = true;
-        } else if (!strcmp(k, "port") && r->route == API_TIMESERIES) {
-            if (!parse_int(v, 0, 65535, &x))
-                return bad(msg, msglen, "%s: '%s' is not a port from 0 to 65535", k, v);
-            r->port = (uint16_t)x;
-            have_port = true;
-        } else if (!strcmp(k, "res") && r->route == API_TIMESERIES) {
-            if (!parse_int(v, 1, 86400, &x) || (x != 60 && x != 300 && x != 3600 && x != 86400))
-                return bad(msg, msglen, "%s: '%s' is not 60, 300, 3600 or 86400", k, v);
-            r->res = x;
+        } else if (r->def->arg && (rc = r->def->arg(r, k, v, msg, msglen)) >= 0) {
+            if (rc) return rc;
         } else {
-            return bad(msg, msglen, "unknown query argument '%s'%s", k, "");
+            return api_bad(msg, msglen, "unknown query argument '%s'%s", k, "");
         }
     }
-    if (r->w.from >= r->w.to) return bad(msg, msglen, "from must be before to%s%s", "", "");
-    if (r->route == API_TIMESERIES && (!have_proto || !have_port))
-        return bad(msg, msglen, "timeseries needs proto and port%s%s", "", "");
-    return 0;
+    if (r->w.from >= r->w.to) return api_bad(msg, msglen, "from must be before to%s%s", "", "");
+    return r->def->check ? r->def->check(r, msg, msglen) : 0;
 }

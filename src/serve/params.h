@@ -1,10 +1,10 @@
 /* params — one API request, parsed and validated before any database work.
  *
  * Input is the request path and its query arguments as the HTTP library
- * decoded them; output is a route and typed parameters, or a one-line error
- * for a 400.  Everything is bounded: at most API_MAX_ARGS arguments of at most
- * API_MAX_VALUE bytes, known names only, integers and times range-checked.
- * Text echoed into a reason is escaped (bytes outside printable ASCII become
+ * decoded them; output is a route (a line of the table in routes.c, found by
+ * its exact path) and typed parameters, or a one-line error for a 400.  Everything is bounded: at
+ * most API_MAX_ARGS arguments of at most API_MAX_VALUE bytes, known names only, integers and times
+ * range-checked. Text echoed into a reason is escaped (bytes outside printable ASCII become
  * "\xNN"), so a reason is always valid UTF-8 for the JSON error body.
  * api_scan_uri() looks at the raw request target before the library decodes
  * it, which is the only place an encoded NUL ("%00") or a flood of arguments
@@ -29,18 +29,24 @@ enum api_route {
     API_GEO,
     API_METRICS,
     API_STREAM, /* Server-Sent Events: live samples and alerts */
+    API_NAMES,  /* classify's tables */
+    API_ROUTES, /* the route table */
 };
 
 struct api_arg {
     const char *key, *value;
 };
 
+struct api_route_def;
+
 struct api_req {
     enum api_route route;
+    const struct api_route_def *def; /* its line of the route table (routes.h); NULL: static */
     struct query_window w;
     char section[24];
     char proto[4];
     uint16_t port;
+    bool have_port;
     int64_t res;
 };
 
@@ -48,6 +54,9 @@ struct api_req {
  * request. */
 int api_parse(const char *path, const struct api_arg *args, size_t n, struct api_req *out,
               char *msg, size_t msglen);
+
+/* Fills msg from fmt with a and b escaped; returns 400 (for route parsers). */
+int api_bad(char *msg, size_t n, const char *fmt, const char *a, const char *b);
 
 /* What the raw request target (path and query, still percent-encoded) holds:
  * the number of query arguments, where the query starts (NULL without one) and

@@ -23,6 +23,7 @@
  * crash.  Static files come from --web, and a path that would leave it (also
  * percent-encoded, which the library decodes first) is refused.  Binds to
  * loopback unless told otherwise, and warns when told otherwise. */
+#include "routes.h"
 #include "serve.h"
 #include "../core/cli.h"
 #include "../core/err.h"
@@ -211,7 +212,7 @@ static enum MHD_Result api(struct MHD_Connection *c, struct server *s, struct co
     char key[160];
     api_key(q, key, sizeof key);
     uint64_t gen = atomic_load(&s->gen);
-    struct blob *b = s->cache ? cache_get(s->cache, key, gen) : NULL;
+    struct blob *b = s->cache && q->def->cacheable ? cache_get(s->cache, key, gen) : NULL;
     if (b) return respond_blob(c, b);
     int rc = job_submit(s, k, q, key, gen);
     if (rc == -EBUSY) return send_error(c, 503, "busy: too many queries at once, retry", 1);
@@ -263,21 +264,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                        sizeof msg);
     if (rc == 404) return send_error(c, 404, "no such API endpoint", 0);
     if (rc) return send_error(c, 400, msg, 0);
-    switch (q.route) {
-    case API_NONE:
-        return static_file(c, s, url);
-    case API_METRICS: {
-        struct blob *b = metrics_get(s);
-        return b ? respond_blob(c, b) : send_error(c, 503, "database unavailable", 5);
-    }
-    case API_STREAM:
-        pthread_mutex_lock(&s->conns_mu); /* the guard reads it */
-        k->stream = true;
-        pthread_mutex_unlock(&s->conns_mu);
-        return stream_open(s, c);
-    default:
-        return api(c, s, k, &q);
-    }
+    if (!q.def) return static_file(c, s, url);
+    return q.def->now ? q.def->now(s, k, c) : api(c, s, k, &q);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -28,6 +28,7 @@
 #include "../core/err.h"
 #include "../store/query.h"
 #include "../store/store.h"
+#include "routes.h"
 #include "serve.h"
 
 #include <errno.h>
@@ -300,40 +301,6 @@ struct job {
     struct conn *waiters;
 };
 
-static json_t *run_query(struct store *db, const struct api_req *q)
-{
-    switch (q->route) {
-    case API_SUMMARY:
-        return query_summary(db, &q->w);
-    case API_SECTION:
-        return query_section(db, q->section, &q->w);
-    case API_GEO:
-        return query_geo(db, &q->w);
-    case API_TIMESERIES: {
-        json_t *doc = NULL, *pts = query_timeseries(db, &q->w, q->proto, q->port, q->res);
-        json_t *alerts = pts ? query_section(db, "alerts", &q->w) : NULL;
-        if (pts && alerts) {
-            json_t *mine = json_array(), *a;
-            size_t i;
-            json_array_foreach(alerts, i, a)
-            {
-                if (!strcmp(json_string_value(json_object_get(a, "proto")), q->proto) &&
-                    json_integer_value(json_object_get(a, "port")) == q->port)
-                    json_array_append(mine, a);
-            }
-            doc = json_pack("{s:s,s:i,s:I,s:o,s:o}", "proto", q->proto, "port", q->port,
-                            "resolution", (json_int_t)q->res, "points", pts, "alerts", mine);
-            pts = NULL;
-        }
-        json_decref(pts);
-        json_decref(alerts);
-        return doc;
-    }
-    default:
-        return NULL;
-    }
-}
-
 static struct blob *answer(struct server *s, const struct api_req *q)
 {
     unsigned epoch;
@@ -342,7 +309,7 @@ static struct blob *answer(struct server *s, const struct api_req *q)
         serve_log("serve: %s", err_msg()); /* the path and the reason stay here */
         return error_blob(503, "database unavailable", 5);
     }
-    json_t *doc = run_query(conn, q);
+    json_t *doc = q->def->query(conn, q); /* its line of the route table */
     pool_put(conn, epoch, doc != NULL);
     if (!doc) {
         serve_log("serve: %s: %s", s->db_path, err_msg());
@@ -399,7 +366,8 @@ static void *worker_main(void *arg)
         s->running = j;
         pthread_mutex_unlock(&s->jobs_mu);
         struct blob *b = answer(s, &j->q);
-        if (b && b->status == 200 && s->cache) cache_put(s->cache, j->key, j->gen, b);
+        if (b && b->status == 200 && s->cache && j->q.def->cacheable)
+            cache_put(s->cache, j->key, j->gen, b);
         pthread_mutex_lock(&s->jobs_mu);
         unlink_job(&s->running, j); /* no more waiters join it */
         s->n_jobs--;
