@@ -26,7 +26,7 @@
  * Both lists are tables (class_defs, fp_defs): every name anyone prints or
  * stores comes from them.  To add a fingerprint: a constant before
  * FP_UNKNOWN below, and one fp_defs line in classify.c with its test and an
- * example of the probe the scanner sends (tests/unit/test_fptable.c crafts
+ * example of the probe the scanner sends (tests/unit/test_tables.c crafts
  * it and checks the table finds it, under its name, end to end). */
 #ifndef MAMORI_CLASSIFY_H
 #define MAMORI_CLASSIFY_H
