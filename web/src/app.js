@@ -30,6 +30,7 @@ const I18N = {
         commands: "実行されたコマンド", urls: "ダウンロードURL（取得はしない）",
         hashes: "ボットが作ったファイル（SHA-256）" },
 };
+// display only: a colour per class name the server sends (unknown names get "other"'s)
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
                       backscatter: "var(--bs)", other: "var(--other)" };
 let lang = localStorage.getItem("mamori-lang") || (navigator.language.startsWith("ja") ? "ja" : "en");
@@ -40,6 +41,13 @@ async function api(path) {
   const r = await fetch(path);
   if (!r.ok) throw new Error(`${path}: ${r.status}`);
   return r.json();
+}
+
+// Class and fingerprint names come from the server's tables (GET /api/v1/names), once.
+let namesDoc = null;
+async function names() {
+  namesDoc ??= await api("/api/v1/names");
+  return namesDoc;
 }
 
 function windowQuery(latestEnd) {
@@ -119,10 +127,14 @@ async function drawMap(q) {
   svg.append("g").attr("id", "live-layer");
   svg.append("circle").attr("class", "sensor").attr("r", 4)
     .attr("cx", proj(SENSOR)[0]).attr("cy", proj(SENSOR)[1]);
-  document.getElementById("legend").replaceChildren(...Object.entries(CLASS_COLOR).map(([k, c]) => {
+  // the classes are the server's (classify's table); only their colours and words are ours
+  const { classes } = await names();
+  document.getElementById("legend").replaceChildren(...classes.map(({ name, help }) => {
     const li = document.createElement("li");
-    li.innerHTML = `<i style="background:${c}"></i>`;
-    li.append(t(k));
+    const dot = document.createElement("i");
+    dot.style.background = CLASS_COLOR[name] || CLASS_COLOR.other;
+    li.append(dot, t(name));
+    li.title = help;
     return li;
   }));
 }
