@@ -15,7 +15,9 @@
  *
  * Limits (serve.h, each an option): connections in all and per address,
  * a deadline for a whole request head, stream clients, queries running and
- * waiting, the cache's bytes.  Requests are validated by params.c before any
+ * waiting, the cache's bytes.  The endpoints are a table (routes.c: each
+ * line's path, argument parser, handler, whether its answer is cached);
+ * requests are validated by params.c against it before any
  * work: unknown paths 404, malformed arguments 400 with a one-line reason
  * (request text in it escaped, so the JSON is always valid), a body, a
  * NUL byte (encoded or raw) or too many arguments 400, a missing or busy database 503 with

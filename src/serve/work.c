@@ -9,7 +9,8 @@
  * of ours is held across a libmicrohttpd call.
  *
  * Query threads (--max-queries, nice 10 so they never take the CPU from the
- * event loops) run the expensive endpoints from a bounded queue; requests for
+ * event loops) run the expensive endpoints (a route line's query handler,
+ * routes.c) from a bounded queue; requests for
  * the same key (params.h api_key) at the same generation share one run, and
  * the answer goes to the cache.  Beyond the queue: 503 with Retry-After.
  *
@@ -26,7 +27,6 @@
  * is in use, since a refused connection never reaches us. */
 #include "../core/cli.h"
 #include "../core/err.h"
-#include "../store/query.h"
 #include "../store/store.h"
 #include "routes.h"
 #include "serve.h"
