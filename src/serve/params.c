@@ -62,7 +62,7 @@ void api_key(const struct api_req *r, char *key, size_t n)
              (long long)r->res);
 }
 
-static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+bool api_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     char *end;
     if (!*s || strspn(s, "0123456789") != strlen(s)) return false;
@@ -106,7 +106,7 @@ int api_parse(const char *path, const struct api_arg *args, size_t n, struct api
                 return api_bad(msg, msglen, "%s: '%s' is not an ISO 8601 UTC time or epoch seconds",
                                k, v);
         } else if (!strcmp(k, "top") || !strcmp(k, "n")) {
-            if (!parse_int(v, 0, 100000, &x))
+            if (!api_int(v, 0, 100000, &x))
                 return api_bad(msg, msglen, "%s: '%s' is not a whole number from 0 to 100000", k,
                                v);
             r->w.top = (int)x;

@@ -58,6 +58,9 @@ int api_parse(const char *path, const struct api_arg *args, size_t n, struct api
 /* Fills msg from fmt with a and b escaped; returns 400 (for route parsers). */
 int api_bad(char *msg, size_t n, const char *fmt, const char *a, const char *b);
 
+/* A decimal argument in [min, max] (digits only); false otherwise. */
+bool api_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
 /* What the raw request target (path and query, still percent-encoded) holds:
  * the number of query arguments, where the query starts (NULL without one) and
  * whether any part decodes to a NUL byte. */

@@ -5,21 +5,8 @@
 #include "../store/query.h"
 #include "routes.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    char *end;
-    if (!*s || strspn(s, "0123456789") != strlen(s)) return false;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
 
 int route_timeseries_arg(struct api_req *r, const char *k, const char *v, char *msg, size_t n)
 {
@@ -29,12 +16,12 @@ int route_timeseries_arg(struct api_req *r, const char *k, const char *v, char *
             return api_bad(msg, n, "%s: '%s' is not tcp or udp", k, v);
         snprintf(r->proto, sizeof r->proto, "%s", v);
     } else if (!strcmp(k, "port")) {
-        if (!parse_int(v, 0, 65535, &x))
+        if (!api_int(v, 0, 65535, &x))
             return api_bad(msg, n, "%s: '%s' is not a port from 0 to 65535", k, v);
         r->port = (uint16_t)x;
         r->have_port = true;
     } else if (!strcmp(k, "res")) {
-        if (!parse_int(v, 1, 86400, &x) || (x != 60 && x != 300 && x != 3600 && x != 86400))
+        if (!api_int(v, 1, 86400, &x) || (x != 60 && x != 300 && x != 3600 && x != 86400))
             return api_bad(msg, n, "%s: '%s' is not 60, 300, 3600 or 86400", k, v);
         r->res = x;
     } else {
