@@ -221,6 +221,28 @@ static void formats_render(void **state)
             assert_true(json_equal(back, doc));
             json_decref(back);
         }
+        /* `report --format NAME` is this very line, and --help lists it */
+        const char *mamori = getenv("MAMORI");
+        if (mamori) {
+            char cmd[512], *got = NULL;
+            size_t got_len = 0;
+            snprintf(cmd, sizeof cmd, "'%s' report --db %s --top 0 --format %s", mamori, db,
+                     report_formats[i]->name);
+            FILE *p = popen(cmd, "r"), *g = open_memstream(&got, &got_len);
+            assert_non_null(p);
+            char chunk[4096];
+            size_t k;
+            while ((k = fread(chunk, 1, sizeof chunk, p)) > 0)
+                fwrite(chunk, 1, k, g);
+            assert_int_equal(pclose(p), 0);
+            assert_int_equal(fclose(g), 0);
+            if (got_len != len || memcmp(got, buf, len))
+                fail_msg("report --format %s differs from its table line", report_formats[i]->name);
+            free(got);
+            snprintf(cmd, sizeof cmd, "'%s' report --help | grep -q -w -e '%s'", mamori,
+                     report_formats[i]->name);
+            assert_int_equal(system(cmd), 0);
+        }
         char want[32];
         snprintf(want, sizeof want, "%d", FP_COUNT); /* total packets */
         assert_non_null(strstr(buf, want));
