@@ -319,34 +319,55 @@ json_t *query_geo(struct store *s, const struct query_window *w)
                 w);
 }
 
-#define LURE_WIN(col) " " col " >= ?1 * 1000000 AND " col " < ?2 * 1000000"
+/* The honeypot's lists: times are µs, the window's bounds ?1 and ?2 seconds. */
+/* clang-format off */
 static const struct section lure_lists[] = {
     {"credentials",
      "SELECT username, password, count(*) AS attempts, sum(success) AS successes"
-     " FROM lure_logins WHERE" LURE_WIN(
-         "ts_us") " GROUP BY username, password"
-                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3", 0},
+     "  FROM lure_logins WHERE ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000"
+     " GROUP BY username, password"
+     " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3", 0},
     {"commands",
      "SELECT input, count(*) AS count, count(DISTINCT session) AS sessions"
-     " FROM lure_commands WHERE" LURE_WIN("ts_us") " GROUP BY input"
-                                                   " ORDER BY count DESC, input LIMIT ?3", 0},
-    {"urls", "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
-             " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
-             " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
-                 "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3", 0},
+     "  FROM lure_commands WHERE ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000"
+     " GROUP BY input ORDER BY count DESC, input LIMIT ?3", 0},
+    {"urls",
+     "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
+     "       count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
+     "       max(ts_us) AS last_seen_us"
+     "  FROM lure_downloads"
+     " WHERE kind = 'url' AND ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000"
+     " GROUP BY url ORDER BY count DESC, url LIMIT ?3", 0},
     {"hashes",
      "SELECT sha256, max(size) AS size, count(*) AS count,"
-     " count(DISTINCT session) AS sessions, min(path) AS path,"
-     " min(ts_us) AS first_seen_us, max(ts_us) AS last_seen_us FROM lure_downloads"
-     " WHERE kind = 'file' AND" LURE_WIN("ts_us") " GROUP BY sha256"
-                                                  " ORDER BY count DESC, sha256 LIMIT ?3", 0},
+     "       count(DISTINCT session) AS sessions, min(path) AS path,"
+     "       min(ts_us) AS first_seen_us, max(ts_us) AS last_seen_us"
+     "  FROM lure_downloads"
+     " WHERE kind = 'file' AND ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000"
+     " GROUP BY sha256 ORDER BY count DESC, sha256 LIMIT ?3", 0},
     {"top_sources",
      "SELECT src_ip AS ip, count(*) AS sessions, sum(login_ok) AS logins_ok,"
-     " sum(commands) AS commands, sum(downloads) AS downloads,"
-     " min(start_us) AS first_seen_us, max(start_us) AS last_seen_us"
-     " FROM lure_sessions WHERE" LURE_WIN("start_us") " GROUP BY src_ip"
-                                                      " ORDER BY sessions DESC, ip LIMIT ?3", 0},
+     "       sum(commands) AS commands, sum(downloads) AS downloads,"
+     "       min(start_us) AS first_seen_us, max(start_us) AS last_seen_us"
+     "  FROM lure_sessions WHERE start_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
+     " GROUP BY src_ip ORDER BY sessions DESC, ip LIMIT ?3", 0},
 };
+
+static const char lure_totals_sql[] =
+    "WITH s AS (SELECT * FROM lure_sessions"
+    "            WHERE start_us >= ?1 * 1000000 AND start_us < ?2 * 1000000),"
+    "     l AS (SELECT * FROM lure_logins WHERE ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000),"
+    "     d AS (SELECT * FROM lure_downloads"
+    "            WHERE ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000)"
+    " SELECT (SELECT count(*) FROM s),"
+    "       (SELECT count(DISTINCT src_ip) FROM s),"
+    "       (SELECT total(success) FROM l),"
+    "       (SELECT total(1 - success) FROM l),"
+    "       (SELECT count(*) FROM lure_commands"
+    "         WHERE ts_us >= ?1 * 1000000 AND ts_us < ?2 * 1000000),"
+    "       (SELECT count(*) FROM d WHERE kind = 'url'),"
+    "       (SELECT count(*) FROM d WHERE kind = 'file')";
+/* clang-format on */
 
 /* Adds each section's rows to obj under its name; false on a query error. */
 static bool add_sections(struct reading *r, json_t *obj, const struct section *sec, size_t n)
@@ -367,44 +388,7 @@ static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
     if (sqlite3_table_column_metadata(db, NULL, "lure_sessions", "session", NULL, NULL, NULL, NULL,
                                       NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_stmt *st = prep(
-        db,
-        "SELECT (SELECT count(*) FROM lure_sessions WHERE" LURE_WIN(
-            "start_us") "),"
-                        " (SELECT count(DISTINCT src_ip) FROM lure_sessions WHERE" LURE_WIN(
-                            "start_us") "),"
-                                        " (SELECT total(success) FROM lure_logins WHERE" LURE_WIN(
-                                            "ts_us") "),"
-                                                     " (SELECT total(1 - success) FROM lure_logins "
-                                                     "WHERE" LURE_WIN(
-                                                         "ts_us") "),"
-                                                                  " (SELECT count(*) FROM "
-                                                                  "lure_commands WHERE" LURE_WIN(
-                                                                      "ts_us") "),"
-                                                                               " (SELECT count(*) "
-                                                                               "FROM "
-                                                                               "lure_downloads "
-                                                                               "WHERE kind = 'url' "
-                                                                               "AND" LURE_WIN(
-                                                                                   "ts_us") "),"
-                                                                                            " ("
-                                                                                            "SELECT"
-                                                                                            " count"
-                                                                                            "(*) "
-                                                                                            "FROM "
-                                                                                            "lure_"
-                                                                                            "downlo"
-                                                                                            "ads "
-                                                                                            "WHERE "
-                                                                                            "kind "
-                                                                                            "= "
-                                                                                            "'file'"
-                                                                                            " AN"
-                                                                                            "D" LURE_WIN(
-                                                                                                "ts"
-                                                                                                "_u"
-                                                                                                "s") ")",
-        w);
+    sqlite3_stmt *st = prep(db, lure_totals_sql, w);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         if (st) err_set(-EIO, "query: %s", sqlite3_errmsg(db));
         sqlite3_finalize(st);
