@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#define s report_str
-#define n report_int
+#define s(o, k) report_str(o, k) /* short: the printf lines below are long */
+#define n(o, k) report_int(o, k)
 
 /* s() made safe for a terminal, in a buffer that lives as long as the
  * enclosing block (a printf argument list). */
