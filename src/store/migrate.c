@@ -11,6 +11,7 @@
  * history a fresh one does. */
 #include "migrate.h"
 #include "../core/err.h"
+#include "events.h"
 #include "store.h"
 
 #include <errno.h>
@@ -123,6 +124,8 @@ static const struct migration migrations[] = {
     {"observatory tables", schema_v1, NULL},
     {"honeypot tables", schema_v2, NULL},
     {"packet time checks", schema_v3, NULL},
+    /* v4: per-source events as packed records in blocks (events.c) */
+    {"packed per-source events", ev_schema_sql, ev_migrate_rows},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,
