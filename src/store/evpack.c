@@ -110,11 +110,13 @@ void ev_unpack(const uint8_t in[EV_RECORD], struct src_row *r)
         r->ports[i] = (uint16_t)(in[48 + 2 * i] | in[49 + 2 * i] << 8);
     r->asn = get32(in + 64);
     r->has_loc = (in[78] & 0x40) != 0;
-    r->lat = getf(in + 68);
-    r->lon = getf(in + 72);
+    if (r->has_loc) {
+        r->lat = getf(in + 68);
+        r->lon = getf(in + 72);
+    }
     r->more_ports = (in[78] & 0x80) != 0;
     r->cc[0] = (char)in[76];
-    r->cc[1] = (char)in[77];
+    r->cc[1] = in[76] ? (char)in[77] : 0;
     r->fpmask = in[79];
     r->clsmask = in[80];
 }
