@@ -11,6 +11,7 @@
  * history a fresh one does. */
 #include "migrate.h"
 #include "../core/err.h"
+#include "events.h"
 #include "rollup.h"
 #include "store.h"
 
@@ -124,7 +125,9 @@ static const struct migration migrations[] = {
     {"observatory tables", schema_v1, NULL},
     {"honeypot tables", schema_v2, NULL},
     {"packet time checks", schema_v3, NULL},
-    /* v4: per-key stats as one blob per interval, stats rollups (rollup.c) */
+    /* v4: per-source events as packed records in blocks (events.c) */
+    {"packed per-source events", ev_schema_sql, ev_migrate_rows},
+    /* v5: per-key stats as one blob per interval, stats rollups (rollup.c) */
     {"stats blobs and rollups", NULL, rollup_migrate_stats},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

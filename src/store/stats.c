@@ -236,11 +236,7 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
 
 /* ---- decoding ---- */
 
-struct reader {
-    const uint8_t *p, *end;
-};
-
-static int get_varint(struct reader *r, uint64_t *v)
+static int get_varint(struct stats_iter *r, uint64_t *v)
 {
     *v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -253,38 +249,46 @@ static int get_varint(struct reader *r, uint64_t *v)
 }
 
 /* A span of n bytes at the cursor. */
-static int get_span(struct reader *r, uint64_t n, const uint8_t **out)
+static int get_span(struct stats_iter *r, uint64_t *n, const uint8_t **out)
 {
-    if (n > (uint64_t)(r->end - r->p)) return -EINVAL;
+    if (get_varint(r, n) < 0 || *n > (uint64_t)(r->end - r->p)) return -EINVAL;
     *out = r->p;
-    r->p += n;
+    r->p += *n;
     return 0;
 }
 
-struct record {
-    uint8_t kind, proto;
-    uint32_t key;
-    uint64_t packets, bytes, nlabel, nsrc, ndst;
-    const uint8_t *label, *src, *dst;
-};
-
-static int next_record(struct reader *r, struct record *x)
+int stats_iter_init(struct stats_iter *it, const void *blob, size_t len)
 {
-    if (r->end - r->p < 6) return -EINVAL;
+    const uint8_t *b = blob;
+    if (!b || len < 3 || b[0] != MAGIC0 || b[1] != MAGIC1 || b[2] != VERSION)
+        return err_set(-EINVAL, "stats: not a stats blob (or a newer version)");
+    it->p = b + 3;
+    it->end = b + len;
+    return 0;
+}
+
+int stats_iter_next(struct stats_iter *r, struct stats_view *x)
+{
+    if (r->p == r->end) return 0;
+    uint64_t nl, ns, nd;
+    const uint8_t *label;
+    if (r->end - r->p < 6) return err_set(-EINVAL, "stats: truncated record");
     x->kind = r->p[0];
     x->proto = r->p[1];
     x->key = (uint32_t)r->p[2] | (uint32_t)r->p[3] << 8 | (uint32_t)r->p[4] << 16 |
              (uint32_t)r->p[5] << 24;
     r->p += 6;
     if (x->kind > STATS_SOURCES || get_varint(r, &x->packets) || get_varint(r, &x->bytes) ||
-        get_varint(r, &x->nlabel) || get_span(r, x->nlabel, &x->label) ||
-        get_varint(r, &x->nsrc) || get_span(r, x->nsrc, &x->src) || get_varint(r, &x->ndst) ||
-        get_span(r, x->ndst, &x->dst))
-        return -EINVAL;
-    return 0;
+        get_span(r, &nl, &label) || get_span(r, &ns, &x->src) || get_span(r, &nd, &x->dst))
+        return err_set(-EINVAL, "stats: truncated or bad record");
+    x->label = (const char *)label;
+    x->nlabel = (size_t)nl;
+    x->nsrc = (size_t)ns;
+    x->ndst = (size_t)nd;
+    return 1;
 }
 
-static int merge_record(struct stats_acc *a, const struct record *x)
+static int merge_record(struct stats_acc *a, const struct stats_view *x)
 {
     if (x->kind == STATS_SOURCES)
         return x->nsrc ? sketch_merge_blob(&a->sources, x->src, x->nsrc) : 0;
@@ -295,27 +299,25 @@ static int merge_record(struct stats_acc *a, const struct record *x)
     int rc = x->nsrc ? sketch_merge_blob(&e->src, x->src, x->nsrc) : 0;
     if (rc == 0 && x->ndst) rc = sketch_merge_blob(&e->dst, x->dst, x->ndst);
     if (rc == 0 && x->kind == ROW_ASN)
-        rc = memchr(x->label, 0, x->nlabel) ? -EINVAL
-                                            : keep_label(e, (const char *)x->label, x->nlabel);
+        rc = memchr(x->label, 0, x->nlabel) ? -EINVAL : keep_label(e, x->label, x->nlabel);
     return rc;
 }
 
 static int merge_blob(struct stats_acc *a, const void *blob, size_t len, bool all, uint8_t kind,
                       uint8_t proto, uint32_t key)
 {
-    struct reader r = {blob, (const uint8_t *)blob + len};
-    if (len < 3 || r.p[0] != MAGIC0 || r.p[1] != MAGIC1 || r.p[2] != VERSION)
-        return err_set(-EINVAL, "stats: not a stats blob (or a newer version)");
-    r.p += 3;
-    while (r.p < r.end) {
-        struct record x;
-        if (next_record(&r, &x) < 0) return err_set(-EINVAL, "stats: truncated or bad record");
-        if (!all && (x.kind != kind || x.proto != proto || x.key != key)) continue;
-        int rc = merge_record(a, &x);
+    struct stats_iter it;
+    struct stats_view x;
+    int rc = stats_iter_init(&it, blob, len);
+    while (rc == 0 && (rc = stats_iter_next(&it, &x)) > 0) {
+        if (!all && (x.kind != kind || x.proto != proto || x.key != key)) {
+            rc = 0;
+            continue;
+        }
+        rc = merge_record(a, &x);
         if (rc == -EINVAL) return err_set(rc, "stats: bad record");
-        if (rc < 0) return rc;
     }
-    return 0;
+    return rc;
 }
 
 int stats_acc_merge_blob(struct stats_acc *a, const void *blob, size_t len)

@@ -54,6 +54,22 @@ int stats_acc_merge_blob(struct stats_acc *a, const void *blob, size_t len);
 int stats_acc_merge_blob_key(struct stats_acc *a, const void *blob, size_t len, uint8_t kind,
                              uint8_t proto, uint32_t key);
 
+/* One record of a blob, pointing into it (the mamori_stats table). */
+struct stats_view {
+    uint8_t kind, proto;
+    uint32_t key;
+    uint64_t packets, bytes;
+    const char *label; /* nlabel bytes, not terminated */
+    const uint8_t *src, *dst;
+    size_t nlabel, nsrc, ndst;
+};
+struct stats_iter {
+    const uint8_t *p, *end;
+};
+int stats_iter_init(struct stats_iter *it, const void *blob, size_t len);
+/* 1 and *v filled, 0 at the end, or -EINVAL (set) on a malformed record. */
+int stats_iter_next(struct stats_iter *it, struct stats_view *v);
+
 /* An interval's rows as a blob (its sources stay in interval_sketches). */
 int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len);
 /* A rollup: every entry and the source union. */

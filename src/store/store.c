@@ -2,6 +2,8 @@
 #include "store.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "events.h"
+#include "evpack.h"
 #include "migrate.h"
 #include "rollup.h"
 #include "sqlfn.h"
@@ -19,8 +21,8 @@ struct store {
     sqlite3 *db;
     char path[PATH_MAX];
     struct rollup *rollup; /* the hour and day in memory (writers only) */
-    sqlite3_stmt *ins_interval, *ins_isketch, *ins_stats, *ins_top,
-        *ins_event, *ins_alert, *ins_dos;
+    sqlite3_stmt *ins_interval, *ins_isketch, *ins_stats, *ins_top, *ins_alert, *ins_dos;
+    struct ev_writer events; /* per-source event windows, packed (events.c) */
     int64_t base_id, base_event_id; /* newest rows of earlier runs, at open */
     enum store_overlap_mode overlap;
     int64_t tolerance_us; /* reordering allowed at the seam with earlier runs */
@@ -65,17 +67,14 @@ static int prepare_writers(struct store *s)
         "INSERT INTO interval_sketches VALUES(?,?)",
         "INSERT INTO interval_stats VALUES(?,?)",
         "INSERT INTO top_sources VALUES(?,?,?,?,?,?,?,?,?,?)",
-        ("INSERT INTO source_events(window_start,window_end,ip,first_seen_us,last_seen_us,packets,"
-         "bytes,ports,fingerprints,classes,cc,asn,lat,lon) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_stats, &s->ins_top,
-                            &s->ins_event,
-                            &s->ins_alert,    &s->ins_dos};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_stats,
+                            &s->ins_top,      &s->ins_alert,   &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
-    return 0;
+    return ev_writer_init(&s->events, s->db, s->path);
 }
 
 static int base_ids(struct store *s)
@@ -83,7 +82,7 @@ static int base_ids(struct store *s)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT (SELECT coalesce(max(id), 0) FROM intervals),"
-                           " (SELECT coalesce(max(id), 0) FROM source_events)",
+                           " (SELECT coalesce(max(id), 0) FROM event_blocks)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(s, "open");
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_err(s, "open");
@@ -130,6 +129,7 @@ struct store *store_open(const char *path, bool write)
         /* readers map the file: page reads become memory reads */
         sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
         int version = store_schema_version(s->db);
+        if (store_sql_register(s->db) < 0) goto fail;
         if (version < 1 || version > STORE_SCHEMA) {
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
@@ -163,41 +163,6 @@ static int step(struct store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : db_err(s, what);
 }
 
-static void join_ports(const struct src_row *r, char *out, size_t n)
-{
-    size_t o = 0; /* at most 8 ports of 5 digits and commas: 48 bytes */
-    for (uint8_t i = 0; i < r->nports && o + 7 < n; i++) {
-        if (i) out[o++] = ',';
-        char d[6];
-        int k = 0;
-        unsigned v = r->ports[i];
-        do
-            d[k++] = (char)('0' + v % 10);
-        while ((v /= 10));
-        while (k)
-            out[o++] = d[--k];
-    }
-    out[o] = 0;
-}
-
-static void join_bits(uint8_t mask, int count, const char *(*name)(int), char *out, size_t n)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = 0; i < count && o < n; i++)
-        if (mask & (1u << i)) o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", name(i));
-}
-
-static const char *fp_name_i(int i)
-{
-    return fingerprint_name((enum fingerprint)i);
-}
-
-static const char *cls_name_i(int i)
-{
-    return class_name((enum pkt_class)i);
-}
-
 /* The interval's per-key stats as one blob (stats.h): one insert instead of
  * one per port, fingerprint, country and ASN, each with its index updates. */
 static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
@@ -227,8 +192,8 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
     int rc = 0;
     for (size_t i = 0; i < r->n_srcs && rc == 0; i++) {
         const struct src_row *w = &r->srcs[i];
-        join_ports(w, ports, sizeof ports);
-        join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
+        ev_ports_text(w, ports, sizeof ports);
+        ev_mask_text(w->fpmask, FP_COUNT, ev_fp_name, fps, sizeof fps);
         sqlite3_stmt *st = s->ins_top;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, ip_format(&w->ip, ip), -1, SQLITE_STATIC);
@@ -239,53 +204,6 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
         bind_geo(st, 7, w);
         rc = step(s, st, "insert top source");
     }
-    return rc;
-}
-
-struct event_key {
-    char ip[IP_STRLEN];
-    const struct src_row *row;
-};
-
-static int by_ip_text(const void *a, const void *b)
-{
-    return strcmp(((const struct event_key *)a)->ip, ((const struct event_key *)b)->ip);
-}
-
-/* One row per source per event window, appended in the text order of the
- * address so the ip index grows by appending instead of at random. */
-static int write_events_table(struct store *s, struct interval_rec *r)
-{
-    if (!r->n_events) return 0;
-    struct event_key *k = malloc(r->n_events * sizeof *k);
-    if (!k) return err_set(-ENOMEM, "store: out of memory");
-    for (size_t i = 0; i < r->n_events; i++) {
-        ip_format(&r->events[i].ip, k[i].ip);
-        k[i].row = &r->events[i];
-    }
-    qsort(k, r->n_events, sizeof *k, by_ip_text);
-    char ports[64], fps[64], cls[80];
-    int rc = 0;
-    for (size_t i = 0; i < r->n_events && rc == 0; i++) {
-        const struct src_row *w = k[i].row;
-        join_ports(w, ports, sizeof ports);
-        join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
-        join_bits(w->clsmask, CLS_COUNT, cls_name_i, cls, sizeof cls);
-        sqlite3_stmt *st = s->ins_event;
-        sqlite3_bind_int64(st, 1, r->events_from);
-        sqlite3_bind_int64(st, 2, r->end);
-        sqlite3_bind_text(st, 3, k[i].ip, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, w->first_us);
-        sqlite3_bind_int64(st, 5, w->last_us);
-        sqlite3_bind_int64(st, 6, (int64_t)w->packets);
-        sqlite3_bind_int64(st, 7, (int64_t)w->bytes);
-        sqlite3_bind_text(st, 8, ports, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, fps, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, cls, -1, SQLITE_STATIC);
-        bind_geo(st, 11, w);
-        rc = step(s, st, "insert source event");
-    }
-    free(k);
     return rc;
 }
 
@@ -394,7 +312,7 @@ int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int
         " d(id) AS (SELECT i.id FROM intervals i, r WHERE i.id <= ?3"
         "  AND i.start <= r.l / 1000000 AND i.start >= r.f / 1000000 - 86400"
         "  AND i.last_us >= r.f AND i.first_us <= r.l),"
-        " w(ws, we) AS (SELECT DISTINCT e.window_start, e.window_end FROM source_events e, r"
+        " w(ws, we) AS (SELECT DISTINCT e.window_start, e.window_end FROM event_blocks e, r"
         "  WHERE e.id <= ?4 AND e.window_start <= r.l / 1000000 AND e.window_end > r.f / 1000000),"
         " x(s, e) AS (SELECT start_us, end_us FROM dos WHERE interval_id IN (SELECT id FROM d)"
         "  OR EXISTS (SELECT 1 FROM r WHERE start_us >= r.f AND start_us <= r.l)),"
@@ -460,7 +378,7 @@ static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
         "DELETE FROM rollup_buckets WHERE (res = 3600 AND bucket IN"
         " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
         " (SELECT start - start % 86400 FROM temp.doomed))",
-        "DELETE FROM source_events WHERE id <= ?4 AND window_start <= ?2 / 1000000"
+        "DELETE FROM event_blocks WHERE id <= ?4 AND window_start <= ?2 / 1000000"
         " AND window_end > ?1 / 1000000",
         "DELETE FROM intervals WHERE id IN (SELECT id FROM temp.doomed)",
     };
@@ -546,7 +464,7 @@ static int write_one(struct store *s, struct interval_rec *r)
     if (rc == 0) rc = step(s, s->ins_isketch, "insert interval sketch");
     if (rc == 0) rc = write_rows(s, r, id);
     if (rc == 0) rc = write_top(s, r, id);
-    if (rc == 0) rc = write_events_table(s, r);
+    if (rc == 0) rc = ev_write_window(&s->events, r->events_from, r->end, r->events, r->n_events);
     if (rc == 0) rc = write_events(s, r, id);
     if (rc == 0) rc = rollup_after_write(s->rollup, r, id);
     return rc;
@@ -723,10 +641,11 @@ void store_close(struct store *s)
 {
     if (!s) return;
     rollup_free(s->rollup);
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_stats, s->ins_top,
-                           s->ins_event,    s->ins_alert,   s->ins_dos};
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_stats,
+                           s->ins_top,      s->ins_alert,   s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
+    ev_writer_free(&s->events);
     sqlite3_close(s->db);
     free(s);
 }
