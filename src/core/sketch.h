@@ -32,6 +32,8 @@ int sketch_merge(struct sketch *dst, const struct sketch *src);
 int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len);
 /* Merges an encoded blob into s; rejects malformed blobs. */
 int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);
+/* dst (uninitialised) becomes an independent copy of src that encodes to the same bytes. */
+int sketch_copy(struct sketch *dst, const struct sketch *src);
 void sketch_free(struct sketch *s);
 
 #endif

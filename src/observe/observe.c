@@ -18,6 +18,7 @@
  * than the newest packet stored is late. */
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../store/sink.h"
 #include "../store/store.h"
 #include "../store/writer.h"
 #include "agg.h"
@@ -57,7 +58,8 @@ static void on_signal(int sig)
 
 struct run {
     struct agg *agg;
-    struct store *store;
+    struct store *store; /* NULL when no sqlite sink writes to --db */
+    struct sinks *sinks;
     struct writer *writer;
     pcap_t *pcap;
     int dlt;
@@ -282,6 +284,7 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
         }
         if (!prev || in[i].last_us > prev->last_us) prev = &in[i];
     }
+    if (!store) return 0; /* no database among the sinks: nothing stored to overlap */
     bool any = false;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
@@ -424,7 +427,7 @@ static void usage(FILE *f)
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
           "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
-          "                      [--max-sources N] [--replace] [--quiet]\n"
+          "                      [--max-sources N] [--replace] [--sink NAME[:ARG]]... [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -445,14 +448,17 @@ static void usage(FILE *f)
           "                        per event window (default 1500000); bounds memory\n"
           "      --replace         input overlapping what the database holds from this\n"
           "                        sensor replaces it (default: refused, nothing written)\n"
+          "      --sink NAME[:ARG] where records go; repeatable (default sqlite, to --db;\n"
+          "                        jsonl:FILE or jsonl:- for JSON lines; --sink help lists them)\n"
           "  -q, --quiet           no progress line\n",
           f);
 }
 
 struct opts {
     const char *darknet, *iface, *db, *geo_dir, *iot_file;
-    const char **reads, **geos, **asns;
-    int n_reads, n_geos, n_asns;
+    const char **reads, **geos, **asns, **sinks;
+    int n_reads, n_geos, n_asns, n_sinks;
+    bool use_db; /* some sink writes to --db */
     uint64_t interval, event_window, max_sources;
     bool no_geo, quiet, replace;
 };
@@ -472,6 +478,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"event-window", required_argument, 0, 'E'},
                                        {"max-sources", required_argument, 0, 'M'},
                                        {"replace", no_argument, 0, 'R'},
+                                       {"sink", required_argument, 0, 'S'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -482,7 +489,8 @@ static int parse(int argc, char **argv, struct opts *o)
     o->reads = calloc((size_t)argc, sizeof *o->reads);
     o->geos = calloc((size_t)argc, sizeof *o->geos);
     o->asns = calloc((size_t)argc, sizeof *o->asns);
-    if (!o->reads || !o->geos || !o->asns) return EXIT_FAILURE;
+    o->sinks = calloc((size_t)argc, sizeof *o->sinks);
+    if (!o->reads || !o->geos || !o->asns || !o->sinks) return EXIT_FAILURE;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:r:i:qh", lo, NULL)) != -1) {
@@ -528,6 +536,13 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'R':
             o->replace = true;
             break;
+        case 'S':
+            if (!strcmp(optarg, "help")) {
+                sink_list(stdout);
+                return -1;
+            }
+            o->sinks[o->n_sinks++] = optarg;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -547,6 +562,15 @@ static int parse(int argc, char **argv, struct opts *o)
     if (!o->n_reads == !o->iface) {
         cli_error("observe: give --read FILE or --interface IF (exactly one kind)");
         return EXIT_USAGE;
+    }
+    if (!o->n_sinks) o->sinks[o->n_sinks++] = "sqlite";
+    for (int i = 0; i < o->n_sinks; i++) {
+        const struct sink_ops *ops;
+        if (sink_parse(o->sinks[i], &ops, NULL, 0) < 0) {
+            cli_error("%s", err_msg());
+            return EXIT_USAGE;
+        }
+        o->use_db = o->use_db || !strcmp(ops->name, "sqlite");
     }
     return 0;
 }
@@ -568,6 +592,20 @@ static int save_baselines(struct store *st, struct surge *sg, int64_t interval)
     if (rc == 0) rc = store_save_baselines(st, interval, &b);
     baselines_free(&b);
     return rc;
+}
+
+/* The sinks --sink names, in order, over the database when one writes to
+ * --db: opened before anything is read or replaced, so a sink that cannot
+ * open stops the run while nothing is written. */
+static int open_sinks(const struct opts *o, struct run *run)
+{
+    struct sink_env env = {.store = run->store};
+    if (!(run->sinks = sinks_new(true))) return -ENOMEM;
+    for (int i = 0; i < o->n_sinks; i++) {
+        int rc = sinks_add(run->sinks, o->sinks[i], &env);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 static int load_geo(const struct opts *o, struct geo **out)
@@ -616,7 +654,7 @@ int cmd_observe(int argc, char **argv)
     struct surge *surge = NULL;
     struct dos dos = {0};
     struct run run = {0};
-    int status = parse(argc, argv, &o);
+    int rc, status = parse(argc, argv, &o);
     if (status) {
         status = status < 0 ? 0 : status;
         goto out;
@@ -644,8 +682,14 @@ int cmd_observe(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
-    if (!(run.store = store_open(o.db, true)) || load_baselines(run.store, surge, (int64_t)o.interval) < 0) {
+    if (o.use_db && (!(run.store = store_open(o.db, true)) ||
+                     load_baselines(run.store, surge, (int64_t)o.interval) < 0)) {
         cli_error("%s", err_msg());
+        goto out;
+    }
+    if ((rc = open_sinks(&o, &run)) < 0) {
+        cli_error("%s", err_msg());
+        status = rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         goto out;
     }
     struct input *in = calloc((size_t)o.n_reads + 1, sizeof *in);
@@ -656,9 +700,11 @@ int cmd_observe(int argc, char **argv)
         free(in);
         goto out;
     }
-    store_set_overlap(run.store, o.replace ? STORE_OVERLAP_REPLACE : STORE_OVERLAP_REFUSE,
-                      AGG_REORDER_US);
-    store_set_meta(run.store, "darknet", o.darknet);
+    if (run.store) {
+        store_set_overlap(run.store, o.replace ? STORE_OVERLAP_REPLACE : STORE_OVERLAP_REFUSE,
+                          AGG_REORDER_US);
+        store_set_meta(run.store, "darknet", o.darknet);
+    }
     struct agg_cfg acfg = {.interval = (int64_t)o.interval,
                            .event_window = (int64_t)o.event_window,
                            .max_sources = (size_t)o.max_sources,
@@ -669,7 +715,7 @@ int cmd_observe(int argc, char **argv)
                            .dos = &dos,
                            .sink = sink,
                            .sink_ctx = &run};
-    if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
+    if (!(run.writer = writer_start(run.sinks)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
         free(in);
         goto out;
@@ -689,7 +735,7 @@ int cmd_observe(int argc, char **argv)
          * board without a battery clock before NTP) is late, not a stop.  A
          * stored time more than a day ahead is not this sensor's clock. */
         int64_t now = wall_us(), newest = -1;
-        if (store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
+        if (run.store && store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
             cli_error("%s", err_msg());
             status = 1;
         } else {
@@ -704,16 +750,20 @@ int cmd_observe(int argc, char **argv)
         }
     }
     if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
-    int rc = agg_settle(run.agg, wall_us());
+    rc = agg_settle(run.agg, wall_us());
     if (rc == 0) rc = agg_flush(run.agg, true);
     warn_time(&run);
     int wrc = writer_close(run.writer);
-    if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
+    int src = sinks_close(run.sinks); /* after the writer: it flushed into them */
+    run.sinks = NULL;
+    if (wrc == 0) wrc = src;
+    if (run.progress) fputs("\r\033[K", stderr);
     if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
         status = 1;
-    } else if (rc < 0 || wrc < 0 || save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
-               store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
+    } else if (rc < 0 || wrc < 0 ||
+               (run.store && (save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
+                              store_add_counter(run.store, "kernel_drops", run.drops) < 0))) {
         cli_error("%s", err_msg());
         status = 1;
     }
@@ -729,7 +779,8 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->malformed, (unsigned long long)t->non_ip,
             (unsigned long long)t->outside, (unsigned long long)t->late,
             (unsigned long long)t->bad_time, (unsigned long long)t->alerts,
-            (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
+            (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0,
+            o.use_db ? o.db : o.sinks[0],
             stop_requested          ? " (interrupted)"
             : run.rc < 0 || wrc < 0 ? " (stopped by the error above)"
                                     : "");
@@ -740,6 +791,7 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
 out:
     writer_close(run.writer);
+    sinks_close(run.sinks);
     agg_free(run.agg);
     store_close(run.store);
     surge_free(surge);
@@ -749,5 +801,6 @@ out:
     free(o.reads);
     free(o.geos);
     free(o.asns);
+    free(o.sinks);
     return status ? (status == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE) : 0;
 }

@@ -1,7 +1,7 @@
 /* writer — bounded queue and committing thread (see writer.h). */
 #include "writer.h"
 #include "../core/err.h"
-#include "store.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 struct writer {
-    struct store *store;
+    struct sinks *sinks;
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t changed;
@@ -37,7 +37,8 @@ static void *run(void *arg)
             memcpy(batch, w->samples, k * sizeof *batch);
             w->n_samples = 0;
             pthread_mutex_unlock(&w->mu);
-            if (!w->rc) store_write_samples(w->store, batch, k); /* best effort */
+            sinks_put_samples(w->sinks, batch, k); /* best effort */
+            sinks_flush(w->sinks); /* a pipe reader sees them now; a failure is kept */
             pthread_mutex_lock(&w->mu);
             continue;
         }
@@ -49,7 +50,11 @@ static void *run(void *arg)
         for (int i = 0; i < n; i++)
             batch[i] = w->q[(w->head + i) % WRITER_DEPTH];
         pthread_mutex_unlock(&w->mu);
-        int rc = w->rc ? 0 : store_write_intervals(w->store, batch, (size_t)n); /* failed: drain */
+        /* a sink that failed takes nothing more; the others still take
+         * everything accepted (sink.h); the first failure is kept */
+        int rc = sinks_put_intervals(w->sinks, batch, (size_t)n);
+        int frc = sinks_flush(w->sinks); /* the healthy ones, also after a failure */
+        if (rc == 0) rc = frc;
         for (int i = 0; i < n; i++)
             interval_rec_free(batch[i]);
         pthread_mutex_lock(&w->mu);
@@ -65,14 +70,14 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct writer *writer_start(struct store *s)
+struct writer *writer_start(struct sinks *s)
 {
     struct writer *w = calloc(1, sizeof *w);
     if (!w) {
         err_set(-ENOMEM, "writer: out of memory");
         return NULL;
     }
-    w->store = s;
+    w->sinks = s;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->changed, NULL);
     if (pthread_create(&w->th, NULL, run, w) == 0) {
