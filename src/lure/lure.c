@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define LURE_SINKS 16
+
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -146,7 +148,7 @@ static void tick(void *ctx, const struct lure_stats *st, size_t open)
 
 struct opts {
     const char *listen, *persona, *userdb, *events, *db, *files, *sensor, *user, *chroot;
-    const char *sinks[16];
+    const char *sinks[LURE_SINKS];
     int n_sinks;
     bool seccomp, quiet;
     struct lure_config cfg;
@@ -224,9 +226,11 @@ static int parse(int argc, char **argv, struct opts *o)
                 sink_list(stdout);
                 return -1;
             }
-            if (sink_parse(optarg, &ops, NULL, 0) < 0 ||
-                (o->n_sinks == (int)(sizeof o->sinks / sizeof o->sinks[0]) &&
-                 err_set(-E2BIG, "--sink: at most %zu sinks", sizeof o->sinks / sizeof o->sinks[0]))) {
+            if (o->n_sinks == LURE_SINKS) {
+                cli_error("--sink: at most %d sinks", LURE_SINKS);
+                return EXIT_USAGE;
+            }
+            if (sink_parse(optarg, &ops, NULL, 0) < 0) {
                 cli_error("%s", err_msg());
                 return EXIT_USAGE;
             }
