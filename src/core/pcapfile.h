@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#define PCAPF_MAX_CAPLEN 262144u              /* libpcap's MAXIMUM_SNAPLEN */
+#define PCAPF_MAX_CAPLEN 262144u            /* libpcap's MAXIMUM_SNAPLEN */
 #define PCAPF_MAX_BLOCK (16u * 1024 * 1024) /* libpcap's largest pcapng block */
 
 struct pcapf;
