@@ -62,6 +62,19 @@ struct agg_cfg {
     struct dos *dos;     /* may be NULL */
     agg_sink_fn sink;
     void *sink_ctx;
+    /* Sharding: n_shards aggregators are each given every frame; this one
+     * counts only the sources whose hash falls to `shard`.  All of them run
+     * the clock on every frame, so they open and close the same intervals;
+     * the counters that do not depend on the source (malformed, non-IP,
+     * outside, late, bad time, first/last time) are the same in every shard,
+     * and shard 0 alone takes live samples (of every shard's packets).  Each
+     * shard's record holds its part; agg_merge() joins them.  Per interval a
+     * shard keeps detail for max_sources / n_shards sources; the event window
+     * closes when all shards together hold max_sources.  sync() sums *v over
+     * the shards, waiting for each (a barrier); not called with one shard. */
+    unsigned shard, n_shards;
+    int (*sync)(void *ctx, uint64_t *v);
+    void *sync_ctx;
 };
 
 #define AGG_REORDER_US (2 * 1000000LL) /* older than the open interval by this much: late */
@@ -103,6 +116,14 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
+/* The same for n frames whose data stay valid until it returns: decoded and
+ * their table slots fetched in batches before they are counted. */
+struct agg_frame {
+    int64_t ts_us;
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+};
+int agg_frames(struct agg *a, int dlt, const struct agg_frame *f, size_t n);
 /* Frames older than us (beyond the reorder tolerance) are late from now on:
  * a live capture starts after what the database already holds. */
 void agg_set_floor(struct agg *a, int64_t us);
@@ -115,6 +136,8 @@ int agg_settle(struct agg *a, int64_t now_us);
 /* Closes the open interval; with final, also every open DoS vector. */
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);
+/* Surge alerts of a (merged) record, as agg does for cfg.surge. */
+int agg_surge(struct surge *sg, struct interval_rec *r);
 /* Moves the samples gathered since the last call into out (at most cap, the
  * newest kept); returns how many. */
 size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap);
