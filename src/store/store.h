@@ -12,7 +12,7 @@
  * refused or replaced exactly (store_overlap, store_replace_range; rows this
  * run wrote are never its own overlap), and a replace that would take stored
  * packets the input does not hold is refused first (store_replace_loss).
- * Schema changes go through PRAGMA user_version migrations in store.c. */
+ * Schema changes are the ordered list of steps in migrate.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
@@ -22,7 +22,7 @@
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
-#define STORE_SCHEMA 3 /* PRAGMA user_version of the newest schema */
+#define STORE_SCHEMA 4 /* PRAGMA user_version of the newest schema: migrate.c's list length */
 
 struct store;
 
