@@ -11,7 +11,8 @@ a scanner with a wrong password, gives the same sessions, logins, commands,
 downloads and indicators (first/last seen, counts) through both sinks.  Bad
 --sink arguments give one line and exit 2; a sink that cannot open stops the
 run before anything is written.  The database is read with SQL, as a user of
-the sqlite3 shell reads it."""
+the sqlite3 shell reads it (per-source events through mamori_events, per-key stats from their
+blobs once they are stored so)."""
 import base64
 import json
 import os
@@ -54,6 +55,75 @@ def db_rows(db, sql):
         con.close()
 
 
+def tables(db):
+    con = sqlite3.connect(db)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        con.close()
+
+
+def shell_rows(db, sql):
+    """Rows of the packed per-source events, through mamori_events: the sqlite3 shell with the
+    extension built beside mamori (as a user reads them; Python's sqlite3 cannot load it)."""
+    ext = os.path.join(os.path.dirname(M), "mamori_sqlite")
+    p = subprocess.run(["sqlite3", "-cmd", ".load " + ext, "-json", db, sql], check=True,
+                       capture_output=True, text=True)
+    return [tuple(r.values()) for r in json.loads(p.stdout or "[]")]
+
+
+def varint(b, o):
+    v = shift = 0
+    while True:
+        c = b[o]
+        o += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, o
+
+
+def stat_blob_rows(db):
+    """Per-key stats stored as one blob per interval (interval_stats): the rows of each kind, as
+    the blob's format (src/store/stats.h) lays them out; sketches only (counts are theirs)."""
+    con = sqlite3.connect(db)
+    out = {k: [] for k in ("port", "fingerprint", "country", "asn")}
+    names = ["mirai", "zmap", "masscan", "nmap", "unknown"]
+    protos = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}
+    for start, b in con.execute("SELECT i.start, x.stats FROM interval_stats x"
+                                " JOIN intervals i ON i.id = x.interval_id"):
+        assert b[:3] == b"MS\x01", b[:3]
+        o = 3
+        while o < len(b):
+            kind, proto, key = b[o], b[o + 1], int.from_bytes(b[o + 2:o + 6], "little")
+            o += 6
+            packets, o = varint(b, o)
+            nbytes, o = varint(b, o)
+            n, o = varint(b, o)
+            label, o = b[o:o + n].decode(), o + n
+            n, o = varint(b, o)
+            src, o = b[o:o + n], o + n
+            n, o = varint(b, o)
+            dst, o = b[o:o + n], o + n
+            if kind <= 1:
+                out["port"].append((start, kind, protos.get(proto, str(proto)), key, packets,
+                                    nbytes, sk(src), sk(dst)))
+            elif kind == 2:
+                out["fingerprint"].append((start, names[key], packets, nbytes, sk(src)))
+            elif kind == 3:
+                out["country"].append((start, chr(key >> 8) + chr(key & 255), packets, nbytes,
+                                       sk(src)))
+            elif kind == 4:
+                out["asn"].append((start, key, label, packets, nbytes, sk(src)))
+    con.close()
+    return out
+
+
+def sk(blob):
+    """A sketch blob; an empty one is stored as b"E" or not at all."""
+    return b"" if blob in (None, b"", b"E") else bytes(blob)
+
+
 def same(what, db_side, json_side):
     a, b = sorted(db_side, key=repr), sorted(json_side, key=repr)
     check(a == b, f"{what}: {len(a)} rows in the database, {len(b)} in the JSON lines"
@@ -78,27 +148,39 @@ def observe_equal(db, recs):
            r["outside"], r["iot_packets"], r["late"], r["bad_time"], *[r[c] for c in CLS],
            r["sources"], r["first_us"], r["last_us"], b64(r["sources_sketch"])) for r in iv])
     J = " JOIN intervals i ON i.id = x.interval_id"
-    same("port rows",
-         db_rows(db, "SELECT i.start, x.backscatter, proto, port, x.packets, x.bytes, x.sources,"
-                 " dests, src_sketch, dst_sketch FROM port_stats x" + J),
+    if "port_stats" in tables(db):
+        db_stats = {
+            "port": [(st, bs, pr, po, pk, by, sk(a), sk(b)) for st, bs, pr, po, pk, by, a, b in
+                     db_rows(db, "SELECT i.start, x.backscatter, proto, port, x.packets,"
+                             " x.bytes, src_sketch, dst_sketch FROM port_stats x" + J)],
+            "fingerprint": [r[:-1] + (sk(r[-1]),) for r in db_rows(
+                db, "SELECT i.start, name, x.packets, x.bytes, src_sketch"
+                " FROM fingerprint_stats x" + J)],
+            "country": [r[:-1] + (sk(r[-1]),) for r in db_rows(
+                db, "SELECT i.start, cc, x.packets, x.bytes, src_sketch FROM country_stats x"
+                + J)],
+            "asn": [r[:-1] + (sk(r[-1]),) for r in db_rows(
+                db, "SELECT i.start, asn, name, x.packets, x.bytes, src_sketch FROM asn_stats x"
+                + J)]}
+        # the counts SQLite keeps beside the sketches
+        same("port counts", db_rows(db, "SELECT i.start, x.backscatter, proto, port, x.sources,"
+                                    " dests FROM port_stats x" + J),
+             [(r["interval"], int(r["backscatter"]), r["proto"], r["port"], r["sources"],
+               r["dests"]) for r in by.get("port", [])])
+    else:
+        db_stats = stat_blob_rows(db)
+    same("port rows", db_stats["port"],
          [(r["interval"], int(r["backscatter"]), r["proto"], r["port"], r["packets"], r["bytes"],
-           r["sources"], r["dests"], b64(r["src_sketch"]), b64(r["dst_sketch"]))
-          for r in by.get("port", [])])
-    same("fingerprint rows",
-         db_rows(db, "SELECT i.start, name, x.packets, x.bytes, x.sources, src_sketch"
-                 " FROM fingerprint_stats x" + J),
-         [(r["interval"], r["name"], r["packets"], r["bytes"], r["sources"],
-           b64(r["src_sketch"])) for r in by.get("fingerprint", [])])
-    same("country rows",
-         db_rows(db, "SELECT i.start, cc, x.packets, x.bytes, x.sources, src_sketch"
-                 " FROM country_stats x" + J),
-         [(r["interval"], r["cc"], r["packets"], r["bytes"], r["sources"], b64(r["src_sketch"]))
+           sk(b64(r["src_sketch"])), sk(b64(r["dst_sketch"]))) for r in by.get("port", [])])
+    same("fingerprint rows", db_stats["fingerprint"],
+         [(r["interval"], r["name"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
+          for r in by.get("fingerprint", [])])
+    same("country rows", db_stats["country"],
+         [(r["interval"], r["cc"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
           for r in by.get("country", [])])
-    same("ASN rows",
-         db_rows(db, "SELECT i.start, asn, name, x.packets, x.bytes, x.sources, src_sketch"
-                 " FROM asn_stats x" + J),
-         [(r["interval"], r["asn"], r["name"], r["packets"], r["bytes"], r["sources"],
-           b64(r["src_sketch"])) for r in by.get("asn", [])])
+    same("ASN rows", db_stats["asn"],
+         [(r["interval"], r["asn"], r["name"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
+          for r in by.get("asn", [])])
     same("top sources",
          db_rows(db, "SELECT i.start, ip, x.packets, x.bytes, ports, fingerprints, cc, asn, lat,"
                  " lon FROM top_sources x" + J),
@@ -115,12 +197,18 @@ def observe_equal(db, recs):
                  " ports, start_us, end_us FROM dos x" + J),
          [(r["interval"], r["target"], r["proto"], r["packets"], r["bytes"], r["peak_60s"],
            r["attackers"], r["ports"], r["start_us"], r["end_us"]) for r in by.get("dos", [])])
-    same("per-source events",
-         db_rows(db, "SELECT window_start, window_end, ip, first_seen_us, last_seen_us, packets,"
-                 " bytes, ports, fingerprints, classes, cc, asn, lat, lon FROM source_events"),
+    ev_cols = ("window_start, window_end, ip, first_seen_us, last_seen_us, packets, bytes, ports,"
+               " fingerprints, classes, cc, asn, lat, lon")
+    if "source_events" in tables(db):
+        db_ev = db_rows(db, "SELECT " + ev_cols + ", NULL, NULL FROM source_events")
+        json_extra = lambda r: (None, None)  # noqa: E731 (the table kept neither)
+    else:
+        db_ev = shell_rows(db, "SELECT " + ev_cols + ", as_name, more_ports FROM mamori_events")
+        json_extra = lambda r: (r["as_name"], int(r["more_ports"]))  # noqa: E731
+    same("per-source events", db_ev,
          [(r["window_start"], r["window_end"], r["ip"], r["first_seen_us"], r["last_seen_us"],
            r["packets"], r["bytes"], joined(r["ports"]), joined(r["fingerprints"]),
-           joined(r["classes"]), r["cc"], r["asn"], r["lat"], r["lon"])
+           joined(r["classes"]), r["cc"], r["asn"], r["lat"], r["lon"], *json_extra(r))
           for r in by.get("event", [])])
     # each interval line counts the lines that follow it
     kinds = ["port", "fingerprint", "country", "asn", "top_source", "alert", "dos"]
