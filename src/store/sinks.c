@@ -22,6 +22,7 @@ const struct sink_ops *const sink_registry[] = {
 
 struct sink_inst {
     const struct sink_ops *ops;
+    char *arg; /* as given, to refuse the same sink twice */
     void *state;
     int rc; /* a sticky set's first failure of this sink */
 };
@@ -104,10 +105,21 @@ int sinks_add_ops(struct sinks *set, const struct sink_ops *ops, const char *arg
                   const struct sink_env *env)
 {
     if (set->n == SINKS_MAX) return err_set(-E2BIG, "--sink: at most %d sinks", SINKS_MAX);
+    arg = arg && *arg ? arg : NULL;
+    /* twice the same: every record written twice to one place */
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i].ops == ops && !strcmp(set->v[i].arg ? set->v[i].arg : "", arg ? arg : ""))
+            return err_set(-EINVAL, "--sink %s%s%s: given twice", ops->name, arg ? ":" : "",
+                           arg ? arg : "");
+    char *copy = arg ? strdup(arg) : NULL;
+    if (arg && !copy) return err_set(-ENOMEM, "sinks: out of memory");
     void *state = NULL;
-    int rc = ops->open(arg && *arg ? arg : NULL, env, &state);
-    if (rc < 0) return rc;
-    set->v[set->n++] = (struct sink_inst){.ops = ops, .state = state};
+    int rc = ops->open(arg, env, &state);
+    if (rc < 0) {
+        free(copy);
+        return rc;
+    }
+    set->v[set->n++] = (struct sink_inst){.ops = ops, .arg = copy, .state = state};
     return 0;
 }
 
@@ -206,8 +218,10 @@ int sinks_close(struct sinks *set)
     int rc = sinks_flush(set);
     char err[512];
     snprintf(err, sizeof err, "%s", err_msg());
-    for (size_t i = 0; i < set->n; i++)
+    for (size_t i = 0; i < set->n; i++) {
         set->v[i].ops->close(set->v[i].state);
+        free(set->v[i].arg);
+    }
     free(set);
     if (rc < 0) err_set(rc, "%s", err);
     return rc;

@@ -346,6 +346,7 @@ def test_bad_args():
     one_line_error(base + ["--sink", ":x"], "NAME[:ARG]")
     one_line_error(base + ["--sink", "jsonl"], "jsonl:FILE")
     one_line_error(base + ["--sink", "sqlite:other.db"], "sqlite takes no argument")
+    one_line_error(base + ["--sink", "sqlite", "--sink", "sqlite"], "given twice")
     db = os.path.join(d, "y.db")
     one_line_error(base[:-1] + [db, "--sink", "sqlite", "--sink",
                                 "jsonl:" + os.path.join(d, "no/such/dir/x")], "no/such/dir", 1)
