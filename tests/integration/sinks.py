@@ -6,7 +6,8 @@ interval's totals and sketch, every per-port, fingerprint, country and ASN
 row, every top source, alert, DoS victim and per-source event in the JSON
 lines equals what the database holds, and each interval line counts its rows
 right.  A run with only `--sink jsonl:-` writes the same records to stdout and
-no database.  lure, driven over loopback by a Mirai loader (a download) and
+no database; with a second sink that fails mid-run (/dev/full), SQLite
+still holds every interval observe accepted.  lure, driven over loopback by a Mirai loader (a download) and
 a scanner with a wrong password, gives the same sessions, logins, commands,
 downloads and indicators (first/last seen, counts) through both sinks.  Bad
 --sink arguments give one line and exit 2; a sink that cannot open stops the
@@ -16,6 +17,7 @@ blobs once they are stored so)."""
 import base64
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -252,6 +254,22 @@ def test_observe():
     truth = json.load(open(cap + ".truth.json"))["totals"]
     check(sum(r["packets"] for r in by["interval"]) == truth["packets"],
           f"JSON lines packets != truth {truth['packets']}")
+    # a sink that fails mid-run (a full disk): observe stops with its error, and SQLite holds
+    # every interval observe accepted, the same as the run that went through
+    if os.path.exists("/dev/full"):
+        db3 = os.path.join(d, "full.db")
+        p = run(["observe", "-q", "--darknet", DN, "--read", cap, "--db", db3, "--event-window",
+                 "900", "--sink", "sqlite", "--sink", "jsonl:/dev/full", *enrich])
+        said = re.search(r"observed (\d+) darknet packets in (\d+) intervals", p.stderr)
+        check(p.returncode == 1 and "jsonl /dev/full: No space left on device" in p.stderr
+              and said, f"jsonl:/dev/full: {p.returncode} {p.stderr}")
+        cols = "start, end, packets, bytes, malformed, non_ip, outside, tcp_syn, udp, first_us"
+        kept = db_rows(db3, f"SELECT {cols} FROM intervals ORDER BY start")
+        full = db_rows(db, f"SELECT {cols} FROM intervals ORDER BY start")
+        check(said and len(kept) == int(said[2]) and
+              sum(r[2] for r in kept) == int(said[1]) and 0 < len(kept) < len(full) and
+              sorted(kept) == sorted(full)[:len(kept)],
+              f"jsonl:/dev/full: {len(kept)} intervals kept of {said and said[2]} accepted")
     # only JSON lines, to stdout: the same records, no database
     db2 = os.path.join(d, "none.db")
     p = run(["observe", "-q", "--darknet", DN, "--read", cap, "--db", db2, "--event-window",
