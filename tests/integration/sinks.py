@@ -69,8 +69,16 @@ def shell_rows(db, sql):
     """Rows of the packed per-source events, through mamori_events: the sqlite3 shell with the
     extension built beside mamori (as a user reads them; Python's sqlite3 cannot load it)."""
     ext = os.path.join(os.path.dirname(M), "mamori_sqlite")
-    p = subprocess.run(["sqlite3", "-cmd", ".load " + ext, "-json", db, sql], check=True,
-                       capture_output=True, text=True)
+    cmd = ["sqlite3", "-cmd", ".load " + ext, "-json", db, sql]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode and "undefined symbol: __asan" in p.stderr:
+        # a sanitizer build's extension: the shell needs the sanitizer runtime first
+        rt = subprocess.run(["clang", "-print-file-name=libclang_rt.asan-x86_64.so"],
+                            capture_output=True, text=True).stdout.strip()
+        env = dict(os.environ, LD_PRELOAD=rt, ASAN_OPTIONS="detect_leaks=0")
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode:
+        raise SystemExit(f"FAIL: reading mamori_events: {p.stderr}")
     return [tuple(r.values()) for r in json.loads(p.stdout or "[]")]
 
 
