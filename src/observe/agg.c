@@ -555,19 +555,28 @@ int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t ca
 
 #define BATCH 32
 
-int agg_frames(struct agg *a, int dlt, const struct agg_frame *f, size_t n)
+int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
 {
     struct decoded d[BATCH];
     for (size_t at = 0; at < n; at += BATCH) {
         size_t k = n - at < BATCH ? n - at : BATCH;
-        for (size_t i = 0; i < k; i++) { /* decode and hash, then fetch their slots */
-            decode(a, dlt, f[at + i].data, f[at + i].caplen, &d[i]);
-            if (d[i].darknet && shard_of(a, d[i].hsrc) == a->cfg.shard)
-                table_prefetch(&a->srcs, d[i].hsrc);
+        for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
+            decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
+        /* written out rather than through table_prefetch: gcc 12 drops the
+         * prefetches of this loop when they come through the inline call */
+        const struct table *t = &a->srcs;
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i].darknet || shard_of(a, d[i].hsrc) != a->cfg.shard) continue;
+            size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
+            const uint8_t *e = t->slots + j * t->esize; /* an entry spans up to three lines */
+            __builtin_prefetch(&t->hash[j]);
+            __builtin_prefetch(e);
+            __builtin_prefetch(e + 64);
+            __builtin_prefetch(e + sizeof(struct srcent) - 1);
         }
         for (size_t i = 0; i < k; i++) {
-            const struct agg_frame *x = &f[at + i];
-            int rc = frame(a, dlt, x->ts_us, x->data, x->caplen, x->wirelen, &d[i]);
+            const struct pcapf_rec *x = &f[at + i];
+            int rc = frame(a, x->dlt, x->ts_us, x->data, x->caplen, x->wirelen, &d[i]);
             if (rc < 0) return rc;
         }
     }

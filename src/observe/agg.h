@@ -36,6 +36,7 @@
 
 #include "../core/addr.h"
 #include "../core/geo.h"
+#include "../core/pcapfile.h"
 #include "../core/portset.h"
 #include "../store/record.h"
 #include "dos.h"
@@ -116,14 +117,9 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
-/* The same for n frames whose data stay valid until it returns: decoded and
+/* The same for n records whose data stay valid until it returns: decoded and
  * their table slots fetched in batches before they are counted. */
-struct agg_frame {
-    int64_t ts_us;
-    const uint8_t *data;
-    uint32_t caplen, wirelen;
-};
-int agg_frames(struct agg *a, int dlt, const struct agg_frame *f, size_t n);
+int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n);
 /* Frames older than us (beyond the reorder tolerance) are late from now on:
  * a live capture starts after what the database already holds. */
 void agg_set_floor(struct agg *a, int64_t us);
@@ -136,6 +132,9 @@ int agg_settle(struct agg *a, int64_t now_us);
 /* Closes the open interval; with final, also every open DoS vector. */
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);
+/* Joins the records shards made of one interval into parts[0] (see
+ * merge.c); parts[1..n) are freed, also on failure. */
+int agg_merge(struct interval_rec **parts, size_t n);
 /* Surge alerts of a (merged) record, as agg does for cfg.surge. */
 int agg_surge(struct surge *sg, struct interval_rec *r);
 /* Moves the samples gathered since the last call into out (at most cap, the

@@ -22,6 +22,7 @@
 #include "../store/store.h"
 #include "../store/writer.h"
 #include "agg.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +73,12 @@ struct run {
     uint64_t frames_at_t0;
     bool warned_late, warned_bad_time;
     bool opened; /* some capture was opened: the summary line is due, even of zeros */
+    double done; /* of the file being read through the shards, or -1 */
+    /* for the MAMORI_STATS line (bench/observe) */
+    uint64_t event_rows;
+    unsigned threads;
+    double read_done; /* when the last packet was read */
+    double shard_cpu[SHARD_MAX];
 };
 
 /* Once per run each: frames counted apart are a sign the input is not what
@@ -96,6 +103,7 @@ static void warn_time(struct run *run)
 static int sink(struct interval_rec *r, void *ctx)
 {
     struct run *run = ctx;
+    run->event_rows += r->n_events;
     return writer_put(run->writer, r);
 }
 
@@ -120,6 +128,8 @@ static void show_progress(struct run *run, bool done)
     FILE *f = run->pcap ? pcap_file(run->pcap) : NULL;
     if (f && run->size > 0)
         snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
+    else if (!f && run->done >= 0)
+        snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * run->done);
     fprintf(stderr, "\r\033[K  %s  %s%llu frames  %.2f Mpps", run->name, pct,
             (unsigned long long)frames, rate / 1e6);
     if (done) fputc('\n', stderr);
@@ -183,6 +193,24 @@ static int read_file(struct run *run, const char *path)
     pcap_close(p);
     run->pcap = NULL;
     return status;
+}
+
+/* Shard 0's thread, between batches: what read_file does between dispatches. */
+static void shard_poll(void *ctx, struct agg *first, const char *path, double done, bool last)
+{
+    struct run *run = ctx;
+    run->agg = first;
+    run->name = path;
+    run->done = done;
+    run->opened = true;
+    warn_time(run);
+    pass_samples(run, last);
+    if (run->progress) show_progress(run, last);
+}
+
+static bool shard_stopping(void)
+{
+    return stop_requested != 0;
 }
 
 struct input {
@@ -422,12 +450,68 @@ static int read_live(struct run *run, const char *ifname)
     return status;
 }
 
+/* Regular files through `threads` aggregator threads split by source
+ * (shard.h); the summary's totals into *t. */
+static int read_sharded(struct run *run, const struct input *in, int n, unsigned threads,
+                        const struct agg_cfg *acfg, struct agg_totals *t)
+{
+    struct shard_cfg c = {.agg = *acfg, .n = threads, .poll = shard_poll, .poll_ctx = run,
+                          .stopping = shard_stopping};
+    struct dos extra[SHARD_MAX];
+    struct dos_cfg dcfg;
+    dos_cfg_default(&dcfg);
+    int status = 0, rc = 0;
+    unsigned made = 1;
+    struct agg *own = run->agg; /* unused here: shard 0 stands in for it */
+    c.dos[0] = acfg->dos;
+    for (; made < threads && rc == 0; made++) {
+        rc = dos_init(&extra[made], &dcfg);
+        c.dos[made] = &extra[made];
+    }
+    struct shards *sh = rc == 0 ? shards_new(&c) : NULL;
+    if (!sh) {
+        cli_error("%s", err_msg());
+        status = 1;
+        rc = -ENOMEM;
+    }
+    for (int i = 0; i < n && sh && !stop_requested && rc == 0; i++) {
+        run->done = -1;
+        rc = shards_read(sh, in[i].path);
+        if (rc > 0) status |= 1;
+        if (rc < 0) {
+            run->rc = rc;
+            cli_error("%s", err_msg());
+            status = 1;
+        }
+        rc = rc < 0 ? rc : 0;
+    }
+    run->read_done = cli_now();
+    if (sh) {
+        if (run->progress) fputs("  committing the last interval and the per-source events...", stderr);
+        if (rc == 0 && (rc = shards_finish(sh, wall_us())) < 0) {
+            run->rc = rc;
+            cli_error("%s", err_msg());
+            status = 1;
+        }
+        run->agg = shards_first(sh);
+        warn_time(run);
+        shards_totals(sh, t);
+        run->threads = shards_cpu(sh, run->shard_cpu);
+        shards_free(sh);
+    }
+    for (unsigned i = 1; i < made; i++)
+        dos_free(&extra[i]);
+    run->agg = own;
+    return status;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
           "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
-          "                      [--max-sources N] [--replace] [--sink NAME[:ARG]]... [--quiet]\n"
+          "                      [--max-sources N] [--threads N] [--replace]\n"
+          "                      [--sink NAME[:ARG]]... [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -446,6 +530,8 @@ static void usage(FILE *f)
           "      --event-window S  fold per-source events over S seconds (default 3600)\n"
           "      --max-sources N   per-source detail for at most N sources per interval and\n"
           "                        per event window (default 1500000); bounds memory\n"
+          "      --threads N       aggregator threads for capture files, split by source\n"
+          "                        (default: 2 when two CPUs are free, 1 with --max-sources)\n"
           "      --replace         input overlapping what the database holds from this\n"
           "                        sensor replaces it (default: refused, nothing written)\n"
           "      --sink NAME[:ARG] where records go; repeatable (default sqlite, to --db;\n"
@@ -459,8 +545,8 @@ struct opts {
     const char **reads, **geos, **asns, **sinks;
     int n_reads, n_geos, n_asns, n_sinks;
     bool use_db; /* some sink writes to --db */
-    uint64_t interval, event_window, max_sources;
-    bool no_geo, quiet, replace;
+    uint64_t interval, event_window, max_sources, threads;
+    bool no_geo, quiet, replace, max_sources_set;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -477,6 +563,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"iot-ports", required_argument, 0, 'P'},
                                        {"event-window", required_argument, 0, 'E'},
                                        {"max-sources", required_argument, 0, 'M'},
+                                       {"threads", required_argument, 0, 'T'},
                                        {"replace", no_argument, 0, 'R'},
                                        {"sink", required_argument, 0, 'S'},
                                        {"quiet", no_argument, 0, 'q'},
@@ -517,6 +604,10 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'M':
             if (!cli_uint("--max-sources", optarg, 1, 1000000000, &o->max_sources))
                 return EXIT_USAGE;
+            o->max_sources_set = true;
+            break;
+        case 'T':
+            if (!cli_uint("--threads", optarg, 1, SHARD_MAX, &o->threads)) return EXIT_USAGE;
             break;
         case 'g':
             o->geos[o->n_geos++] = optarg;
@@ -726,7 +817,16 @@ int cmd_observe(int argc, char **argv)
     run.progress = !o.quiet && isatty(STDERR_FILENO);
     run.t0 = run.last_print = cli_now();
     status = 0;
-    for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
+    /* Regular files go through the sharded reader (also with one thread: it
+     * reads faster than libpcap); a stream among them keeps the whole run on
+     * one aggregator fed by libpcap, since a stream cannot be read twice. */
+    bool files = o.n_reads > 0;
+    for (int i = 0; i < o.n_reads; i++)
+        files = files && in[i].scanned;
+    unsigned threads = o.threads ? (unsigned)o.threads : o.max_sources_set ? 1 : shard_auto();
+    struct agg_totals sharded = {0};
+    if (files) status |= read_sharded(&run, in, o.n_reads, threads, &acfg, &sharded);
+    for (int i = 0; i < o.n_reads && !files && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, in[i].path);
     free(in);
     if (o.iface) {
@@ -749,25 +849,32 @@ int cmd_observe(int argc, char **argv)
             status |= read_live(&run, o.iface);
         }
     }
-    if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
-    rc = agg_settle(run.agg, wall_us());
-    if (rc == 0) rc = agg_flush(run.agg, true);
-    warn_time(&run);
-    int wrc = writer_close(run.writer);
+    rc = 0;
+    if (!files) run.read_done = cli_now();
+    if (!files) {
+        if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
+        rc = agg_settle(run.agg, wall_us());
+        if (rc == 0) rc = agg_flush(run.agg, true);
+        warn_time(&run);
+    }
+    double writer_cpu = 0;
+    int wrc = writer_close_cpu(run.writer, &writer_cpu);
+    if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
     int src = sinks_close(run.sinks); /* after the writer: it flushed into them */
     run.sinks = NULL;
     if (wrc == 0) wrc = src;
-    if (run.progress) fputs("\r\033[K", stderr);
     if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
         status = 1;
+    } else if (files && run.rc < 0) {
+        status = 1; /* said by read_sharded */
     } else if (rc < 0 || wrc < 0 ||
                (run.store && (save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
                               store_add_counter(run.store, "kernel_drops", run.drops) < 0))) {
         cli_error("%s", err_msg());
         status = 1;
     }
-    const struct agg_totals *t = agg_totals(run.agg);
+    const struct agg_totals *t = files ? &sharded : agg_totals(run.agg);
     double secs = cli_now() - run.t0;
     if (run.opened) /* also for a capture with no frame at all: zeros say it was read */
         fprintf(
@@ -789,6 +896,17 @@ int cmd_observe(int argc, char **argv)
             "%llu packets came from sources past --max-sources %llu in their interval: counted "
             "in totals, ports and fingerprints, without per-source detail",
             (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
+    if (getenv("MAMORI_STATS")) { /* machine-readable, for bench/observe */
+        char cpu[SHARD_MAX * 16] = "";
+        for (unsigned i = 0; i < run.threads; i++)
+            snprintf(cpu + strlen(cpu), sizeof cpu - strlen(cpu), "%s%.3f", i ? "," : "",
+                     run.shard_cpu[i]);
+        fprintf(stderr,
+                "mamori-stats: threads=%u shard_cpu_s=%s writer_cpu_s=%.3f "
+                "last_packet_to_exit_s=%.3f event_rows=%llu\n",
+                run.threads ? run.threads : 1, run.threads ? cpu : "-", writer_cpu,
+                cli_now() - run.read_done, (unsigned long long)run.event_rows);
+    }
 out:
     writer_close(run.writer);
     sinks_close(run.sinks);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct writer {
     struct sinks *sinks;
@@ -22,6 +23,7 @@ struct writer {
     bool closing;
     int rc;
     char err[512];
+    double cpu_s; /* the thread's CPU time when it ended */
 };
 
 static void *run(void *arg)
@@ -67,6 +69,9 @@ static void *run(void *arg)
         pthread_cond_broadcast(&w->changed);
     }
     pthread_mutex_unlock(&w->mu);
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        w->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
     return NULL;
 }
 
@@ -122,12 +127,18 @@ void writer_put_samples(struct writer *w, const struct live_sample *v, size_t n)
 
 int writer_close(struct writer *w)
 {
+    return writer_close_cpu(w, NULL);
+}
+
+int writer_close_cpu(struct writer *w, double *cpu_s)
+{
     if (!w) return 0;
     pthread_mutex_lock(&w->mu);
     w->closing = true;
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->th, NULL);
+    if (cpu_s) *cpu_s = w->cpu_s;
     int rc = w->rc;
     if (rc) err_set(rc, "%s", w->err);
     pthread_mutex_destroy(&w->mu);

@@ -29,5 +29,7 @@ int writer_put(struct writer *w, struct interval_rec *r);
 void writer_put_samples(struct writer *w, const struct live_sample *v, size_t n);
 /* Waits for every queued interval to be committed; returns the first error. */
 int writer_close(struct writer *w);
+/* The same, and the CPU seconds the writer thread used (bench/observe). */
+int writer_close_cpu(struct writer *w, double *cpu_s);
 
 #endif
