@@ -183,40 +183,51 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
-int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
+static size_t hll_nonzero(const struct sketch *s)
 {
-    uint8_t *b;
-    if (!s->reg) {
-        *len = 1 + (size_t)s->n * 8;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
-        b[0] = 'E';
-        size_t o = 1;
-        for (uint32_t i = 0; i < s->cap; i++)
-            if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
-        *buf = b;
-        return 0;
-    }
     size_t nz = 0;
     for (uint32_t i = 0; i < SKETCH_M; i++)
         nz += s->reg[i] != 0;
-    if (1 + nz * 3 < 1 + (size_t)SKETCH_M) {
-        *len = 1 + nz * 3;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
-        b[0] = 'S';
-        size_t o = 1;
-        for (uint32_t i = 0; i < SKETCH_M; i++) {
-            if (!s->reg[i]) continue;
-            b[o] = (uint8_t)i;
-            b[o + 1] = (uint8_t)(i >> 8);
-            b[o + 2] = s->reg[i];
-            o += 3;
-        }
-    } else {
-        *len = 1 + SKETCH_M;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
+    return nz;
+}
+
+size_t sketch_encoded_size(const struct sketch *s)
+{
+    if (!s->reg) return 1 + (size_t)s->n * 8;
+    size_t nz = hll_nonzero(s);
+    return 1 + nz * 3 < 1 + (size_t)SKETCH_M ? 1 + nz * 3 : 1 + (size_t)SKETCH_M;
+}
+
+size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
+{
+    size_t o = 1;
+    if (!s->reg) {
+        b[0] = 'E';
+        for (uint32_t i = 0; i < s->cap; i++)
+            if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
+        return o;
+    }
+    if (1 + hll_nonzero(s) * 3 >= 1 + (size_t)SKETCH_M) {
         b[0] = 'D';
         memcpy(b + 1, s->reg, SKETCH_M);
+        return 1 + SKETCH_M;
     }
+    b[0] = 'S';
+    for (uint32_t i = 0; i < SKETCH_M; i++) {
+        if (!s->reg[i]) continue;
+        b[o] = (uint8_t)i;
+        b[o + 1] = (uint8_t)(i >> 8);
+        b[o + 2] = s->reg[i];
+        o += 3;
+    }
+    return o;
+}
+
+int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
+{
+    uint8_t *b = malloc(sketch_encoded_size(s));
+    if (!b) return err_set(-ENOMEM, "sketch: out of memory");
+    *len = sketch_encode_into(s, b);
     *buf = b;
     return 0;
 }

@@ -25,6 +25,7 @@
  * search inside the few blocks whose range holds it. */
 #include "evpack.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,11 +110,13 @@ void ev_unpack(const uint8_t in[EV_RECORD], struct src_row *r)
         r->ports[i] = (uint16_t)(in[48 + 2 * i] | in[49 + 2 * i] << 8);
     r->asn = get32(in + 64);
     r->has_loc = (in[78] & 0x40) != 0;
-    r->lat = getf(in + 68);
-    r->lon = getf(in + 72);
+    if (r->has_loc) {
+        r->lat = getf(in + 68);
+        r->lon = getf(in + 72);
+    }
     r->more_ports = (in[78] & 0x80) != 0;
     r->cc[0] = (char)in[76];
-    r->cc[1] = (char)in[77];
+    r->cc[1] = in[76] ? (char)in[77] : 0;
     r->fpmask = in[79];
     r->clsmask = in[80];
 }
@@ -131,10 +134,14 @@ static uint64_t half(const struct src_row *r, int hi)
     return v;
 }
 
-/* Stable LSD radix sort of a[0..n) on k, one pass per byte that differs. */
-static void radix(struct key *a, struct key *tmp, size_t n)
+/* Stable LSD radix sort of a[0..n) on k, one pass per byte that differs;
+ * the passes alternate between a and tmp: returns the one holding the result. */
+static struct key *radix(struct key *a, struct key *tmp, size_t n)
 {
-    size_t count[8][256] = {{0}};
+    static const size_t zero[8][256];
+    size_t(*count)[256] = malloc(sizeof zero);
+    if (!count) return NULL;
+    memset(count, 0, sizeof zero);
     for (size_t i = 0; i < n; i++)
         for (int b = 0; b < 8; b++)
             count[b][(a[i].k >> (8 * b)) & 0xff]++;
@@ -148,30 +155,47 @@ static void radix(struct key *a, struct key *tmp, size_t n)
         }
         for (size_t i = 0; i < n; i++)
             tmp[c[(a[i].k >> (8 * b)) & 0xff]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
+        struct key *t = a;
+        a = tmp;
+        tmp = t;
     }
+    free(count);
+    return a;
 }
 
 uint32_t *ev_order(const struct src_row *rows, size_t n)
 {
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
-    struct key *a = malloc((n ? n : 1) * sizeof *a), *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!order || !a || !tmp) {
-        free(order);
-        free(a);
-        free(tmp);
-        return NULL;
+    size_t m = n ? n : 1;
+    uint32_t *order = malloc(m * sizeof *order);
+    uint64_t *hi = malloc(m * sizeof *hi);
+    struct key *a = malloc(m * sizeof *a), *tmp = malloc(m * sizeof *tmp), *s = a;
+    bool mixed = false; /* the high halves differ (IPv6, or IPv4 with IPv6) */
+    if (order && hi && a && tmp) {
+        for (size_t i = 0; i < n; i++) { /* rows read once, in order */
+            a[i] = (struct key){half(&rows[i], 0), (uint32_t)i};
+            hi[i] = half(&rows[i], 1);
+            mixed |= hi[i] != hi[0];
+        }
+        s = n ? radix(a, tmp, n) : a;
     }
-    for (size_t i = 0; i < n; i++)
-        a[i] = (struct key){half(&rows[i], 0), (uint32_t)i};
-    if (n) radix(a, tmp, n);
-    for (size_t i = 0; i < n; i++) /* then by the high half, keeping the low half's order */
-        a[i].k = half(&rows[a[i].idx], 1);
-    if (n) radix(a, tmp, n);
-    for (size_t i = 0; i < n; i++)
-        order[i] = a[i].idx;
+    if (s && mixed) { /* then by the high half, keeping the low half's order */
+        struct key *other = s == a ? tmp : a;
+        for (size_t i = 0; i < n; i++) {
+            if (i + 16 < n) __builtin_prefetch(&hi[s[i + 16].idx]);
+            s[i].k = hi[s[i].idx];
+        }
+        s = radix(s, other, n);
+    }
+    if (s)
+        for (size_t i = 0; i < n; i++)
+            order[i] = s[i].idx;
+    free(hi);
     free(a);
     free(tmp);
+    if (!s) {
+        free(order);
+        return NULL;
+    }
     return order;
 }
 

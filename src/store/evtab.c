@@ -229,11 +229,11 @@ static int load(struct ev_cursor *c)
     while (!c->eof) {
         if (c->i < c->n) {
             uint8_t buf[EV_RECORD];
-            const uint8_t *rec = c->data + c->i * EV_RECORD;
-            if (c->by_ip) {
-                if (read_blob(c, c->i, buf) < 0) return fail(c, SQLITE_IOERR, NULL);
-                rec = buf;
-            }
+            const uint8_t *rec = buf;
+            if (!c->by_ip)
+                rec = c->data + c->i * EV_RECORD;
+            else if (read_blob(c, c->i, buf) < 0)
+                return fail(c, SQLITE_IOERR, NULL);
             if (!c->by_ip || memcmp(ev_ip(rec), c->ip, 16) == 0) {
                 ev_unpack(rec, &c->row);
                 return SQLITE_OK;

@@ -8,6 +8,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 #include "evtab.h"
+#include "stattab.h"
 
 int sqlite3_mamorisqlite_init(sqlite3 *db, char **err, const sqlite3_api_routines *api);
 
@@ -15,6 +16,8 @@ int sqlite3_mamorisqlite_init(sqlite3 *db, char **err, const sqlite3_api_routine
 {
     SQLITE_EXTENSION_INIT2(api);
     int rc = ev_table_register(db);
-    if (rc != SQLITE_OK) *err = sqlite3_mprintf("mamori_sqlite: cannot register mamori_events");
+    if (rc == SQLITE_OK) rc = stats_table_register(db);
+    if (rc != SQLITE_OK)
+        *err = sqlite3_mprintf("mamori_sqlite: cannot register mamori_events, mamori_stats");
     return rc;
 }

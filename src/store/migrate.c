@@ -12,6 +12,7 @@
 #include "migrate.h"
 #include "../core/err.h"
 #include "events.h"
+#include "rollup.h"
 #include "store.h"
 
 #include <errno.h>
@@ -126,6 +127,8 @@ static const struct migration migrations[] = {
     {"packet time checks", schema_v3, NULL},
     /* v4: per-source events as packed records in blocks (events.c) */
     {"packed per-source events", ev_schema_sql, ev_migrate_rows},
+    /* v5: per-key stats as one blob per interval, stats rollups (rollup.c) */
+    {"stats blobs and rollups", NULL, rollup_migrate_stats},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,

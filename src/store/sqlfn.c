@@ -7,6 +7,7 @@
  *
  * Window unions happen inside SQLite so that one GROUP BY does the work. */
 #include "sqlfn.h"
+#include "stattab.h"
 #include "evtab.h"
 #include "../core/err.h"
 #include "../core/sketch.h"
@@ -118,7 +119,7 @@ int store_sql_register(sqlite3 *db)
                                 NULL, union_step, union_final) != SQLITE_OK ||
         sqlite3_create_function(db, "mamori_sketch", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 NULL, distinct_step, sketch_final) != SQLITE_OK ||
-        ev_table_register(db) != SQLITE_OK)
+        ev_table_register(db) != SQLITE_OK || stats_table_register(db) != SQLITE_OK)
         return err_set(-EIO, "cannot register SQL functions: %s", sqlite3_errmsg(db));
     return 0;
 }

@@ -5,7 +5,9 @@
 #include "events.h"
 #include "evpack.h"
 #include "migrate.h"
+#include "rollup.h"
 #include "sqlfn.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,8 +20,8 @@
 struct store {
     sqlite3 *db;
     char path[PATH_MAX];
-    sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top,
-        *ins_alert, *ins_dos;
+    struct rollup *rollup; /* the hour and day in memory (writers only) */
+    sqlite3_stmt *ins_interval, *ins_isketch, *ins_stats, *ins_top, *ins_alert, *ins_dos;
     struct ev_writer events; /* per-source event windows, packed (events.c) */
     int64_t base_id, base_event_id; /* newest rows of earlier runs, at open */
     enum store_overlap_mode overlap;
@@ -63,17 +65,13 @@ static int prepare_writers(struct store *s)
          "late,bad_time,tcp_syn,backscatter,udp,icmp_request,other,sources,first_us,last_us)"
          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO interval_sketches VALUES(?,?)",
-        "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
-        "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
-        "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
-        "INSERT INTO asn_stats VALUES(?,?,?,?,?,?,?)",
+        "INSERT INTO interval_stats VALUES(?,?)",
         "INSERT INTO top_sources VALUES(?,?,?,?,?,?,?,?,?,?)",
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_port, &s->ins_fp,
-                            &s->ins_cc,       &s->ins_asn,     &s->ins_top,  &s->ins_alert,
-                            &s->ins_dos};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_stats,
+                            &s->ins_top,      &s->ins_alert,   &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
     return ev_writer_init(&s->events, s->db, s->path);
@@ -124,6 +122,7 @@ struct store *store_open(const char *path, bool write)
             goto fail;
         }
         if (store_sql_register(s->db) < 0 || store_migrate(s->db, s->path) < 0 || prepare_writers(s) < 0 ||
+            !(s->rollup = rollup_new(s->db, s->path)) ||
             base_ids(s) < 0)
             goto fail;
     } else {
@@ -135,6 +134,7 @@ struct store *store_open(const char *path, bool write)
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }
+        if (store_sql_register(s->db) < 0) goto fail; /* the read API's aggregates */
     }
     return s;
 fail:
@@ -163,51 +163,16 @@ static int step(struct store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : db_err(s, what);
 }
 
+/* The interval's per-key stats as one blob (stats.h): one insert instead of
+ * one per port, fingerprint, country and ASN, each with its index updates. */
 static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
 {
-    int rc = 0;
-    for (int kind = ROW_PORT; kind <= ROW_BACKSCATTER_PORT && rc == 0; kind++) {
-        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
-            const struct stat_row *w = &r->rows[kind][i];
-            sqlite3_stmt *st = s->ins_port;
-            sqlite3_bind_int64(st, 1, id);
-            sqlite3_bind_int(st, 2, kind == ROW_BACKSCATTER_PORT);
-            sqlite3_bind_text(st, 3, proto_name(w->proto), -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 4, (int)w->key);
-            sqlite3_bind_int64(st, 5, (int64_t)w->packets);
-            sqlite3_bind_int64(st, 6, (int64_t)w->bytes);
-            sqlite3_bind_int64(st, 7, (int64_t)sketch_count(&w->src));
-            sqlite3_bind_int64(st, 8, (int64_t)sketch_count(&w->dst));
-            if (bind_sketch(st, 9, &w->src) < 0 || bind_sketch(st, 10, &w->dst) < 0) return -ENOMEM;
-            rc = step(s, st, "insert port row");
-        }
-    }
-    for (int kind = ROW_FINGERPRINT; kind <= ROW_ASN && rc == 0; kind++) {
-        sqlite3_stmt *st = kind == ROW_FINGERPRINT ? s->ins_fp
-                           : kind == ROW_COUNTRY   ? s->ins_cc
-                                                   : s->ins_asn;
-        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
-            const struct stat_row *w = &r->rows[kind][i];
-            int c = 1;
-            sqlite3_bind_int64(st, c++, id);
-            if (kind == ROW_FINGERPRINT) {
-                sqlite3_bind_text(st, c++, fingerprint_name((enum fingerprint)w->key), -1,
-                                  SQLITE_STATIC);
-            } else if (kind == ROW_COUNTRY) {
-                char cc[3] = {(char)(w->key >> 8), (char)w->key, 0};
-                sqlite3_bind_text(st, c++, cc, 2, SQLITE_TRANSIENT);
-            } else {
-                sqlite3_bind_int64(st, c++, w->key);
-                sqlite3_bind_text(st, c++, w->label ? w->label : "", -1, SQLITE_STATIC);
-            }
-            sqlite3_bind_int64(st, c++, (int64_t)w->packets);
-            sqlite3_bind_int64(st, c++, (int64_t)w->bytes);
-            sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&w->src));
-            if (bind_sketch(st, c, &w->src) < 0) return -ENOMEM;
-            rc = step(s, st, "insert stat row");
-        }
-    }
-    return rc;
+    uint8_t *blob;
+    size_t len;
+    if (stats_encode_rec(r, &blob, &len) < 0) return -ENOMEM;
+    sqlite3_bind_int64(s->ins_stats, 1, id);
+    sqlite3_bind_blob64(s->ins_stats, 2, blob, len, free);
+    return step(s, s->ins_stats, "insert interval stats");
 }
 
 /* cc, asn, lat, lon at columns col..col+3; NULL where unknown. */
@@ -402,14 +367,14 @@ static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
         "DELETE FROM temp.doomed",
         "INSERT INTO temp.doomed SELECT id, start" OVERLAP_WHERE,
         "DELETE FROM interval_sketches WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM port_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM fingerprint_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM country_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM asn_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM interval_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM top_sources WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM alerts WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM dos WHERE interval_id IN (SELECT id FROM temp.doomed)"
         " OR (start_us >= ?1 AND start_us <= ?2)", /* reported after the range, started in it */
+        "DELETE FROM stats_rollups WHERE (res = 3600 AND bucket IN"
+        " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
+        " (SELECT start - start % 86400 FROM temp.doomed))",
         "DELETE FROM rollup_buckets WHERE (res = 3600 AND bucket IN"
         " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
         " (SELECT start - start % 86400 FROM temp.doomed))",
@@ -418,6 +383,7 @@ static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
         "DELETE FROM intervals WHERE id IN (SELECT id FROM temp.doomed)",
     };
     /* clang-format on */
+    if (s->rollup) rollup_invalidate(s->rollup); /* its hour or day may lose intervals */
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
@@ -500,97 +466,7 @@ static int write_one(struct store *s, struct interval_rec *r)
     if (rc == 0) rc = write_top(s, r, id);
     if (rc == 0) rc = ev_write_window(&s->events, r->events_from, r->end, r->events, r->n_events);
     if (rc == 0) rc = write_events(s, r, id);
-    return rc;
-}
-
-/* Hourly and daily per-port rollups, so a chart of weeks reads hundreds of
- * rows instead of tens of thousands of interval sketches.  An hour is rolled
- * up (from the interval rows, keeping the union sketch) when an interval that
- * ends it is written; a day from its hours.  Writing into a rolled bucket
- * first drops its marker, so readers fall back to the raw rows until it is
- * rolled up again: a bucket is read from rollups only while it is marked. */
-static int exec_bucket(struct store *s, const char *sql, int64_t res, int64_t bucket)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "rollup");
-    sqlite3_bind_int64(st, 1, res);
-    sqlite3_bind_int64(st, 2, bucket);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, "rollup");
-}
-
-/* Replaces one bucket's rows with what insert_sql (?1 res, ?2 bucket) selects, and marks it. */
-static int rollup_bucket(struct store *s, int64_t res, int64_t bucket, const char *insert_sql)
-{
-    int rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", res, bucket);
-    if (rc == 0) rc = exec_bucket(s, insert_sql, res, bucket);
-    if (rc == 0)
-        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", res, bucket);
-    return rc;
-}
-
-/* An hour: per-port rows with both sketches (time series and the summary's
- * port lists) and the hour's 1,000 busiest sources of its intervals' top lists. */
-static int rollup_hour(struct store *s, int64_t hour)
-{
-    int rc = exec_bucket(s, "DELETE FROM top_rollups WHERE bucket = ?2 AND ?1 > 0", 3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s,
-                         "INSERT INTO top_rollups SELECT ?2, ip, sum(x.packets) AS p, sum(x.bytes),"
-                         " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat),"
-                         " max(x.lon) FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
-                         " WHERE i.start >= ?2 AND i.start < ?2 + ?1 GROUP BY ip ORDER BY p DESC"
-                         " LIMIT 1000",
-                         3600, hour);
-    if (rc == 0)
-        rc = rollup_bucket(s, 3600, hour,
-                           "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
-                           " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
-                           " mamori_sketch(x.src_sketch), mamori_sketch(x.dst_sketch)"
-                           " FROM port_stats x JOIN intervals i ON i.id = x.interval_id"
-                           " WHERE i.start >= ?2 AND i.start < ?2 + ?1"
-                           " GROUP BY x.backscatter, x.proto, x.port");
-    return rc;
-}
-
-static int rollup_day(struct store *s, int64_t day)
-{
-    sqlite3_stmt *st; /* the day's hours that hold data but no rollup yet */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT DISTINCT start - start % 3600 AS h FROM intervals"
-                           " WHERE start >= ?1 AND start < ?1 + 86400 AND h NOT IN"
-                           " (SELECT bucket FROM rollup_buckets WHERE res = 3600)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, "rollup");
-    sqlite3_bind_int64(st, 1, day);
-    int64_t hours[24];
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && n < 24)
-        hours[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = rollup_hour(s, hours[i]);
-    if (rc == 0)
-        rc = rollup_bucket(s, 86400, day,
-                           "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
-                           " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL, NULL"
-                           " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
-                           " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port");
-    return rc;
-}
-
-static int rollups_after(struct store *s, const struct interval_rec *r)
-{
-    int64_t hour = r->start - r->start % 3600, day = r->start - r->start % 86400;
-    int rc =
-        exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 86400,
-                         day);
-    if (rc == 0 && r->end >= hour + 3600) rc = rollup_hour(s, hour);
-    if (rc == 0 && r->end >= day + 86400) rc = rollup_day(s, day);
+    if (rc == 0) rc = rollup_after_write(s->rollup, r, id);
     return rc;
 }
 
@@ -601,11 +477,13 @@ int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = write_one(s, r[i]);
-        if (rc == 0) rc = rollups_after(s, r[i]);
     }
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");
-    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rollup_invalidate(s->rollup); /* memory held what was rolled back */
+    }
     return rc;
 }
 
@@ -762,8 +640,9 @@ int store_save_baselines(struct store *s, int64_t interval, const struct baselin
 void store_close(struct store *s)
 {
     if (!s) return;
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_port,  s->ins_fp,
-                           s->ins_cc,       s->ins_asn,     s->ins_top,   s->ins_alert, s->ins_dos};
+    rollup_free(s->rollup);
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_stats,
+                           s->ins_top,      s->ins_alert,   s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     ev_writer_free(&s->events);

@@ -185,7 +185,8 @@ set -e
 [ "$(frames "$T/stream.db")" = "$($PT count "$T/b.pcap")" ] || fail "stream --replace counted twice"
 
 # What a schema-2 database looked like: no late, bad_time or packet spans, and
-# one source_events row per source per window (schema 4 packs them in blocks).
+# one source_events row per source per window (schema 4 packs them in blocks),
+# one row per port, fingerprint, country and ASN per interval (schema 5: a blob).
 to_schema2() {
     python3 - "$1" <<'PY'
 import sqlite3, sys
@@ -205,7 +206,31 @@ CREATE INDEX source_events_ip ON source_events(ip);
 INSERT INTO source_events SELECT id, window_start, window_end, ip, first_seen_us, last_seen_us,
  packets, bytes, ports, fingerprints, classes, cc, asn, lat, lon FROM mamori_events ORDER BY id;
 DROP TABLE event_blocks;
-DROP TABLE as_names;"
+DROP TABLE as_names;
+CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,
+ proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,
+ sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);
+CREATE INDEX port_stats_interval ON port_stats(interval_id);
+CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);
+CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);
+CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX country_stats_interval ON country_stats(interval_id);
+CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX asn_stats_interval ON asn_stats(interval_id);
+INSERT INTO port_stats SELECT interval_id, kind = 'backscatter_port', proto, port, packets, bytes,
+ sources, destinations, src_sketch, dst_sketch FROM mamori_stats WHERE port IS NOT NULL;
+INSERT INTO fingerprint_stats SELECT interval_id, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'fingerprint';
+INSERT INTO country_stats SELECT interval_id, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'country';
+INSERT INTO asn_stats SELECT interval_id, asn, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'asn';
+DROP TABLE interval_stats;
+DROP TABLE stats_rollups;"
 }
 
 # A database of schema 2 (before late, bad_time and packet spans) is still

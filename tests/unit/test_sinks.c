@@ -218,7 +218,7 @@ static void failing_sink(void **st)
     assert_int_equal(sinks_close(set), -ENOSPC); /* a sticky set keeps saying it */
     store_close(s);
     assert_int_equal(db_count(db, "SELECT count(*) FROM intervals"), N_IV);
-    assert_int_equal(db_count(db, "SELECT count(*) FROM port_stats"), N_IV);
+    assert_int_equal(db_count(db, "SELECT count(*) FROM interval_stats"), N_IV); /* the rows */
     assert_int_equal(file_lines(jl, "{\"kind\":\"interval\""), N_IV);
     assert_int_equal(file_lines(jl, "{\"kind\":\"port\""), N_IV);
     free(p);
