@@ -305,7 +305,7 @@ static bool wants_db(const struct opts *o)
 /* Opened before the sandbox: a sink's file stays open across chroot. */
 static struct sinks *open_sinks(const struct opts *o, struct store *db, int *rc)
 {
-    struct sink_env env = {.store = db};
+    struct sink_env env = {.store = db, .kinds = SINK_SESSIONS | SINK_INDICATORS};
     struct sinks *set = sinks_new(false);
     if (!set) return NULL;
     if (!o->n_sinks && db && (*rc = sinks_add(set, "sqlite", &env)) < 0) goto fail;

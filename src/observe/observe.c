@@ -690,7 +690,8 @@ static int save_baselines(struct store *st, struct surge *sg, int64_t interval)
  * open stops the run while nothing is written. */
 static int open_sinks(const struct opts *o, struct run *run)
 {
-    struct sink_env env = {.store = run->store};
+    struct sink_env env = {.store = run->store,
+                           .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES};
     if (!(run->sinks = sinks_new(true))) return -ENOMEM;
     for (int i = 0; i < o->n_sinks; i++) {
         int rc = sinks_add(run->sinks, o->sinks[i], &env);

@@ -49,6 +49,7 @@ struct store;
 /* What a command hands every sink it opens. */
 struct sink_env {
     struct store *store; /* the database the command opened (--db), or NULL */
+    unsigned kinds;      /* what the command will put (a sink may prepare for it at open) */
 };
 
 struct sink_ops {

@@ -30,6 +30,11 @@ static int sq_open(const char *arg, const struct sink_env *env, void **state)
     if (!s) return err_set(-ENOMEM, "sqlite sink: out of memory");
     s->store = env->store;
     *state = s;
+    /* lure prepares its statements now, while files can still be opened (before the sandbox) */
+    if ((env->kinds & (SINK_SESSIONS | SINK_INDICATORS)) && !(s->hp = honeypot_db_open(s->store))) {
+        free(s);
+        return -EIO;
+    }
     return 0;
 }
 
@@ -47,7 +52,7 @@ static int sq_samples(void *state, const struct live_sample *v, size_t n)
 
 static int honeypot(struct sqlite_sink *s)
 {
-    if (!s->hp && !(s->hp = honeypot_db_open(s->store))) return -EIO;
+    if (!s->hp && !(s->hp = honeypot_db_open(s->store))) return -EIO; /* a command that did not say it would */
     return 0;
 }
 
