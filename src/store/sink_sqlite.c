@@ -52,7 +52,8 @@ static int sq_samples(void *state, const struct live_sample *v, size_t n)
 
 static int honeypot(struct sqlite_sink *s)
 {
-    if (!s->hp && !(s->hp = honeypot_db_open(s->store))) return -EIO; /* a command that did not say it would */
+    /* prepared at open unless the command did not say it would put these */
+    if (!s->hp && !(s->hp = honeypot_db_open(s->store))) return -EIO;
     return 0;
 }
 
