@@ -125,7 +125,7 @@ struct session_rec {
     int64_t ts_us;
     /* SESSION_LOGIN: the attempt; SESSION_CLOSE: the last credentials tried */
     const char *username, *password;
-    bool success; /* SESSION_LOGIN: accepted; SESSION_CLOSE: some login was */
+    bool success;      /* SESSION_LOGIN: accepted; SESSION_CLOSE: some login was */
     const char *input; /* SESSION_COMMAND, valid UTF-8 */
     /* SESSION_DOWNLOAD: "url" (asked for, never fetched) or "file" (built in the shell) */
     const char *dl_kind, *tool, *url, *host, *path, *sha256;
