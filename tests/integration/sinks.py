@@ -354,6 +354,18 @@ def test_lure():
     ev = hp.read_events()
     check(sum(1 for e in ev if e["eventid"] == "cowrie.session.connect") == 3,
           "lure: Cowrie events")
+    # the router has neither wget nor tftp: the echo dropper builds a file (path, SHA-256, size)
+    d = scratch()
+    jl = os.path.join(d, "lure.jsonl")
+    hp = Honeypot("--sink", "jsonl:" + jl, "--sink", "sqlite", tmp=d, persona="router-mips")
+    t = Telnet(hp.port)
+    mirai_loader(t, "admin", "admin")
+    t.close()
+    check(hp.stop() == 0, f"lure (router) exit status: {hp.summary}")
+    recs = lines(jl)
+    lure_equal(hp.db, recs)
+    check(any(r.get("download") == "file" and r["sha256"] and r["size"] > 0 for r in recs),
+          "lure (router): no file download among the records")
 
 
 def one_line_error(args, want, code=2):
