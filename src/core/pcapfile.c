@@ -132,7 +132,8 @@ static int fill(struct pcapf *f, size_t need)
     }
     while (f->end < need && !f->eof) {
         ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR) /* a signal: the caller decides whether to go on */
+            return err_set(-EINTR, "%s: read interrupted", f->name);
         if (n < 0) return err_set(-errno, "%s: %s", f->name, strerror(errno));
         if (n == 0) f->eof = true;
         f->end += (size_t)n;
@@ -171,8 +172,7 @@ static int open_pcap(struct pcapf *f, uint32_t magic)
     return 0;
 }
 
-/* One pcap record at pos: 1, 0 when more input is needed (or at the end:
- * *more = false), < 0 on damage. */
+/* One pcap record at pos: 1, 0 when more input is needed, < 0 on damage. */
 static int pcap_rec(struct pcapf *f, struct pcapf_rec *r)
 {
     size_t avail = f->end - f->pos;

@@ -46,7 +46,9 @@ struct pcapf *pcapf_open(const char *path);
  * messages.  The descriptor is closed by pcapf_free when own_fd. */
 struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd);
 
-/* 1 and *r filled, 0 at the end of the input, < 0 on an error (err_set). */
+/* 1 and *r filled, 0 at the end of the input, < 0 on an error (err_set).
+ * -EINTR: a signal interrupted a blocking read (a pipe); nothing was lost,
+ * and the next call goes on where this one stopped. */
 int pcapf_next(struct pcapf *f, struct pcapf_rec *r);
 /* Up to max records, all valid together until the next call: > 0 records,
  * 0 at the end, < 0 on an error (the records of earlier calls were good). */
