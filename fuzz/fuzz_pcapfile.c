@@ -5,6 +5,7 @@
 #include "core/pcapfile.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>

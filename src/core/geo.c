@@ -1,4 +1,13 @@
-/* geo — MaxMind DB and ASN range lookups (see geo.h). */
+/* geo — MaxMind DB and ASN range lookups (see geo.h).
+ *
+ * The cache's exactness rests on two facts.  A MaxMind lookup reports the
+ * prefix length at which its walk ended (found or empty): every address
+ * sharing that prefix gets the same answer, so when it is /24 or shorter for
+ * each database consulted the whole /24 answers alike.  The ASN search finds
+ * the last range starting at or before the address: the /24's first and last
+ * addresses find the same range and both lie inside it (or both outside)
+ * exactly when every address between does.  Anything else is looked up per
+ * address (and kept in a small direct-mapped cache), never approximated. */
 #include "geo.h"
 #include "err.h"
 
@@ -204,15 +213,36 @@ bool geo_has_asn(const struct geo *g)
     return g && g->n_r > 0;
 }
 
-static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
+/* What one MaxMind record contributes to a geo_info (mmdb_fill's effect). */
+struct geo_rec {
+    bool has_cc, has_loc;
+    char cc[2];
+    double lat, lon;
+};
+
+static void rec_apply(const struct geo_rec *r, struct geo_info *out)
+{
+    if (r->has_cc) {
+        out->cc[0] = r->cc[0];
+        out->cc[1] = r->cc[1];
+        out->cc[2] = 0;
+    }
+    if (r->has_loc) {
+        out->has_loc = true;
+        out->lat = r->lat;
+        out->lon = r->lon;
+    }
+}
+
+static void mmdb_decode(MMDB_entry_s *e, struct geo_rec *out)
 {
     MMDB_entry_data_s d;
     if ((MMDB_get_value(e, &d, "country_code", NULL) == MMDB_SUCCESS ||
          MMDB_get_value(e, &d, "country", "iso_code", NULL) == MMDB_SUCCESS) &&
         d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2) {
+        out->has_cc = true;
         out->cc[0] = d.utf8_string[0];
         out->cc[1] = d.utf8_string[1];
-        out->cc[2] = 0;
     }
     double v[2];
     const char *keys[2] = {"latitude", "longitude"};
@@ -234,6 +264,51 @@ static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
     }
 }
 
+static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
+{
+    struct geo_rec r = {0};
+    mmdb_decode(e, &r);
+    rec_apply(&r, out);
+}
+
+static MMDB_lookup_result_s mmdb_at(const MMDB_s *m, const struct ipaddr *a, bool v4, int *err)
+{
+    if (v4) {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+        memcpy(&sin.sin_addr, a->b + 12, 4);
+        return MMDB_lookup_sockaddr((MMDB_s *)m, (struct sockaddr *)&sin, err);
+    }
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+    memcpy(&sin6.sin6_addr, a->b, 16);
+    return MMDB_lookup_sockaddr((MMDB_s *)m, (struct sockaddr *)&sin6, err);
+}
+
+/* The number of ranges starting at or before a (the candidate is the one
+ * before that index). */
+static size_t asn_upper(const struct geo *g, const struct ipaddr *a)
+{
+    size_t lo = 0, hi = g->n_r; /* first range with lo > a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(&g->r[mid].lo, a, 16) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool asn_in(const struct geo *g, size_t up, const struct ipaddr *a)
+{
+    return up > 0 && memcmp(a, &g->r[up - 1].hi, 16) <= 0;
+}
+
+static void asn_fill(const struct geo *g, size_t up, struct geo_info *out)
+{
+    out->asn = g->r[up - 1].asn;
+    out->as_name = g->names + g->r[up - 1].name;
+}
+
 void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -241,34 +316,14 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
     if (!g) return;
     bool v4 = ip_is_v4(a);
     for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++) {
-        MMDB_s *m = (MMDB_s *)&g->mmdb[i];
+        if (!v4 && g->mmdb[i].metadata.ip_version != 6) continue;
         int err = 0;
-        MMDB_lookup_result_s r;
-        if (v4) {
-            struct sockaddr_in sin = {.sin_family = AF_INET};
-            memcpy(&sin.sin_addr, a->b + 12, 4);
-            r = MMDB_lookup_sockaddr(m, (struct sockaddr *)&sin, &err);
-        } else {
-            if (m->metadata.ip_version != 6) continue;
-            struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
-            memcpy(&sin6.sin6_addr, a->b, 16);
-            r = MMDB_lookup_sockaddr(m, (struct sockaddr *)&sin6, &err);
-        }
+        MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
         if (err == MMDB_SUCCESS && r.found_entry) mmdb_fill(&r.entry, out);
     }
     if (g->n_r) {
-        size_t lo = 0, hi = g->n_r; /* first range with lo > a */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (memcmp(&g->r[mid].lo, a, 16) <= 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0 && memcmp(a, &g->r[lo - 1].hi, 16) <= 0) {
-            out->asn = g->r[lo - 1].asn;
-            out->as_name = g->names + g->r[lo - 1].name;
-        }
+        size_t up = asn_upper(g, a);
+        if (asn_in(g, up, a)) asn_fill(g, up, out);
     }
 }
 
@@ -280,4 +335,233 @@ void geo_free(struct geo *g)
     free(g->r);
     free(g->names);
     free(g);
+}
+
+/* ---- the per-thread cache (geo.h) ---- */
+
+#define V4_SLOTS (1u << 24)   /* one per /24 */
+#define V4_MIXED UINT32_MAX   /* this /24 does not answer alike: per address */
+#define ADDR_SLOTS (1u << 15) /* direct-mapped, for IPv6 and mixed /24s */
+
+struct rec_slot { /* decoded MaxMind records by (database, data offset) */
+    uint64_t key; /* (db << 32 | offset) + 1; 0: empty */
+    struct geo_rec rec;
+};
+
+struct addr_slot {
+    struct ipaddr a;
+    bool used;
+    struct geo_info gi;
+};
+
+struct geo_cache {
+    const struct geo *g;
+    uint32_t *v4; /* 0: not yet, V4_MIXED, else answer index + 1 */
+    struct geo_info *ans;
+    uint32_t n_ans, cap_ans;
+    uint32_t *ans_ht; /* distinct answers: index + 1, open addressing */
+    uint32_t ht_cap;
+    struct rec_slot *recs;
+    size_t n_recs, cap_recs;
+    struct addr_slot *addr;
+};
+
+struct geo_cache *geo_cache_new(const struct geo *g)
+{
+    struct geo_cache *c = calloc(1, sizeof *c);
+    if (c) {
+        c->g = g;
+        c->v4 = calloc(V4_SLOTS, sizeof *c->v4); /* untouched pages stay unbacked */
+        c->addr = calloc(ADDR_SLOTS, sizeof *c->addr);
+        c->ht_cap = 1u << 12;
+        c->ans_ht = calloc(c->ht_cap, sizeof *c->ans_ht);
+        c->cap_recs = 1u << 12;
+        c->recs = calloc(c->cap_recs, sizeof *c->recs);
+    }
+    if (!c || !c->v4 || !c->addr || !c->ans_ht || !c->recs) {
+        geo_cache_free(c);
+        err_set(-ENOMEM, "geo cache: out of memory");
+        return NULL;
+    }
+    return c;
+}
+
+void geo_cache_free(struct geo_cache *c)
+{
+    if (!c) return;
+    free(c->v4);
+    free(c->ans);
+    free(c->ans_ht);
+    free(c->recs);
+    free(c->addr);
+    free(c);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* The decoded record at (db, offset), decoded on first sight; NULL when out
+ * of memory (the caller decodes on the stack instead). */
+static const struct geo_rec *rec_get(struct geo_cache *c, int db, MMDB_entry_s *e)
+{
+    if (c->n_recs * 2 >= c->cap_recs) {
+        size_t cap = c->cap_recs * 2;
+        struct rec_slot *t = calloc(cap, sizeof *t);
+        if (!t) return NULL;
+        for (size_t i = 0; i < c->cap_recs; i++) {
+            if (!c->recs[i].key) continue;
+            size_t j = mix(c->recs[i].key) & (cap - 1);
+            while (t[j].key)
+                j = (j + 1) & (cap - 1);
+            t[j] = c->recs[i];
+        }
+        free(c->recs);
+        c->recs = t;
+        c->cap_recs = cap;
+    }
+    uint64_t key = ((uint64_t)db << 32 | e->offset) + 1;
+    size_t j = mix(key) & (c->cap_recs - 1);
+    while (c->recs[j].key && c->recs[j].key != key)
+        j = (j + 1) & (c->cap_recs - 1);
+    if (!c->recs[j].key) {
+        c->recs[j].key = key;
+        memset(&c->recs[j].rec, 0, sizeof c->recs[j].rec);
+        mmdb_decode(e, &c->recs[j].rec);
+        c->n_recs++;
+    }
+    return &c->recs[j].rec;
+}
+
+/* geo_lookup() through the record cache; *alike says whether every address
+ * of a's /24 gets this answer (IPv4 only). */
+static void resolve(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out, bool *alike)
+{
+    const struct geo *g = c->g;
+    memset(out, 0, sizeof *out);
+    out->as_name = "";
+    bool v4 = ip_is_v4(a);
+    *alike = v4;
+    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++) {
+        const MMDB_s *m = &g->mmdb[i];
+        if (!v4 && m->metadata.ip_version != 6) continue;
+        int err = 0;
+        MMDB_lookup_result_s r = mmdb_at(m, a, v4, &err);
+        if (err != MMDB_SUCCESS) {
+            *alike = false; /* nothing known about the neighbours */
+            continue;
+        }
+        /* an IPv4 walk in an IPv6 tree counts its bits from ::/96 */
+        int bits = (int)r.netmask - (m->metadata.ip_version == 6 ? 96 : 0);
+        if (bits > 24) *alike = false;
+        if (!r.found_entry) continue;
+        const struct geo_rec *rec = rec_get(c, i, &r.entry);
+        if (rec)
+            rec_apply(rec, out);
+        else
+            mmdb_fill(&r.entry, out);
+    }
+    if (!g->n_r) return;
+    size_t up = asn_upper(g, a);
+    bool in = asn_in(g, up, a);
+    if (in) asn_fill(g, up, out);
+    if (*alike) {
+        struct ipaddr first = *a, last = *a;
+        first.b[15] = 0;
+        last.b[15] = 0xff;
+        size_t u0 = asn_upper(g, &first), u1 = asn_upper(g, &last);
+        *alike = u0 == up && u1 == up && asn_in(g, up, &first) == in && asn_in(g, up, &last) == in;
+    }
+}
+
+static uint64_t ans_hash(const struct geo_info *x)
+{
+    uint64_t lat, lon;
+    memcpy(&lat, &x->lat, 8);
+    memcpy(&lon, &x->lon, 8);
+    uint64_t h = (uint64_t)(uint8_t)x->cc[0] << 8 | (uint8_t)x->cc[1];
+    h = mix(h ^ (uint64_t)x->has_loc << 16 ^ (uint64_t)x->asn << 24);
+    h = mix(h ^ lat);
+    h = mix(h ^ lon);
+    return mix(h ^ (uint64_t)(uintptr_t)x->as_name);
+}
+
+static bool ans_eq(const struct geo_info *x, const struct geo_info *y)
+{
+    return x->cc[0] == y->cc[0] && x->cc[1] == y->cc[1] && x->has_loc == y->has_loc &&
+           !memcmp(&x->lat, &y->lat, 8) && !memcmp(&x->lon, &y->lon, 8) && x->asn == y->asn &&
+           x->as_name == y->as_name;
+}
+
+/* The index + 1 of gi among the distinct answers, added if new; 0 when out
+ * of memory (the /24 then stays unfilled and is resolved again next time). */
+static uint32_t ans_intern(struct geo_cache *c, const struct geo_info *gi)
+{
+    if (c->n_ans * 2 >= c->ht_cap) {
+        uint32_t cap = c->ht_cap * 2;
+        uint32_t *t = calloc(cap, sizeof *t);
+        if (!t) return 0;
+        for (uint32_t i = 0; i < c->n_ans; i++) {
+            uint32_t j = (uint32_t)ans_hash(&c->ans[i]) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = i + 1;
+        }
+        free(c->ans_ht);
+        c->ans_ht = t;
+        c->ht_cap = cap;
+    }
+    uint32_t j = (uint32_t)ans_hash(gi) & (c->ht_cap - 1);
+    while (c->ans_ht[j]) {
+        if (ans_eq(&c->ans[c->ans_ht[j] - 1], gi)) return c->ans_ht[j];
+        j = (j + 1) & (c->ht_cap - 1);
+    }
+    if (c->n_ans == c->cap_ans) {
+        uint32_t cap = c->cap_ans ? c->cap_ans * 2 : 1024;
+        struct geo_info *p = realloc(c->ans, cap * sizeof *p);
+        if (!p) return 0;
+        c->ans = p;
+        c->cap_ans = cap;
+    }
+    c->ans[c->n_ans] = *gi;
+    c->ans_ht[j] = ++c->n_ans;
+    return c->ans_ht[j];
+}
+
+void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out)
+{
+    if (!c || !c->g) {
+        geo_lookup(NULL, a, out);
+        return;
+    }
+    uint32_t *slot = NULL;
+    if (ip_is_v4(a)) {
+        slot = &c->v4[(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+        if (*slot && *slot != V4_MIXED) {
+            *out = c->ans[*slot - 1];
+            return;
+        }
+    }
+    struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
+    if ((!slot || *slot == V4_MIXED) && as->used && !memcmp(&as->a, a, sizeof *a)) {
+        *out = as->gi;
+        return;
+    }
+    bool alike;
+    resolve(c, a, out, &alike);
+    if (slot && !*slot) {
+        if (alike) {
+            *slot = ans_intern(c, out);
+            return;
+        }
+        *slot = V4_MIXED;
+    }
+    as->a = *a;
+    as->used = true;
+    as->gi = *out;
 }
