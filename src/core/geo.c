@@ -28,11 +28,25 @@ struct asn_range {
     uint32_t name; /* offset into names */
 };
 
+#define V4_SLOTS (1u << 24) /* one per /24 */
+#define T24_EMPTY 0u        /* t24 entries: no network, */
+#define T24_WALK 1u         /* longer than /24 here: walk, else data offset + 2 */
+#define GEO_MAX_T24 2       /* 64 MiB each: the IPv4 trees worth a table */
+
+enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
+
 struct geo {
     MMDB_s mmdb[GEO_MAX_MMDB];
     int n_mmdb;
+    /* Per database, what its IPv4 part is: one answer for all (an IPv6 tree
+     * without IPv4 networks), a table of every /24, or walked per address. */
+    enum v4_kind v4[GEO_MAX_MMDB];
+    uint32_t v4_const[GEO_MAX_MMDB];
+    uint32_t *t24[GEO_MAX_MMDB];
+    int n_t24;
     struct asn_range *r;
     size_t n_r, cap_r;
+    uint32_t *asn16; /* per IPv4 /16 + 1: index of its first range (see asn_upper_v4) */
     char *names;
     size_t names_len, names_cap;
 };
@@ -44,6 +58,8 @@ struct geo *geo_new(void)
     return g;
 }
 
+static int v4_table(struct geo *g, int i, const char *path);
+
 int geo_add_mmdb(struct geo *g, const char *path)
 {
     if (g->n_mmdb == GEO_MAX_MMDB) return err_set(-E2BIG, "%s: too many geo databases", path);
@@ -53,6 +69,87 @@ int geo_add_mmdb(struct geo *g, const char *path)
         return err_set(-EINVAL, "%s: %s", path, e ? strerror(e) : MMDB_strerror(st));
     }
     g->n_mmdb++;
+    return v4_table(g, g->n_mmdb - 1, path);
+}
+
+/* A tree record as a t24 entry, or as a node to descend into (*node). */
+static uint32_t t24_entry(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t off, bool *node)
+{
+    *node = false;
+    switch (type) {
+    case MMDB_RECORD_TYPE_SEARCH_NODE:
+        *node = rec < m->metadata.node_count;
+        return *node ? 0 : T24_WALK;
+    case MMDB_RECORD_TYPE_EMPTY:
+        return T24_EMPTY;
+    case MMDB_RECORD_TYPE_DATA:
+        return off <= UINT32_MAX - 2 ? off + 2 : T24_WALK;
+    default: /* corrupt: the walk reports it the same way for every address */
+        return T24_WALK;
+    }
+}
+
+/* Fills t for the subtree at node (its prefix has depth bits): a record that
+ * ends the walk at depth <= 24 answers its whole range of /24s. */
+static void t24_fill(const MMDB_s *m, uint32_t *t, uint32_t node, int depth, uint32_t prefix)
+{
+    MMDB_search_node_s sn;
+    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
+        t[prefix << (24 - depth)] = T24_WALK; /* one /24, or the walk reports the damage */
+        for (uint32_t i = 1; depth < 24 && i < 1u << (24 - depth); i++)
+            t[(prefix << (24 - depth)) + i] = T24_WALK;
+        return;
+    }
+    for (int side = 0; side < 2; side++) {
+        uint64_t rec = side ? sn.right_record : sn.left_record;
+        uint8_t type = side ? sn.right_record_type : sn.left_record_type;
+        uint32_t off = side ? sn.right_record_entry.offset : sn.left_record_entry.offset;
+        uint32_t p = prefix << 1 | (uint32_t)side;
+        bool down;
+        uint32_t e = t24_entry(m, rec, type, off, &down);
+        if (down) {
+            t24_fill(m, t, (uint32_t)rec, depth + 1, p);
+        } else if (e != T24_EMPTY) { /* calloc'ed: an empty range touches no page */
+            uint32_t n = 1u << (24 - depth - 1), *q = t + ((size_t)p << (24 - depth - 1));
+            for (uint32_t i = 0; i < n; i++)
+                q[i] = e;
+        }
+    }
+}
+
+/* How database i answers IPv4 addresses (see struct geo).  An IPv4 walk in
+ * an IPv6 tree starts where 96 zero bits lead (libmaxminddb's IPv4 start
+ * node); if that is already a record, every IPv4 address gets it. */
+static int v4_table(struct geo *g, int i, const char *path)
+{
+    const MMDB_s *m = &g->mmdb[i];
+    uint32_t node = 0, count = m->metadata.node_count;
+    bool down = true;
+    uint32_t e = 0;
+    for (int bit = 0; m->metadata.ip_version == 6 && bit < 96 && down; bit++) {
+        MMDB_search_node_s sn;
+        if (MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
+            g->v4[i] = V4_WALK;
+            return 0;
+        }
+        e = t24_entry(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset, &down);
+        node = (uint32_t)sn.left_record;
+    }
+    if (!down) {
+        g->v4[i] = V4_CONST;
+        g->v4_const[i] = e;
+        return 0;
+    }
+    if (node >= count || g->n_t24 == GEO_MAX_T24) {
+        g->v4[i] = V4_WALK;
+        return 0;
+    }
+    uint32_t *t = calloc(V4_SLOTS, sizeof *t);
+    if (!t) return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    t24_fill(m, t, node, 0, 0);
+    g->t24[i] = t;
+    g->v4[i] = V4_TABLE;
+    g->n_t24++;
     return 0;
 }
 
@@ -128,6 +225,40 @@ static int parse_csv_addr(const char *s, struct ipaddr *a)
     return -1; /* numeric IPv6 (-num files) needs 128-bit parsing: use the dotted files */
 }
 
+/* The first range whose start is >= x. */
+static size_t asn_lower(const struct geo *g, const struct ipaddr *x)
+{
+    size_t lo = 0, hi = g->n_r;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(&g->r[mid].lo, x, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* asn16[k]: the first range starting at or after IPv4 k.0.0.0 (k < 65536),
+ * asn16[65536] past ::ffff:255.255.255.255.  An address of /16 k is then
+ * searched among asn16[k] .. asn16[k + 1] only: a few ranges, one or two
+ * cache lines, instead of 20 probes over 20 MB. */
+static int asn_index(struct geo *g)
+{
+    uint32_t *t = realloc(g->asn16, 65537 * sizeof *t);
+    if (!t) return err_set(-ENOMEM, "geo: out of memory");
+    g->asn16 = t;
+    for (uint32_t k = 0; k < 65536; k++) {
+        struct ipaddr x;
+        ip_from_v4(&x, k << 16);
+        t[k] = (uint32_t)asn_lower(g, &x);
+    }
+    struct ipaddr end = {{0}};
+    end.b[9] = 1; /* ::ffff:255.255.255.255 + 1 */
+    t[65536] = (uint32_t)asn_lower(g, &end);
+    return 0;
+}
+
 static int range_cmp(const void *a, const void *b)
 {
     return memcmp(&((const struct asn_range *)a)->lo, &((const struct asn_range *)b)->lo, 16);
@@ -178,6 +309,7 @@ int geo_add_asn_csv(struct geo *g, const char *path)
     fclose(f);
     if (rc == 0 && g->n_r > 1) /* g->r is NULL while empty */
         qsort(g->r, g->n_r, sizeof *g->r, range_cmp);
+    if (rc == 0 && g->n_r) rc = asn_index(g);
     return rc;
 }
 
@@ -330,8 +462,11 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
 void geo_free(struct geo *g)
 {
     if (!g) return;
-    for (int i = 0; i < g->n_mmdb; i++)
+    for (int i = 0; i < g->n_mmdb; i++) {
         MMDB_close(&g->mmdb[i]);
+        free(g->t24[i]);
+    }
+    free(g->asn16);
     free(g->r);
     free(g->names);
     free(g);
@@ -339,9 +474,7 @@ void geo_free(struct geo *g)
 
 /* ---- the per-thread cache (geo.h) ---- */
 
-#define V4_SLOTS (1u << 24)   /* one per /24 */
-#define V4_MIXED UINT32_MAX   /* this /24 does not answer alike: per address */
-#define ADDR_SLOTS (1u << 15) /* direct-mapped, for IPv6 and mixed /24s */
+#define ADDR_SLOTS (1u << 15) /* direct-mapped, for IPv6 */
 
 struct rec_slot { /* decoded MaxMind records by (database, data offset) */
     uint64_t key; /* (db << 32 | offset) + 1; 0: empty */
@@ -356,11 +489,6 @@ struct addr_slot {
 
 struct geo_cache {
     const struct geo *g;
-    uint32_t *v4; /* 0: not yet, V4_MIXED, else answer index + 1 */
-    struct geo_info *ans;
-    uint32_t n_ans, cap_ans;
-    uint32_t *ans_ht; /* distinct answers: index + 1, open addressing */
-    uint32_t ht_cap;
     struct rec_slot *recs;
     size_t n_recs, cap_recs;
     struct addr_slot *addr;
@@ -371,14 +499,11 @@ struct geo_cache *geo_cache_new(const struct geo *g)
     struct geo_cache *c = calloc(1, sizeof *c);
     if (c) {
         c->g = g;
-        c->v4 = calloc(V4_SLOTS, sizeof *c->v4); /* untouched pages stay unbacked */
         c->addr = calloc(ADDR_SLOTS, sizeof *c->addr);
-        c->ht_cap = 1u << 12;
-        c->ans_ht = calloc(c->ht_cap, sizeof *c->ans_ht);
         c->cap_recs = 1u << 12;
         c->recs = calloc(c->cap_recs, sizeof *c->recs);
     }
-    if (!c || !c->v4 || !c->addr || !c->ans_ht || !c->recs) {
+    if (!c || !c->addr || !c->recs) {
         geo_cache_free(c);
         err_set(-ENOMEM, "geo cache: out of memory");
         return NULL;
@@ -389,9 +514,6 @@ struct geo_cache *geo_cache_new(const struct geo *g)
 void geo_cache_free(struct geo_cache *c)
 {
     if (!c) return;
-    free(c->v4);
-    free(c->ans);
-    free(c->ans_ht);
     free(c->recs);
     free(c->addr);
     free(c);
@@ -406,14 +528,17 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
-/* The decoded record at (db, offset), decoded on first sight; NULL when out
- * of memory (the caller decodes on the stack instead). */
-static const struct geo_rec *rec_get(struct geo_cache *c, int db, MMDB_entry_s *e)
+/* Applies the record at (db, offset) to out, decoding it on first sight. */
+static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct geo_info *out)
 {
+    MMDB_entry_s e = {.mmdb = (MMDB_s *)&c->g->mmdb[db], .offset = offset};
     if (c->n_recs * 2 >= c->cap_recs) {
         size_t cap = c->cap_recs * 2;
         struct rec_slot *t = calloc(cap, sizeof *t);
-        if (!t) return NULL;
+        if (!t) { /* out of memory: decode on the stack, slower, same answer */
+            mmdb_fill(&e, out);
+            return;
+        }
         for (size_t i = 0; i < c->cap_recs; i++) {
             if (!c->recs[i].key) continue;
             size_t j = mix(c->recs[i].key) & (cap - 1);
@@ -425,112 +550,64 @@ static const struct geo_rec *rec_get(struct geo_cache *c, int db, MMDB_entry_s *
         c->recs = t;
         c->cap_recs = cap;
     }
-    uint64_t key = ((uint64_t)db << 32 | e->offset) + 1;
+    uint64_t key = ((uint64_t)db << 32 | offset) + 1;
     size_t j = mix(key) & (c->cap_recs - 1);
     while (c->recs[j].key && c->recs[j].key != key)
         j = (j + 1) & (c->cap_recs - 1);
     if (!c->recs[j].key) {
         c->recs[j].key = key;
         memset(&c->recs[j].rec, 0, sizeof c->recs[j].rec);
-        mmdb_decode(e, &c->recs[j].rec);
+        mmdb_decode(&e, &c->recs[j].rec);
         c->n_recs++;
     }
-    return &c->recs[j].rec;
+    rec_apply(&c->recs[j].rec, out);
 }
 
-/* geo_lookup() through the record cache; *alike says whether every address
- * of a's /24 gets this answer (IPv4 only). */
-static void resolve(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out, bool *alike)
+/* geo_lookup()'s MaxMind loop for database i, through the tables. */
+static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool v4,
+                        struct geo_info *out)
+{
+    const struct geo *g = c->g;
+    uint32_t e = T24_WALK;
+    if (v4 && g->v4[i] == V4_CONST)
+        e = g->v4_const[i];
+    else if (v4 && g->v4[i] == V4_TABLE)
+        e = g->t24[i][(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+    if (e == T24_EMPTY) return;
+    if (e != T24_WALK) {
+        rec_apply_at(c, i, e - 2, out);
+        return;
+    }
+    int err = 0;
+    MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
+    if (err == MMDB_SUCCESS && r.found_entry) rec_apply_at(c, i, r.entry.offset, out);
+}
+
+/* asn_upper() for an IPv4 address, among the ranges of its /16 only. */
+static size_t asn_upper_v4(const struct geo *g, const struct ipaddr *a)
+{
+    uint32_t k = (uint32_t)a->b[12] << 8 | a->b[13];
+    size_t lo = g->asn16[k], hi = g->asn16[k + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(&g->r[mid].lo, a, 16) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void resolve(struct geo_cache *c, const struct ipaddr *a, bool v4, struct geo_info *out)
 {
     const struct geo *g = c->g;
     memset(out, 0, sizeof *out);
     out->as_name = "";
-    bool v4 = ip_is_v4(a);
-    *alike = v4;
-    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++) {
-        const MMDB_s *m = &g->mmdb[i];
-        if (!v4 && m->metadata.ip_version != 6) continue;
-        int err = 0;
-        MMDB_lookup_result_s r = mmdb_at(m, a, v4, &err);
-        if (err != MMDB_SUCCESS) {
-            *alike = false; /* nothing known about the neighbours */
-            continue;
-        }
-        /* an IPv4 walk in an IPv6 tree counts its bits from ::/96 */
-        int bits = (int)r.netmask - (m->metadata.ip_version == 6 ? 96 : 0);
-        if (bits > 24) *alike = false;
-        if (!r.found_entry) continue;
-        const struct geo_rec *rec = rec_get(c, i, &r.entry);
-        if (rec)
-            rec_apply(rec, out);
-        else
-            mmdb_fill(&r.entry, out);
-    }
+    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
+        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(c, i, a, v4, out);
     if (!g->n_r) return;
-    size_t up = asn_upper(g, a);
-    bool in = asn_in(g, up, a);
-    if (in) asn_fill(g, up, out);
-    if (*alike) {
-        struct ipaddr first = *a, last = *a;
-        first.b[15] = 0;
-        last.b[15] = 0xff;
-        size_t u0 = asn_upper(g, &first), u1 = asn_upper(g, &last);
-        *alike = u0 == up && u1 == up && asn_in(g, up, &first) == in && asn_in(g, up, &last) == in;
-    }
-}
-
-static uint64_t ans_hash(const struct geo_info *x)
-{
-    uint64_t lat, lon;
-    memcpy(&lat, &x->lat, 8);
-    memcpy(&lon, &x->lon, 8);
-    uint64_t h = (uint64_t)(uint8_t)x->cc[0] << 8 | (uint8_t)x->cc[1];
-    h = mix(h ^ (uint64_t)x->has_loc << 16 ^ (uint64_t)x->asn << 24);
-    h = mix(h ^ lat);
-    h = mix(h ^ lon);
-    return mix(h ^ (uint64_t)(uintptr_t)x->as_name);
-}
-
-static bool ans_eq(const struct geo_info *x, const struct geo_info *y)
-{
-    return x->cc[0] == y->cc[0] && x->cc[1] == y->cc[1] && x->has_loc == y->has_loc &&
-           !memcmp(&x->lat, &y->lat, 8) && !memcmp(&x->lon, &y->lon, 8) && x->asn == y->asn &&
-           x->as_name == y->as_name;
-}
-
-/* The index + 1 of gi among the distinct answers, added if new; 0 when out
- * of memory (the /24 then stays unfilled and is resolved again next time). */
-static uint32_t ans_intern(struct geo_cache *c, const struct geo_info *gi)
-{
-    if (c->n_ans * 2 >= c->ht_cap) {
-        uint32_t cap = c->ht_cap * 2;
-        uint32_t *t = calloc(cap, sizeof *t);
-        if (!t) return 0;
-        for (uint32_t i = 0; i < c->n_ans; i++) {
-            uint32_t j = (uint32_t)ans_hash(&c->ans[i]) & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = i + 1;
-        }
-        free(c->ans_ht);
-        c->ans_ht = t;
-        c->ht_cap = cap;
-    }
-    uint32_t j = (uint32_t)ans_hash(gi) & (c->ht_cap - 1);
-    while (c->ans_ht[j]) {
-        if (ans_eq(&c->ans[c->ans_ht[j] - 1], gi)) return c->ans_ht[j];
-        j = (j + 1) & (c->ht_cap - 1);
-    }
-    if (c->n_ans == c->cap_ans) {
-        uint32_t cap = c->cap_ans ? c->cap_ans * 2 : 1024;
-        struct geo_info *p = realloc(c->ans, cap * sizeof *p);
-        if (!p) return 0;
-        c->ans = p;
-        c->cap_ans = cap;
-    }
-    c->ans[c->n_ans] = *gi;
-    c->ans_ht[j] = ++c->n_ans;
-    return c->ans_ht[j];
+    size_t up = v4 ? asn_upper_v4(g, a) : asn_upper(g, a);
+    if (asn_in(g, up, a)) asn_fill(g, up, out);
 }
 
 void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out)
@@ -539,28 +616,16 @@ void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_in
         geo_lookup(NULL, a, out);
         return;
     }
-    uint32_t *slot = NULL;
     if (ip_is_v4(a)) {
-        slot = &c->v4[(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
-        if (*slot && *slot != V4_MIXED) {
-            *out = c->ans[*slot - 1];
-            return;
-        }
+        resolve(c, a, true, out);
+        return;
     }
     struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
-    if ((!slot || *slot == V4_MIXED) && as->used && !memcmp(&as->a, a, sizeof *a)) {
+    if (as->used && !memcmp(&as->a, a, sizeof *a)) {
         *out = as->gi;
         return;
     }
-    bool alike;
-    resolve(c, a, out, &alike);
-    if (slot && !*slot) {
-        if (alike) {
-            *slot = ans_intern(c, out);
-            return;
-        }
-        *slot = V4_MIXED;
-    }
+    resolve(c, a, false, out);
     as->a = *a;
     as->used = true;
     as->gi = *out;
