@@ -29,6 +29,7 @@ static uint32_t sum(const uint8_t *p, uint32_t n)
 
 static long read_all(int fd, size_t chunk, bool batch, struct seen *out, int *end)
 {
+    *end = -2; /* not opened */
     lseek(fd, 0, SEEK_SET);
     struct pcapf *f = pcapf_open_fd_sized(dup(fd), "fuzz", 1, chunk);
     if (!f) return -1;
