@@ -54,6 +54,9 @@ void geo_free(struct geo *g);
 struct geo_cache;
 struct geo_cache *geo_cache_new(const struct geo *g); /* NULL and err_set() on failure */
 void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out);
+/* A hint a few sources ahead of geo_cache_lookup(a): starts loading the
+ * table entries a's lookup will read (IPv4; nothing for IPv6). */
+void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a);
 void geo_cache_free(struct geo_cache *c);
 
 #endif

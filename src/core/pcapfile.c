@@ -132,7 +132,8 @@ static int fill(struct pcapf *f, size_t need)
     }
     while (f->end < need && !f->eof) {
         ssize_t n = read(f->fd, f->buf + f->end, f->cap - f->end);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR) /* a signal: the caller decides whether to go on */
+            return err_set(-EINTR, "%s: read interrupted", f->name);
         if (n < 0) return err_set(-errno, "%s: %s", f->name, strerror(errno));
         if (n == 0) f->eof = true;
         f->end += (size_t)n;
@@ -171,8 +172,7 @@ static int open_pcap(struct pcapf *f, uint32_t magic)
     return 0;
 }
 
-/* One pcap record at pos: 1, 0 when more input is needed (or at the end:
- * *more = false), < 0 on damage. */
+/* One pcap record at pos: 1, 0 when more input is needed, < 0 on damage. */
 static int pcap_rec(struct pcapf *f, struct pcapf_rec *r)
 {
     size_t avail = f->end - f->pos;
@@ -191,7 +191,16 @@ static int pcap_rec(struct pcapf *f, struct pcapf_rec *r)
         return bad(f, f->base + f->pos, what);
     }
     if (avail < f->hdrsize + caplen) return 0;
-    int64_t sec = (int32_t)rd32(h, f->swapped), usec = (int32_t)rd32(h + 4, f->swapped);
+    /* libpcap reads its signed 32-bit fields as they are, but its SWAPLONG
+     * makes them unsigned: a time past 2038 counts in a swapped file only. */
+    int64_t sec, usec;
+    if (f->swapped) {
+        sec = rd32(h, true);
+        usec = rd32(h + 4, true);
+    } else {
+        sec = (int32_t)rd32(h, false);
+        usec = (int32_t)rd32(h + 4, false);
+    }
     if (f->nano) usec /= 1000;
     r->ts_us = pkt_time_us(sec, usec);
     r->caplen = caplen > f->snap ? f->snap : caplen; /* libpcap reads snap, skips the rest */
@@ -475,10 +484,11 @@ static int open_ng(struct pcapf *f)
     return 0;
 }
 
-struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd)
+struct pcapf *pcapf_open_fd_sized(int fd, const char *name, int own_fd, size_t chunk)
 {
+    if (chunk < 64) chunk = 64;
     struct pcapf *f = calloc(1, sizeof *f);
-    if (!f || !(f->name = strdup(name)) || !(f->buf = malloc(CHUNK))) {
+    if (!f || !(f->name = strdup(name)) || !(f->buf = malloc(chunk))) {
         if (f) free(f->name);
         free(f);
         if (own_fd) close(fd);
@@ -487,7 +497,7 @@ struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd)
     }
     f->fd = fd;
     f->own_fd = own_fd;
-    f->cap = CHUNK;
+    f->cap = chunk;
     f->dlt = f->first_dlt = -1;
     int rc = fill(f, 4);
     if (rc == 0)
@@ -516,6 +526,11 @@ struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd)
         return NULL;
     }
     return f;
+}
+
+struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd)
+{
+    return pcapf_open_fd_sized(fd, name, own_fd, CHUNK);
 }
 
 struct pcapf *pcapf_open(const char *path)

@@ -11,8 +11,9 @@
  * (sections with their own byte order, one link type and if_tsresol /
  * if_tsoffset per interface, EPB and SPB; OPB and unknown blocks skipped).
  * Timestamps are converted exactly as libpcap converts them for a reader that
- * asked for microseconds (32-bit signed seconds in pcap, ns truncated; pcapng
- * units scaled with libpcap's integer arithmetic), then through pkt_time_us(),
+ * asked for microseconds (pcap: 32-bit fields signed in a file of the host's
+ * byte order and unsigned in a swapped one, ns truncated; pcapng: units scaled
+ * with libpcap's integer arithmetic), then through pkt_time_us(),
  * so a crafted time is -1 here exactly where it was bad time before.
  *
  * Errors (return < 0, err_set()) name the file and the byte offset:
@@ -23,6 +24,7 @@
 #ifndef MAMORI_PCAPFILE_H
 #define MAMORI_PCAPFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PCAPF_MAX_CAPLEN 262144u            /* libpcap's MAXIMUM_SNAPLEN */
@@ -45,8 +47,13 @@ struct pcapf *pcapf_open(const char *path);
 /* The same on an open descriptor (a pipe, a socket); name is used in
  * messages.  The descriptor is closed by pcapf_free when own_fd. */
 struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd);
+/* The same with the first buffer of chunk bytes (at least 64) instead of
+ * 4 MiB: tests and the fuzzer make records straddle reads with it. */
+struct pcapf *pcapf_open_fd_sized(int fd, const char *name, int own_fd, size_t chunk);
 
-/* 1 and *r filled, 0 at the end of the input, < 0 on an error (err_set). */
+/* 1 and *r filled, 0 at the end of the input, < 0 on an error (err_set).
+ * -EINTR: a signal interrupted a blocking read (a pipe); nothing was lost,
+ * and the next call goes on where this one stopped. */
 int pcapf_next(struct pcapf *f, struct pcapf_rec *r);
 /* Up to max records, all valid together until the next call: > 0 records,
  * 0 at the end, < 0 on an error (the records of earlier calls were good). */

@@ -1,9 +1,11 @@
 /* agg — the observe pipeline for one stream of frames: decode → classify → aggregate.
  *
- * Intervals are aligned to multiples of --interval on packet time.  Per
- * interval it keeps a table of sources (exact: packets, ports, fingerprints,
- * country, ASN) and per (proto, port) counters with source and destination
- * sketches, directly indexed by port so the hot path is one array load.
+ * Intervals are aligned to multiples of --interval on packet time.  One
+ * table of sources per event window holds, per source, the window's row and
+ * the open interval's counts beside a stamp (exact: packets, ports,
+ * fingerprints; country and ASN looked up once per window), and per (proto,
+ * port) counters with source and destination sketches are directly indexed
+ * by port so the hot path is one array load.
  * Country, ASN, fingerprint and total distinct counts are derived from the
  * source table when the interval closes; the closed interval goes to the sink
  * as one interval_rec (see store/record.h), with its surge alerts and the DoS

@@ -1,8 +1,9 @@
 /* observe — the darknet sensor command: capture source → agg → SQLite.
  *
  * Sources are pcap/pcapng files (several in order; "-" or a FIFO streams) or
- * one live interface.  Frames go to the aggregator through pcap_dispatch with
- * no copy; each closed interval is committed in one transaction.  SIGINT and
+ * one live interface, opened through the packet source table (source.h).
+ * Frames go to the aggregator in batches, file records with no copy; each
+ * closed interval is committed in one transaction.  SIGINT and
  * SIGTERM stop the loop, and the open interval is still flushed.  A damaged
  * capture stops that file with an error, but every complete record before
  * the damage is kept and committed.
@@ -23,6 +24,7 @@
 #include "../store/writer.h"
 #include "agg.h"
 #include "shard.h"
+#include "source.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +37,7 @@
 #include <unistd.h>
 
 #define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
-#define LIVE_TIMEOUT_MS 200
+#define LIVE_TIMEOUT_MS 200 /* source_live's read timeout: the drain lasts two of them */
 #define LIVE_AHEAD_US (86400 * 1000000LL) /* stored time this far ahead is not our clock's */
 
 static int64_t wall_us(void)
@@ -46,15 +48,15 @@ static int64_t wall_us(void)
 }
 
 static volatile sig_atomic_t stop_requested; /* signals received */
-static bool draining;                        /* after a stop: take what the kernel holds */
 
-static pcap_t *volatile live_pcap; /* woken by the handler: poll() would not return */
+static struct pkt_source *volatile live_src; /* woken by the handler: poll() would not return */
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = stop_requested + 1;
-    if (live_pcap) pcap_breakloop(live_pcap); /* async-signal-safe: a flag and an eventfd */
+    struct pkt_source *s = live_src;
+    if (s && s->ops->wake) s->ops->wake(s->st); /* async-signal-safe */
 }
 
 struct run {
@@ -62,12 +64,10 @@ struct run {
     struct store *store; /* NULL when no sqlite sink writes to --db */
     struct sinks *sinks;
     struct writer *writer;
-    pcap_t *pcap;
-    int dlt;
+    struct pkt_source *src; /* the input being read */
     int rc;
     bool progress;
     const char *name;
-    off_t size;
     double t0, last_print, last_live;
     uint64_t drops; /* kernel and interface drops of a live capture */
     uint64_t frames_at_t0;
@@ -125,56 +125,56 @@ static void show_progress(struct run *run, bool done)
     uint64_t frames = agg_totals(run->agg)->frames;
     double rate = now > run->t0 ? (double)(frames - run->frames_at_t0) / (now - run->t0) : 0;
     char pct[16] = "";
-    FILE *f = run->pcap ? pcap_file(run->pcap) : NULL;
-    if (f && run->size > 0)
-        snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
-    else if (!f && run->done >= 0)
-        snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * run->done);
+    double done_part = run->src ? run->src->ops->progress(run->src->st) : run->done;
+    if (done_part >= 0) snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * done_part);
     fprintf(stderr, "\r\033[K  %s  %s%llu frames  %.2f Mpps", run->name, pct,
             (unsigned long long)frames, rate / 1e6);
     if (done) fputc('\n', stderr);
 }
 
-static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+static int feed(struct run *run, const struct pcapf_rec *r, int n)
 {
-    struct run *run = (struct run *)user;
-    int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
-    int rc = agg_frame(run->agg, run->dlt, ts, data, h->caplen, h->len);
-    if (rc < 0) {
-        run->rc = rc;
-        pcap_breakloop(run->pcap);
+    int rc = run->rc == 0 && n > 0 ? agg_frames(run->agg, r, (size_t)n) : 0;
+    if (rc < 0) run->rc = rc;
+    return run->rc;
+}
+
+/* Opens kind on arg and checks that its link type is one pkt_decode reads;
+ * 0, or 1 after saying why not. */
+static int open_source(struct run *run, struct pkt_source *src, const char *kind, const char *arg)
+{
+    if (pkt_source_open(src, kind, arg) < 0) {
+        cli_error("%s", err_msg());
+        return 1;
     }
-    if (stop_requested && !draining) pcap_breakloop(run->pcap);
+    run->src = src;
+    run->opened = true;
+    run->name = arg;
+    int dlt = src->ops->dlt(src->st);
+    if (!pkt_linktype_supported(dlt)) {
+        const char *nm = pcap_datalink_val_to_name(dlt);
+        if (src->ops->live)
+            cli_error("interface %s: unsupported link type %d", arg, dlt);
+        else
+            cli_error("%s: unsupported link type %d (%s)", arg, dlt, nm ? nm : "?");
+        pkt_source_close(src);
+        run->src = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 static int read_file(struct run *run, const char *path)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) < 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        return 1;
-    }
-    run->size = strcmp(path, "-") != 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (!p) {
-        cli_error("%s: not a readable pcap or pcapng capture: %s", path, errbuf);
-        return 1;
-    }
-    run->pcap = p;
-    run->opened = true;
-    run->dlt = pcap_datalink(p);
-    run->name = path;
-    if (!pkt_linktype_supported(run->dlt)) {
-        cli_error("%s: unsupported link type %d (%s)", path, run->dlt,
-                  pcap_datalink_val_to_name(run->dlt) ? pcap_datalink_val_to_name(run->dlt) : "?");
-        pcap_close(p);
-        run->pcap = NULL;
-        return 1;
-    }
+    struct pkt_source src;
+    if (open_source(run, &src, "file", path)) return 1;
+    struct pcapf_rec r[PKT_SOURCE_BATCH];
     int n, status = 0;
-    uint64_t before = agg_totals(run->agg)->frames;
-    while ((n = pcap_dispatch(p, 8192, on_frame, (u_char *)run)) > 0) {
+    for (;;) {
+        n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+        if (n == -EAGAIN && !stop_requested) continue; /* a signal interrupted a blocked read */
+        if (n <= 0) break;
+        feed(run, r, n);
         warn_time(run);
         pass_samples(run, false);
         if (run->progress) show_progress(run, false);
@@ -185,13 +185,12 @@ static int read_file(struct run *run, const char *path)
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
-    } else if (n == PCAP_ERROR && !stop_requested) { /* a signal interrupts a blocked read */
-        cli_error("%s: damaged capture after %llu complete records: %s", path,
-                  (unsigned long long)(agg_totals(run->agg)->frames - before), pcap_geterr(p));
+    } else if (n < 0 && n != -EAGAIN) {
+        cli_error("%s", err_msg()); /* "PATH: damaged capture after N complete records: …" */
         status = 1;
     }
-    pcap_close(p);
-    run->pcap = NULL;
+    pkt_source_close(&src);
+    run->src = NULL;
     return status;
 }
 
@@ -244,21 +243,18 @@ static void span_step(struct input *in, const int64_t *held, const struct agg_cl
  * why. */
 static void scan_file(struct input *in, int64_t iv_us)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct stat st;
     in->first_us = in->last_us = in->floor_us = -1;
     if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
-    pcap_t *p =
-        pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    struct pcapf *p = pcapf_open(in->path);
     if (!p) return;
     in->scanned = true;
     struct agg_clock c = {0};
     struct agg_clock_step cs;
     int64_t held[AGG_CONFIRM];
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (!stop_requested && pcap_next_ex(p, &h, &d) == 1) {
-        int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
+    struct pcapf_rec r;
+    while (!stop_requested && pcapf_next(p, &r) == 1) {
+        int64_t ts = r.ts_us;
         if (ts < 0) continue;
         memcpy(held, c.held, sizeof held);
         agg_clock_feed(&c, ts, &cs);
@@ -268,7 +264,7 @@ static void scan_file(struct input *in, int64_t iv_us)
     memcpy(held, c.held, sizeof held);
     agg_clock_settle(&c, wall_us(), true, &cs);
     span_step(in, held, &cs, iv_us);
-    pcap_close(p);
+    pcapf_free(p);
 }
 
 static int64_t max_i64(int64_t x, int64_t y)
@@ -376,44 +372,22 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
 
 static int read_live(struct run *run, const char *ifname)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_create(ifname, errbuf);
-    if (!p) {
-        cli_error("interface %s: %s", ifname, errbuf);
-        return 1;
-    }
-    pcap_set_snaplen(p, 256); /* headers and an ICMP quote are all a telescope reads */
-    pcap_set_promisc(p, 1);
-    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
-    pcap_set_buffer_size(p, 64 << 20);
-    int act = pcap_activate(p);
-    if (act < 0) {
-        cli_error("interface %s: cannot capture: %s", ifname,
-                  act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act));
-        pcap_close(p);
-        return 1;
-    }
-    run->pcap = p;
-    run->opened = true;
-    run->dlt = pcap_datalink(p);
-    run->name = ifname;
-    if (!pkt_linktype_supported(run->dlt)) {
-        cli_error("interface %s: unsupported link type %d", ifname, run->dlt);
-        pcap_close(p);
-        run->pcap = NULL;
-        return 1;
-    }
-    live_pcap = p;
+    struct pkt_source src;
+    if (open_source(run, &src, "live", ifname)) return 1;
+    live_src = &src;
+    int dlt = src.ops->dlt(src.st);
     /* like tcpdump's "listening on": the capture is armed from here on */
-    fprintf(stderr, "mamori: capturing on %s (%s)\n", ifname, pcap_datalink_val_to_name(run->dlt));
+    fprintf(stderr, "mamori: capturing on %s (%s)\n", ifname, pcap_datalink_val_to_name(dlt));
+    struct pcapf_rec r[PKT_SOURCE_BATCH];
     int status = 0;
     while (!stop_requested && run->rc == 0) {
-        int n = pcap_dispatch(p, 8192, on_frame, (u_char *)run);
-        if (n == PCAP_ERROR) {
-            cli_error("interface %s: %s", ifname, pcap_geterr(p));
+        int n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+        if (n < 0 && n != -EAGAIN) {
+            cli_error("%s", err_msg());
             status = 1;
             break;
         }
+        if (n > 0) feed(run, r, n);
         if (run->rc == 0) run->rc = agg_tick(run->agg, wall_us());
         warn_time(run);
         pass_samples(run, false);
@@ -423,30 +397,31 @@ static int read_live(struct run *run, const char *ifname)
     /* Stopping: what the kernel already holds was accepted too.  Blocks of the
      * capture ring are handed over at the latest after the read timeout, so
      * drain for two of them without blocking. */
-    if (status == 0 && run->rc == 0 && pcap_setnonblock(p, 1, errbuf) == 0) {
-        draining = true;
+    if (status == 0 && run->rc == 0 && src.ops->drain && src.ops->drain(src.st) == 0) {
         double until = cli_now() + 2 * LIVE_TIMEOUT_MS / 1000.0;
         while (cli_now() < until && run->rc == 0 && stop_requested < 2) {
-            if (pcap_dispatch(p, 8192, on_frame, (u_char *)run) < 0) break;
+            int n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+            if (n > 0) {
+                feed(run, r, n);
+                continue;
+            }
+            if (n != -EAGAIN) break;
             struct timespec pause = {0, 5 * 1000000};
             nanosleep(&pause, NULL);
         }
     }
-    live_pcap = NULL;
+    live_src = NULL;
     if (run->progress) show_progress(run, true);
-    struct pcap_stat ps;
-    if (pcap_stats(p, &ps) == 0) {
-        run->drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
-        if (run->drops)
-            cli_error("interface %s: %llu packets dropped before observe saw them", ifname,
-                      (unsigned long long)run->drops);
-    }
+    run->drops = src.ops->drops ? src.ops->drops(src.st) : 0;
+    if (run->drops)
+        cli_error("interface %s: %llu packets dropped before observe saw them", ifname,
+                  (unsigned long long)run->drops);
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }
-    pcap_close(p);
-    run->pcap = NULL;
+    pkt_source_close(&src);
+    run->src = NULL;
     return status;
 }
 

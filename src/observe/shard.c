@@ -5,6 +5,7 @@
  * few hundred times per run, never per packet.  A shard that fails cancels
  * the meeting so the others stop at their next one instead of waiting. */
 #include "shard.h"
+#include "source.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/pkt.h"
@@ -187,34 +188,33 @@ static void fail(struct member *m, int rc)
     snprintf(m->err, sizeof m->err, "%s", err_msg());
 }
 
+/* One file through one shard, as a "file" packet source (source.h). */
 static void read_one(struct member *m)
 {
     struct shards *s = m->s;
     bool first = m->idx == 0;
+    struct pkt_source src;
     m->rc = 0;
-    struct pcapf *f = pcapf_open(m->path);
-    if (!f) {
-        if (first) cli_error("%s: not a readable pcap or pcapng capture: %s", m->path, err_msg());
+    if (pkt_source_open(&src, "file", m->path) < 0) {
+        if (first) cli_error("%s", err_msg());
         m->rc = 1;
         return;
     }
-    int dlt = pcapf_dlt(f);
-    if (dlt >= 0 && !pkt_linktype_supported(dlt)) {
+    int dlt = src.ops->dlt(src.st);
+    if (!pkt_linktype_supported(dlt)) {
         if (first) cli_error("%s: unsupported link type %d", m->path, dlt);
         m->rc = 1;
-        pcapf_free(f);
+        pkt_source_close(&src);
         return;
     }
     struct pcapf_rec r[SHARD_BATCH];
-    uint64_t size = 0;
-    FILE *probe = first ? fopen(m->path, "rb") : NULL;
-    if (probe && fseeko(probe, 0, SEEK_END) == 0) size = (uint64_t)ftello(probe);
-    if (probe) fclose(probe);
     int n = 0;
     for (;;) {
         uint64_t pos = atomic_load(&m->pos), stop = atomic_load(&s->stop_at);
         if (pos >= stop) break;
-        if ((n = pcapf_next_batch(f, r, SHARD_BATCH)) <= 0) break;
+        n = pkt_source_next(&src, r, SHARD_BATCH);
+        if (n == -EAGAIN) continue; /* a signal interrupted a read: nothing consumed */
+        if (n <= 0) break;
         if (pos + (uint64_t)n > stop) n = (int)(stop - pos);
         int rc = agg_frames(m->agg, r, (size_t)n);
         atomic_store(&m->pos, pos + (uint64_t)n);
@@ -224,18 +224,15 @@ static void read_one(struct member *m)
             break;
         }
         if (first && s->cfg.poll)
-            s->cfg.poll(s->cfg.poll_ctx, m->agg, m->path,
-                        size ? (double)pcapf_offset(f) / (double)size : -1, false);
+            s->cfg.poll(s->cfg.poll_ctx, m->agg, m->path, src.ops->progress(src.st), false);
         if (s->cfg.stopping && s->cfg.stopping()) request_stop(s);
     }
-    if (m->rc == 0 && n < 0 && atomic_load(&s->stop_at) == UINT64_MAX) {
-        if (first)
-            cli_error("%s: damaged capture after %llu complete records: %s", m->path,
-                      (unsigned long long)pcapf_count(f), err_msg());
+    if (m->rc == 0 && n < 0) { /* "PATH: damaged capture after N complete records: ..." */
+        if (first) cli_error("%s", err_msg());
         m->rc = 1;
     }
     if (first && s->cfg.poll) s->cfg.poll(s->cfg.poll_ctx, m->agg, m->path, 1, true);
-    pcapf_free(f);
+    pkt_source_close(&src);
 }
 
 static double thread_cpu(void)

@@ -1,8 +1,8 @@
 /* shard — capture files through one or more aggregator threads, split by source.
  *
- * With n threads each reads the whole file itself (core/pcapfile: read()
- * into a large buffer, so a second pass over a file in the page cache costs
- * little) and feeds every frame to its own aggregator, which runs the clock
+ * With n threads each reads the whole file itself (a "file" packet source,
+ * core/pcapfile: read() into a large buffer, so a second pass over a file in
+ * the page cache costs little) and feeds every frame to its own aggregator, which runs the clock
  * on every frame's time but counts only the sources that hash to it (agg.h
  * "Sharding").  No queue sits between reading and counting, and nothing is
  * shared on the packet path.  At each interval close the shards meet: the
