@@ -68,6 +68,15 @@ static int load(const char *path, struct src_row **out, size_t *n, int64_t *from
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
+    /* in the aggregator's order (a hash table), not the address order read here */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t i = *n; r && i > 1; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t j = x % i;
+        struct src_row t = r[i - 1];
+        r[i - 1] = r[j];
+        r[j] = t;
+    }
     *out = r;
     return r ? 0 : -1;
 }
