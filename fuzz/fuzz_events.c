@@ -40,8 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 0;
     if (ev_table_register(db) == SQLITE_OK &&
         sqlite3_exec(db, ev_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-        sqlite3_exec(db, "CREATE TABLE event_blocks(id INTEGER PRIMARY KEY, window_start, window_end,"
-                         " n, ip_lo, ip_hi, records); CREATE TABLE as_names(asn, name)",
+        sqlite3_exec(db,
+                     "CREATE TABLE event_blocks(id INTEGER PRIMARY KEY, window_start, window_end,"
+                     " n, ip_lo, ip_hi, records); CREATE TABLE as_names(asn, name)",
                      NULL, NULL, NULL);
     if (sqlite3_prepare_v2(db, "INSERT INTO event_blocks VALUES(1, 0, 60, ?, ?, ?, ?)", -1, &st,
                            NULL) == SQLITE_OK) {

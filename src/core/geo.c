@@ -1,4 +1,13 @@
-/* geo — MaxMind DB and ASN range lookups (see geo.h). */
+/* geo — MaxMind DB and ASN range lookups (see geo.h).
+ *
+ * The cache's exactness rests on two facts.  A MaxMind lookup reports the
+ * prefix length at which its walk ended (found or empty): every address
+ * sharing that prefix gets the same answer, so when it is /24 or shorter for
+ * each database consulted the whole /24 answers alike.  The ASN search finds
+ * the last range starting at or before the address: the /24's first and last
+ * addresses find the same range and both lie inside it (or both outside)
+ * exactly when every address between does.  Anything else is looked up per
+ * address (and kept in a small direct-mapped cache), never approximated. */
 #include "geo.h"
 #include "err.h"
 
@@ -9,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define GEO_MAX_MMDB 8
@@ -19,11 +29,27 @@ struct asn_range {
     uint32_t name; /* offset into names */
 };
 
+#define V4_SLOTS (1u << 24) /* one per /24 */
+#define V4_BYTES (V4_SLOTS * sizeof(uint32_t))
+#define T24_EMPTY 0u  /* t24 entries: no network, */
+#define T24_WALK 1u   /* longer than /24 here: walk, else data offset + 2 */
+#define GEO_MAX_T24 2 /* 64 MiB each: the IPv4 trees worth a table */
+
+enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
+
 struct geo {
     MMDB_s mmdb[GEO_MAX_MMDB];
     int n_mmdb;
+    /* Per database, what its IPv4 part is: one answer for all (an IPv6 tree
+     * without IPv4 networks), a table of every /24, or walked per address. */
+    enum v4_kind v4[GEO_MAX_MMDB];
+    uint32_t v4_const[GEO_MAX_MMDB];
+    uint32_t *t24[GEO_MAX_MMDB];
+    int n_t24;
     struct asn_range *r;
     size_t n_r, cap_r;
+    uint32_t *asn16;     /* per IPv4 /16 + 1: index of its first range (see asn_upper_v4) */
+    uint32_t *lo4, *hi4; /* ranges asn16[0].. as host-order IPv4 (hi4 0: compare whole) */
     char *names;
     size_t names_len, names_cap;
 };
@@ -35,6 +61,8 @@ struct geo *geo_new(void)
     return g;
 }
 
+static int v4_table(struct geo *g, int i, const char *path);
+
 int geo_add_mmdb(struct geo *g, const char *path)
 {
     if (g->n_mmdb == GEO_MAX_MMDB) return err_set(-E2BIG, "%s: too many geo databases", path);
@@ -44,6 +72,91 @@ int geo_add_mmdb(struct geo *g, const char *path)
         return err_set(-EINVAL, "%s: %s", path, e ? strerror(e) : MMDB_strerror(st));
     }
     g->n_mmdb++;
+    return v4_table(g, g->n_mmdb - 1, path);
+}
+
+/* A tree record as a t24 entry, or as a node to descend into (*node). */
+static uint32_t t24_entry(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t off, bool *node)
+{
+    *node = false;
+    switch (type) {
+    case MMDB_RECORD_TYPE_SEARCH_NODE:
+        *node = rec < m->metadata.node_count;
+        return *node ? 0 : T24_WALK;
+    case MMDB_RECORD_TYPE_EMPTY:
+        return T24_EMPTY;
+    case MMDB_RECORD_TYPE_DATA:
+        return off <= UINT32_MAX - 2 ? off + 2 : T24_WALK;
+    default: /* corrupt: the walk reports it the same way for every address */
+        return T24_WALK;
+    }
+}
+
+/* Fills t for the subtree at node (its prefix has depth bits): a record that
+ * ends the walk at depth <= 24 answers its whole range of /24s. */
+static void t24_fill(const MMDB_s *m, uint32_t *t, uint32_t node, int depth, uint32_t prefix)
+{
+    MMDB_search_node_s sn;
+    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
+        t[prefix << (24 - depth)] = T24_WALK; /* one /24, or the walk reports the damage */
+        for (uint32_t i = 1; depth < 24 && i < 1u << (24 - depth); i++)
+            t[(prefix << (24 - depth)) + i] = T24_WALK;
+        return;
+    }
+    for (int side = 0; side < 2; side++) {
+        uint64_t rec = side ? sn.right_record : sn.left_record;
+        uint8_t type = side ? sn.right_record_type : sn.left_record_type;
+        uint32_t off = side ? sn.right_record_entry.offset : sn.left_record_entry.offset;
+        uint32_t p = prefix << 1 | (uint32_t)side;
+        bool down;
+        uint32_t e = t24_entry(m, rec, type, off, &down);
+        if (down) {
+            t24_fill(m, t, (uint32_t)rec, depth + 1, p);
+        } else if (e != T24_EMPTY) { /* calloc'ed: an empty range touches no page */
+            uint32_t n = 1u << (24 - depth - 1), *q = t + ((size_t)p << (24 - depth - 1));
+            for (uint32_t i = 0; i < n; i++)
+                q[i] = e;
+        }
+    }
+}
+
+/* How database i answers IPv4 addresses (see struct geo).  An IPv4 walk in
+ * an IPv6 tree starts where 96 zero bits lead (libmaxminddb's IPv4 start
+ * node); if that is already a record, every IPv4 address gets it. */
+static int v4_table(struct geo *g, int i, const char *path)
+{
+    const MMDB_s *m = &g->mmdb[i];
+    uint32_t node = 0, count = m->metadata.node_count;
+    bool down = true;
+    uint32_t e = 0;
+    for (int bit = 0; m->metadata.ip_version == 6 && bit < 96 && down; bit++) {
+        MMDB_search_node_s sn;
+        if (MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
+            g->v4[i] = V4_WALK;
+            return 0;
+        }
+        e = t24_entry(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset, &down);
+        node = (uint32_t)sn.left_record;
+    }
+    if (!down) {
+        g->v4[i] = V4_CONST;
+        g->v4_const[i] = e;
+        return 0;
+    }
+    if (node >= count || g->n_t24 == GEO_MAX_T24) {
+        g->v4[i] = V4_WALK;
+        return 0;
+    }
+    /* Zero pages from the kernel (an empty range touches none), in huge
+     * pages where the system allows: a lookup is one random read of 64 MiB,
+     * and with 4 KiB pages it would miss the TLB as well as the cache. */
+    uint32_t *t = mmap(NULL, V4_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED) return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    madvise(t, V4_BYTES, MADV_HUGEPAGE);
+    t24_fill(m, t, node, 0, 0);
+    g->t24[i] = t;
+    g->v4[i] = V4_TABLE;
+    g->n_t24++;
     return 0;
 }
 
@@ -119,6 +232,55 @@ static int parse_csv_addr(const char *s, struct ipaddr *a)
     return -1; /* numeric IPv6 (-num files) needs 128-bit parsing: use the dotted files */
 }
 
+/* The first range whose start is >= x. */
+static size_t asn_lower(const struct geo *g, const struct ipaddr *x)
+{
+    size_t lo = 0, hi = g->n_r;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(&g->r[mid].lo, x, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* asn16[k]: the first range starting at or after IPv4 k.0.0.0 (k < 65536),
+ * asn16[65536] past ::ffff:255.255.255.255.  An address of /16 k is then
+ * searched among asn16[k] .. asn16[k + 1] only: a few ranges, one or two
+ * cache lines, instead of 20 probes over 20 MB. */
+static int asn_index(struct geo *g)
+{
+    uint32_t *t = realloc(g->asn16, 65537 * sizeof *t);
+    if (!t) return err_set(-ENOMEM, "geo: out of memory");
+    g->asn16 = t;
+    for (uint32_t k = 0; k < 65536; k++) {
+        struct ipaddr x;
+        ip_from_v4(&x, k << 16);
+        t[k] = (uint32_t)asn_lower(g, &x);
+    }
+    struct ipaddr end = {{0}};
+    end.b[9] = 1; /* ::ffff:255.255.255.255 + 1 */
+    t[65536] = (uint32_t)asn_lower(g, &end);
+    /* The ranges of the IPv4 slice as 32-bit numbers: one compare instead of
+     * a 16-byte memcmp.  A start in the slice is an IPv4 address; an end
+     * beyond IPv4 covers the rest of it; an end below (a reversed range) is
+     * left to the whole compare. */
+    size_t n = t[65536] - t[0];
+    uint32_t *lo4 = realloc(g->lo4, (n ? n : 1) * sizeof *lo4);
+    if (lo4) g->lo4 = lo4;
+    uint32_t *hi4 = lo4 ? realloc(g->hi4, (n ? n : 1) * sizeof *hi4) : NULL;
+    if (!hi4) return err_set(-ENOMEM, "geo: out of memory");
+    g->hi4 = hi4;
+    for (size_t i = 0; i < n; i++) {
+        const struct asn_range *r = &g->r[t[0] + i];
+        lo4[i] = ip_v4(&r->lo);
+        hi4[i] = ip_is_v4(&r->hi) ? ip_v4(&r->hi) : memcmp(&r->hi, &end, 16) > 0 ? UINT32_MAX : 0;
+    }
+    return 0;
+}
+
 static int range_cmp(const void *a, const void *b)
 {
     return memcmp(&((const struct asn_range *)a)->lo, &((const struct asn_range *)b)->lo, 16);
@@ -169,6 +331,7 @@ int geo_add_asn_csv(struct geo *g, const char *path)
     fclose(f);
     if (rc == 0 && g->n_r > 1) /* g->r is NULL while empty */
         qsort(g->r, g->n_r, sizeof *g->r, range_cmp);
+    if (rc == 0 && g->n_r) rc = asn_index(g);
     return rc;
 }
 
@@ -204,15 +367,36 @@ bool geo_has_asn(const struct geo *g)
     return g && g->n_r > 0;
 }
 
-static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
+/* What one MaxMind record contributes to a geo_info (mmdb_fill's effect). */
+struct geo_rec {
+    bool has_cc, has_loc;
+    char cc[2];
+    double lat, lon;
+};
+
+static void rec_apply(const struct geo_rec *r, struct geo_info *out)
+{
+    if (r->has_cc) {
+        out->cc[0] = r->cc[0];
+        out->cc[1] = r->cc[1];
+        out->cc[2] = 0;
+    }
+    if (r->has_loc) {
+        out->has_loc = true;
+        out->lat = r->lat;
+        out->lon = r->lon;
+    }
+}
+
+static void mmdb_decode(MMDB_entry_s *e, struct geo_rec *out)
 {
     MMDB_entry_data_s d;
     if ((MMDB_get_value(e, &d, "country_code", NULL) == MMDB_SUCCESS ||
          MMDB_get_value(e, &d, "country", "iso_code", NULL) == MMDB_SUCCESS) &&
         d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2) {
+        out->has_cc = true;
         out->cc[0] = d.utf8_string[0];
         out->cc[1] = d.utf8_string[1];
-        out->cc[2] = 0;
     }
     double v[2];
     const char *keys[2] = {"latitude", "longitude"};
@@ -234,6 +418,51 @@ static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
     }
 }
 
+static void mmdb_fill(MMDB_entry_s *e, struct geo_info *out)
+{
+    struct geo_rec r = {0};
+    mmdb_decode(e, &r);
+    rec_apply(&r, out);
+}
+
+static MMDB_lookup_result_s mmdb_at(const MMDB_s *m, const struct ipaddr *a, bool v4, int *err)
+{
+    if (v4) {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+        memcpy(&sin.sin_addr, a->b + 12, 4);
+        return MMDB_lookup_sockaddr((MMDB_s *)m, (struct sockaddr *)&sin, err);
+    }
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+    memcpy(&sin6.sin6_addr, a->b, 16);
+    return MMDB_lookup_sockaddr((MMDB_s *)m, (struct sockaddr *)&sin6, err);
+}
+
+/* The number of ranges starting at or before a (the candidate is the one
+ * before that index). */
+static size_t asn_upper(const struct geo *g, const struct ipaddr *a)
+{
+    size_t lo = 0, hi = g->n_r; /* first range with lo > a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(&g->r[mid].lo, a, 16) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool asn_in(const struct geo *g, size_t up, const struct ipaddr *a)
+{
+    return up > 0 && memcmp(a, &g->r[up - 1].hi, 16) <= 0;
+}
+
+static void asn_fill(const struct geo *g, size_t up, struct geo_info *out)
+{
+    out->asn = g->r[up - 1].asn;
+    out->as_name = g->names + g->r[up - 1].name;
+}
+
 void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -241,43 +470,211 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
     if (!g) return;
     bool v4 = ip_is_v4(a);
     for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++) {
-        MMDB_s *m = (MMDB_s *)&g->mmdb[i];
+        if (!v4 && g->mmdb[i].metadata.ip_version != 6) continue;
         int err = 0;
-        MMDB_lookup_result_s r;
-        if (v4) {
-            struct sockaddr_in sin = {.sin_family = AF_INET};
-            memcpy(&sin.sin_addr, a->b + 12, 4);
-            r = MMDB_lookup_sockaddr(m, (struct sockaddr *)&sin, &err);
-        } else {
-            if (m->metadata.ip_version != 6) continue;
-            struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
-            memcpy(&sin6.sin6_addr, a->b, 16);
-            r = MMDB_lookup_sockaddr(m, (struct sockaddr *)&sin6, &err);
-        }
+        MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
         if (err == MMDB_SUCCESS && r.found_entry) mmdb_fill(&r.entry, out);
     }
     if (g->n_r) {
-        size_t lo = 0, hi = g->n_r; /* first range with lo > a */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (memcmp(&g->r[mid].lo, a, 16) <= 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0 && memcmp(a, &g->r[lo - 1].hi, 16) <= 0) {
-            out->asn = g->r[lo - 1].asn;
-            out->as_name = g->names + g->r[lo - 1].name;
-        }
+        size_t up = asn_upper(g, a);
+        if (asn_in(g, up, a)) asn_fill(g, up, out);
     }
 }
 
 void geo_free(struct geo *g)
 {
     if (!g) return;
-    for (int i = 0; i < g->n_mmdb; i++)
+    for (int i = 0; i < g->n_mmdb; i++) {
         MMDB_close(&g->mmdb[i]);
+        if (g->t24[i]) munmap(g->t24[i], V4_BYTES);
+    }
+    free(g->asn16);
+    free(g->lo4);
+    free(g->hi4);
     free(g->r);
     free(g->names);
     free(g);
+}
+
+/* ---- the per-thread cache (geo.h) ---- */
+
+#define ADDR_SLOTS (1u << 15) /* direct-mapped, for IPv6 */
+
+struct rec_slot { /* decoded MaxMind records by (database, data offset) */
+    uint64_t key; /* (db << 32 | offset) + 1; 0: empty */
+    struct geo_rec rec;
+};
+
+struct addr_slot {
+    struct ipaddr a;
+    bool used;
+    struct geo_info gi;
+};
+
+struct geo_cache {
+    const struct geo *g;
+    struct rec_slot *recs;
+    size_t n_recs, cap_recs;
+    struct addr_slot *addr;
+};
+
+struct geo_cache *geo_cache_new(const struct geo *g)
+{
+    struct geo_cache *c = calloc(1, sizeof *c);
+    if (c) {
+        c->g = g;
+        c->addr = calloc(ADDR_SLOTS, sizeof *c->addr);
+        c->cap_recs = 1u << 12;
+        c->recs = calloc(c->cap_recs, sizeof *c->recs);
+    }
+    if (!c || !c->addr || !c->recs) {
+        geo_cache_free(c);
+        err_set(-ENOMEM, "geo cache: out of memory");
+        return NULL;
+    }
+    return c;
+}
+
+void geo_cache_free(struct geo_cache *c)
+{
+    if (!c) return;
+    free(c->recs);
+    free(c->addr);
+    free(c);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* Applies the record at (db, offset) to out, decoding it on first sight. */
+static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct geo_info *out)
+{
+    MMDB_entry_s e = {.mmdb = (MMDB_s *)&c->g->mmdb[db], .offset = offset};
+    if (c->n_recs * 2 >= c->cap_recs) {
+        size_t cap = c->cap_recs * 2;
+        struct rec_slot *t = calloc(cap, sizeof *t);
+        if (!t) { /* out of memory: decode on the stack, slower, same answer */
+            mmdb_fill(&e, out);
+            return;
+        }
+        for (size_t i = 0; i < c->cap_recs; i++) {
+            if (!c->recs[i].key) continue;
+            size_t j = mix(c->recs[i].key) & (cap - 1);
+            while (t[j].key)
+                j = (j + 1) & (cap - 1);
+            t[j] = c->recs[i];
+        }
+        free(c->recs);
+        c->recs = t;
+        c->cap_recs = cap;
+    }
+    uint64_t key = ((uint64_t)db << 32 | offset) + 1;
+    size_t j = mix(key) & (c->cap_recs - 1);
+    while (c->recs[j].key && c->recs[j].key != key)
+        j = (j + 1) & (c->cap_recs - 1);
+    if (!c->recs[j].key) {
+        c->recs[j].key = key;
+        memset(&c->recs[j].rec, 0, sizeof c->recs[j].rec);
+        mmdb_decode(&e, &c->recs[j].rec);
+        c->n_recs++;
+    }
+    rec_apply(&c->recs[j].rec, out);
+}
+
+/* geo_lookup()'s MaxMind loop for database i, through the tables. */
+static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool v4,
+                        struct geo_info *out)
+{
+    const struct geo *g = c->g;
+    uint32_t e = T24_WALK;
+    if (v4 && g->v4[i] == V4_CONST)
+        e = g->v4_const[i];
+    else if (v4 && g->v4[i] == V4_TABLE)
+        e = g->t24[i][(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+    if (e == T24_EMPTY) return;
+    if (e != T24_WALK) {
+        rec_apply_at(c, i, e - 2, out);
+        return;
+    }
+    int err = 0;
+    MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
+    if (err == MMDB_SUCCESS && r.found_entry) rec_apply_at(c, i, r.entry.offset, out);
+}
+
+/* asn_upper() for an IPv4 address, among the ranges of its /16 only. */
+static size_t asn_upper_v4(const struct geo *g, uint32_t x)
+{
+    uint32_t base = g->asn16[0];
+    size_t lo = g->asn16[x >> 16] - base, hi = g->asn16[(x >> 16) + 1] - base;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->lo4[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo + base;
+}
+
+static bool asn_in_v4(const struct geo *g, size_t up, uint32_t x, const struct ipaddr *a)
+{
+    if (up == 0) return false;
+    size_t i = up - 1;
+    if (i < g->asn16[0] || g->hi4[i - g->asn16[0]] == 0) return asn_in(g, up, a);
+    return x <= g->hi4[i - g->asn16[0]];
+}
+
+void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
+{
+    if (!c || !c->g || !ip_is_v4(a)) return;
+    uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8;
+    for (int i = 0; i < c->g->n_mmdb; i++)
+        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i][x >> 8]);
+    if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
+}
+
+static void resolve(struct geo_cache *c, const struct ipaddr *a, bool v4, struct geo_info *out)
+{
+    const struct geo *g = c->g;
+    memset(out, 0, sizeof *out);
+    out->as_name = "";
+    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
+        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(c, i, a, v4, out);
+    if (!g->n_r) return;
+    if (v4) {
+        uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+                     a->b[15];
+        size_t up = asn_upper_v4(g, x);
+        if (asn_in_v4(g, up, x, a)) asn_fill(g, up, out);
+        return;
+    }
+    size_t up = asn_upper(g, a);
+    if (asn_in(g, up, a)) asn_fill(g, up, out);
+}
+
+void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out)
+{
+    if (!c || !c->g) {
+        geo_lookup(NULL, a, out);
+        return;
+    }
+    if (ip_is_v4(a)) {
+        resolve(c, a, true, out);
+        return;
+    }
+    struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
+    if (as->used && !memcmp(&as->a, a, sizeof *a)) {
+        *out = as->gi;
+        return;
+    }
+    resolve(c, a, false, out);
+    as->a = *a;
+    as->used = true;
+    as->gi = *out;
 }

@@ -22,6 +22,21 @@ void sketch_free(struct sketch *s)
     sketch_init(s);
 }
 
+int sketch_copy(struct sketch *dst, const struct sketch *src)
+{
+    *dst = *src; /* the same slots, not a re-insert: an exact blob lists them in slot order */
+    dst->set = NULL;
+    dst->reg = NULL;
+    if (src->set && !(dst->set = malloc((size_t)src->cap * sizeof *src->set))) goto oom;
+    if (src->set) memcpy(dst->set, src->set, (size_t)src->cap * sizeof *src->set);
+    if (src->reg && !(dst->reg = malloc(SKETCH_M))) goto oom;
+    if (src->reg) memcpy(dst->reg, src->reg, SKETCH_M);
+    return 0;
+oom:
+    sketch_free(dst);
+    return err_set(-ENOMEM, "sketch: out of memory");
+}
+
 static void hll_add(uint8_t *reg, uint64_t h)
 {
     uint32_t idx = (uint32_t)(h >> Q);

@@ -36,6 +36,8 @@ size_t sketch_encoded_size(const struct sketch *s);
 size_t sketch_encode_into(const struct sketch *s, uint8_t *out);
 /* Merges an encoded blob into s; rejects malformed blobs. */
 int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);
+/* dst (uninitialised) becomes an independent copy of src that encodes to the same bytes. */
+int sketch_copy(struct sketch *dst, const struct sketch *src);
 void sketch_free(struct sketch *s);
 
 #endif

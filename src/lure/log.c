@@ -1,9 +1,9 @@
-/* log — Cowrie JSON lines and database rows (see log.h). */
+/* log — Cowrie JSON lines and records for the sinks (see log.h). */
 #include "log.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/esc.h"
-#include "../store/store.h"
+#include "../store/sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,33 +18,16 @@
 #define LOG_ROWS_PER_COMMIT 2000
 #define VFS_MSG (256 * 4 + 128) /* a cleaned vfs path (<= 255 bytes, 4 each) and the rest */
 
-enum { Q_SESSION, Q_CLOSE, Q_LOGIN, Q_COMMAND, Q_DOWNLOAD, Q_INDICATOR, Q_N };
-
 struct lure_log {
     int fd;
     char *buf;
     size_t len;
     char sensor[64], persona[64];
-    struct store *db;
-    sqlite3_stmt *q[Q_N];
-    bool in_tx, warned;
+    struct sinks *sinks;
+    bool warned, warned_sink;
     int rows;
     int64_t last_commit_us;
     uint64_t events;
-};
-
-static const char *const sql[Q_N] = {
-    "INSERT OR IGNORE INTO lure_sessions(session, sensor, persona, protocol, src_ip, src_port,"
-    " dst_ip, dst_port, start_us) VALUES(?,?,?,'telnet',?,?,?,?,?)",
-    "UPDATE lure_sessions SET end_us=?2, username=?3, password=?4, login_ok=?5, logins=?6,"
-    " commands=?7, downloads=?8, term=?9, width=?10, height=?11, bytes_in=?12,"
-    " close_reason=?13 WHERE session=?1",
-    "INSERT INTO lure_logins VALUES(?,?,?,?,?)",
-    "INSERT INTO lure_commands VALUES(?,?,?)",
-    "INSERT INTO lure_downloads VALUES(?,?,?,?,?,?,?,?,?)",
-    "INSERT INTO indicators VALUES(?1,?2,'lure',?3,?3,1) ON CONFLICT(type, value) DO UPDATE SET"
-    " first_seen_us=min(first_seen_us, excluded.first_seen_us),"
-    " last_seen_us=max(last_seen_us, excluded.last_seen_us), count=count+1",
 };
 
 void lure_utf8(const char *s, size_t len, char *out, size_t cap)
@@ -75,55 +58,47 @@ static char *clean(const char *s)
     return out;
 }
 
-static bool db_step(struct lure_log *l, sqlite3_stmt *st)
+/* A record for the sinks: a failure is said once and the next record is
+ * tried again (a honeypot keeps answering while its database is busy). */
+static void put_result(struct lure_log *l, int rc)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE && !l->warned) {
-        cli_error("lure: database: %s", sqlite3_errmsg(store_db(l->db)));
-        l->warned = true;
+    if (rc < 0 && !l->warned_sink) {
+        cli_error("lure: %s", err_msg());
+        l->warned_sink = true;
     }
     l->rows++;
-    return rc == SQLITE_DONE;
 }
 
-static sqlite3_stmt *q(struct lure_log *l, int which)
+/* A session step with the connection's fields filled in. */
+static struct session_rec step(const struct lure_log *l, enum session_step st,
+                               const struct lure_conn *c, int64_t ts)
 {
-    if (!l->db || !l->q[which]) return NULL;
-    if (!l->in_tx) {
-        if (sqlite3_exec(store_db(l->db), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return NULL;
-        l->in_tx = true;
-    }
-    return l->q[which];
+    return (struct session_rec){.step = st,
+                                .session = c->session,
+                                .sensor = l->sensor,
+                                .persona = l->persona,
+                                .protocol = "telnet",
+                                .src_ip = c->src_ip,
+                                .dst_ip = c->dst_ip,
+                                .src_port = c->src_port,
+                                .dst_port = c->dst_port,
+                                .ts_us = ts,
+                                .size = -1};
 }
 
-static void text(sqlite3_stmt *st, int i, const char *s)
+static void put_session(struct lure_log *l, const struct session_rec *r)
 {
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-/* A per-session row's statement with its session and time bound (?1, ?2). */
-static sqlite3_stmt *row(struct lure_log *l, int which, const struct lure_conn *c, int64_t ts)
-{
-    sqlite3_stmt *st = q(l, which);
-    if (!st) return NULL;
-    text(st, 1, c->session);
-    sqlite3_bind_int64(st, 2, ts);
-    return st;
+    if (l->sinks) put_result(l, sinks_put_session(l->sinks, r));
 }
 
 static void indicator(struct lure_log *l, const char *type, const char *value, int64_t ts)
 {
-    sqlite3_stmt *st = q(l, Q_INDICATOR);
-    if (!st || !value || !*value) return;
-    text(st, 1, type);
-    text(st, 2, value);
-    sqlite3_bind_int64(st, 3, ts);
-    db_step(l, st);
+    if (!l->sinks || !value || !*value) return;
+    struct indicator_rec r = {.type = type, .value = value, .source = "lure", .ts_us = ts};
+    put_result(l, sinks_put_indicator(l->sinks, &r));
 }
 
-struct lure_log *lure_log_open(const char *events_path, struct store *db, const char *sensor,
+struct lure_log *lure_log_open(const char *events_path, struct sinks *sinks, const char *sensor,
                                const char *persona)
 {
     struct lure_log *l = calloc(1, sizeof *l);
@@ -150,14 +125,7 @@ struct lure_log *lure_log_open(const char *events_path, struct store *db, const 
             return NULL;
         }
     }
-    l->db = db;
-    for (int i = 0; db && i < Q_N; i++)
-        if (sqlite3_prepare_v3(store_db(db), sql[i], -1, SQLITE_PREPARE_PERSISTENT, &l->q[i],
-                               NULL) != SQLITE_OK) {
-            err_set(-EIO, "database: %s", sqlite3_errmsg(store_db(db)));
-            lure_log_close(l);
-            return NULL;
-        }
+    l->sinks = sinks;
     return l;
 }
 
@@ -202,17 +170,8 @@ void lure_log_connect(struct lure_log *l, const struct lure_conn *c, int64_t ts)
     snprintf(msg, sizeof msg, "New connection: %s:%u (%s:%u) [session: %s]", c->src_ip, c->src_port,
              c->dst_ip, c->dst_port, c->session);
     emit(l, event(l, "cowrie.session.connect", c, ts, msg));
-    sqlite3_stmt *st = q(l, Q_SESSION);
-    if (!st) return;
-    text(st, 1, c->session);
-    text(st, 2, l->sensor);
-    text(st, 3, l->persona);
-    text(st, 4, c->src_ip);
-    sqlite3_bind_int(st, 5, c->src_port);
-    text(st, 6, c->dst_ip);
-    sqlite3_bind_int(st, 7, c->dst_port);
-    sqlite3_bind_int64(st, 8, ts);
-    db_step(l, st);
+    struct session_rec r = step(l, SESSION_OPEN, c, ts);
+    put_session(l, &r);
 }
 
 void lure_log_login(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *user,
@@ -225,12 +184,11 @@ void lure_log_login(struct lure_log *l, const struct lure_conn *c, int64_t ts, c
     json_object_set_new(o, "username", json_string(user));
     json_object_set_new(o, "password", json_string(password));
     emit(l, o);
-    sqlite3_stmt *st = row(l, Q_LOGIN, c, ts);
-    if (!st) return;
-    text(st, 3, user);
-    text(st, 4, password);
-    sqlite3_bind_int(st, 5, ok);
-    db_step(l, st);
+    struct session_rec r = step(l, SESSION_LOGIN, c, ts);
+    r.username = user;
+    r.password = password;
+    r.success = ok;
+    put_session(l, &r);
 }
 
 void lure_log_command(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *input,
@@ -248,11 +206,9 @@ void lure_log_command(struct lure_log *l, const struct lure_conn *c, int64_t ts,
     json_t *o = event(l, "cowrie.command.input", c, ts, msg);
     json_object_set_new(o, "input", json_string(clean));
     emit(l, o);
-    sqlite3_stmt *st = row(l, Q_COMMAND, c, ts);
-    if (st) {
-        text(st, 3, clean);
-        db_step(l, st);
-    }
+    struct session_rec r = step(l, SESSION_COMMAND, c, ts);
+    r.input = clean;
+    put_session(l, &r);
     free(clean);
     free(msg);
 }
@@ -296,16 +252,15 @@ static void download_row(struct lure_log *l, const struct lure_conn *c, int64_t 
                          const char *kind, const char *tool, const char *url, const char *host,
                          const char *path, const char *sha, int64_t size)
 {
-    sqlite3_stmt *st = row(l, Q_DOWNLOAD, c, ts);
-    if (!st) return;
-    text(st, 3, kind);
-    text(st, 4, tool);
-    text(st, 5, url);
-    text(st, 6, host);
-    text(st, 7, path);
-    text(st, 8, sha);
-    if (size >= 0) sqlite3_bind_int64(st, 9, size);
-    db_step(l, st);
+    struct session_rec r = step(l, SESSION_DOWNLOAD, c, ts);
+    r.dl_kind = kind;
+    r.tool = tool;
+    r.url = url;
+    r.host = host;
+    r.path = path;
+    r.sha256 = sha;
+    r.size = size;
+    put_session(l, &r);
 }
 
 void lure_log_url(struct lure_log *l, const struct lure_conn *c, int64_t ts, const char *tool,
@@ -363,22 +318,19 @@ void lure_log_closed(struct lure_log *l, const struct lure_conn *c, int64_t ts, 
     emit(l, o);
     if (s->logins) indicator(l, "attacker-ip", c->src_ip, ts);
     if (s->downloads) indicator(l, "loader-ip", c->src_ip, ts);
-    sqlite3_stmt *st = q(l, Q_CLOSE);
-    if (!st) return;
-    text(st, 1, c->session);
-    sqlite3_bind_int64(st, 2, ts);
-    text(st, 3, s->username);
-    text(st, 4, s->password);
-    sqlite3_bind_int(st, 5, s->login_ok);
-    sqlite3_bind_int(st, 6, (int)s->logins);
-    sqlite3_bind_int(st, 7, (int)s->commands);
-    sqlite3_bind_int(st, 8, (int)s->downloads);
-    text(st, 9, s->term);
-    if (s->width) sqlite3_bind_int(st, 10, s->width);
-    if (s->height) sqlite3_bind_int(st, 11, s->height);
-    sqlite3_bind_int64(st, 12, s->bytes_in);
-    text(st, 13, s->reason);
-    db_step(l, st);
+    struct session_rec r = step(l, SESSION_CLOSE, c, ts);
+    r.username = s->username;
+    r.password = s->password;
+    r.success = s->login_ok;
+    r.logins = s->logins;
+    r.commands = s->commands;
+    r.downloads = s->downloads;
+    r.term = s->term;
+    r.width = s->width;
+    r.height = s->height;
+    r.bytes_in = s->bytes_in;
+    r.reason = s->reason;
+    put_session(l, &r);
 }
 
 int lure_log_flush(struct lure_log *l, int64_t now_us, bool force)
@@ -397,14 +349,13 @@ int lure_log_flush(struct lure_log *l, int64_t now_us, bool force)
         off += (size_t)w;
     }
     l->len = 0;
-    if (l->in_tx &&
+    if (l->sinks && l->rows &&
         (force || l->rows >= LOG_ROWS_PER_COMMIT || now_us - l->last_commit_us >= 1000000)) {
-        if (sqlite3_exec(store_db(l->db), "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            /* busy: the rows stay in the open transaction and go with the next commit */
-            if (force) cli_error("lure: database: %s", sqlite3_errmsg(store_db(l->db)));
+        if (sinks_flush(l->sinks) < 0) {
+            /* the SQLite sink keeps its rows for the next commit when the database is busy */
+            if (force) cli_error("lure: %s", err_msg());
             rc = -EIO;
         } else {
-            l->in_tx = false;
             l->rows = 0;
             l->last_commit_us = now_us;
         }
@@ -421,8 +372,6 @@ void lure_log_close(struct lure_log *l)
 {
     if (!l) return;
     lure_log_flush(l, 0, true);
-    for (int i = 0; i < Q_N; i++)
-        sqlite3_finalize(l->q[i]);
     if (l->fd >= 0) close(l->fd);
     free(l->buf);
     free(l);

@@ -1,12 +1,14 @@
-/* log — where the honeypot's facts go: Cowrie-format JSON lines and the mamori database.
+/* log — where the honeypot's facts go: Cowrie-format JSON lines and the sinks.
  *
  * Every event is one JSON object on one line with Cowrie's eventid and fields
  * (sensor, session, src/dst ip and port, timestamp, protocol), so Cowrie
- * tooling reads the file unchanged.  The same facts become rows (sessions,
- * logins, commands, downloads) and indicators with first/last seen and
- * counts.  Lines are buffered and written, and rows committed, at least once
- * a second from the event loop (lure_log_flush); a crash loses at most that
- * second, and a clean stop loses nothing.  Text from attackers is made valid
+ * tooling reads the file unchanged (it is lure's own log, not a sink).  The
+ * same facts go to the sinks (--sink; the database by default) as session
+ * records (open, each login, command and download, close) and indicator
+ * sightings, which the database keeps with first/last seen and counts.
+ * Lines are buffered and written, and the sinks flushed (the database
+ * commits), at least once a second from the event loop (lure_log_flush); a
+ * crash loses at most that second, and a clean stop loses nothing.  Text from attackers is made valid
  * UTF-8 (bytes that are not become "\xNN") so every line parses. */
 #ifndef MAMORI_LURE_LOG_H
 #define MAMORI_LURE_LOG_H
@@ -15,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct store;
+struct sinks;
 struct lure_log;
 
 struct lure_conn {
@@ -32,8 +34,9 @@ struct lure_summary {
     uint16_t width, height;
 };
 
-/* events_path may be NULL (no JSON file), db may be NULL (no database). */
-struct lure_log *lure_log_open(const char *events_path, struct store *db, const char *sensor,
+/* events_path may be NULL (no JSON file), sinks may be NULL (none); the
+ * sinks stay the caller's (close them after lure_log_close). */
+struct lure_log *lure_log_open(const char *events_path, struct sinks *sinks, const char *sensor,
                                const char *persona);
 void lure_log_connect(struct lure_log *l, const struct lure_conn *c, int64_t ts_us);
 void lure_log_login(struct lure_log *l, const struct lure_conn *c, int64_t ts_us, const char *user,
@@ -56,7 +59,7 @@ void lure_log_file(struct lure_log *l, const struct lure_conn *c, int64_t ts_us,
                    const char *sha256, const char *outfile, size_t size, bool duplicate);
 void lure_log_closed(struct lure_log *l, const struct lure_conn *c, int64_t ts_us,
                      int64_t duration_us, const struct lure_summary *s);
-/* Writes buffered lines and commits rows when a second has passed (or force). */
+/* Writes buffered lines and flushes the sinks when a second has passed (or force). */
 int lure_log_flush(struct lure_log *l, int64_t now_us, bool force);
 uint64_t lure_log_events(const struct lure_log *l);
 void lure_log_close(struct lure_log *l);

@@ -7,6 +7,7 @@
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/sandbox.h"
+#include "../store/sink.h"
 #include "../store/store.h"
 #include "log.h"
 #include "persona.h"
@@ -26,6 +27,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define LURE_SINKS 16
 
 static volatile sig_atomic_t stop_flag;
 
@@ -49,6 +52,9 @@ static void usage(FILE *f)
           "                               Mirai's 62 defaults)\n"
           "  -e, --events FILE            Cowrie JSON lines (default var/lure.json; - for none)\n"
           "      --db PATH                database (default var/mamori.db; - for none)\n"
+          "      --sink NAME[:ARG]        where sessions and indicators go; repeatable (default\n"
+          "                               sqlite, to --db; jsonl:FILE or jsonl:- for JSON\n"
+          "                               lines; --sink help lists them)\n"
           "      --files DIR              where captured files go, named by SHA-256\n"
           "                               (default var/lure-files)\n"
           "      --files-cap BYTES        what DIR may hold in all; past it files are logged,\n"
@@ -142,6 +148,8 @@ static void tick(void *ctx, const struct lure_stats *st, size_t open)
 
 struct opts {
     const char *listen, *persona, *userdb, *events, *db, *files, *sensor, *user, *chroot;
+    const char *sinks[LURE_SINKS];
+    int n_sinks;
     bool seccomp, quiet;
     struct lure_config cfg;
 };
@@ -163,7 +171,8 @@ static int parse(int argc, char **argv, struct opts *o)
         O_MAXIN,
         O_FSCAP,
         O_FILESCAP,
-        O_LIST
+        O_LIST,
+        O_SINK
     };
     static const struct option lo[] = {{"listen", required_argument, 0, 'l'},
                                        {"persona", required_argument, 0, 'p'},
@@ -184,6 +193,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"fs-cap", required_argument, 0, O_FSCAP},
                                        {"files-cap", required_argument, 0, O_FILESCAP},
                                        {"list-personas", no_argument, 0, O_LIST},
+                                       {"sink", required_argument, 0, O_SINK},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -210,6 +220,23 @@ static int parse(int argc, char **argv, struct opts *o)
         case O_DB:
             o->db = optarg;
             break;
+        case O_SINK: {
+            const struct sink_ops *ops;
+            if (!strcmp(optarg, "help")) {
+                sink_list(stdout);
+                return -1;
+            }
+            if (o->n_sinks == LURE_SINKS) {
+                cli_error("--sink: at most %d sinks", LURE_SINKS);
+                return EXIT_USAGE;
+            }
+            if (sink_parse(optarg, &ops, NULL, 0) < 0) {
+                cli_error("%s", err_msg());
+                return EXIT_USAGE;
+            }
+            o->sinks[o->n_sinks++] = optarg;
+            break;
+        }
         case O_FILES:
             o->files = optarg;
             break;
@@ -262,6 +289,32 @@ static int parse(int argc, char **argv, struct opts *o)
         }
     }
     return cli_no_operands("lure", argc, argv, optind) ? 0 : EXIT_USAGE;
+}
+
+/* The database is opened when a sink writes to it: by default, unless --db -. */
+static bool wants_db(const struct opts *o)
+{
+    if (!o->n_sinks) return strcmp(o->db, "-") != 0;
+    const struct sink_ops *ops;
+    for (int i = 0; i < o->n_sinks; i++)
+        if (sink_parse(o->sinks[i], &ops, NULL, 0) == 0 && !strcmp(ops->name, "sqlite"))
+            return strcmp(o->db, "-") != 0;
+    return false;
+}
+
+/* Opened before the sandbox: a sink's file stays open across chroot. */
+static struct sinks *open_sinks(const struct opts *o, struct store *db, int *rc)
+{
+    struct sink_env env = {.store = db, .kinds = SINK_SESSIONS | SINK_INDICATORS};
+    struct sinks *set = sinks_new(false);
+    if (!set) return NULL;
+    if (!o->n_sinks && db && (*rc = sinks_add(set, "sqlite", &env)) < 0) goto fail;
+    for (int i = 0; i < o->n_sinks; i++)
+        if ((*rc = sinks_add(set, o->sinks[i], &env)) < 0) goto fail;
+    return set;
+fail:
+    sinks_close(set);
+    return NULL;
 }
 
 /* mkdir -p of path (of its parent only when parent_only), as --db does for
@@ -348,6 +401,7 @@ int cmd_lure(int argc, char **argv)
     struct persona *p = NULL;
     struct userdb *udb = NULL;
     struct store *db = NULL;
+    struct sinks *sinks = NULL;
     struct lure_log *log = NULL;
     struct lure_server *srv = NULL;
     rc = 1;
@@ -355,13 +409,19 @@ int cmd_lure(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
-    if (strcmp(o.db, "-") && !(db = store_open(o.db, true))) {
+    if (wants_db(&o) && !(db = store_open(o.db, true))) {
         cli_error("%s", err_msg());
+        goto out;
+    }
+    int src = 0;
+    if (!(sinks = open_sinks(&o, db, &src))) {
+        cli_error("%s", err_msg());
+        rc = src == -EINVAL ? EXIT_USAGE : 1;
         goto out;
     }
     const char *events = strcmp(o.events, "-") ? o.events : NULL;
     if ((events && make_dirs("--events", events, true) < 0) ||
-        !(log = lure_log_open(events, db, sensor, p->name))) {
+        !(log = lure_log_open(events, sinks, sensor, p->name))) {
         cli_error("%s", err_msg());
         goto out;
     }
@@ -450,6 +510,7 @@ int cmd_lure(int argc, char **argv)
 out:
     lure_server_free(srv);
     lure_log_close(log);
+    if (sinks_close(sinks) < 0) cli_error("lure: %s", err_msg());
     if (o.cfg.files_dir >= 0) close(o.cfg.files_dir);
     store_close(db);
     userdb_free(udb);

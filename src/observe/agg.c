@@ -1,4 +1,16 @@
-/* agg — per-interval aggregation (see agg.h). */
+/* agg — per-interval aggregation (see agg.h).
+ *
+ * One source table per event window.  Each entry holds the window's row and
+ * the current interval's fields beside a stamp: when a packet finds the stamp
+ * of an older interval, those fields start over (lazily, no pass over the
+ * table), and the entry's slot goes on the interval's touched list, which is
+ * what closing the interval walks.  So an interval costs nothing per source
+ * it did not see, and nothing is merged into the window at its close.  The
+ * port counters live in a table indexed by key that is kept from interval to
+ * interval (a stamp again), so the packet path allocates only for a new
+ * source, a growing sketch, or a key never seen before.  agg_frames() decodes
+ * a batch of frames and prefetches their table slots before counting them:
+ * at a million sources the table is far larger than the caches. */
 #include "agg.h"
 #include "../core/err.h"
 #include "../core/table.h"
@@ -13,13 +25,19 @@
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
 struct srcent {
-    struct src_row r; /* key: r.ip, the first member */
+    struct src_row r; /* the event window's row; key: r.ip, the first member */
     uint64_t hash;
+    uint32_t stamp; /* serial of the interval the iv_ fields belong to */
+    uint8_t iv_nports, iv_more, iv_fpmask, iv_clsmask;
+    uint16_t iv_ports[8];
+    uint64_t iv_packets, iv_bytes;
+    int64_t iv_first, iv_last;
 };
 
 struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
+    uint32_t stamp; /* serial of the interval it counts in */
 };
 
 struct held_frame { /* a frame far ahead, copied until the clock decides */
@@ -34,6 +52,7 @@ struct agg {
     struct agg_cfg cfg;
     struct agg_totals tot;
     bool open, floor_set;
+    uint32_t serial;    /* of the open interval, from 1 */
     int64_t start, end; /* seconds */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
     int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
@@ -43,16 +62,17 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;                         /* this interval's sources */
+    struct table srcs;                         /* struct srcent per source of the event window */
+    uint32_t *touched;                         /* slots of the sources the interval counted */
+    size_t n_touched, cap_touched;
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
     struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
     size_t live_n, live_head;
     int64_t live_second;
     int live_in_second;
-    struct table events;   /* struct src_row per source since the last event flush */
     int64_t events_from;   /* start of the event window */
-    struct keystat **keys; /* NKEYS lazily allocated */
-    uint32_t *used;        /* indexes of allocated keys */
+    struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
+    uint32_t *used;        /* indexes of the keys counted in this interval */
     size_t n_used;
 };
 
@@ -67,11 +87,11 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     if (!a) goto oom;
     a->cfg = *cfg;
     if (!a->cfg.max_sources) a->cfg.max_sources = AGG_MAX_SOURCES;
+    if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     if (!a->keys || !a->used ||
-        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0 ||
-        table_init(&a->events, sizeof(struct src_row), sizeof(struct ipaddr), 1024) < 0) {
+        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -81,61 +101,108 @@ oom:
     return NULL;
 }
 
+/* The shard a source belongs to: from the high half of its hash, as the
+ * table indexes by the low bits. */
+static inline unsigned shard_of(const struct agg *a, uint64_t h)
+{
+    return (unsigned)((h >> 32) * a->cfg.n_shards >> 32);
+}
+
+/* Per-interval source budget of this shard: max_sources split evenly. */
+static inline size_t interval_budget(const struct agg *a)
+{
+    return (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards;
+}
+
 static struct keystat *key_get(struct agg *a, uint32_t idx)
 {
     struct keystat *k = a->keys[idx];
-    if (k) return k;
-    if (!(k = calloc(1, sizeof *k))) return NULL;
-    a->keys[idx] = k;
-    a->used[a->n_used++] = idx;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k))) return NULL;
+        a->keys[idx] = k;
+    }
+    if (k->stamp != a->serial) { /* first use in this interval: its sketches moved out */
+        k->stamp = a->serial;
+        k->packets = k->bytes = 0;
+        a->used[a->n_used++] = idx;
+    }
     return k;
 }
 
-/* NULL with *full set when the interval already tracks max_sources sources. */
+static void geo_fill(const struct agg *a, struct src_row *r)
+{
+    struct geo_info gi;
+    geo_lookup(a->cfg.geo, &r->ip, &gi);
+    memcpy(r->cc, gi.cc, 3);
+    r->asn = gi.asn;
+    r->as_name = gi.as_name;
+    r->has_loc = gi.has_loc;
+    r->lat = (float)gi.lat;
+    r->lon = (float)gi.lon;
+}
+
+/* A resize moved the entries: find the ones this interval counted again. */
+static void touched_rebuild(struct agg *a)
+{
+    a->n_touched = 0;
+    for (size_t i = 0; i < a->srcs.cap; i++) {
+        if (!a->srcs.hash[i]) continue;
+        const struct srcent *s = (const struct srcent *)(a->srcs.slots + i * a->srcs.esize);
+        if (s->stamp == a->serial) a->touched[a->n_touched++] = (uint32_t)i;
+    }
+}
+
+static int touched_room(struct agg *a)
+{
+    if (a->n_touched < a->cap_touched) return 0;
+    size_t cap = a->cap_touched ? 2 * a->cap_touched : 1024;
+    uint32_t *n = realloc(a->touched, cap * sizeof *n);
+    if (!n) return -ENOMEM;
+    a->touched = n;
+    a->cap_touched = cap;
+    return 0;
+}
+
+/* NULL with *full set when the interval already counts its budget of sources. */
 static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
                               bool *full)
 {
     bool created;
     *full = false;
-    if (a->srcs.n >= a->cfg.max_sources) {
-        struct srcent *s = table_find(&a->srcs, ip, h);
-        *full = !s;
-        return s;
+    struct srcent *s;
+    if (a->n_touched >= interval_budget(a)) {
+        s = table_find(&a->srcs, ip, h);
+        *full = !s || s->stamp != a->serial;
+        return *full ? NULL : s;
     }
-    struct srcent *s = table_get(&a->srcs, ip, h, &created);
-    if (!s || !created) return s;
-    s->hash = h;
-    s->r.first_us = s->r.last_us = ts;
-    s->r.as_name = "";
-    const struct src_row *seen = a->cfg.geo ? table_find(&a->events, ip, h) : NULL;
-    if (seen) { /* looked up earlier in this event window: a probe beats a lookup */
-        memcpy(s->r.cc, seen->cc, 3);
-        s->r.asn = seen->asn;
-        s->r.as_name = seen->as_name;
-        s->r.has_loc = seen->has_loc;
-        s->r.lat = seen->lat;
-        s->r.lon = seen->lon;
-    } else if (a->cfg.geo) {
-        struct geo_info gi;
-        geo_lookup(a->cfg.geo, ip, &gi);
-        memcpy(s->r.cc, gi.cc, 3);
-        s->r.asn = gi.asn;
-        s->r.as_name = gi.as_name;
-        s->r.has_loc = gi.has_loc;
-        s->r.lat = (float)gi.lat;
-        s->r.lon = (float)gi.lon;
+    if (touched_room(a) < 0) return NULL;
+    size_t cap = a->srcs.cap;
+    if (!(s = table_get(&a->srcs, ip, h, &created))) return NULL;
+    if (a->srcs.cap != cap) touched_rebuild(a);
+    if (created) { /* geo and ASN once per source and window */
+        s->hash = h;
+        s->r.first_us = s->r.last_us = ts;
+        s->r.as_name = "";
+        if (a->cfg.geo) geo_fill(a, &s->r);
+    }
+    if (s->stamp != a->serial) {
+        s->stamp = a->serial;
+        s->iv_nports = s->iv_more = s->iv_fpmask = s->iv_clsmask = 0;
+        s->iv_packets = s->iv_bytes = 0;
+        s->iv_first = s->iv_last = ts;
+        a->touched[a->n_touched++] = (uint32_t)(((uint8_t *)s - a->srcs.slots) / a->srcs.esize);
     }
     return s;
 }
 
-static void src_port(struct src_row *s, uint16_t port)
+static void ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t port)
 {
-    for (uint8_t i = 0; i < s->nports; i++)
-        if (s->ports[i] == port) return;
-    if (s->nports < 8)
-        s->ports[s->nports++] = port;
+    for (uint8_t i = 0; i < *n; i++)
+        if (ports[i] == port) return;
+    if (*n < 8)
+        ports[(*n)++] = port;
     else
-        s->more_ports = 1;
+        *more = 1;
 }
 
 static bool l4_proto(const struct pkt *p)
@@ -185,16 +252,22 @@ static int account_untracked(struct agg *a, enum fingerprint fp, uint64_t hsrc, 
     return 0;
 }
 
-/* The first AGG_LIVE_PER_SECOND packets of each second of packet time. */
-static void sample(struct agg *a, const struct pkt *p, const struct src_row *s, enum pkt_class c,
-                   enum fingerprint fp, int64_t ts)
+/* The first AGG_LIVE_PER_SECOND packets of each second of packet time
+ * (shard 0 samples every shard's packets, so the samples do not depend on
+ * how many there are). */
+static bool sample_due(struct agg *a, int64_t ts)
 {
     int64_t sec = ts / 1000000;
     if (sec != a->live_second) {
         a->live_second = sec;
         a->live_in_second = 0;
     }
-    if (a->live_in_second++ >= AGG_LIVE_PER_SECOND) return;
+    return a->live_in_second++ < AGG_LIVE_PER_SECOND;
+}
+
+static void sample(struct agg *a, const struct pkt *p, const struct src_row *s, enum pkt_class c,
+                   enum fingerprint fp, int64_t ts)
+{
     struct live_sample *o = &a->live[(a->live_head + a->live_n) % AGG_LIVE_MAX];
     if (a->live_n == AGG_LIVE_MAX)
         a->live_head = (a->live_head + 1) % AGG_LIVE_MAX;
@@ -213,6 +286,16 @@ static void sample(struct agg *a, const struct pkt *p, const struct src_row *s, 
     o->port = c == CLS_BACKSCATTER ? (backscatter_victim(p, &v) == 0 ? v.port : 0) : p->dport;
 }
 
+/* Shard 0's sample of a packet another shard counts. */
+static void sample_foreign(struct agg *a, const struct pkt *p, int64_t ts)
+{
+    if (!sample_due(a, ts)) return;
+    enum pkt_class c = classify(p);
+    struct src_row r = {.ip = p->src, .as_name = ""};
+    if (a->cfg.geo) geo_fill(a, &r);
+    sample(a, p, &r, c, c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE, ts);
+}
+
 size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap)
 {
     size_t n = a->live_n < cap ? a->live_n : cap, skip = a->live_n - n;
@@ -222,18 +305,17 @@ size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap)
     return n;
 }
 
-static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
+static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts, uint32_t len)
 {
     enum pkt_class c = classify(p);
     enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
     a->packets++;
     a->bytes += len;
     a->cls[c]++;
-    uint64_t hsrc = ip_hash(&p->src, HASH_SEED_SRC);
     bool full;
     struct srcent *s = src_get(a, &p->src, hsrc, ts, &full);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
-    sample(a, p, s ? &s->r : NULL, c, fp, ts);
+    if (a->cfg.shard == 0 && sample_due(a, ts)) sample(a, p, s ? &s->r : NULL, c, fp, ts);
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
         return rc < 0 ? err_set(rc, "observe: out of memory")
@@ -241,15 +323,24 @@ static int account(struct agg *a, const struct pkt *p, int64_t ts, uint32_t len)
     }
     s->r.packets++;
     s->r.bytes += len;
+    s->iv_packets++;
+    s->iv_bytes += len;
     if (ts > s->r.last_us) s->r.last_us = ts;
     if (ts < s->r.first_us) s->r.first_us = ts;
+    if (ts > s->iv_last) s->iv_last = ts;
+    if (ts < s->iv_first) s->iv_first = ts;
     s->r.clsmask |= (uint8_t)(1u << c);
+    s->iv_clsmask |= (uint8_t)(1u << c);
     if (fp != FP_NONE) {
         s->r.fpmask |= (uint8_t)(1u << fp);
+        s->iv_fpmask |= (uint8_t)(1u << fp);
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
-    if (l4_proto(p) && c != CLS_BACKSCATTER) src_port(&s->r, p->dport);
+    if (l4_proto(p) && c != CLS_BACKSCATTER) {
+        ports_add(s->r.ports, &s->r.nports, &s->r.more_ports, p->dport);
+        ports_add(s->iv_ports, &s->iv_nports, &s->iv_more, p->dport);
+    }
     return account_keys(a, p, c, hsrc, ts, len);
 }
 
@@ -345,12 +436,31 @@ static void open_interval(struct agg *a, int64_t ts_us)
     a->floor_us = a->start * 1000000;
     a->floor_set = true;
     a->first_us = a->last_us = -1;
-    if (!a->events.n) a->events_from = a->start;
+    a->serial++;
+    a->n_touched = a->n_used = 0;
+    if (!a->srcs.n) a->events_from = a->start;
+}
+
+/* A frame decoded ahead of the clock's verdict (decoding depends on the
+ * bytes alone), with its source's hash. */
+struct decoded {
+    struct pkt p;
+    enum pkt_status st;
+    bool darknet;
+    uint64_t hsrc;
+};
+
+static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t caplen,
+                   struct decoded *d)
+{
+    d->darknet = false;
+    d->st = pkt_decode(dlt, data, caplen, &d->p);
+    if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
+    d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC);
 }
 
 /* A frame the clock lets in: late when older than the newest interval. */
-static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
-                uint32_t len)
+static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len)
 {
     int rc;
     if ((a->floor_set && ts < a->floor_us - AGG_REORDER_US) || ts < a->min_us - AGG_REORDER_US) {
@@ -361,8 +471,7 @@ static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t 
     if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
-    struct pkt p;
-    switch (pkt_decode(dlt, data, caplen, &p)) {
+    switch (d->st) {
     case PKT_MALFORMED:
         a->malformed++;
         return 0;
@@ -372,11 +481,23 @@ static int take(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t 
     case PKT_OK:
         break;
     }
-    if (!pfx_set_contains(a->cfg.darknet, &p.dst)) {
+    if (!d->darknet) {
         a->outside++;
         return 0;
     }
-    return account(a, &p, ts, len);
+    if (a->cfg.n_shards > 1 && shard_of(a, d->hsrc) != a->cfg.shard) {
+        if (a->cfg.shard == 0) sample_foreign(a, &d->p, ts);
+        return 0;
+    }
+    return account(a, &d->p, d->hsrc, ts, len);
+}
+
+static int take_raw(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
+                    uint32_t len)
+{
+    struct decoded d;
+    decode(a, dlt, data, caplen, &d);
+    return take(a, ts, &d, len);
 }
 
 static int hold(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
@@ -406,12 +527,13 @@ static int apply(struct agg *a, const struct agg_clock_step *st)
         if (st->lone >> i & 1)
             a->bad_time++;
         else
-            rc = take(a, h->dlt, h->ts, h->data, h->caplen, h->len);
+            rc = take_raw(a, h->dlt, h->ts, h->data, h->caplen, h->len);
     }
     return rc;
 }
 
-int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
+static int frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
+                 uint32_t len, const struct decoded *d)
 {
     a->tot.frames++;
     if (ts < 0 || ts >= PKT_TIME_MAX_US) {
@@ -422,7 +544,43 @@ int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t ca
     agg_clock_feed(&a->clock, ts, &st);
     int rc = apply(a, &st);
     if (rc < 0) return rc;
-    return st.hold ? hold(a, dlt, ts, data, caplen, len) : take(a, dlt, ts, data, caplen, len);
+    if (st.hold) return hold(a, dlt, ts, data, caplen, len);
+    return d ? take(a, ts, d, len) : take_raw(a, dlt, ts, data, caplen, len);
+}
+
+int agg_frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen, uint32_t len)
+{
+    return frame(a, dlt, ts, data, caplen, len, NULL);
+}
+
+#define BATCH 32
+
+int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
+{
+    struct decoded d[BATCH];
+    for (size_t at = 0; at < n; at += BATCH) {
+        size_t k = n - at < BATCH ? n - at : BATCH;
+        for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
+            decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
+        /* written out rather than through table_prefetch: gcc 12 drops the
+         * prefetches of this loop when they come through the inline call */
+        const struct table *t = &a->srcs;
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i].darknet || shard_of(a, d[i].hsrc) != a->cfg.shard) continue;
+            size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
+            const uint8_t *e = t->slots + j * t->esize; /* an entry spans up to three lines */
+            __builtin_prefetch(&t->hash[j]);
+            __builtin_prefetch(e);
+            __builtin_prefetch(e + 64);
+            __builtin_prefetch(e + sizeof(struct srcent) - 1);
+        }
+        for (size_t i = 0; i < k; i++) {
+            const struct pcapf_rec *x = &f[at + i];
+            int rc = frame(a, x->dlt, x->ts_us, x->data, x->caplen, x->wirelen, &d[i]);
+            if (rc < 0) return rc;
+        }
+    }
+    return 0;
 }
 
 void agg_set_floor(struct agg *a, int64_t us)
@@ -459,8 +617,8 @@ static int keyrow_add(struct table *t, uint32_t key, const char *label, const st
     struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
     if (!r) return -ENOMEM;
     if (!r->label) r->label = label;
-    r->packets += s->r.packets;
-    r->bytes += s->r.bytes;
+    r->packets += s->iv_packets;
+    r->bytes += s->iv_bytes;
     return sketch_add(&r->src, s->hash);
 }
 
@@ -480,50 +638,52 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
     return 0;
 }
 
-/* Folds one interval's source into the event window. */
-static int event_merge(struct agg *a, const struct src_row *s, uint64_t hash)
+/* The window's rows go to the record in the table's own storage: each
+ * src_row moves to the front (it is the first member of its entry and
+ * smaller than it), and the table starts over, sized for as many. */
+static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
-    bool created;
-    struct src_row *e = table_get(&a->events, &s->ip, hash, &created);
-    if (!e) return -ENOMEM;
-    if (created) {
-        *e = *s;
-        return 0;
-    }
-    if (s->first_us < e->first_us) e->first_us = s->first_us;
-    if (s->last_us > e->last_us) e->last_us = s->last_us;
-    e->packets += s->packets;
-    e->bytes += s->bytes;
-    e->fpmask |= s->fpmask;
-    e->clsmask |= s->clsmask;
-    e->more_ports |= s->more_ports;
-    for (uint8_t i = 0; i < s->nports; i++)
-        src_port(e, s->ports[i]);
-    return 0;
-}
-
-static int flush_events(struct agg *a, struct interval_rec *r)
-{
-    if (!a->events.n) return 0;
-    if (!(r->events = table_take(&a->events, &r->n_events)))
+    struct table *t = &a->srcs;
+    if (!t->n) return 0;
+    size_t n = 0, next = t->n;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->hash[i])
+            memmove(t->slots + n++ * sizeof(struct src_row), t->slots + i * t->esize,
+                    sizeof(struct src_row));
+    struct src_row *rows = realloc(t->slots, n * sizeof *rows);
+    r->events = rows ? rows : (struct src_row *)t->slots;
+    r->n_events = n;
+    free(t->hash);
+    memset(t, 0, sizeof *t);
+    a->n_touched = 0;
+    if (table_init(t, sizeof(struct srcent), sizeof(struct ipaddr), final ? 16 : next) < 0)
         return err_set(-ENOMEM, "observe: out of memory");
     return 0;
 }
 
-static int by_packets_desc(const void *x, const void *y)
+/* Busiest first; among equals, the lower address, so that the choice does
+ * not depend on table order (one aggregator or several agree). */
+static bool busier(const struct srcent *x, const struct srcent *y)
 {
-    const struct src_row *a = x, *b = y;
-    return a->packets < b->packets ? 1 : a->packets > b->packets ? -1 : 0;
+    if (x->iv_packets != y->iv_packets) return x->iv_packets > y->iv_packets;
+    return memcmp(&x->r.ip, &y->r.ip, sizeof x->r.ip) < 0;
 }
 
-/* The RECORD_TOP_SOURCES busiest sources, by a min-heap over the interval's
- * entries (no copy or sort of the whole table). */
+static int by_rank(const void *x, const void *y)
+{
+    const struct src_row *a = x, *b = y;
+    if (a->packets != b->packets) return a->packets < b->packets ? 1 : -1;
+    return memcmp(&a->ip, &b->ip, sizeof a->ip);
+}
+
+/* The RECORD_TOP_SOURCES busiest sources of the interval, by a min-heap
+ * (the least busy on top) over its touched entries. */
 static void heap_down(struct srcent **h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, m = i;
-        if (l < n && h[l]->r.packets < h[m]->r.packets) m = l;
-        if (l + 1 < n && h[l + 1]->r.packets < h[m]->r.packets) m = l + 1;
+        if (l < n && busier(h[m], h[l])) m = l;
+        if (l + 1 < n && busier(h[m], h[l + 1])) m = l + 1;
         if (m == i) return;
         struct srcent *t = h[i];
         h[i] = h[m];
@@ -532,27 +692,49 @@ static void heap_down(struct srcent **h, size_t n, size_t i)
     }
 }
 
-static int top_sources(struct srcent **ents, size_t n, struct interval_rec *r)
+static struct srcent *touched_at(const struct agg *a, size_t i)
+{
+    return (struct srcent *)(a->srcs.slots + (size_t)a->touched[i] * a->srcs.esize);
+}
+
+/* The interval's view of a source: its own counts, the window's identity. */
+static struct src_row interval_row(const struct srcent *s)
+{
+    struct src_row o = s->r;
+    o.first_us = s->iv_first;
+    o.last_us = s->iv_last;
+    o.packets = s->iv_packets;
+    o.bytes = s->iv_bytes;
+    memcpy(o.ports, s->iv_ports, sizeof o.ports);
+    o.nports = s->iv_nports;
+    o.more_ports = s->iv_more;
+    o.fpmask = s->iv_fpmask;
+    o.clsmask = s->iv_clsmask;
+    return o;
+}
+
+static int top_sources(struct agg *a, struct interval_rec *r)
 {
     struct srcent *heap[RECORD_TOP_SOURCES];
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < a->n_touched; i++) {
+        struct srcent *s = touched_at(a, i);
         if (k < RECORD_TOP_SOURCES) {
-            heap[k++] = ents[i];
+            heap[k++] = s;
             if (k == RECORD_TOP_SOURCES)
                 for (size_t j = k / 2; j-- > 0;)
                     heap_down(heap, k, j);
-        } else if (ents[i]->r.packets > heap[0]->r.packets) {
-            heap[0] = ents[i];
+        } else if (busier(s, heap[0])) {
+            heap[0] = s;
             heap_down(heap, k, 0);
         }
     }
     if (!(r->srcs = malloc((k ? k : 1) * sizeof *r->srcs)))
         return err_set(-ENOMEM, "observe: out of memory");
     for (size_t i = 0; i < k; i++)
-        r->srcs[i] = heap[i]->r;
+        r->srcs[i] = interval_row(heap[i]);
     r->n_srcs = k;
-    qsort(r->srcs, k, sizeof *r->srcs, by_packets_desc);
+    qsort(r->srcs, k, sizeof *r->srcs, by_rank);
     return 0;
 }
 
@@ -567,14 +749,12 @@ static int build_sources(struct agg *a, struct interval_rec *r)
         return -ENOMEM;
     }
     int rc = 0;
-    size_t n = 0;
-    struct srcent **ents = malloc((a->srcs.n ? a->srcs.n : 1) * sizeof *ents), *s;
-    if (!ents || table_reserve(&a->events, a->events.n + a->srcs.n) < 0) rc = -ENOMEM;
-    for (size_t i = 0; rc == 0 && (s = table_next(&a->srcs, &i));) {
-        ents[n++] = s;
+    for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
+        if (i + 8 < a->n_touched) __builtin_prefetch(touched_at(a, i + 8));
+        const struct srcent *s = touched_at(a, i);
         rc = sketch_add(&r->sources, s->hash);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
-            if (s->r.fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
+            if (s->iv_fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
         if (rc == 0 && s->r.cc[0])
             rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
         if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, s);
@@ -585,13 +765,7 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     sketch_free(&a->over_src);
     for (int f = 0; f < FP_COUNT; f++)
         sketch_free(&a->over_fp[f]);
-    /* the event table is large and cold: fetch a few sources ahead */
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (i + 8 < n) table_prefetch(&a->events, ents[i + 8]->hash);
-        rc = event_merge(a, &ents[i]->r, ents[i]->hash);
-    }
-    if (rc == 0) rc = top_sources(ents, n, r);
-    free(ents);
+    if (rc == 0) rc = top_sources(a, r);
     if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
     if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
     if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))
@@ -634,31 +808,43 @@ static int build_ports(struct agg *a, struct interval_rec *r)
         o->key = idx & 0xffff;
         o->packets = k->packets;
         o->bytes = k->bytes;
-        o->src = k->src;
+        o->src = k->src; /* ownership moves: the key starts the next interval empty */
         o->dst = k->dst;
-        free(k);
-        a->keys[idx] = NULL;
+        sketch_init(&k->src);
+        sketch_init(&k->dst);
     }
     a->n_used = 0;
     return 0;
+}
+int agg_surge(struct surge *sg, struct interval_rec *r)
+{
+    int64_t idx = surge_next_interval(sg);
+    for (size_t i = 0; i < r->n_rows[ROW_PORT]; i++) {
+        struct stat_row *row = &r->rows[ROW_PORT][i];
+        struct alert_row al;
+        if (!surge_observe(sg, row->proto, (uint16_t)row->key, idx, sketch_count(&row->src), &al))
+            continue;
+        al.at = r->start;
+        struct alert_row *n = realloc(r->alerts, (r->n_alerts + 1) * sizeof *n);
+        if (!n) return err_set(-ENOMEM, "observe: out of memory");
+        r->alerts = n;
+        r->alerts[r->n_alerts++] = al;
+    }
+    return 0;
+}
+
+/* Sums *v over the shards (each waits for the others); alone, nothing to do. */
+static int sync_sum(struct agg *a, uint64_t *v)
+{
+    if (a->cfg.n_shards <= 1 || !a->cfg.sync) return 0;
+    return a->cfg.sync(a->cfg.sync_ctx, v);
 }
 
 static int detect(struct agg *a, struct interval_rec *r, bool final)
 {
     if (a->cfg.surge) {
-        int64_t idx = surge_next_interval(a->cfg.surge);
-        for (size_t i = 0; i < r->n_rows[ROW_PORT]; i++) {
-            struct stat_row *row = &r->rows[ROW_PORT][i];
-            struct alert_row al;
-            if (!surge_observe(a->cfg.surge, row->proto, (uint16_t)row->key, idx,
-                               sketch_count(&row->src), &al))
-                continue;
-            al.at = r->start;
-            struct alert_row *n = realloc(r->alerts, (r->n_alerts + 1) * sizeof *n);
-            if (!n) return err_set(-ENOMEM, "observe: out of memory");
-            r->alerts = n;
-            r->alerts[r->n_alerts++] = al;
-        }
+        int rc = agg_surge(a->cfg.surge, r);
+        if (rc < 0) return rc;
     }
     if (a->cfg.dos) {
         int rc = dos_expire(a->cfg.dos, final ? -1 : r->end * 1000000, &r->dos, &r->n_dos);
@@ -675,7 +861,9 @@ int agg_flush(struct agg *a, bool final)
         a->bad_time += st.drop;
     }
     if (!a->open) {
-        bool dos = final && a->cfg.dos && dos_open(a->cfg.dos);
+        uint64_t open_dos = final && a->cfg.dos ? dos_open(a->cfg.dos) : 0;
+        if (final && sync_sum(a, &open_dos) < 0) return -ECANCELED;
+        bool dos = open_dos > 0;
         /* frames counted apart since the last interval closed (a live capture
          * whose clock is behind the database takes nothing) are in the
          * contract only in a row: the interval they are older than */
@@ -708,10 +896,12 @@ int agg_flush(struct agg *a, bool final)
     int rc = build_ports(a, r);
     if (rc == 0) rc = build_sources(a, r);
     if (rc == 0) rc = detect(a, r, final);
+    uint64_t window = a->srcs.n; /* of every shard */
+    if (sync_sum(a, &window) < 0 && rc == 0) rc = -ECANCELED;
     if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window ||
-                    a->events.n >= a->cfg.max_sources)) {
+                    window >= a->cfg.max_sources)) {
         r->events_from = a->events_from;
-        rc = flush_events(a, r);
+        rc = flush_events(a, r, final);
         a->events_from = a->end;
     }
     a->tot.packets += a->packets;
@@ -723,7 +913,7 @@ int agg_flush(struct agg *a, bool final)
     a->tot.intervals++;
     a->tot.alerts += r->n_alerts;
     a->tot.dos += r->n_dos;
-    table_clear(&a->srcs);
+    a->n_touched = 0;
     a->packets = a->bytes = a->malformed = a->non_ip = a->outside = a->iot_packets = 0;
     a->late = a->bad_time = 0;
     memset(a->cls, 0, sizeof a->cls);
@@ -745,9 +935,9 @@ const struct agg_totals *agg_totals(const struct agg *a)
 void agg_free(struct agg *a)
 {
     if (!a) return;
-    if (a->keys) {
-        for (size_t i = 0; i < a->n_used; i++) {
-            struct keystat *k = a->keys[a->used[i]];
+    for (size_t i = 0; a->keys && i < NKEYS; i++) {
+        struct keystat *k = a->keys[i];
+        if (k) {
             sketch_free(&k->src);
             sketch_free(&k->dst);
             free(k);
@@ -758,7 +948,7 @@ void agg_free(struct agg *a)
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
     table_free(&a->srcs);
-    table_free(&a->events);
+    free(a->touched);
     sketch_free(&a->over_src);
     for (int f = 0; f < FP_COUNT; f++)
         sketch_free(&a->over_fp[f]);

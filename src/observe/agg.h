@@ -1,9 +1,11 @@
 /* agg — the observe pipeline for one stream of frames: decode → classify → aggregate.
  *
- * Intervals are aligned to multiples of --interval on packet time.  Per
- * interval it keeps a table of sources (exact: packets, ports, fingerprints,
- * country, ASN) and per (proto, port) counters with source and destination
- * sketches, directly indexed by port so the hot path is one array load.
+ * Intervals are aligned to multiples of --interval on packet time.  One
+ * table of sources per event window holds, per source, the window's row and
+ * the open interval's counts beside a stamp (exact: packets, ports,
+ * fingerprints; country and ASN looked up once per window), and per (proto,
+ * port) counters with source and destination sketches are directly indexed
+ * by port so the hot path is one array load.
  * Country, ASN, fingerprint and total distinct counts are derived from the
  * source table when the interval closes; the closed interval goes to the sink
  * as one interval_rec (see store/record.h), with its surge alerts and the DoS
@@ -36,6 +38,7 @@
 
 #include "../core/addr.h"
 #include "../core/geo.h"
+#include "../core/pcapfile.h"
 #include "../core/portset.h"
 #include "../store/record.h"
 #include "dos.h"
@@ -62,6 +65,19 @@ struct agg_cfg {
     struct dos *dos;     /* may be NULL */
     agg_sink_fn sink;
     void *sink_ctx;
+    /* Sharding: n_shards aggregators are each given every frame; this one
+     * counts only the sources whose hash falls to `shard`.  All of them run
+     * the clock on every frame, so they open and close the same intervals;
+     * the counters that do not depend on the source (malformed, non-IP,
+     * outside, late, bad time, first/last time) are the same in every shard,
+     * and shard 0 alone takes live samples (of every shard's packets).  Each
+     * shard's record holds its part; agg_merge() joins them.  Per interval a
+     * shard keeps detail for max_sources / n_shards sources; the event window
+     * closes when all shards together hold max_sources.  sync() sums *v over
+     * the shards, waiting for each (a barrier); not called with one shard. */
+    unsigned shard, n_shards;
+    int (*sync)(void *ctx, uint64_t *v);
+    void *sync_ctx;
 };
 
 #define AGG_REORDER_US (2 * 1000000LL) /* older than the open interval by this much: late */
@@ -103,6 +119,9 @@ struct agg;
 struct agg *agg_new(const struct agg_cfg *cfg);
 int agg_frame(struct agg *a, int dlt, int64_t ts_us, const uint8_t *data, size_t caplen,
               uint32_t wirelen);
+/* The same for n records whose data stay valid until it returns: decoded and
+ * their table slots fetched in batches before they are counted. */
+int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n);
 /* Frames older than us (beyond the reorder tolerance) are late from now on:
  * a live capture starts after what the database already holds. */
 void agg_set_floor(struct agg *a, int64_t us);
@@ -115,6 +134,11 @@ int agg_settle(struct agg *a, int64_t now_us);
 /* Closes the open interval; with final, also every open DoS vector. */
 int agg_flush(struct agg *a, bool final);
 const struct agg_totals *agg_totals(const struct agg *a);
+/* Joins the records shards made of one interval into parts[0] (see
+ * merge.c); parts[1..n) are freed, also on failure. */
+int agg_merge(struct interval_rec **parts, size_t n);
+/* Surge alerts of a (merged) record, as agg does for cfg.surge. */
+int agg_surge(struct surge *sg, struct interval_rec *r);
 /* Moves the samples gathered since the last call into out (at most cap, the
  * newest kept); returns how many. */
 size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap);

@@ -1,8 +1,9 @@
 /* observe — the darknet sensor command: capture source → agg → SQLite.
  *
  * Sources are pcap/pcapng files (several in order; "-" or a FIFO streams) or
- * one live interface.  Frames go to the aggregator through pcap_dispatch with
- * no copy; each closed interval is committed in one transaction.  SIGINT and
+ * one live interface, opened through the packet source table (source.h).
+ * Frames go to the aggregator in batches, file records with no copy; each
+ * closed interval is committed in one transaction.  SIGINT and
  * SIGTERM stop the loop, and the open interval is still flushed.  A damaged
  * capture stops that file with an error, but every complete record before
  * the damage is kept and committed.
@@ -18,9 +19,12 @@
  * than the newest packet stored is late. */
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "../store/sink.h"
 #include "../store/store.h"
 #include "../store/writer.h"
 #include "agg.h"
+#include "shard.h"
+#include "source.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +37,7 @@
 #include <unistd.h>
 
 #define DEFAULT_GEO_DIR "node_modules/@ip-location-db"
-#define LIVE_TIMEOUT_MS 200
+#define LIVE_TIMEOUT_MS 200 /* source_live's read timeout: the drain lasts two of them */
 #define LIVE_AHEAD_US (86400 * 1000000LL) /* stored time this far ahead is not our clock's */
 
 static int64_t wall_us(void)
@@ -44,32 +48,37 @@ static int64_t wall_us(void)
 }
 
 static volatile sig_atomic_t stop_requested; /* signals received */
-static bool draining;                        /* after a stop: take what the kernel holds */
 
-static pcap_t *volatile live_pcap; /* woken by the handler: poll() would not return */
+static struct pkt_source *volatile live_src; /* woken by the handler: poll() would not return */
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = stop_requested + 1;
-    if (live_pcap) pcap_breakloop(live_pcap); /* async-signal-safe: a flag and an eventfd */
+    struct pkt_source *s = live_src;
+    if (s && s->ops->wake) s->ops->wake(s->st); /* async-signal-safe */
 }
 
 struct run {
     struct agg *agg;
-    struct store *store;
+    struct store *store; /* NULL when no sqlite sink writes to --db */
+    struct sinks *sinks;
     struct writer *writer;
-    pcap_t *pcap;
-    int dlt;
+    struct pkt_source *src; /* the input being read */
     int rc;
     bool progress;
     const char *name;
-    off_t size;
     double t0, last_print, last_live;
     uint64_t drops; /* kernel and interface drops of a live capture */
     uint64_t frames_at_t0;
     bool warned_late, warned_bad_time;
     bool opened; /* some capture was opened: the summary line is due, even of zeros */
+    double done; /* of the file being read through the shards, or -1 */
+    /* for the MAMORI_STATS line (bench/observe) */
+    uint64_t event_rows;
+    unsigned threads;
+    double read_done; /* when the last packet was read */
+    double shard_cpu[SHARD_MAX];
 };
 
 /* Once per run each: frames counted apart are a sign the input is not what
@@ -94,6 +103,7 @@ static void warn_time(struct run *run)
 static int sink(struct interval_rec *r, void *ctx)
 {
     struct run *run = ctx;
+    run->event_rows += r->n_events;
     return writer_put(run->writer, r);
 }
 
@@ -115,54 +125,56 @@ static void show_progress(struct run *run, bool done)
     uint64_t frames = agg_totals(run->agg)->frames;
     double rate = now > run->t0 ? (double)(frames - run->frames_at_t0) / (now - run->t0) : 0;
     char pct[16] = "";
-    FILE *f = run->pcap ? pcap_file(run->pcap) : NULL;
-    if (f && run->size > 0)
-        snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * (double)ftello(f) / (double)run->size);
+    double done_part = run->src ? run->src->ops->progress(run->src->st) : run->done;
+    if (done_part >= 0) snprintf(pct, sizeof pct, "%5.1f%% ", 100.0 * done_part);
     fprintf(stderr, "\r\033[K  %s  %s%llu frames  %.2f Mpps", run->name, pct,
             (unsigned long long)frames, rate / 1e6);
     if (done) fputc('\n', stderr);
 }
 
-static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+static int feed(struct run *run, const struct pcapf_rec *r, int n)
 {
-    struct run *run = (struct run *)user;
-    int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
-    int rc = agg_frame(run->agg, run->dlt, ts, data, h->caplen, h->len);
-    if (rc < 0) {
-        run->rc = rc;
-        pcap_breakloop(run->pcap);
+    int rc = run->rc == 0 && n > 0 ? agg_frames(run->agg, r, (size_t)n) : 0;
+    if (rc < 0) run->rc = rc;
+    return run->rc;
+}
+
+/* Opens kind on arg and checks that its link type is one pkt_decode reads;
+ * 0, or 1 after saying why not. */
+static int open_source(struct run *run, struct pkt_source *src, const char *kind, const char *arg)
+{
+    if (pkt_source_open(src, kind, arg) < 0) {
+        cli_error("%s", err_msg());
+        return 1;
     }
-    if (stop_requested && !draining) pcap_breakloop(run->pcap);
+    run->src = src;
+    run->opened = true;
+    run->name = arg;
+    int dlt = src->ops->dlt(src->st);
+    if (!pkt_linktype_supported(dlt)) {
+        const char *nm = pcap_datalink_val_to_name(dlt);
+        if (src->ops->live)
+            cli_error("interface %s: unsupported link type %d", arg, dlt);
+        else
+            cli_error("%s: unsupported link type %d (%s)", arg, dlt, nm ? nm : "?");
+        pkt_source_close(src);
+        run->src = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 static int read_file(struct run *run, const char *path)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) < 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        return 1;
-    }
-    run->size = strcmp(path, "-") != 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (!p) {
-        cli_error("%s: not a readable pcap or pcapng capture: %s", path, errbuf);
-        return 1;
-    }
-    run->pcap = p;
-    run->opened = true;
-    run->dlt = pcap_datalink(p);
-    run->name = path;
-    if (!pkt_linktype_supported(run->dlt)) {
-        cli_error("%s: unsupported link type %d (%s)", path, run->dlt,
-                  pcap_datalink_val_to_name(run->dlt) ? pcap_datalink_val_to_name(run->dlt) : "?");
-        pcap_close(p);
-        run->pcap = NULL;
-        return 1;
-    }
+    struct pkt_source src;
+    if (open_source(run, &src, "file", path)) return 1;
+    struct pcapf_rec r[PKT_SOURCE_BATCH];
     int n, status = 0;
-    uint64_t before = agg_totals(run->agg)->frames;
-    while ((n = pcap_dispatch(p, 8192, on_frame, (u_char *)run)) > 0) {
+    for (;;) {
+        n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+        if (n == -EAGAIN && !stop_requested) continue; /* a signal interrupted a blocked read */
+        if (n <= 0) break;
+        feed(run, r, n);
         warn_time(run);
         pass_samples(run, false);
         if (run->progress) show_progress(run, false);
@@ -173,14 +185,31 @@ static int read_file(struct run *run, const char *path)
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
-    } else if (n == PCAP_ERROR && !stop_requested) { /* a signal interrupts a blocked read */
-        cli_error("%s: damaged capture after %llu complete records: %s", path,
-                  (unsigned long long)(agg_totals(run->agg)->frames - before), pcap_geterr(p));
+    } else if (n < 0 && n != -EAGAIN) {
+        cli_error("%s", err_msg()); /* "PATH: damaged capture after N complete records: …" */
         status = 1;
     }
-    pcap_close(p);
-    run->pcap = NULL;
+    pkt_source_close(&src);
+    run->src = NULL;
     return status;
+}
+
+/* Shard 0's thread, between batches: what read_file does between dispatches. */
+static void shard_poll(void *ctx, struct agg *first, const char *path, double done, bool last)
+{
+    struct run *run = ctx;
+    run->agg = first;
+    run->name = path;
+    run->done = done;
+    run->opened = true;
+    warn_time(run);
+    pass_samples(run, last);
+    if (run->progress) show_progress(run, last);
+}
+
+static bool shard_stopping(void)
+{
+    return stop_requested != 0;
 }
 
 struct input {
@@ -214,21 +243,18 @@ static void span_step(struct input *in, const int64_t *held, const struct agg_cl
  * why. */
 static void scan_file(struct input *in, int64_t iv_us)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
     struct stat st;
     in->first_us = in->last_us = in->floor_us = -1;
     if (strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode)) return;
-    pcap_t *p =
-        pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    struct pcapf *p = pcapf_open(in->path);
     if (!p) return;
     in->scanned = true;
     struct agg_clock c = {0};
     struct agg_clock_step cs;
     int64_t held[AGG_CONFIRM];
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (!stop_requested && pcap_next_ex(p, &h, &d) == 1) {
-        int64_t ts = pkt_time_us(h->ts.tv_sec, h->ts.tv_usec);
+    struct pcapf_rec r;
+    while (!stop_requested && pcapf_next(p, &r) == 1) {
+        int64_t ts = r.ts_us;
         if (ts < 0) continue;
         memcpy(held, c.held, sizeof held);
         agg_clock_feed(&c, ts, &cs);
@@ -238,7 +264,7 @@ static void scan_file(struct input *in, int64_t iv_us)
     memcpy(held, c.held, sizeof held);
     agg_clock_settle(&c, wall_us(), true, &cs);
     span_step(in, held, &cs, iv_us);
-    pcap_close(p);
+    pcapf_free(p);
 }
 
 static int64_t max_i64(int64_t x, int64_t y)
@@ -282,6 +308,7 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
         }
         if (!prev || in[i].last_us > prev->last_us) prev = &in[i];
     }
+    if (!store) return 0; /* no database among the sinks: nothing stored to overlap */
     bool any = false;
     for (int i = 0; i < n; i++) {
         if (!in[i].scanned || in[i].first_us < 0) continue;
@@ -345,44 +372,22 @@ static int plan_inputs(struct store *store, struct input *in, int n, bool replac
 
 static int read_live(struct run *run, const char *ifname)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_create(ifname, errbuf);
-    if (!p) {
-        cli_error("interface %s: %s", ifname, errbuf);
-        return 1;
-    }
-    pcap_set_snaplen(p, 256); /* headers and an ICMP quote are all a telescope reads */
-    pcap_set_promisc(p, 1);
-    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
-    pcap_set_buffer_size(p, 64 << 20);
-    int act = pcap_activate(p);
-    if (act < 0) {
-        cli_error("interface %s: cannot capture: %s", ifname,
-                  act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act));
-        pcap_close(p);
-        return 1;
-    }
-    run->pcap = p;
-    run->opened = true;
-    run->dlt = pcap_datalink(p);
-    run->name = ifname;
-    if (!pkt_linktype_supported(run->dlt)) {
-        cli_error("interface %s: unsupported link type %d", ifname, run->dlt);
-        pcap_close(p);
-        run->pcap = NULL;
-        return 1;
-    }
-    live_pcap = p;
+    struct pkt_source src;
+    if (open_source(run, &src, "live", ifname)) return 1;
+    live_src = &src;
+    int dlt = src.ops->dlt(src.st);
     /* like tcpdump's "listening on": the capture is armed from here on */
-    fprintf(stderr, "mamori: capturing on %s (%s)\n", ifname, pcap_datalink_val_to_name(run->dlt));
+    fprintf(stderr, "mamori: capturing on %s (%s)\n", ifname, pcap_datalink_val_to_name(dlt));
+    struct pcapf_rec r[PKT_SOURCE_BATCH];
     int status = 0;
     while (!stop_requested && run->rc == 0) {
-        int n = pcap_dispatch(p, 8192, on_frame, (u_char *)run);
-        if (n == PCAP_ERROR) {
-            cli_error("interface %s: %s", ifname, pcap_geterr(p));
+        int n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+        if (n < 0 && n != -EAGAIN) {
+            cli_error("%s", err_msg());
             status = 1;
             break;
         }
+        if (n > 0) feed(run, r, n);
         if (run->rc == 0) run->rc = agg_tick(run->agg, wall_us());
         warn_time(run);
         pass_samples(run, false);
@@ -392,30 +397,86 @@ static int read_live(struct run *run, const char *ifname)
     /* Stopping: what the kernel already holds was accepted too.  Blocks of the
      * capture ring are handed over at the latest after the read timeout, so
      * drain for two of them without blocking. */
-    if (status == 0 && run->rc == 0 && pcap_setnonblock(p, 1, errbuf) == 0) {
-        draining = true;
+    if (status == 0 && run->rc == 0 && src.ops->drain && src.ops->drain(src.st) == 0) {
         double until = cli_now() + 2 * LIVE_TIMEOUT_MS / 1000.0;
         while (cli_now() < until && run->rc == 0 && stop_requested < 2) {
-            if (pcap_dispatch(p, 8192, on_frame, (u_char *)run) < 0) break;
+            int n = pkt_source_next(&src, r, PKT_SOURCE_BATCH);
+            if (n > 0) {
+                feed(run, r, n);
+                continue;
+            }
+            if (n != -EAGAIN) break;
             struct timespec pause = {0, 5 * 1000000};
             nanosleep(&pause, NULL);
         }
     }
-    live_pcap = NULL;
+    live_src = NULL;
     if (run->progress) show_progress(run, true);
-    struct pcap_stat ps;
-    if (pcap_stats(p, &ps) == 0) {
-        run->drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
-        if (run->drops)
-            cli_error("interface %s: %llu packets dropped before observe saw them", ifname,
-                      (unsigned long long)run->drops);
-    }
+    run->drops = src.ops->drops ? src.ops->drops(src.st) : 0;
+    if (run->drops)
+        cli_error("interface %s: %llu packets dropped before observe saw them", ifname,
+                  (unsigned long long)run->drops);
     if (run->rc < 0) {
         cli_error("%s", err_msg());
         status = 1;
     }
-    pcap_close(p);
-    run->pcap = NULL;
+    pkt_source_close(&src);
+    run->src = NULL;
+    return status;
+}
+
+/* Regular files through `threads` aggregator threads split by source
+ * (shard.h); the summary's totals into *t. */
+static int read_sharded(struct run *run, const struct input *in, int n, unsigned threads,
+                        const struct agg_cfg *acfg, struct agg_totals *t)
+{
+    struct shard_cfg c = {.agg = *acfg, .n = threads, .poll = shard_poll, .poll_ctx = run,
+                          .stopping = shard_stopping};
+    struct dos extra[SHARD_MAX];
+    struct dos_cfg dcfg;
+    dos_cfg_default(&dcfg);
+    int status = 0, rc = 0;
+    unsigned made = 1;
+    struct agg *own = run->agg; /* unused here: shard 0 stands in for it */
+    c.dos[0] = acfg->dos;
+    for (; made < threads && rc == 0; made++) {
+        rc = dos_init(&extra[made], &dcfg);
+        c.dos[made] = &extra[made];
+    }
+    struct shards *sh = rc == 0 ? shards_new(&c) : NULL;
+    if (!sh) {
+        cli_error("%s", err_msg());
+        status = 1;
+        rc = -ENOMEM;
+    }
+    for (int i = 0; i < n && sh && !stop_requested && rc == 0; i++) {
+        run->done = -1;
+        rc = shards_read(sh, in[i].path);
+        if (rc > 0) status |= 1;
+        if (rc < 0) {
+            run->rc = rc;
+            cli_error("%s", err_msg());
+            status = 1;
+        }
+        rc = rc < 0 ? rc : 0;
+    }
+    run->read_done = cli_now();
+    if (sh) {
+        if (run->progress) fputs("  committing the last interval and the per-source events...", stderr);
+        if (rc == 0 && (rc = shards_finish(sh, wall_us())) < 0) {
+            run->rc = rc;
+            cli_error("%s", err_msg());
+            status = 1;
+        }
+        run->agg = shards_first(sh);
+        warn_time(run);
+        shards_totals(sh, t);
+        run->threads = shards_cpu(sh, run->shard_cpu);
+        shards_free(sh);
+    }
+    for (unsigned i = 1; i < made; i++)
+        dos_free(&extra[i]);
+    run->agg = own;
     return status;
 }
 
@@ -424,7 +485,8 @@ static void usage(FILE *f)
     fputs("usage: mamori observe --darknet CIDR[,CIDR...] (--read FILE... | --interface IF)\n"
           "                      [--db PATH] [--interval SECONDS] [--geo MMDB]... [--asn CSV]...\n"
           "                      [--geo-dir DIR] [--no-geo] [--iot-ports FILE] [--event-window S]\n"
-          "                      [--max-sources N] [--replace] [--quiet]\n"
+          "                      [--max-sources N] [--threads N] [--replace]\n"
+          "                      [--sink NAME[:ARG]]... [--quiet]\n"
           "\n"
           "Watch a darknet: count what reaches unused address space per interval and\n"
           "store it in SQLite (ports, sources, scanner fingerprints, countries, ASNs,\n"
@@ -443,18 +505,23 @@ static void usage(FILE *f)
           "      --event-window S  fold per-source events over S seconds (default 3600)\n"
           "      --max-sources N   per-source detail for at most N sources per interval and\n"
           "                        per event window (default 1500000); bounds memory\n"
+          "      --threads N       aggregator threads for capture files, split by source\n"
+          "                        (default: 2 when two CPUs are free, 1 with --max-sources)\n"
           "      --replace         input overlapping what the database holds from this\n"
           "                        sensor replaces it (default: refused, nothing written)\n"
+          "      --sink NAME[:ARG] where records go; repeatable (default sqlite, to --db;\n"
+          "                        jsonl:FILE or jsonl:- for JSON lines; --sink help lists them)\n"
           "  -q, --quiet           no progress line\n",
           f);
 }
 
 struct opts {
     const char *darknet, *iface, *db, *geo_dir, *iot_file;
-    const char **reads, **geos, **asns;
-    int n_reads, n_geos, n_asns;
-    uint64_t interval, event_window, max_sources;
-    bool no_geo, quiet, replace;
+    const char **reads, **geos, **asns, **sinks;
+    int n_reads, n_geos, n_asns, n_sinks;
+    bool use_db; /* some sink writes to --db */
+    uint64_t interval, event_window, max_sources, threads;
+    bool no_geo, quiet, replace, max_sources_set;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -471,7 +538,9 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"iot-ports", required_argument, 0, 'P'},
                                        {"event-window", required_argument, 0, 'E'},
                                        {"max-sources", required_argument, 0, 'M'},
+                                       {"threads", required_argument, 0, 'T'},
                                        {"replace", no_argument, 0, 'R'},
+                                       {"sink", required_argument, 0, 'S'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -482,7 +551,8 @@ static int parse(int argc, char **argv, struct opts *o)
     o->reads = calloc((size_t)argc, sizeof *o->reads);
     o->geos = calloc((size_t)argc, sizeof *o->geos);
     o->asns = calloc((size_t)argc, sizeof *o->asns);
-    if (!o->reads || !o->geos || !o->asns) return EXIT_FAILURE;
+    o->sinks = calloc((size_t)argc, sizeof *o->sinks);
+    if (!o->reads || !o->geos || !o->asns || !o->sinks) return EXIT_FAILURE;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:r:i:qh", lo, NULL)) != -1) {
@@ -509,6 +579,10 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'M':
             if (!cli_uint("--max-sources", optarg, 1, 1000000000, &o->max_sources))
                 return EXIT_USAGE;
+            o->max_sources_set = true;
+            break;
+        case 'T':
+            if (!cli_uint("--threads", optarg, 1, SHARD_MAX, &o->threads)) return EXIT_USAGE;
             break;
         case 'g':
             o->geos[o->n_geos++] = optarg;
@@ -527,6 +601,13 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'R':
             o->replace = true;
+            break;
+        case 'S':
+            if (!strcmp(optarg, "help")) {
+                sink_list(stdout);
+                return -1;
+            }
+            o->sinks[o->n_sinks++] = optarg;
             break;
         case 'q':
             o->quiet = true;
@@ -548,6 +629,15 @@ static int parse(int argc, char **argv, struct opts *o)
         cli_error("observe: give --read FILE or --interface IF (exactly one kind)");
         return EXIT_USAGE;
     }
+    if (!o->n_sinks) o->sinks[o->n_sinks++] = "sqlite";
+    for (int i = 0; i < o->n_sinks; i++) {
+        const struct sink_ops *ops;
+        if (sink_parse(o->sinks[i], &ops, NULL, 0) < 0) {
+            cli_error("%s", err_msg());
+            return EXIT_USAGE;
+        }
+        o->use_db = o->use_db || !strcmp(ops->name, "sqlite");
+    }
     return 0;
 }
 
@@ -568,6 +658,21 @@ static int save_baselines(struct store *st, struct surge *sg, int64_t interval)
     if (rc == 0) rc = store_save_baselines(st, interval, &b);
     baselines_free(&b);
     return rc;
+}
+
+/* The sinks --sink names, in order, over the database when one writes to
+ * --db: opened before anything is read or replaced, so a sink that cannot
+ * open stops the run while nothing is written. */
+static int open_sinks(const struct opts *o, struct run *run)
+{
+    struct sink_env env = {.store = run->store,
+                           .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES};
+    if (!(run->sinks = sinks_new(true))) return -ENOMEM;
+    for (int i = 0; i < o->n_sinks; i++) {
+        int rc = sinks_add(run->sinks, o->sinks[i], &env);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 static int load_geo(const struct opts *o, struct geo **out)
@@ -616,7 +721,7 @@ int cmd_observe(int argc, char **argv)
     struct surge *surge = NULL;
     struct dos dos = {0};
     struct run run = {0};
-    int status = parse(argc, argv, &o);
+    int rc, status = parse(argc, argv, &o);
     if (status) {
         status = status < 0 ? 0 : status;
         goto out;
@@ -644,8 +749,14 @@ int cmd_observe(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
-    if (!(run.store = store_open(o.db, true)) || load_baselines(run.store, surge, (int64_t)o.interval) < 0) {
+    if (o.use_db && (!(run.store = store_open(o.db, true)) ||
+                     load_baselines(run.store, surge, (int64_t)o.interval) < 0)) {
         cli_error("%s", err_msg());
+        goto out;
+    }
+    if ((rc = open_sinks(&o, &run)) < 0) {
+        cli_error("%s", err_msg());
+        status = rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
         goto out;
     }
     struct input *in = calloc((size_t)o.n_reads + 1, sizeof *in);
@@ -656,9 +767,11 @@ int cmd_observe(int argc, char **argv)
         free(in);
         goto out;
     }
-    store_set_overlap(run.store, o.replace ? STORE_OVERLAP_REPLACE : STORE_OVERLAP_REFUSE,
-                      AGG_REORDER_US);
-    store_set_meta(run.store, "darknet", o.darknet);
+    if (run.store) {
+        store_set_overlap(run.store, o.replace ? STORE_OVERLAP_REPLACE : STORE_OVERLAP_REFUSE,
+                          AGG_REORDER_US);
+        store_set_meta(run.store, "darknet", o.darknet);
+    }
     struct agg_cfg acfg = {.interval = (int64_t)o.interval,
                            .event_window = (int64_t)o.event_window,
                            .max_sources = (size_t)o.max_sources,
@@ -669,7 +782,7 @@ int cmd_observe(int argc, char **argv)
                            .dos = &dos,
                            .sink = sink,
                            .sink_ctx = &run};
-    if (!(run.writer = writer_start(run.store)) || !(run.agg = agg_new(&acfg))) {
+    if (!(run.writer = writer_start(run.sinks)) || !(run.agg = agg_new(&acfg))) {
         cli_error("%s", err_msg());
         free(in);
         goto out;
@@ -680,7 +793,16 @@ int cmd_observe(int argc, char **argv)
     run.progress = !o.quiet && isatty(STDERR_FILENO);
     run.t0 = run.last_print = cli_now();
     status = 0;
-    for (int i = 0; i < o.n_reads && !stop_requested && run.rc == 0; i++)
+    /* Regular files go through the sharded reader (also with one thread: it
+     * reads faster than libpcap); a stream among them keeps the whole run on
+     * one aggregator fed by libpcap, since a stream cannot be read twice. */
+    bool files = o.n_reads > 0;
+    for (int i = 0; i < o.n_reads; i++)
+        files = files && in[i].scanned;
+    unsigned threads = o.threads ? (unsigned)o.threads : o.max_sources_set ? 1 : shard_auto();
+    struct agg_totals sharded = {0};
+    if (files) status |= read_sharded(&run, in, o.n_reads, threads, &acfg, &sharded);
+    for (int i = 0; i < o.n_reads && !files && !stop_requested && run.rc == 0; i++)
         status |= read_file(&run, in[i].path);
     free(in);
     if (o.iface) {
@@ -689,7 +811,7 @@ int cmd_observe(int argc, char **argv)
          * board without a battery clock before NTP) is late, not a stop.  A
          * stored time more than a day ahead is not this sensor's clock. */
         int64_t now = wall_us(), newest = -1;
-        if (store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
+        if (run.store && store_newest_time(run.store, now + LIVE_AHEAD_US, &newest) < 0) {
             cli_error("%s", err_msg());
             status = 1;
         } else {
@@ -703,21 +825,32 @@ int cmd_observe(int argc, char **argv)
             status |= read_live(&run, o.iface);
         }
     }
-    if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
-    int rc = agg_settle(run.agg, wall_us());
-    if (rc == 0) rc = agg_flush(run.agg, true);
-    warn_time(&run);
-    int wrc = writer_close(run.writer);
+    rc = 0;
+    if (!files) run.read_done = cli_now();
+    if (!files) {
+        if (run.progress) fputs("  committing the last interval and the per-source events...", stderr);
+        rc = agg_settle(run.agg, wall_us());
+        if (rc == 0) rc = agg_flush(run.agg, true);
+        warn_time(&run);
+    }
+    double writer_cpu = 0;
+    int wrc = writer_close_cpu(run.writer, &writer_cpu);
     if (run.progress) fputs("\r\033[K", stderr);
     run.writer = NULL;
+    int src = sinks_close(run.sinks); /* after the writer: it flushed into them */
+    run.sinks = NULL;
+    if (wrc == 0) wrc = src;
     if (wrc < 0 && wrc == run.rc) { /* the writer's refusal, already said by read_file */
         status = 1;
-    } else if (rc < 0 || wrc < 0 || save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
-               store_add_counter(run.store, "kernel_drops", run.drops) < 0) {
+    } else if (files && run.rc < 0) {
+        status = 1; /* said by read_sharded */
+    } else if (rc < 0 || wrc < 0 ||
+               (run.store && (save_baselines(run.store, surge, (int64_t)o.interval) < 0 ||
+                              store_add_counter(run.store, "kernel_drops", run.drops) < 0))) {
         cli_error("%s", err_msg());
         status = 1;
     }
-    const struct agg_totals *t = agg_totals(run.agg);
+    const struct agg_totals *t = files ? &sharded : agg_totals(run.agg);
     double secs = cli_now() - run.t0;
     if (run.opened) /* also for a capture with no frame at all: zeros say it was read */
         fprintf(
@@ -729,7 +862,8 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->malformed, (unsigned long long)t->non_ip,
             (unsigned long long)t->outside, (unsigned long long)t->late,
             (unsigned long long)t->bad_time, (unsigned long long)t->alerts,
-            (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0, o.db,
+            (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0,
+            o.use_db ? o.db : o.sinks[0],
             stop_requested          ? " (interrupted)"
             : run.rc < 0 || wrc < 0 ? " (stopped by the error above)"
                                     : "");
@@ -738,8 +872,20 @@ int cmd_observe(int argc, char **argv)
             "%llu packets came from sources past --max-sources %llu in their interval: counted "
             "in totals, ports and fingerprints, without per-source detail",
             (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
+    if (getenv("MAMORI_STATS")) { /* machine-readable, for bench/observe */
+        char cpu[SHARD_MAX * 16] = "";
+        for (unsigned i = 0; i < run.threads; i++)
+            snprintf(cpu + strlen(cpu), sizeof cpu - strlen(cpu), "%s%.3f", i ? "," : "",
+                     run.shard_cpu[i]);
+        fprintf(stderr,
+                "mamori-stats: threads=%u shard_cpu_s=%s writer_cpu_s=%.3f "
+                "last_packet_to_exit_s=%.3f event_rows=%llu\n",
+                run.threads ? run.threads : 1, run.threads ? cpu : "-", writer_cpu,
+                cli_now() - run.read_done, (unsigned long long)run.event_rows);
+    }
 out:
     writer_close(run.writer);
+    sinks_close(run.sinks);
     agg_free(run.agg);
     store_close(run.store);
     surge_free(surge);
@@ -749,5 +895,6 @@ out:
     free(o.reads);
     free(o.geos);
     free(o.asns);
+    free(o.sinks);
     return status ? (status == EXIT_USAGE ? EXIT_USAGE : EXIT_FAILURE) : 0;
 }

@@ -207,7 +207,8 @@ int ev_migrate_rows(sqlite3 *db, const char *path)
         if (rc == 0 && win.n == win.cap) {
             size_t ncap = win.cap ? win.cap * 2 : 4096;
             struct src_row *g = realloc(win.rows, ncap * sizeof *g);
-            if (!g) rc = err_set(-ENOMEM, "%s: out of memory", path);
+            if (!g)
+                rc = err_set(-ENOMEM, "%s: out of memory", path);
             else {
                 win.rows = g;
                 win.cap = ncap;

@@ -11,6 +11,7 @@
 #include "../core/classify.h"
 #include "../core/sketch.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RECORD_TOP_SOURCES 100
@@ -81,6 +82,7 @@ struct interval_rec {
     size_t n_alerts;
     struct dos_row *dos;
     size_t n_dos;
+    char *names; /* the labels of a copy (interval_rec_dup); NULL as the aggregator makes it */
 };
 
 /* A packet picked for the live view (at most a few per second of packet time). */
@@ -113,7 +115,44 @@ struct baselines {
     size_t n;
 };
 
+/* The honeypot's records (lure).  A session reaches a sink as it happens, one
+ * record per step (open, each login, command and download, close), so that a
+ * crash loses at most what was not yet flushed, never a whole session; a
+ * consumer joins the steps by session id.  Every pointer is lent for the
+ * duration of the put call. */
+enum session_step { SESSION_OPEN, SESSION_LOGIN, SESSION_COMMAND, SESSION_DOWNLOAD, SESSION_CLOSE };
+
+struct session_rec {
+    enum session_step step;
+    const char *session; /* the id Cowrie's events carry */
+    const char *sensor, *persona, *protocol;
+    const char *src_ip, *dst_ip;
+    uint16_t src_port, dst_port;
+    int64_t ts_us;
+    /* SESSION_LOGIN: the attempt; SESSION_CLOSE: the last credentials tried */
+    const char *username, *password;
+    bool success;      /* SESSION_LOGIN: accepted; SESSION_CLOSE: some login was */
+    const char *input; /* SESSION_COMMAND, valid UTF-8 */
+    /* SESSION_DOWNLOAD: "url" (asked for, never fetched) or "file" (built in the shell) */
+    const char *dl_kind, *tool, *url, *host, *path, *sha256;
+    int64_t size; /* -1: unknown */
+    /* SESSION_CLOSE */
+    const char *term, *reason;
+    uint32_t logins, commands, downloads, bytes_in;
+    uint16_t width, height; /* 0: not told */
+};
+
+/* One sighting of an indicator (url, host, sha256, attacker-ip, loader-ip):
+ * a store keeps first/last seen and a count per (type, value). */
+struct indicator_rec {
+    const char *type, *value, *source;
+    int64_t ts_us;
+};
+
 void interval_rec_free(struct interval_rec *r);
+/* A deep copy that owns every byte, labels included (a sink that keeps a
+ * record past its put call keeps this), or NULL when out of memory. */
+struct interval_rec *interval_rec_dup(const struct interval_rec *r);
 void baselines_free(struct baselines *b);
 
 #endif

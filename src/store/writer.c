@@ -1,7 +1,7 @@
 /* writer — bounded queue and committing thread (see writer.h). */
 #include "writer.h"
 #include "../core/err.h"
-#include "store.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,9 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct writer {
-    struct store *store;
+    struct sinks *sinks;
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t changed;
@@ -22,6 +23,7 @@ struct writer {
     bool closing;
     int rc;
     char err[512];
+    double cpu_s; /* the thread's CPU time when it ended */
 };
 
 static void *run(void *arg)
@@ -37,7 +39,8 @@ static void *run(void *arg)
             memcpy(batch, w->samples, k * sizeof *batch);
             w->n_samples = 0;
             pthread_mutex_unlock(&w->mu);
-            if (!w->rc) store_write_samples(w->store, batch, k); /* best effort */
+            sinks_put_samples(w->sinks, batch, k); /* best effort */
+            sinks_flush(w->sinks); /* a pipe reader sees them now; a failure is kept */
             pthread_mutex_lock(&w->mu);
             continue;
         }
@@ -49,7 +52,11 @@ static void *run(void *arg)
         for (int i = 0; i < n; i++)
             batch[i] = w->q[(w->head + i) % WRITER_DEPTH];
         pthread_mutex_unlock(&w->mu);
-        int rc = w->rc ? 0 : store_write_intervals(w->store, batch, (size_t)n); /* failed: drain */
+        /* a sink that failed takes nothing more; the others still take
+         * everything accepted (sink.h); the first failure is kept */
+        int rc = sinks_put_intervals(w->sinks, batch, (size_t)n);
+        int frc = sinks_flush(w->sinks); /* the healthy ones, also after a failure */
+        if (rc == 0) rc = frc;
         for (int i = 0; i < n; i++)
             interval_rec_free(batch[i]);
         pthread_mutex_lock(&w->mu);
@@ -62,17 +69,20 @@ static void *run(void *arg)
         pthread_cond_broadcast(&w->changed);
     }
     pthread_mutex_unlock(&w->mu);
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        w->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
     return NULL;
 }
 
-struct writer *writer_start(struct store *s)
+struct writer *writer_start(struct sinks *s)
 {
     struct writer *w = calloc(1, sizeof *w);
     if (!w) {
         err_set(-ENOMEM, "writer: out of memory");
         return NULL;
     }
-    w->store = s;
+    w->sinks = s;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->changed, NULL);
     if (pthread_create(&w->th, NULL, run, w) == 0) {
@@ -117,12 +127,18 @@ void writer_put_samples(struct writer *w, const struct live_sample *v, size_t n)
 
 int writer_close(struct writer *w)
 {
+    return writer_close_cpu(w, NULL);
+}
+
+int writer_close_cpu(struct writer *w, double *cpu_s)
+{
     if (!w) return 0;
     pthread_mutex_lock(&w->mu);
     w->closing = true;
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->th, NULL);
+    if (cpu_s) *cpu_s = w->cpu_s;
     int rc = w->rc;
     if (rc) err_set(rc, "%s", w->err);
     pthread_mutex_destroy(&w->mu);

@@ -10,11 +10,22 @@
 static void round_trip(void **state)
 {
     (void)state;
-    struct src_row r = {.ip = T_IP("2001:db8:1::7"), .first_us = -5, .last_us = INT64_MAX,
-                        .packets = UINT64_MAX, .bytes = 1ull << 40, .ports = {23, 2323, 0, 65535},
-                        .nports = 4, .more_ports = 1, .fpmask = 0x11, .clsmask = 0x1f,
-                        .cc = "JP", .asn = 4294967295u, .has_loc = 1, .lat = -33.8688f,
-                        .lon = 151.2093f, .as_name = "x"};
+    struct src_row r = {.ip = T_IP("2001:db8:1::7"),
+                        .first_us = -5,
+                        .last_us = INT64_MAX,
+                        .packets = UINT64_MAX,
+                        .bytes = 1ull << 40,
+                        .ports = {23, 2323, 0, 65535},
+                        .nports = 4,
+                        .more_ports = 1,
+                        .fpmask = 0x11,
+                        .clsmask = 0x1f,
+                        .cc = "JP",
+                        .asn = 4294967295u,
+                        .has_loc = 1,
+                        .lat = -33.8688f,
+                        .lon = 151.2093f,
+                        .as_name = "x"};
     uint8_t rec[EV_RECORD];
     struct src_row b;
     ev_pack(rec, &r);
@@ -30,7 +41,8 @@ static void round_trip(void **state)
     assert_int_equal(b.clsmask, 0x1f);
     assert_int_equal(b.asn, 4294967295u);
     assert_true(b.cc[0] == 'J' && b.cc[1] == 'P' && b.as_name == NULL);
-    struct src_row none = {.ip = T_IP("198.18.0.1")}; /* unknown location and country stay unknown */
+    struct src_row none = {.ip =
+                               T_IP("198.18.0.1")}; /* unknown location and country stay unknown */
     ev_pack(rec, &none);
     ev_unpack(rec, &b);
     assert_false(b.has_loc);
@@ -57,7 +69,7 @@ static void order_and_search(void **state)
             rows[i].ip = T_IP(v6[(x >> 8) % 5]);
         else
             ip_from_v4(&rows[i].ip, (uint32_t)(x % 3000)); /* many repeats */
-        rows[i].first_us = (int64_t)i;                    /* the input order, to check stability */
+        rows[i].first_us = (int64_t)i;                     /* the input order, to check stability */
     }
     uint32_t *o = ev_order(rows, N);
     assert_non_null(o);
