@@ -11,7 +11,8 @@ extern const struct sink_ops sink_sqlite, sink_jsonl;
 /* The registry.  To add a sink: write src/store/sink_NAME.c defining
  * `const struct sink_ops sink_NAME` (name, one-line help, the kinds it takes,
  * open/put/flush/close over a state of its own), add the file to meson.build,
- * declare it above and add one line here.  The first is the default. */
+ * declare it above and add one line here.  Without --sink, commands open
+ * sqlite (their --db). */
 const struct sink_ops *const sink_registry[] = {
     &sink_sqlite,
     &sink_jsonl,
@@ -78,7 +79,7 @@ _Static_assert(SINK_ALL_KINDS == (1u << (sizeof kind_names / sizeof kind_names[0
 
 void sink_list(FILE *f)
 {
-    fputs("sinks (--sink NAME[:ARG], repeatable; the first is the default):\n", f);
+    fputs("sinks (--sink NAME[:ARG], repeatable; without one, sqlite):\n", f);
     for (size_t i = 0; sink_registry[i]; i++) {
         const struct sink_ops *o = sink_registry[i];
         char kinds[128] = "";
