@@ -130,8 +130,13 @@ int ev_write_window(struct ev_writer *w, int64_t from, int64_t to, const struct 
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += EV_BLOCK_RECORDS) {
         size_t k = n - i < EV_BLOCK_RECORDS ? n - i : EV_BLOCK_RECORDS;
-        for (size_t j = 0; j < k; j++)
+        for (size_t j = 0; j < k; j++) { /* a gather: fetch ahead, or it waits on memory */
+            if (i + j + 16 < n) {
+                __builtin_prefetch(&rows[order[i + j + 16]]);
+                __builtin_prefetch((const char *)&rows[order[i + j + 16]] + 64);
+            }
             ev_pack(w->buf + j * EV_RECORD, &rows[order[i + j]]);
+        }
         rc = put_block(w, from, to, k);
     }
     free(order);
@@ -202,7 +207,8 @@ int ev_migrate_rows(sqlite3 *db, const char *path)
         if (rc == 0 && win.n == win.cap) {
             size_t ncap = win.cap ? win.cap * 2 : 4096;
             struct src_row *g = realloc(win.rows, ncap * sizeof *g);
-            if (!g) rc = err_set(-ENOMEM, "%s: out of memory", path);
+            if (!g)
+                rc = err_set(-ENOMEM, "%s: out of memory", path);
             else {
                 win.rows = g;
                 win.cap = ncap;

@@ -19,8 +19,9 @@
  *
  * 64 bytes would need 32-bit counters or times relative to the window (an
  * event window may be any length); 88 keeps every field as wide as the row
- * it replaces.  Records of a window are sorted by address (an LSD radix sort
- * over the key bytes that differ: for IPv4 only the last four) so that a
+ * it replaces.  Records of a window are sorted by address (IPv4 by an LSD
+ * radix sort over the address bytes that differ, the few IPv6 by qsort, then
+ * merged where ::ffff:0:0/96 falls in IPv6 order) so that a
  * block holds one address range and a reader finds one address by binary
  * search inside the few blocks whose range holds it. */
 #include "evpack.h"
@@ -109,68 +110,81 @@ void ev_unpack(const uint8_t in[EV_RECORD], struct src_row *r)
         r->ports[i] = (uint16_t)(in[48 + 2 * i] | in[49 + 2 * i] << 8);
     r->asn = get32(in + 64);
     r->has_loc = (in[78] & 0x40) != 0;
-    r->lat = getf(in + 68);
-    r->lon = getf(in + 72);
+    if (r->has_loc) {
+        r->lat = getf(in + 68);
+        r->lon = getf(in + 72);
+    }
     r->more_ports = (in[78] & 0x80) != 0;
     r->cc[0] = (char)in[76];
-    r->cc[1] = (char)in[77];
+    r->cc[1] = in[76] ? (char)in[77] : 0;
     r->fpmask = in[79];
     r->clsmask = in[80];
 }
 
-struct key {
-    uint64_t k;
-    uint32_t idx;
-};
-
-static uint64_t half(const struct src_row *r, int hi)
+/* IPv4 sources (most of them): a stable LSD radix sort of (address << 32 |
+ * input index) on the address bytes that differ, 8 bytes moved per pass. */
+static void sort_v4(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | r->ip.b[(hi ? 0 : 8) + i];
-    return v;
-}
-
-/* Stable LSD radix sort of a[0..n) on k, one pass per byte that differs. */
-static void radix(struct key *a, struct key *tmp, size_t n)
-{
-    size_t count[8][256] = {{0}};
+    size_t count[4][256] = {{0}};
     for (size_t i = 0; i < n; i++)
-        for (int b = 0; b < 8; b++)
-            count[b][(a[i].k >> (8 * b)) & 0xff]++;
-    for (int b = 0; b < 8; b++) {
-        size_t *c = count[b], sum = 0;
-        if (c[(a[0].k >> (8 * b)) & 0xff] == n) continue; /* every key has this byte */
+        for (int d = 0; d < 4; d++)
+            count[d][(a[i] >> (32 + 8 * d)) & 0xff]++;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count[d], sum = 0;
+        int shift = 32 + 8 * d;
+        if (c[(a[0] >> shift) & 0xff] == n) continue; /* every address has this byte */
         for (int v = 0; v < 256; v++) {
             size_t t = c[v];
             c[v] = sum;
             sum += t;
         }
         for (size_t i = 0; i < n; i++)
-            tmp[c[(a[i].k >> (8 * b)) & 0xff]++] = a[i];
+            tmp[c[(a[i] >> shift) & 0xff]++] = a[i];
         memcpy(a, tmp, n * sizeof *a);
     }
 }
 
+/* IPv6 sources (few): compared whole, then by input index (stable). */
+static int by_v6(const void *x, const void *y, void *ctx)
+{
+    const struct src_row *rows = ctx;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    int c = memcmp(rows[i].ip.b, rows[j].ip.b, 16);
+    return c ? c : (i > j) - (i < j);
+}
+
 uint32_t *ev_order(const struct src_row *rows, size_t n)
 {
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
-    struct key *a = malloc((n ? n : 1) * sizeof *a), *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!order || !a || !tmp) {
+    size_t m = n ? n : 1, n4 = 0, n6 = 0;
+    uint32_t *order = malloc(m * sizeof *order), *v6 = malloc(m * sizeof *v6);
+    uint64_t *v4 = malloc(m * sizeof *v4), *tmp = malloc(m * sizeof *tmp);
+    if (!order || !v6 || !v4 || !tmp) {
         free(order);
-        free(a);
-        free(tmp);
-        return NULL;
+        order = NULL;
+        goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        a[i] = (struct key){half(&rows[i], 0), (uint32_t)i};
-    if (n) radix(a, tmp, n);
-    for (size_t i = 0; i < n; i++) /* then by the high half, keeping the low half's order */
-        a[i].k = half(&rows[a[i].idx], 1);
-    if (n) radix(a, tmp, n);
-    for (size_t i = 0; i < n; i++)
-        order[i] = a[i].idx;
-    free(a);
+    for (size_t i = 0; i < n; i++) {
+        if (ip_is_v4(&rows[i].ip))
+            v4[n4++] = (uint64_t)ip_v4(&rows[i].ip) << 32 | i;
+        else
+            v6[n6++] = (uint32_t)i;
+    }
+    if (n4) sort_v4(v4, tmp, n4);
+    qsort_r(v6, n6, sizeof *v6, by_v6, (void *)rows);
+    /* ::ffff:0.0.0.0/96 sits inside the IPv6 order: the addresses below it first */
+    static const uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff};
+    size_t below = 0, o = 0;
+    while (below < n6 && memcmp(rows[v6[below]].ip.b, mapped, 16) < 0)
+        below++;
+    for (size_t i = 0; i < below; i++)
+        order[o++] = v6[i];
+    for (size_t i = 0; i < n4; i++)
+        order[o++] = (uint32_t)v4[i];
+    for (size_t i = below; i < n6; i++)
+        order[o++] = v6[i];
+out:
+    free(v6);
+    free(v4);
     free(tmp);
     return order;
 }

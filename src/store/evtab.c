@@ -4,8 +4,8 @@
  * (plus as_name and more_ports), so users keep SQL over the blocks:
  *
  *   SELECT * FROM mamori_events WHERE ip = '198.18.3.4';
- *   SELECT ip, packets FROM mamori_events(1474329600, 1474333200);  -- windows overlapping [since, until)
- *   SELECT cc, sum(packets) FROM mamori_events WHERE window_end > 1474329600 GROUP BY cc;
+ *   SELECT ip, packets FROM mamori_events(1474329600, 1474333200);  -- windows overlapping [since,
+ * until) SELECT cc, sum(packets) FROM mamori_events WHERE window_end > 1474329600 GROUP BY cc;
  *
  * xBestIndex takes an equality on ip (also each value of an IN list) and
  * bounds on window_end / window_start (or the hidden since/until arguments);
@@ -35,9 +35,25 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 enum col {
-    C_ID, C_WINDOW_START, C_WINDOW_END, C_IP, C_FIRST, C_LAST, C_PACKETS, C_BYTES, C_PORTS,
-    C_FINGERPRINTS, C_CLASSES, C_CC, C_ASN, C_LAT, C_LON, /* the old table's, in its order */
-    C_AS_NAME, C_MORE_PORTS, C_SINCE, C_UNTIL
+    C_ID,
+    C_WINDOW_START,
+    C_WINDOW_END,
+    C_IP,
+    C_FIRST,
+    C_LAST,
+    C_PACKETS,
+    C_BYTES,
+    C_PORTS,
+    C_FINGERPRINTS,
+    C_CLASSES,
+    C_CC,
+    C_ASN,
+    C_LAT,
+    C_LON, /* the old table's, in its order */
+    C_AS_NAME,
+    C_MORE_PORTS,
+    C_SINCE,
+    C_UNTIL
 };
 
 /* clang-format off */
@@ -58,9 +74,13 @@ enum plan {
     P_SINCE = 32, /* mamori_events(since, until): windows overlapping [since, until) */
     P_UNTIL = 64,
 };
-static const char *const plan_sql[] = {"ip", " AND window_end > ?", " AND window_end >= ?",
-                                       " AND window_start < ?", " AND window_start <= ?",
-                                       " AND window_end > ?", " AND window_start < ?"};
+static const char *const plan_sql[] = {"ip",
+                                       " AND window_end > ?",
+                                       " AND window_end >= ?",
+                                       " AND window_start < ?",
+                                       " AND window_start <= ?",
+                                       " AND window_end > ?",
+                                       " AND window_start < ?"};
 
 struct ev_cursor {
     sqlite3_vtab_cursor base;
@@ -69,9 +89,9 @@ struct ev_cursor {
     bool legacy, eof, by_ip;
     uint8_t ip[16];
     int64_t block, window_start, window_end;
-    size_t n, i;          /* records in the block, the current one */
-    const uint8_t *data;  /* the block's records (whole-window scans) */
-    sqlite3_blob *blob;   /* or an incremental blob (one address) */
+    size_t n, i;         /* records in the block, the current one */
+    const uint8_t *data; /* the block's records (whole-window scans) */
+    sqlite3_blob *blob;  /* or an incremental blob (one address) */
     struct src_row row;
     sqlite3_value *since, *until;
     sqlite3_stmt *as_name;
@@ -82,8 +102,8 @@ struct ev_vtab {
     sqlite3 *db;
 };
 
-static int ev_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                      sqlite3_vtab **out, char **err)
+static int ev_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                      char **err)
 {
     (void)aux, (void)argc, (void)argv, (void)err;
     int rc = sqlite3_declare_vtab(db, declare);
@@ -229,11 +249,11 @@ static int load(struct ev_cursor *c)
     while (!c->eof) {
         if (c->i < c->n) {
             uint8_t buf[EV_RECORD];
-            const uint8_t *rec = c->data + c->i * EV_RECORD;
-            if (c->by_ip) {
-                if (read_blob(c, c->i, buf) < 0) return fail(c, SQLITE_IOERR, NULL);
-                rec = buf;
-            }
+            const uint8_t *rec = buf;
+            if (!c->by_ip)
+                rec = c->data + c->i * EV_RECORD;
+            else if (read_blob(c, c->i, buf) < 0)
+                return fail(c, SQLITE_IOERR, NULL);
             if (!c->by_ip || memcmp(ev_ip(rec), c->ip, 16) == 0) {
                 ev_unpack(rec, &c->row);
                 return SQLITE_OK;
@@ -278,9 +298,9 @@ static int ev_filter(sqlite3_vtab_cursor *cur, int plan, const char *unused, int
     c->by_ip = (plan & P_IP) && !c->legacy;
     char sql[512];
     int o = snprintf(sql, sizeof sql, "%s",
-                     c->legacy ? "SELECT id, window_start, window_end, ip, first_seen_us,"
-                                 " last_seen_us, packets, bytes, ports, fingerprints, classes, cc,"
-                                 " asn, lat, lon FROM main.source_events WHERE 1"
+                     c->legacy  ? "SELECT id, window_start, window_end, ip, first_seen_us,"
+                                  " last_seen_us, packets, bytes, ports, fingerprints, classes, cc,"
+                                  " asn, lat, lon FROM main.source_events WHERE 1"
                      : c->by_ip ? "SELECT id, window_start, window_end, n FROM main.event_blocks"
                                   " WHERE 1"
                                 : "SELECT id, window_start, window_end, n, records"
@@ -345,8 +365,8 @@ static void text(sqlite3_context *ctx, const char *s)
 static void as_name(struct ev_cursor *c, sqlite3_context *ctx)
 {
     if (!c->row.asn) return;
-    if (!c->as_name && sqlite3_prepare_v2(c->db, "SELECT name FROM main.as_names WHERE asn = ?",
-                                          -1, &c->as_name, NULL) != SQLITE_OK)
+    if (!c->as_name && sqlite3_prepare_v2(c->db, "SELECT name FROM main.as_names WHERE asn = ?", -1,
+                                          &c->as_name, NULL) != SQLITE_OK)
         return; /* none stored */
     sqlite3_bind_int64(c->as_name, 1, c->row.asn);
     if (sqlite3_step(c->as_name) == SQLITE_ROW)
@@ -369,15 +389,33 @@ static int ev_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         return SQLITE_OK;
     }
     switch ((enum col)col) {
-    case C_ID: sqlite3_result_int64(ctx, row_id(c)); break;
-    case C_WINDOW_START: sqlite3_result_int64(ctx, c->window_start); break;
-    case C_WINDOW_END: sqlite3_result_int64(ctx, c->window_end); break;
-    case C_IP: text(ctx, ip_format(&r->ip, buf)); break;
-    case C_FIRST: sqlite3_result_int64(ctx, r->first_us); break;
-    case C_LAST: sqlite3_result_int64(ctx, r->last_us); break;
-    case C_PACKETS: sqlite3_result_int64(ctx, (int64_t)r->packets); break;
-    case C_BYTES: sqlite3_result_int64(ctx, (int64_t)r->bytes); break;
-    case C_PORTS: ev_ports_text(r, buf, sizeof buf), text(ctx, buf); break;
+    case C_ID:
+        sqlite3_result_int64(ctx, row_id(c));
+        break;
+    case C_WINDOW_START:
+        sqlite3_result_int64(ctx, c->window_start);
+        break;
+    case C_WINDOW_END:
+        sqlite3_result_int64(ctx, c->window_end);
+        break;
+    case C_IP:
+        text(ctx, ip_format(&r->ip, buf));
+        break;
+    case C_FIRST:
+        sqlite3_result_int64(ctx, r->first_us);
+        break;
+    case C_LAST:
+        sqlite3_result_int64(ctx, r->last_us);
+        break;
+    case C_PACKETS:
+        sqlite3_result_int64(ctx, (int64_t)r->packets);
+        break;
+    case C_BYTES:
+        sqlite3_result_int64(ctx, (int64_t)r->bytes);
+        break;
+    case C_PORTS:
+        ev_ports_text(r, buf, sizeof buf), text(ctx, buf);
+        break;
     case C_FINGERPRINTS:
         ev_mask_text(r->fpmask, FP_COUNT, ev_fp_name, buf, sizeof buf), text(ctx, buf);
         break;
@@ -396,9 +434,14 @@ static int ev_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
     case C_LON:
         if (r->has_loc) sqlite3_result_double(ctx, r->lon);
         break;
-    case C_AS_NAME: as_name(c, ctx); break;
-    case C_MORE_PORTS: sqlite3_result_int(ctx, r->more_ports); break;
-    default: break;
+    case C_AS_NAME:
+        as_name(c, ctx);
+        break;
+    case C_MORE_PORTS:
+        sqlite3_result_int(ctx, r->more_ports);
+        break;
+    default:
+        break;
     }
     return SQLITE_OK;
 }

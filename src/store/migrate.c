@@ -171,7 +171,8 @@ static int run_step(sqlite3 *db, const char *path, int version)
 int store_migrate(sqlite3 *db, const char *path)
 {
     int version = store_schema_version(db);
-    if (version < 0) return err_set(-EIO, "%s: not a mamori database: %s", path, sqlite3_errmsg(db));
+    if (version < 0)
+        return err_set(-EIO, "%s: not a mamori database: %s", path, sqlite3_errmsg(db));
     if (version > N_MIGRATIONS)
         return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", path, version);
     for (int rc; version < N_MIGRATIONS; version++)

@@ -2,9 +2,10 @@
  *
  * One database file (WAL mode) holds closed intervals and everything derived
  * from them: per-port, per-fingerprint, per-country and per-ASN rows with
- * their distinct-count sketches, the interval's top sources, the cumulative
- * per-source event table (first/last seen, packets, ports, fingerprints),
- * surge alerts, DoS victims and the surge detector's learned baselines.
+ * their distinct-count sketches, the interval's top sources, the per-source
+ * events of each event window (first/last seen, packets, ports, fingerprints;
+ * packed records in address-sorted blocks, events.c, shown to SQL as the
+ * mamori_events virtual table, evtab.c), surge alerts, DoS victims and the surge detector's learned baselines.
  * store_write_interval() commits one interval in one transaction (or several
  * whole ones together when they queue up), so a crash loses at most the
  * intervals not yet handed over, never part of one.  Each interval keeps the
