@@ -68,8 +68,7 @@ static json_t *col_json(sqlite3_stmt *st, int c)
 /* Runs sql and turns each row into an object whose keys are the column names;
  * a name ending in "_list" is split on commas into an array of integers or
  * strings, one ending in "_us" becomes ISO 8601. */
-static json_t *rows_with(sqlite3 *db, const char *sql, const struct query_window *w,
-                         const char *p4)
+static json_t *rows_with(sqlite3 *db, const char *sql, const struct query_window *w, const char *p4)
 {
     sqlite3_stmt *st = prep(db, sql, w);
     if (!st) return NULL;
@@ -158,24 +157,30 @@ struct section {
 
 /* The rows the top sources are grouped from: rolled-up hours' busiest
  * sources plus the interval top lists of the rest of the window. */
+/* clang-format off */
 static const char *const top_rows_sql =
     "SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
     " WHERE " ROLLED("bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
     " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
     " AND NOT " ROLLED(RAW_HOUR);
+/* clang-format on */
 
 static const struct section sections[] = {
     {"fingerprints",
      "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name", LIST(ROW_FINGERPRINT)},
+     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name",
+     LIST(ROW_FINGERPRINT)},
     {"ports", PORT_ROWS("0"), LIST(ROW_PORT)},
     {"backscatter_ports", PORT_ROWS("1"), LIST(ROW_BACKSCATTER_PORT)},
     {"countries",
      "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3", LIST(ROW_COUNTRY)},
-    {"asns", "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
-             " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
-             " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3", LIST(ROW_ASN)},
+     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3",
+     LIST(ROW_COUNTRY)},
+    {"asns",
+     "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
+     " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
+     " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3",
+     LIST(ROW_ASN)},
     /* the busiest sources are grouped in C (query_top_merge: a GROUP BY of
      * the day's 24,000 hourly rows costs SQLite's sorter ~40 ms), then
      * joined here to their events */
@@ -194,11 +199,15 @@ static const struct section sections[] = {
      " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = t.ip"
      " ORDER BY t.packets DESC, t.ip", LIST_TOP},
     /* clang-format on */
-    {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
-               " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port", 0},
-    {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
-            " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
-            " ORDER BY packets DESC, target LIMIT ?3", 0},
+    {"alerts",
+     "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
+     " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port",
+     0},
+    {"dos",
+     "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
+     " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
+     " ORDER BY packets DESC, target LIMIT ?3",
+     0},
 };
 
 /* Does intervals have this column?  A database of schema 2 is read as it is
@@ -229,8 +238,8 @@ static void reading_init(struct reading *r, sqlite3 *db, const struct query_wind
     sqlite3_stmt *st;
     *r = (struct reading){.db = db, .w = w};
     stats_acc_init(&r->acc);
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'interval_stats'", -1,
-                           &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'interval_stats'", -1, &st,
+                           NULL) == SQLITE_OK) {
         r->blobs = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
     }
@@ -307,8 +316,9 @@ static json_t *totals(struct reading *rd, json_t *out)
     json_t *t = json_object();
     json_object_set_new(t, "packets", json_integer(I(3)));
     json_object_set_new(t, "bytes", json_integer(I(4)));
-    json_object_set_new(t, "sources", json_integer(a ? (json_int_t)sketch_count(&a->sources)
-                                                      : sqlite3_column_int64(st, 5)));
+    json_object_set_new(
+        t, "sources",
+        json_integer(a ? (json_int_t)sketch_count(&a->sources) : sqlite3_column_int64(st, 5)));
     json_object_set_new(t, "iot_packets", json_integer(I(6)));
     json_object_set_new(t, "iot_share", json_real(pk > 0 ? round(iot / pk * 1e4) / 1e4 : 0.0));
     json_object_set_new(t, "malformed", json_integer(I(7)));
@@ -416,27 +426,33 @@ static const struct section lure_lists[] = {
      "SELECT username, password, count(*) AS attempts, sum(success) AS successes"
      " FROM lure_logins WHERE" LURE_WIN(
          "ts_us") " GROUP BY username, password"
-                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3", 0},
+                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3",
+     0},
     {"commands",
      "SELECT input, count(*) AS count, count(DISTINCT session) AS sessions"
      " FROM lure_commands WHERE" LURE_WIN("ts_us") " GROUP BY input"
-                                                   " ORDER BY count DESC, input LIMIT ?3", 0},
-    {"urls", "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
-             " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
-             " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
-                 "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3", 0},
+                                                   " ORDER BY count DESC, input LIMIT ?3",
+     0},
+    {"urls",
+     "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
+     " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
+     " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
+         "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3",
+     0},
     {"hashes",
      "SELECT sha256, max(size) AS size, count(*) AS count,"
      " count(DISTINCT session) AS sessions, min(path) AS path,"
      " min(ts_us) AS first_seen_us, max(ts_us) AS last_seen_us FROM lure_downloads"
      " WHERE kind = 'file' AND" LURE_WIN("ts_us") " GROUP BY sha256"
-                                                  " ORDER BY count DESC, sha256 LIMIT ?3", 0},
+                                                  " ORDER BY count DESC, sha256 LIMIT ?3",
+     0},
     {"top_sources",
      "SELECT src_ip AS ip, count(*) AS sessions, sum(login_ok) AS logins_ok,"
      " sum(commands) AS commands, sum(downloads) AS downloads,"
      " min(start_us) AS first_seen_us, max(start_us) AS last_seen_us"
      " FROM lure_sessions WHERE" LURE_WIN("start_us") " GROUP BY src_ip"
-                                                      " ORDER BY sessions DESC, ip LIMIT ?3", 0},
+                                                      " ORDER BY sessions DESC, ip LIMIT ?3",
+     0},
 };
 
 /* Adds each section's rows to obj under its name; false on a query error. */
@@ -526,8 +542,8 @@ json_t *query_summary(struct store *s, const struct query_window *w)
     json_t *out = json_object();
     struct reading r;
     reading_init(&r, db, w);
-    bool ok = totals(&r, out) &&
-              add_sections(&r, out, sections, sizeof sections / sizeof sections[0]);
+    bool ok =
+        totals(&r, out) && add_sections(&r, out, sections, sizeof sections / sizeof sections[0]);
     reading_free(&r);
     if (!ok) {
         json_decref(out);

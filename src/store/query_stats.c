@@ -81,8 +81,8 @@ json_t *query_stats_list(const struct stats_acc *a, enum row_kind kind, int top)
 static json_t *point(int64_t t, int64_t packets, int64_t sources)
 {
     char b[32];
-    return json_pack("{s:s,s:I,s:I}", "t", cli_iso(t, b), "packets", (json_int_t)packets,
-                     "sources", (json_int_t)sources);
+    return json_pack("{s:s,s:I,s:I}", "t", cli_iso(t, b), "packets", (json_int_t)packets, "sources",
+                     (json_int_t)sources);
 }
 
 /* clang-format off */
@@ -126,21 +126,24 @@ static int next_raw(sqlite3_stmt *st, bool *pending, int64_t *t, struct stats_ac
     *t = sqlite3_column_int64(st, 0);
     for (;;) {
         const void *b = sqlite3_column_blob(st, 1);
-        int rc = b && proto >= 0 ? stats_acc_merge_blob_key(a, b, (size_t)sqlite3_column_bytes(st, 1),
-                                                            ROW_PORT, (uint8_t)proto, port)
-                                 : 0;
+        int rc = b && proto >= 0
+                     ? stats_acc_merge_blob_key(a, b, (size_t)sqlite3_column_bytes(st, 1), ROW_PORT,
+                                                (uint8_t)proto, port)
+                     : 0;
         if (rc < 0) return rc;
         int s = sqlite3_step(st);
         if (s != SQLITE_ROW) {
             *pending = false;
-            return s == SQLITE_DONE ? 1 : err_set(-EIO, "query: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+            return s == SQLITE_DONE
+                       ? 1
+                       : err_set(-EIO, "query: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
         }
         if (sqlite3_column_int64(st, 0) != *t) return 1;
     }
 }
 
-json_t *query_stats_series(sqlite3 *db, int64_t from, int64_t to, const char *proto,
-                           uint16_t port, int64_t res)
+json_t *query_stats_series(sqlite3 *db, int64_t from, int64_t to, const char *proto, uint16_t port,
+                           int64_t res)
 {
     int pnum = -1;
     for (int p = 0; p < 256 && pnum < 0; p++)
@@ -156,14 +159,15 @@ json_t *query_stats_series(sqlite3 *db, int64_t from, int64_t to, const char *pr
     int have = rc == 0 ? next_raw(raw, &pending, &t, &a, pnum, port) : 0;
     while (rc == 0 && have >= 0 && (rs == SQLITE_ROW || have > 0)) {
         if (rs == SQLITE_ROW && (have <= 0 || sqlite3_column_int64(ro, 0) < t)) {
-            json_array_append_new(pts, point(sqlite3_column_int64(ro, 0),
-                                             sqlite3_column_int64(ro, 1),
-                                             sqlite3_column_int64(ro, 2)));
+            json_array_append_new(pts,
+                                  point(sqlite3_column_int64(ro, 0), sqlite3_column_int64(ro, 1),
+                                        sqlite3_column_int64(ro, 2)));
             rs = sqlite3_step(ro);
             continue;
         }
-        if (a.n) json_array_append_new(pts, point(t, (int64_t)a.e[0].packets,
-                                                  (int64_t)sketch_count(&a.e[0].src)));
+        if (a.n)
+            json_array_append_new(
+                pts, point(t, (int64_t)a.e[0].packets, (int64_t)sketch_count(&a.e[0].src)));
         have = next_raw(raw, &pending, &t, &a, pnum, port);
     }
     if (rc == 0 && have < 0) rc = have;

@@ -82,8 +82,7 @@ static int db_err(sqlite3 *db, const char *path)
     return err_set(-EIO, "%s: rollup: %s", path, sqlite3_errmsg(db));
 }
 
-int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id,
-                       struct stats_acc *a)
+int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id, struct stats_acc *a)
 {
     char text[2048];
     snprintf(text, sizeof text, window_sql, "interval_stats", "interval_sketches");
@@ -321,7 +320,8 @@ static int old_row(sqlite3_stmt *st, struct stats_acc *a, const char *path)
     int kind = sqlite3_column_int(st, 1), proto = 0;
     const char *text = (const char *)sqlite3_column_text(st, 3);
     int64_t key = sqlite3_column_int64(st, 3);
-    if (kind <= ROW_BACKSCATTER_PORT) proto = proto_number((const char *)sqlite3_column_text(st, 2));
+    if (kind <= ROW_BACKSCATTER_PORT)
+        proto = proto_number((const char *)sqlite3_column_text(st, 2));
     if (kind == ROW_FINGERPRINT) key = fingerprint_number(text);
     if (kind == ROW_COUNTRY)
         key = text && strlen(text) == 2 ? ((uint8_t)text[0] << 8 | (uint8_t)text[1]) : -1;
@@ -371,8 +371,7 @@ static int put_interval_blob(sqlite3 *db, const char *path, int64_t id, const st
 static int convert_rows(sqlite3 *db, const char *path)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, old_rows_sql, -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, path);
+    if (sqlite3_prepare_v2(db, old_rows_sql, -1, &st, NULL) != SQLITE_OK) return db_err(db, path);
     struct stats_acc a;
     stats_acc_init(&a);
     int64_t cur = -1;
