@@ -1,9 +1,10 @@
-/* libFuzzer: a whole capture file through libpcap's reader and observe's
- * aggregator (intervals, sketches, surge and DoS detection). */
+/* libFuzzer: a whole capture file through observe's reader (core/pcapfile)
+ * and aggregator (intervals, sketches, surge and DoS detection). */
+#include "core/pcapfile.h"
 #include "observe/agg.h"
 
-#include <pcap/pcap.h>
-#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int drop(struct interval_rec *r, void *ctx)
 {
@@ -14,14 +15,16 @@ static int drop(struct interval_rec *r, void *ctx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    FILE *f = fmemopen((void *)data, size, "rb");
-    if (!f) return 0;
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_fopen_offline(f, err);
-    if (!p) return 0; /* closes f on failure */
-    int dlt = pcap_datalink(p);
-    if (!pkt_linktype_supported(dlt)) {
-        pcap_close(p);
+    int fd = memfd_create("fuzz", 0);
+    if (fd < 0) return 0;
+    if (write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return 0;
+    }
+    struct pcapf *p = pcapf_open_fd_sized(fd, "fuzz", 1, 256); /* records straddle reads */
+    if (!p) return 0;
+    if (!pkt_linktype_supported(pcapf_dlt(p))) {
+        pcapf_free(p);
         return 0;
     }
     static struct pfx_set dark;
@@ -45,15 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         .dos = &d,
                         .sink = drop};
     struct agg *a = agg_new(&c);
-    struct pcap_pkthdr *h;
-    const u_char *pkt;
-    while (pcap_next_ex(p, &h, &pkt) == 1)
-        agg_frame(a, dlt, pkt_time_us(h->ts.tv_sec, h->ts.tv_usec), pkt, h->caplen, h->len);
+    struct pcapf_rec r;
+    while (pcapf_next(p, &r) == 1)
+        agg_frame(a, r.dlt, r.ts_us, r.data, r.caplen, r.wirelen);
     agg_settle(a, (int64_t)1800000000 * 1000000); /* a fixed wall clock */
     agg_flush(a, true);
     agg_free(a);
     dos_free(&d);
     surge_free(sg);
-    pcap_close(p);
+    pcapf_free(p);
     return 0;
 }

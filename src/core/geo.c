@@ -30,10 +30,20 @@ struct asn_range {
 };
 
 #define V4_SLOTS (1u << 24) /* one per /24 */
-#define V4_BYTES (V4_SLOTS * sizeof(uint32_t))
-#define T24_EMPTY 0u  /* t24 entries: no network, */
+#define V4_BYTES (V4_SLOTS * sizeof(uint16_t))
+#define T24_EMPTY 0u  /* entries: no network, */
 #define T24_WALK 1u   /* longer than /24 here: walk, else data offset + 2 */
-#define GEO_MAX_T24 2 /* 64 MiB each: the IPv4 trees worth a table */
+#define GEO_MAX_T24 2 /* 32 MiB each: the IPv4 trees worth a table */
+
+/* Every /24 of an IPv4 tree as a 16-bit code: 0 empty, 1 walk, else an index
+ * (+ 2) into its /8's list of data offsets.  GeoLite2 City's IPv4 tree has
+ * 94k distinct records, too many for 16 bits overall but never 65k in one
+ * /8; if one did, its extra records would be walked (the same answer). */
+struct t24 {
+    uint16_t *code;
+    uint32_t *dict[256];
+    uint32_t n_dict[256];
+};
 
 enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
 
@@ -44,7 +54,7 @@ struct geo {
      * without IPv4 networks), a table of every /24, or walked per address. */
     enum v4_kind v4[GEO_MAX_MMDB];
     uint32_t v4_const[GEO_MAX_MMDB];
-    uint32_t *t24[GEO_MAX_MMDB];
+    struct t24 *t24[GEO_MAX_MMDB];
     int n_t24;
     struct asn_range *r;
     size_t n_r, cap_r;
@@ -92,15 +102,83 @@ static uint32_t t24_entry(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t 
     }
 }
 
-/* Fills t for the subtree at node (its prefix has depth bits): a record that
- * ends the walk at depth <= 24 answers its whole range of /24s. */
-static void t24_fill(const MMDB_s *m, uint32_t *t, uint32_t node, int depth, uint32_t prefix)
+struct t24_build { /* codes given so far: (/8 << 32 | entry) + 1 -> code */
+    struct t24 *t;
+    uint64_t *key;
+    uint16_t *val;
+    size_t n, cap;
+};
+
+static uint16_t code_of(struct t24_build *b, uint32_t s8, uint32_t e)
+{
+    if (e == T24_EMPTY || e == T24_WALK) return (uint16_t)e;
+    if (b->n * 2 >= b->cap) { /* grow, or walk what does not fit */
+        size_t cap = b->cap * 2;
+        uint64_t *k = calloc(cap, sizeof *k);
+        uint16_t *v = calloc(cap, sizeof *v);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return T24_WALK;
+        }
+        for (size_t i = 0; i < b->cap; i++) {
+            if (!b->key[i]) continue;
+            size_t j = hash_mix64(b->key[i]) & (cap - 1);
+            while (k[j])
+                j = (j + 1) & (cap - 1);
+            k[j] = b->key[i];
+            v[j] = b->val[i];
+        }
+        free(b->key);
+        free(b->val);
+        b->key = k;
+        b->val = v;
+        b->cap = cap;
+    }
+    uint64_t key = ((uint64_t)s8 << 32 | e) + 1;
+    size_t j = hash_mix64(key) & (b->cap - 1);
+    while (b->key[j] && b->key[j] != key)
+        j = (j + 1) & (b->cap - 1);
+    if (b->key[j]) return b->val[j];
+    struct t24 *t = b->t;
+    uint32_t n = t->n_dict[s8];
+    if (n == 65534) return T24_WALK;
+    if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, ...: double */
+        uint32_t *d = realloc(t->dict[s8], (n ? 2 * n : 1) * sizeof *d);
+        if (!d) return T24_WALK;
+        t->dict[s8] = d;
+    }
+    t->dict[s8][n] = e - 2;
+    t->n_dict[s8] = n + 1;
+    b->key[j] = key;
+    b->val[j] = (uint16_t)(n + 2);
+    b->n++;
+    return (uint16_t)(n + 2);
+}
+
+/* /24s start .. start + n - 1 answer with entry e. */
+static void fill_range(struct t24_build *b, uint32_t start, uint32_t n, uint32_t e)
+{
+    while (n > 0) {
+        uint32_t in8 = 65536 - (start & 0xffff), k = n < in8 ? n : in8;
+        uint16_t c = code_of(b, start >> 16, e);
+        if (c != T24_EMPTY) /* zero pages: an empty range touches none */
+            for (uint32_t i = 0; i < k; i++)
+                b->t->code[start + i] = c;
+        start += k;
+        n -= k;
+    }
+}
+
+/* Fills the subtree at node (its prefix has depth bits): a record that ends
+ * the walk at depth <= 24 answers its whole range of /24s. */
+static void t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int depth,
+                     uint32_t prefix)
 {
     MMDB_search_node_s sn;
     if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
-        t[prefix << (24 - depth)] = T24_WALK; /* one /24, or the walk reports the damage */
-        for (uint32_t i = 1; depth < 24 && i < 1u << (24 - depth); i++)
-            t[(prefix << (24 - depth)) + i] = T24_WALK;
+        /* one /24 holding longer networks, or damage the walk will report */
+        fill_range(b, prefix << (24 - depth), 1u << (24 - depth), T24_WALK);
         return;
     }
     for (int side = 0; side < 2; side++) {
@@ -110,14 +188,20 @@ static void t24_fill(const MMDB_s *m, uint32_t *t, uint32_t node, int depth, uin
         uint32_t p = prefix << 1 | (uint32_t)side;
         bool down;
         uint32_t e = t24_entry(m, rec, type, off, &down);
-        if (down) {
-            t24_fill(m, t, (uint32_t)rec, depth + 1, p);
-        } else if (e != T24_EMPTY) { /* calloc'ed: an empty range touches no page */
-            uint32_t n = 1u << (24 - depth - 1), *q = t + ((size_t)p << (24 - depth - 1));
-            for (uint32_t i = 0; i < n; i++)
-                q[i] = e;
-        }
+        if (down)
+            t24_fill(m, b, (uint32_t)rec, depth + 1, p);
+        else
+            fill_range(b, p << (24 - depth - 1), 1u << (24 - depth - 1), e);
     }
+}
+
+static void t24_free(struct t24 *t)
+{
+    if (!t) return;
+    if (t->code) munmap(t->code, V4_BYTES);
+    for (int i = 0; i < 256; i++)
+        free(t->dict[i]);
+    free(t);
 }
 
 /* How database i answers IPv4 addresses (see struct geo).  An IPv4 walk in
@@ -147,13 +231,26 @@ static int v4_table(struct geo *g, int i, const char *path)
         g->v4[i] = V4_WALK;
         return 0;
     }
-    /* Zero pages from the kernel (an empty range touches none), in huge
-     * pages where the system allows: a lookup is one random read of 64 MiB,
-     * and with 4 KiB pages it would miss the TLB as well as the cache. */
-    uint32_t *t = mmap(NULL, V4_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED) return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
-    madvise(t, V4_BYTES, MADV_HUGEPAGE);
-    t24_fill(m, t, node, 0, 0);
+    /* Zero pages from the kernel, in huge pages where the system allows: a
+     * lookup is one random read of 32 MiB, and with 4 KiB pages it would
+     * miss the TLB as well as the cache. */
+    struct t24 *t = calloc(1, sizeof *t);
+    struct t24_build b = {.t = t, .cap = 1u << 16};
+    b.key = calloc(b.cap, sizeof *b.key);
+    b.val = calloc(b.cap, sizeof *b.val);
+    if (t)
+        t->code = mmap(NULL, V4_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!t || t->code == MAP_FAILED || !b.key || !b.val) {
+        if (t && t->code == MAP_FAILED) t->code = NULL;
+        t24_free(t);
+        free(b.key);
+        free(b.val);
+        return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    }
+    madvise(t->code, V4_BYTES, MADV_HUGEPAGE);
+    t24_fill(m, &b, node, 0, 0);
+    free(b.key);
+    free(b.val);
     g->t24[i] = t;
     g->v4[i] = V4_TABLE;
     g->n_t24++;
@@ -486,7 +583,7 @@ void geo_free(struct geo *g)
     if (!g) return;
     for (int i = 0; i < g->n_mmdb; i++) {
         MMDB_close(&g->mmdb[i]);
-        if (g->t24[i]) munmap(g->t24[i], V4_BYTES);
+        t24_free(g->t24[i]);
     }
     free(g->asn16);
     free(g->lo4);
@@ -595,8 +692,11 @@ static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool
     uint32_t e = T24_WALK;
     if (v4 && g->v4[i] == V4_CONST)
         e = g->v4_const[i];
-    else if (v4 && g->v4[i] == V4_TABLE)
-        e = g->t24[i][(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+    else if (v4 && g->v4[i] == V4_TABLE) {
+        const struct t24 *t = g->t24[i];
+        uint16_t code = t->code[(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+        e = code < 2 ? code : t->dict[a->b[12]][code - 2] + 2;
+    }
     if (e == T24_EMPTY) return;
     if (e != T24_WALK) {
         rec_apply_at(c, i, e - 2, out);
@@ -635,7 +735,7 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (!c || !c->g || !ip_is_v4(a)) return;
     uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8;
     for (int i = 0; i < c->g->n_mmdb; i++)
-        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i][x >> 8]);
+        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i]->code[x >> 8]);
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 

@@ -8,9 +8,9 @@
  * comparisons per lookup, no per-lookup allocation.
  *
  * geo_lookup() walks the MaxMind tree, decodes the record and searches the
- * ranges every time (~300 ns).  A packet path resolves through a geo_cache
- * instead: one per thread (the geo handle itself is read-only and shared),
- * answering exactly what geo_lookup() answers (see geo_cache_lookup). */
+ * ranges every time (1.3 us per new source on the bench capture).  A packet path resolves through a
+ * geo_cache instead: one per thread (the geo handle itself is read-only and shared), answering
+ * exactly what geo_lookup() answers (see geo_cache_lookup). */
 #ifndef MAMORI_GEO_H
 #define MAMORI_GEO_H
 
@@ -41,16 +41,16 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
 void geo_free(struct geo *g);
 
 /* A per-thread cache in front of geo_lookup(), with the same answers.
- * IPv4: a flat table of every /24, filled lazily (calloc'ed: pages no source
- * touched cost no memory; at most 64 MiB when sources cover the whole
- * space), whose entry is only kept when every database consulted found (or
- * missed) a network of /24 or shorter and one ASN range covers (or none
- * touches) the whole /24; otherwise, and for IPv6, a bounded direct-mapped
- * cache of single addresses.  Decoded MaxMind records are cached by their data
- * offset, so a record is decoded once however many networks point to it.
- * The as_name pointers are the geo handle's (valid while it lives).  The
- * cache reads g without locking: it must outlive no geo_free(g), and g must
- * not change (no geo_add_*) while caches use it. */
+ * geo_add_mmdb() flattens a database's IPv4 tree into a table of every /24
+ * (16-bit codes, 32 MiB, zero pages where no network is; built in ~0.1 s)
+ * that says which record the walk would reach, "none", or "walk" where a
+ * network longer than /24 lies; the table belongs to the geo handle and is
+ * shared.  Each cache keeps the records it decoded by their data offset (a
+ * record is decoded once per thread however many networks point to it) and
+ * a bounded direct-mapped cache of IPv6 answers.  An IPv4 ASN search looks
+ * only among the ranges of the address's /16.  The as_name pointers are the
+ * geo handle's.  Caches read g without locking: g must outlive them and not
+ * change (no geo_add_*) while they are in use; one cache per thread. */
 struct geo_cache;
 struct geo_cache *geo_cache_new(const struct geo *g); /* NULL and err_set() on failure */
 void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out);

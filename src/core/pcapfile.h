@@ -9,7 +9,8 @@
  *
  * Formats: classic pcap (µs and ns magic, either byte order) and pcapng
  * (sections with their own byte order, one link type and if_tsresol /
- * if_tsoffset per interface, EPB and SPB; OPB and unknown blocks skipped).
+ * if_tsoffset per interface, EPB, SPB and the obsolete PB, which libpcap
+ * delivers too; every other block skipped).
  * Timestamps are converted exactly as libpcap converts them for a reader that
  * asked for microseconds (pcap: 32-bit fields signed in a file of the host's
  * byte order and unsigned in a swapped one, ns truncated; pcapng: units scaled

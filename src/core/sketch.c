@@ -161,6 +161,19 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
             if (dst->reg[i] < src->reg[i]) dst->reg[i] = src->reg[i];
         return 0;
     }
+    if (!src->n) return 0;
+    if (!dst->reg && !dst->cap) { /* into an empty sketch: a copy of the set */
+        if (!(dst->set = malloc((size_t)src->cap * sizeof *dst->set)))
+            return err_set(-ENOMEM, "sketch: out of memory");
+        memcpy(dst->set, src->set, (size_t)src->cap * sizeof *dst->set);
+        dst->cap = src->cap;
+        dst->n = src->n;
+        return 0;
+    }
+    /* room for both at once rather than doubling along the way (a union that
+     * may pass SKETCH_EXACT_MAX grows as sketch_add decides) */
+    while (!dst->reg && dst->n + src->n <= SKETCH_EXACT_MAX && (dst->n + src->n) * 2 > dst->cap)
+        if ((rc = grow(dst)) < 0) return rc;
     for (uint32_t i = 0; i < src->cap && rc == 0; i++)
         if (src->set[i]) rc = sketch_add(dst, src->set[i]);
     return rc;
@@ -171,8 +184,12 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
  * picks the smaller HyperLogLog form. */
 static void put_u64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static uint64_t get_u64(const uint8_t *p)

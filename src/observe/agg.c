@@ -26,12 +26,19 @@
 
 struct srcent {
     struct src_row r; /* the event window's row; key: r.ip, the first member */
-    uint64_t hash;
-    uint32_t stamp; /* serial of the interval the iv_ fields belong to */
-    uint8_t iv_nports, iv_more, iv_fpmask, iv_clsmask;
-    uint16_t iv_ports[8];
-    uint64_t iv_packets, iv_bytes;
-    int64_t iv_first, iv_last;
+    uint32_t stamp;   /* serial of the interval its ivrow belongs to */
+    uint32_t iv;      /* index of that ivrow */
+};
+
+/* A source's counts in the open interval, in a dense array apart from the
+ * window's table: the table's entries stay small (it is the memory of a
+ * million sources) and closing an interval walks only this array. */
+struct ivrow {
+    uint32_t slot; /* of the source's entry in the table */
+    uint8_t nports, more, fpmask, clsmask;
+    uint16_t ports[8];
+    uint64_t packets, bytes;
+    int64_t first, last;
 };
 
 struct keystat {
@@ -50,6 +57,7 @@ struct held_frame { /* a frame far ahead, copied until the clock decides */
 
 struct agg {
     struct agg_cfg cfg;
+    struct geo_cache *geo; /* this aggregator's (thread's) cache of cfg.geo */
     struct agg_totals tot;
     bool open, floor_set;
     uint32_t serial;    /* of the open interval, from 1 */
@@ -63,7 +71,7 @@ struct agg {
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
     struct table srcs;                         /* struct srcent per source of the event window */
-    uint32_t *touched;                         /* slots of the sources the interval counted */
+    struct ivrow *iv;                          /* the sources the interval counted */
     size_t n_touched, cap_touched;
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
     struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
@@ -90,7 +98,7 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
-    if (!a->keys || !a->used ||
+    if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
         table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0) {
         agg_free(a);
         goto oom;
@@ -129,10 +137,10 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static void geo_fill(const struct agg *a, struct src_row *r)
+static void geo_fill(struct agg *a, struct src_row *r)
 {
     struct geo_info gi;
-    geo_lookup(a->cfg.geo, &r->ip, &gi);
+    geo_cache_lookup(a->geo, &r->ip, &gi);
     memcpy(r->cc, gi.cc, 3);
     r->asn = gi.asn;
     r->as_name = gi.as_name;
@@ -141,14 +149,18 @@ static void geo_fill(const struct agg *a, struct src_row *r)
     r->lon = (float)gi.lon;
 }
 
-/* A resize moved the entries: find the ones this interval counted again. */
+static struct srcent *entry_at(const struct agg *a, size_t slot)
+{
+    return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
+}
+
+/* A resize moved the entries: tell this interval's rows where they went. */
 static void touched_rebuild(struct agg *a)
 {
-    a->n_touched = 0;
     for (size_t i = 0; i < a->srcs.cap; i++) {
         if (!a->srcs.hash[i]) continue;
-        const struct srcent *s = (const struct srcent *)(a->srcs.slots + i * a->srcs.esize);
-        if (s->stamp == a->serial) a->touched[a->n_touched++] = (uint32_t)i;
+        const struct srcent *s = entry_at(a, i);
+        if (s->stamp == a->serial) a->iv[s->iv].slot = (uint32_t)i;
     }
 }
 
@@ -156,16 +168,17 @@ static int touched_room(struct agg *a)
 {
     if (a->n_touched < a->cap_touched) return 0;
     size_t cap = a->cap_touched ? 2 * a->cap_touched : 1024;
-    uint32_t *n = realloc(a->touched, cap * sizeof *n);
+    struct ivrow *n = realloc(a->iv, cap * sizeof *n);
     if (!n) return -ENOMEM;
-    a->touched = n;
+    a->iv = n;
     a->cap_touched = cap;
     return 0;
 }
 
-/* NULL with *full set when the interval already counts its budget of sources. */
+/* The source's entry and its row of this interval; NULL with *full set when
+ * the interval already counts its budget of sources. */
 static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
-                              bool *full)
+                              bool *full, struct ivrow **ivp)
 {
     bool created;
     *full = false;
@@ -173,6 +186,7 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     if (a->n_touched >= interval_budget(a)) {
         s = table_find(&a->srcs, ip, h);
         *full = !s || s->stamp != a->serial;
+        if (!*full) *ivp = &a->iv[s->iv];
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
@@ -180,18 +194,19 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     if (!(s = table_get(&a->srcs, ip, h, &created))) return NULL;
     if (a->srcs.cap != cap) touched_rebuild(a);
     if (created) { /* geo and ASN once per source and window */
-        s->hash = h;
         s->r.first_us = s->r.last_us = ts;
         s->r.as_name = "";
         if (a->cfg.geo) geo_fill(a, &s->r);
     }
     if (s->stamp != a->serial) {
         s->stamp = a->serial;
-        s->iv_nports = s->iv_more = s->iv_fpmask = s->iv_clsmask = 0;
-        s->iv_packets = s->iv_bytes = 0;
-        s->iv_first = s->iv_last = ts;
-        a->touched[a->n_touched++] = (uint32_t)(((uint8_t *)s - a->srcs.slots) / a->srcs.esize);
+        s->iv = (uint32_t)a->n_touched;
+        struct ivrow *v = &a->iv[a->n_touched++];
+        memset(v, 0, sizeof *v);
+        v->slot = (uint32_t)(((uint8_t *)s - a->srcs.slots) / a->srcs.esize);
+        v->first = v->last = ts;
     }
+    *ivp = &a->iv[s->iv];
     return s;
 }
 
@@ -313,7 +328,8 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts
     a->bytes += len;
     a->cls[c]++;
     bool full;
-    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full);
+    struct ivrow *v = NULL;
+    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) sample(a, p, s ? &s->r : NULL, c, fp, ts);
     if (!s) {
@@ -323,23 +339,23 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts
     }
     s->r.packets++;
     s->r.bytes += len;
-    s->iv_packets++;
-    s->iv_bytes += len;
+    v->packets++;
+    v->bytes += len;
     if (ts > s->r.last_us) s->r.last_us = ts;
     if (ts < s->r.first_us) s->r.first_us = ts;
-    if (ts > s->iv_last) s->iv_last = ts;
-    if (ts < s->iv_first) s->iv_first = ts;
+    if (ts > v->last) v->last = ts;
+    if (ts < v->first) v->first = ts;
     s->r.clsmask |= (uint8_t)(1u << c);
-    s->iv_clsmask |= (uint8_t)(1u << c);
+    v->clsmask |= (uint8_t)(1u << c);
     if (fp != FP_NONE) {
         s->r.fpmask |= (uint8_t)(1u << fp);
-        s->iv_fpmask |= (uint8_t)(1u << fp);
+        v->fpmask |= (uint8_t)(1u << fp);
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
         ports_add(s->r.ports, &s->r.nports, &s->r.more_ports, p->dport);
-        ports_add(s->iv_ports, &s->iv_nports, &s->iv_more, p->dport);
+        ports_add(v->ports, &v->nports, &v->more, p->dport);
     }
     return account_keys(a, p, c, hsrc, ts, len);
 }
@@ -573,6 +589,18 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
             __builtin_prefetch(e);
             __builtin_prefetch(e + 64);
             __builtin_prefetch(e + sizeof(struct srcent) - 1);
+            if (a->geo) geo_cache_prefetch(a->geo, &d[i].p.src);
+            if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
+                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
+                if (ks) __builtin_prefetch(ks);
+            }
+        }
+        /* the entries have arrived (mostly): now the interval rows they point to */
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i].darknet || shard_of(a, d[i].hsrc) != a->cfg.shard) continue;
+            const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
+            if (e && e->stamp == a->serial && e->iv < a->cap_touched)
+                __builtin_prefetch(&a->iv[e->iv]);
         }
         for (size_t i = 0; i < k; i++) {
             const struct pcapf_rec *x = &f[at + i];
@@ -612,14 +640,15 @@ struct keyrow {
     struct sketch src;
 };
 
-static int keyrow_add(struct table *t, uint32_t key, const char *label, const struct srcent *s)
+static int keyrow_add(struct table *t, uint32_t key, const char *label, const struct ivrow *s,
+                      uint64_t hash)
 {
     struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
     if (!r) return -ENOMEM;
     if (!r->label) r->label = label;
-    r->packets += s->iv_packets;
-    r->bytes += s->iv_bytes;
-    return sketch_add(&r->src, s->hash);
+    r->packets += s->packets;
+    r->bytes += s->bytes;
+    return sketch_add(&r->src, hash);
 }
 
 static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
@@ -663,10 +692,11 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 
 /* Busiest first; among equals, the lower address, so that the choice does
  * not depend on table order (one aggregator or several agree). */
-static bool busier(const struct srcent *x, const struct srcent *y)
+static bool busier(const struct agg *a, const struct ivrow *x, const struct ivrow *y)
 {
-    if (x->iv_packets != y->iv_packets) return x->iv_packets > y->iv_packets;
-    return memcmp(&x->r.ip, &y->r.ip, sizeof x->r.ip) < 0;
+    if (x->packets != y->packets) return x->packets > y->packets;
+    return memcmp(&entry_at(a, x->slot)->r.ip, &entry_at(a, y->slot)->r.ip,
+                  sizeof(struct ipaddr)) < 0;
 }
 
 static int by_rank(const void *x, const void *y)
@@ -677,62 +707,57 @@ static int by_rank(const void *x, const void *y)
 }
 
 /* The RECORD_TOP_SOURCES busiest sources of the interval, by a min-heap
- * (the least busy on top) over its touched entries. */
-static void heap_down(struct srcent **h, size_t n, size_t i)
+ * (the least busy on top) over its rows. */
+static void heap_down(const struct agg *a, const struct ivrow **h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, m = i;
-        if (l < n && busier(h[m], h[l])) m = l;
-        if (l + 1 < n && busier(h[m], h[l + 1])) m = l + 1;
+        if (l < n && busier(a, h[m], h[l])) m = l;
+        if (l + 1 < n && busier(a, h[m], h[l + 1])) m = l + 1;
         if (m == i) return;
-        struct srcent *t = h[i];
+        const struct ivrow *t = h[i];
         h[i] = h[m];
         h[m] = t;
         i = m;
     }
 }
 
-static struct srcent *touched_at(const struct agg *a, size_t i)
-{
-    return (struct srcent *)(a->srcs.slots + (size_t)a->touched[i] * a->srcs.esize);
-}
-
 /* The interval's view of a source: its own counts, the window's identity. */
-static struct src_row interval_row(const struct srcent *s)
+static struct src_row interval_row(const struct agg *a, const struct ivrow *v)
 {
-    struct src_row o = s->r;
-    o.first_us = s->iv_first;
-    o.last_us = s->iv_last;
-    o.packets = s->iv_packets;
-    o.bytes = s->iv_bytes;
-    memcpy(o.ports, s->iv_ports, sizeof o.ports);
-    o.nports = s->iv_nports;
-    o.more_ports = s->iv_more;
-    o.fpmask = s->iv_fpmask;
-    o.clsmask = s->iv_clsmask;
+    struct src_row o = entry_at(a, v->slot)->r;
+    o.first_us = v->first;
+    o.last_us = v->last;
+    o.packets = v->packets;
+    o.bytes = v->bytes;
+    memcpy(o.ports, v->ports, sizeof o.ports);
+    o.nports = v->nports;
+    o.more_ports = v->more;
+    o.fpmask = v->fpmask;
+    o.clsmask = v->clsmask;
     return o;
 }
 
 static int top_sources(struct agg *a, struct interval_rec *r)
 {
-    struct srcent *heap[RECORD_TOP_SOURCES];
+    const struct ivrow *heap[RECORD_TOP_SOURCES];
     size_t k = 0;
     for (size_t i = 0; i < a->n_touched; i++) {
-        struct srcent *s = touched_at(a, i);
+        const struct ivrow *v = &a->iv[i];
         if (k < RECORD_TOP_SOURCES) {
-            heap[k++] = s;
+            heap[k++] = v;
             if (k == RECORD_TOP_SOURCES)
                 for (size_t j = k / 2; j-- > 0;)
-                    heap_down(heap, k, j);
-        } else if (busier(s, heap[0])) {
-            heap[0] = s;
-            heap_down(heap, k, 0);
+                    heap_down(a, heap, k, j);
+        } else if (v->packets >= heap[0]->packets && busier(a, v, heap[0])) {
+            heap[0] = v;
+            heap_down(a, heap, k, 0);
         }
     }
     if (!(r->srcs = malloc((k ? k : 1) * sizeof *r->srcs)))
         return err_set(-ENOMEM, "observe: out of memory");
     for (size_t i = 0; i < k; i++)
-        r->srcs[i] = interval_row(heap[i]);
+        r->srcs[i] = interval_row(a, heap[i]);
     r->n_srcs = k;
     qsort(r->srcs, k, sizeof *r->srcs, by_rank);
     return 0;
@@ -750,14 +775,16 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 8 < a->n_touched) __builtin_prefetch(touched_at(a, i + 8));
-        const struct srcent *s = touched_at(a, i);
-        rc = sketch_add(&r->sources, s->hash);
+        if (i + 8 < a->n_touched) __builtin_prefetch(entry_at(a, a->iv[i + 8].slot));
+        const struct ivrow *v = &a->iv[i];
+        const struct srcent *s = entry_at(a, v->slot);
+        uint64_t h = a->srcs.hash[v->slot];
+        rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
-            if (s->iv_fpmask & (1u << f)) rc = sketch_add(&fps[f].src, s->hash);
+            if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
         if (rc == 0 && s->r.cc[0])
-            rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, s);
-        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, s);
+            rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, v, h);
+        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, v, h);
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
     for (int f = 0; f < FP_COUNT && rc == 0; f++)
@@ -948,7 +975,8 @@ void agg_free(struct agg *a)
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
     table_free(&a->srcs);
-    free(a->touched);
+    free(a->iv);
+    geo_cache_free(a->geo);
     sketch_free(&a->over_src);
     for (int f = 0; f < FP_COUNT; f++)
         sketch_free(&a->over_fp[f]);

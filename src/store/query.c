@@ -37,12 +37,19 @@ static json_t *iso(int64_t sec)
     return json_string(cli_iso(sec, b));
 }
 
-/* Runs sql over the window, one object per row (rowjson.h says how each
- * column is shown). */
-static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
+/* Runs sql over the window (with ?4 bound to p4 unless NULL), one object
+ * per row (rowjson.h says how each column is shown). */
+static json_t *rows_with(sqlite3 *db, const char *sql, const struct query_window *w, const char *p4)
 {
     sqlite3_stmt *st = prep(db, sql, w);
-    return st ? rowjson_all(st) : NULL;
+    if (!st) return NULL;
+    if (p4) sqlite3_bind_text(st, 4, p4, -1, SQLITE_STATIC);
+    return rowjson_all(st);
+}
+
+static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
+{
+    return rows_with(db, sql, w, NULL);
 }
 
 #define IN_WINDOW "JOIN intervals i ON i.id = x.interval_id WHERE i.start >= ?1 AND i.start < ?2"
@@ -74,50 +81,61 @@ struct section {
     int list;
 };
 #define LIST(kind) ((kind) + 1)
+#define LIST_TOP (-1) /* the top sources: sql reads query_top_merge()'s list as ?4 */
+
+/* The rows the top sources are grouped from: rolled-up hours' busiest
+ * sources plus the interval top lists of the rest of the window. */
+/* clang-format off */
+static const char *const top_rows_sql =
+    "SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
+    " WHERE " ROLLED("bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
+    " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
+    " AND NOT " ROLLED(RAW_HOUR);
+/* clang-format on */
 
 static const struct section sections[] = {
     {"fingerprints",
      "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name", LIST(ROW_FINGERPRINT)},
+     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name",
+     LIST(ROW_FINGERPRINT)},
     {"ports", PORT_ROWS("0"), LIST(ROW_PORT)},
     {"backscatter_ports", PORT_ROWS("1"), LIST(ROW_BACKSCATTER_PORT)},
     {"countries",
      "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3", LIST(ROW_COUNTRY)},
-    {"asns", "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
-             " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
-             " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3", LIST(ROW_ASN)},
+     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3",
+     LIST(ROW_COUNTRY)},
+    {"asns",
+     "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
+     " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
+     " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3",
+     LIST(ROW_ASN)},
+    /* the busiest sources are grouped in C (query_top_merge: a GROUP BY of
+     * the day's 24,000 hourly rows costs SQLite's sorter ~40 ms), then
+     * joined here to their events */
+    /* clang-format off */
     {"top_sources",
-     "WITH r AS (SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
-     " WHERE " ROLLED(
-         "bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
-                   " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
-                   " AND NOT " ROLLED(
-                       RAW_HOUR) "),"
-                                 " t AS MATERIALIZED (SELECT ip, sum(packets) AS packets, "
-                                 "sum(bytes) AS bytes,"
-                                 " max(ports) AS ports, max(fingerprints) AS fingerprints, max(cc) "
-                                 "AS cc, max(asn) AS asn,"
-                                 " max(lat) AS lat, max(lon) AS lon FROM r GROUP BY ip ORDER BY "
-                                 "packets DESC, ip LIMIT ?3),"
-                                 " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, "
-                                 "max(last_seen_us) AS last_seen_us,"
-                                 " mamori_union(ports) AS ports, mamori_union(fingerprints) AS "
-                                 "fingerprints FROM mamori_events"
-                                 " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND "
-                                 "window_start < ?2 GROUP BY ip)"
-                                 " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS "
-                                 "ports_list,"
-                                 " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, "
-                                 "t.cc, t.asn, t.lat, t.lon,"
-                                 " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = "
-                                 "t.ip"
-                                 " ORDER BY t.packets DESC, t.ip", 0},
-    {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
-               " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port", 0},
-    {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
-            " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
-            " ORDER BY packets DESC, target LIMIT ?3", 0},
+     "WITH t AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS ip,"
+     " json_extract(value, '$[1]') AS packets, json_extract(value, '$[2]') AS bytes,"
+     " json_extract(value, '$[3]') AS ports, json_extract(value, '$[4]') AS fingerprints,"
+     " json_extract(value, '$[5]') AS cc, json_extract(value, '$[6]') AS asn,"
+     " json_extract(value, '$[7]') AS lat, json_extract(value, '$[8]') AS lon FROM json_each(?4)),"
+     " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, max(last_seen_us) AS last_seen_us,"
+     " mamori_union(ports) AS ports, mamori_union(fingerprints) AS fingerprints FROM mamori_events"
+     " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND window_start < ?2 GROUP BY ip)"
+     " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS ports_list,"
+     " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat, t.lon,"
+     " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = t.ip"
+     " ORDER BY t.packets DESC, t.ip", LIST_TOP},
+    /* clang-format on */
+    {"alerts",
+     "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
+     " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port",
+     0},
+    {"dos",
+     "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
+     " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
+     " ORDER BY packets DESC, target LIMIT ?3",
+     0},
 };
 
 /* Does intervals have this column?  A database of schema 2 is read as it is
@@ -148,8 +166,8 @@ static void reading_init(struct reading *r, sqlite3 *db, const struct query_wind
     sqlite3_stmt *st;
     *r = (struct reading){.db = db, .w = w};
     stats_acc_init(&r->acc);
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'interval_stats'", -1,
-                           &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'interval_stats'", -1, &st,
+                           NULL) == SQLITE_OK) {
         r->blobs = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
     }
@@ -170,8 +188,19 @@ static void reading_free(struct reading *r)
 }
 
 /* One list of the summary, from SQL or from the merged stats. */
+static json_t *top_sources(struct reading *r, const struct section *sec)
+{
+    sqlite3_stmt *st = prep(r->db, top_rows_sql, r->w);
+    char *list = st ? query_top_merge(st, r->w->top) : NULL;
+    sqlite3_finalize(st);
+    json_t *arr = list ? rows_with(r->db, sec->sql, r->w, list) : NULL;
+    free(list);
+    return arr;
+}
+
 static json_t *section_rows(struct reading *r, const struct section *sec)
 {
+    if (sec->list == LIST_TOP) return top_sources(r, sec);
     if (!sec->list || !r->blobs) return rows(r->db, sec->sql, r->w);
     struct stats_acc *a = reading_acc(r);
     int kind = sec->list - 1; /* the fingerprint list is never cut (as its SQL) */
@@ -215,8 +244,9 @@ static json_t *totals(struct reading *rd, json_t *out)
     json_t *t = json_object();
     json_object_set_new(t, "packets", json_integer(I(3)));
     json_object_set_new(t, "bytes", json_integer(I(4)));
-    json_object_set_new(t, "sources", json_integer(a ? (json_int_t)sketch_count(&a->sources)
-                                                      : sqlite3_column_int64(st, 5)));
+    json_object_set_new(
+        t, "sources",
+        json_integer(a ? (json_int_t)sketch_count(&a->sources) : sqlite3_column_int64(st, 5)));
     json_object_set_new(t, "iot_packets", json_integer(I(6)));
     json_object_set_new(t, "iot_share", json_real(pk > 0 ? round(iot / pk * 1e4) / 1e4 : 0.0));
     json_object_set_new(t, "malformed", json_integer(I(7)));
@@ -419,8 +449,8 @@ json_t *query_summary(struct store *s, const struct query_window *w)
     json_t *out = json_object();
     struct reading r;
     reading_init(&r, db, w);
-    bool ok = totals(&r, out) &&
-              add_sections(&r, out, sections, sizeof sections / sizeof sections[0]);
+    bool ok =
+        totals(&r, out) && add_sections(&r, out, sections, sizeof sections / sizeof sections[0]);
     reading_free(&r);
     if (!ok) {
         json_decref(out);

@@ -32,16 +32,18 @@
 #define DAY 86400
 #define NONE INT64_MIN
 
-enum { Q_UNMARK, Q_MARK, Q_STATS, Q_DEL_PORTS, Q_PORT, Q_DEL_TOP, Q_TOP, Q_COUNT };
+enum { Q_UNMARK, Q_MARK, Q_HAS, Q_STATS, Q_DEL_PORTS, Q_PORT, Q_PORTS, Q_DEL_TOP, Q_TOP, Q_COUNT };
+#define PORT_BATCH 32 /* port_rollups rows a statement: a step per row costs more than its insert  \
+                       */
 
 /* clang-format off */
 static const char *const sql[Q_COUNT] = {
     [Q_UNMARK] = "DELETE FROM rollup_buckets WHERE res = ?1 AND bucket = ?2",
     [Q_MARK] = "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)",
+    [Q_HAS] = "SELECT 1 FROM stats_rollups WHERE res = ?1 AND bucket = ?2",
     [Q_STATS] = "INSERT OR REPLACE INTO stats_rollups VALUES(?1, ?2, ?3)",
     [Q_DEL_PORTS] = "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2",
-    [Q_PORT] = "INSERT INTO port_rollups(res, bucket, backscatter, proto, port, packets, bytes,"
-               " sources) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_PORT] = "INSERT OR REPLACE INTO port_rollups VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_DEL_TOP] = "DELETE FROM top_rollups WHERE bucket = ?2 AND ?1 > 0",
     /* an hour's 1,000 busiest sources of its intervals' top lists (a few
      * thousand small rows, read back once per hour) */
@@ -82,8 +84,7 @@ static int db_err(sqlite3 *db, const char *path)
     return err_set(-EIO, "%s: rollup: %s", path, sqlite3_errmsg(db));
 }
 
-int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id,
-                       struct stats_acc *a)
+int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id, struct stats_acc *a)
 {
     char text[2048];
     snprintf(text, sizeof text, window_sql, "interval_stats", "interval_sketches");
@@ -118,9 +119,12 @@ struct rollup *rollup_new(sqlite3 *db, const char *path)
     stats_acc_init(&ru->h);
     stats_acc_init(&ru->d);
     ru->hour = ru->day = NONE;
+    char ports[64 + PORT_BATCH * 20] = "INSERT OR REPLACE INTO port_rollups VALUES";
+    for (int i = 0; i < PORT_BATCH; i++)
+        strcat(ports, i ? ",(?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?)");
     for (int i = 0; i < Q_COUNT; i++)
-        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ru->q[i], NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, i == Q_PORTS ? ports : sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &ru->q[i], NULL) != SQLITE_OK) {
             db_err(db, path);
             rollup_free(ru);
             return NULL;
@@ -156,36 +160,67 @@ static int run(struct rollup *ru, int q, int64_t res, int64_t bucket)
     return rc == SQLITE_DONE ? 0 : db_err(ru->db, ru->path);
 }
 
+static int by_port_key(const void *pa, const void *pb)
+{
+    const struct stats_entry *a = *(const struct stats_entry *const *)pa,
+                             *b = *(const struct stats_entry *const *)pb;
+    int c = strcmp(proto_name(a->proto), proto_name(b->proto));
+    if (c) return c;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (int)a->kind - (int)b->kind;
+}
+
+/* One port_rollups row per port, in key order (the table is clustered on
+ * its key, so this appends within each port's run). */
 static int write_ports(struct rollup *ru, int64_t res, int64_t bucket, const struct stats_acc *a)
 {
-    int rc = run(ru, Q_DEL_PORTS, res, bucket);
-    sqlite3_stmt *st = ru->q[Q_PORT];
-    for (size_t i = 0; i < a->n && rc == 0; i++) {
-        const struct stats_entry *e = &a->e[i];
-        if (e->kind != ROW_PORT && e->kind != ROW_BACKSCATTER_PORT) continue;
-        sqlite3_bind_int64(st, 1, res);
-        sqlite3_bind_int64(st, 2, bucket);
-        sqlite3_bind_int(st, 3, e->kind == ROW_BACKSCATTER_PORT);
-        sqlite3_bind_text(st, 4, proto_name(e->proto), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, e->key);
-        sqlite3_bind_int64(st, 6, (int64_t)e->packets);
-        sqlite3_bind_int64(st, 7, (int64_t)e->bytes);
-        sqlite3_bind_int64(st, 8, (int64_t)sketch_count(&e->src));
+    const struct stats_entry **v = malloc((a->n + 1) * sizeof *v);
+    if (!v) return err_set(-ENOMEM, "rollup: out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->e[i].kind == ROW_PORT || a->e[i].kind == ROW_BACKSCATTER_PORT) v[n++] = &a->e[i];
+    qsort(v, n, sizeof *v, by_port_key);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0;) { /* PORT_BATCH rows a statement while they last */
+        size_t k = n - i >= PORT_BATCH ? PORT_BATCH : 1;
+        sqlite3_stmt *st = ru->q[k > 1 ? Q_PORTS : Q_PORT];
+        for (size_t j = 0; j < k; j++, i++) {
+            const struct stats_entry *e = v[i];
+            int c = (int)j * 8;
+            sqlite3_bind_int64(st, c + 1, res);
+            sqlite3_bind_int64(st, c + 2, bucket);
+            sqlite3_bind_int(st, c + 3, e->kind == ROW_BACKSCATTER_PORT);
+            sqlite3_bind_text(st, c + 4, proto_name(e->proto), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, c + 5, e->key);
+            sqlite3_bind_int64(st, c + 6, (int64_t)e->packets);
+            sqlite3_bind_int64(st, c + 7, (int64_t)e->bytes);
+            sqlite3_bind_int64(st, c + 8, (int64_t)sketch_count(&e->src));
+        }
         int s = sqlite3_step(st);
         sqlite3_reset(st);
         if (s != SQLITE_DONE) rc = db_err(ru->db, ru->path);
     }
+    free(v);
     return rc;
 }
 
 /* One bucket's rollup out of a, marked current. */
 static int write_bucket(struct rollup *ru, int64_t res, int64_t bucket, const struct stats_acc *a)
 {
+    /* a bucket rolled up before (an append, a replace) may hold ports no
+     * longer there: its rows go first (a scan of the clustered table, rare) */
+    sqlite3_stmt *st = ru->q[Q_HAS];
+    sqlite3_bind_int64(st, 1, res);
+    sqlite3_bind_int64(st, 2, bucket);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s != SQLITE_ROW && s != SQLITE_DONE) return db_err(ru->db, ru->path);
+    if (s == SQLITE_ROW && run(ru, Q_DEL_PORTS, res, bucket) < 0) return -EIO;
     uint8_t *blob;
     size_t len;
     int rc = stats_encode_acc(a, &blob, &len);
     if (rc < 0) return rc;
-    sqlite3_stmt *st = ru->q[Q_STATS];
+    st = ru->q[Q_STATS];
     sqlite3_bind_int64(st, 1, res);
     sqlite3_bind_int64(st, 2, bucket);
     sqlite3_bind_blob64(st, 3, blob, len, free);
@@ -294,7 +329,8 @@ static int old_row(sqlite3_stmt *st, struct stats_acc *a, const char *path)
     int kind = sqlite3_column_int(st, 1), proto = 0;
     const char *text = (const char *)sqlite3_column_text(st, 3);
     int64_t key = sqlite3_column_int64(st, 3);
-    if (kind <= ROW_BACKSCATTER_PORT) proto = proto_number((const char *)sqlite3_column_text(st, 2));
+    if (kind <= ROW_BACKSCATTER_PORT)
+        proto = proto_number((const char *)sqlite3_column_text(st, 2));
     if (kind == ROW_FINGERPRINT) key = fingerprint_number(text);
     if (kind == ROW_COUNTRY)
         key = text && strlen(text) == 2 ? ((uint8_t)text[0] << 8 | (uint8_t)text[1]) : -1;
@@ -344,8 +380,7 @@ static int put_interval_blob(sqlite3 *db, const char *path, int64_t id, const st
 static int convert_rows(sqlite3 *db, const char *path)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, old_rows_sql, -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, path);
+    if (sqlite3_prepare_v2(db, old_rows_sql, -1, &st, NULL) != SQLITE_OK) return db_err(db, path);
     struct stats_acc a;
     stats_acc_init(&a);
     int64_t cur = -1;
@@ -407,8 +442,22 @@ int rollup_migrate_stats(sqlite3 *db, const char *path)
     static const char *const drop =
         "DROP TABLE port_stats; DROP TABLE fingerprint_stats; DROP TABLE country_stats;"
         " DROP TABLE asn_stats;";
+    /* per-port rollups without sketches (the stats rollups hold them), as one
+     * B-tree clustered on what the time series looks up */
+    static const char *const ports =
+        "CREATE TABLE port_rollups_v5(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+        " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL,"
+        " packets INTEGER, bytes INTEGER, sources INTEGER,"
+        " PRIMARY KEY(res, proto, port, backscatter, bucket)) WITHOUT ROWID;"
+        "INSERT OR REPLACE INTO port_rollups_v5 SELECT res, bucket, backscatter, proto, port,"
+        " packets, bytes, sources FROM port_rollups;"
+        "DROP TABLE port_rollups; ALTER TABLE port_rollups_v5 RENAME TO port_rollups;";
     /* clang-format on */
     if (sqlite3_exec(db, create, NULL, NULL, NULL) != SQLITE_OK) return db_err(db, path);
+    if (sqlite3_table_column_metadata(db, NULL, "port_rollups", "src_sketch", NULL, NULL, NULL,
+                                      NULL, NULL) == SQLITE_OK &&
+        sqlite3_exec(db, ports, NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(db, path);
     /* a newer database whose user_version was set back by hand (as tests
      * make "older" ones) has no rows to convert */
     if (sqlite3_table_column_metadata(db, NULL, "port_stats", "port", NULL, NULL, NULL, NULL,

@@ -26,8 +26,7 @@ void rollup_free(struct rollup *ru);
  * hours marked current, whole inside the window, from their rollups, the rest
  * from the intervals' blobs and source sketches; interval skip_id (or -1) is
  * left out.  0 or a negative error (set). */
-int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id,
-                       struct stats_acc *a);
+int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id, struct stats_acc *a);
 
 /* Migration step: per-key stats rows become one blob per interval, and the
  * buckets that were marked rolled up get their stats rollups. */

@@ -11,7 +11,8 @@ extern const struct sink_ops sink_sqlite, sink_jsonl;
 /* The registry.  To add a sink: write src/store/sink_NAME.c defining
  * `const struct sink_ops sink_NAME` (name, one-line help, the kinds it takes,
  * open/put/flush/close over a state of its own), add the file to meson.build,
- * declare it above and add one line here.  The first is the default. */
+ * declare it above and add one line here.  Without --sink, commands open
+ * sqlite (their --db). */
 const struct sink_ops *const sink_registry[] = {
     &sink_sqlite,
     &sink_jsonl,
@@ -78,7 +79,7 @@ _Static_assert(SINK_ALL_KINDS == (1u << (sizeof kind_names / sizeof kind_names[0
 
 void sink_list(FILE *f)
 {
-    fputs("sinks (--sink NAME[:ARG], repeatable; the first is the default):\n", f);
+    fputs("sinks (--sink NAME[:ARG], repeatable; without one, sqlite):\n", f);
     for (size_t i = 0; sink_registry[i]; i++) {
         const struct sink_ops *o = sink_registry[i];
         char kinds[128] = "";
@@ -162,23 +163,47 @@ static int result(struct sinks *set, int rc)
     return rc;
 }
 
-/* Every sink taking kind (and not failed) gets CALL; the first error is returned. */
-#define FAN_OUT(set, kind, fn, ...)                                                                \
-    do {                                                                                           \
-        int first = 0;                                                                             \
-        for (size_t i = 0; i < (set)->n; i++) {                                                    \
-            struct sink_inst *s = &(set)->v[i];                                                    \
-            if (s->rc || !(s->ops->kinds & (kind)) || !s->ops->fn) continue;                       \
-            int rc = s->ops->fn(s->state, __VA_ARGS__);                                            \
-            if (rc < 0 && failed(set, s, rc) < 0 && !first) first = rc;                            \
-        }                                                                                          \
-        return result(set, first);                                                                 \
-    } while (0)
+/* One put, as the fan-out hands it to a sink (NULL when the sink lacks it). */
+typedef int (*put_fn)(const struct sink_ops *o, void *state, const void *arg);
+
+/* Every sink taking kind (and not failed) gets the put; the first error is returned. */
+static int fan_out(struct sinks *set, unsigned kind, put_fn put, const void *arg)
+{
+    int first = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        struct sink_inst *s = &set->v[i];
+        if (s->rc || !(s->ops->kinds & kind)) continue;
+        int rc = put(s->ops, s->state, arg);
+        if (rc < 0 && failed(set, s, rc) < 0 && !first) first = rc;
+    }
+    return result(set, first);
+}
+
+struct batch {
+    struct interval_rec *const *r;
+    size_t n;
+};
+
+static int put_intervals(const struct sink_ops *o, void *state, const void *arg)
+{
+    const struct batch *b = arg;
+    return o->put_intervals ? o->put_intervals(state, b->r, b->n) : 0;
+}
+
+static int put_session(const struct sink_ops *o, void *state, const void *arg)
+{
+    return o->put_session ? o->put_session(state, arg) : 0;
+}
+
+static int put_indicator(const struct sink_ops *o, void *state, const void *arg)
+{
+    return o->put_indicator ? o->put_indicator(state, arg) : 0;
+}
 
 int sinks_put_intervals(struct sinks *set, struct interval_rec *const *r, size_t n)
 {
-    if (!n) return result(set, 0);
-    FAN_OUT(set, SINK_INTERVALS | SINK_EVENTS, put_intervals, r, n);
+    struct batch b = {r, n};
+    return n ? fan_out(set, SINK_INTERVALS | SINK_EVENTS, put_intervals, &b) : result(set, 0);
 }
 
 void sinks_put_samples(struct sinks *set, const struct live_sample *v, size_t n)
@@ -192,12 +217,12 @@ void sinks_put_samples(struct sinks *set, const struct live_sample *v, size_t n)
 
 int sinks_put_session(struct sinks *set, const struct session_rec *r)
 {
-    FAN_OUT(set, SINK_SESSIONS, put_session, r);
+    return fan_out(set, SINK_SESSIONS, put_session, r);
 }
 
 int sinks_put_indicator(struct sinks *set, const struct indicator_rec *r)
 {
-    FAN_OUT(set, SINK_INDICATORS, put_indicator, r);
+    return fan_out(set, SINK_INDICATORS, put_indicator, r);
 }
 
 int sinks_flush(struct sinks *set)

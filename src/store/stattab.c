@@ -28,8 +28,18 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 enum col {
-    C_INTERVAL, C_KIND, C_PROTO, C_PORT, C_NAME, C_ASN, C_PACKETS, C_BYTES, C_SOURCES, C_DESTS,
-    C_SRC, C_DST
+    C_INTERVAL,
+    C_KIND,
+    C_PROTO,
+    C_PORT,
+    C_NAME,
+    C_ASN,
+    C_PACKETS,
+    C_BYTES,
+    C_SOURCES,
+    C_DESTS,
+    C_SRC,
+    C_DST
 };
 
 static const char *const kind_names[] = {"port", "backscatter_port", "fingerprint", "country",
@@ -51,8 +61,8 @@ struct cursor {
     int64_t interval, rowid;
 };
 
-static int st_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                      sqlite3_vtab **out, char **err)
+static int st_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                      char **err)
 {
     (void)aux, (void)argc, (void)argv, (void)err;
     int rc = sqlite3_declare_vtab(
@@ -204,8 +214,7 @@ static int st_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         break;
     case C_NAME:
         if (v->kind == ROW_FINGERPRINT)
-            sqlite3_result_text(ctx, fingerprint_name((enum fingerprint)v->key), -1,
-                                SQLITE_STATIC);
+            sqlite3_result_text(ctx, fingerprint_name((enum fingerprint)v->key), -1, SQLITE_STATIC);
         else if (v->kind == ROW_COUNTRY)
             sqlite3_result_text(ctx, cc, 2, SQLITE_TRANSIENT);
         else if (v->kind == ROW_ASN)

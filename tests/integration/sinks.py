@@ -12,8 +12,8 @@ a scanner with a wrong password, gives the same sessions, logins, commands,
 downloads and indicators (first/last seen, counts) through both sinks.  Bad
 --sink arguments give one line and exit 2; a sink that cannot open stops the
 run before anything is written.  The database is read with SQL, as a user of
-the sqlite3 shell reads it (per-source events through mamori_events, per-key stats from their
-blobs once they are stored so)."""
+the sqlite3 shell reads it (per-source events through mamori_events, per-key stats through
+mamori_stats, with the extension built beside mamori)."""
 import base64
 import json
 import os
@@ -66,7 +66,7 @@ def tables(db):
 
 
 def shell_rows(db, sql):
-    """Rows of the packed per-source events, through mamori_events: the sqlite3 shell with the
+    """Rows of mamori's virtual tables (mamori_events, mamori_stats): the sqlite3 shell with the
     extension built beside mamori (as a user reads them; Python's sqlite3 cannot load it)."""
     ext = os.path.join(os.path.dirname(M), "mamori_sqlite")
     cmd = ["sqlite3", "-cmd", ".load " + ext, "-json", db, sql]
@@ -82,50 +82,22 @@ def shell_rows(db, sql):
     return [tuple(r.values()) for r in json.loads(p.stdout or "[]")]
 
 
-def varint(b, o):
-    v = shift = 0
-    while True:
-        c = b[o]
-        o += 1
-        v |= (c & 0x7f) << shift
-        shift += 7
-        if not c & 0x80:
-            return v, o
-
-
-def stat_blob_rows(db):
-    """Per-key stats stored as one blob per interval (interval_stats): the rows of each kind, as
-    the blob's format (src/store/stats.h) lays them out; sketches only (counts are theirs)."""
-    con = sqlite3.connect(db)
+def stats_rows(db):
+    """Per-key stats stored as one blob per interval, as rows again: mamori_stats."""
     out = {k: [] for k in ("port", "fingerprint", "country", "asn")}
-    names = ["mirai", "zmap", "masscan", "nmap", "unknown"]
-    protos = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}
-    for start, b in con.execute("SELECT i.start, x.stats FROM interval_stats x"
-                                " JOIN intervals i ON i.id = x.interval_id"):
-        assert b[:3] == b"MS\x01", b[:3]
-        o = 3
-        while o < len(b):
-            kind, proto, key = b[o], b[o + 1], int.from_bytes(b[o + 2:o + 6], "little")
-            o += 6
-            packets, o = varint(b, o)
-            nbytes, o = varint(b, o)
-            n, o = varint(b, o)
-            label, o = b[o:o + n].decode(), o + n
-            n, o = varint(b, o)
-            src, o = b[o:o + n], o + n
-            n, o = varint(b, o)
-            dst, o = b[o:o + n], o + n
-            if kind <= 1:
-                out["port"].append((start, kind, protos.get(proto, str(proto)), key, packets,
-                                    nbytes, sk(src), sk(dst)))
-            elif kind == 2:
-                out["fingerprint"].append((start, names[key], packets, nbytes, sk(src)))
-            elif kind == 3:
-                out["country"].append((start, chr(key >> 8) + chr(key & 255), packets, nbytes,
-                                       sk(src)))
-            elif kind == 4:
-                out["asn"].append((start, key, label, packets, nbytes, sk(src)))
-    con.close()
+    for (start, kind, proto, port, name, asn, packets, nbytes, sources, dests, a,
+         b) in shell_rows(db, "SELECT i.start, s.kind, s.proto, s.port, s.name, s.asn, s.packets,"
+                          " s.bytes, s.sources, s.destinations, hex(s.src_sketch),"
+                          " hex(s.dst_sketch) FROM mamori_stats s"
+                          " JOIN intervals i ON i.id = s.interval_id"):
+        src, dst = sk(bytes.fromhex(a or "")), sk(bytes.fromhex(b or ""))
+        if kind in ("port", "backscatter_port"):
+            out["port"].append((start, int(kind != "port"), proto, port, packets, nbytes, sources,
+                                dests, src, dst))
+        elif kind == "asn":
+            out["asn"].append((start, asn, name or "", packets, nbytes, sources, src))
+        else:
+            out[kind].append((start, name, packets, nbytes, sources, src))
     return out
 
 
@@ -160,37 +132,33 @@ def observe_equal(db, recs):
     J = " JOIN intervals i ON i.id = x.interval_id"
     if "port_stats" in tables(db):
         db_stats = {
-            "port": [(st, bs, pr, po, pk, by, sk(a), sk(b)) for st, bs, pr, po, pk, by, a, b in
-                     db_rows(db, "SELECT i.start, x.backscatter, proto, port, x.packets,"
-                             " x.bytes, src_sketch, dst_sketch FROM port_stats x" + J)],
+            "port": [r[:-2] + (sk(r[-2]), sk(r[-1])) for r in db_rows(
+                db, "SELECT i.start, x.backscatter, proto, port, x.packets, x.bytes, x.sources,"
+                " dests, src_sketch, dst_sketch FROM port_stats x" + J)],
             "fingerprint": [r[:-1] + (sk(r[-1]),) for r in db_rows(
-                db, "SELECT i.start, name, x.packets, x.bytes, src_sketch"
+                db, "SELECT i.start, name, x.packets, x.bytes, x.sources, src_sketch"
                 " FROM fingerprint_stats x" + J)],
             "country": [r[:-1] + (sk(r[-1]),) for r in db_rows(
-                db, "SELECT i.start, cc, x.packets, x.bytes, src_sketch FROM country_stats x"
-                + J)],
+                db, "SELECT i.start, cc, x.packets, x.bytes, x.sources, src_sketch"
+                " FROM country_stats x" + J)],
             "asn": [r[:-1] + (sk(r[-1]),) for r in db_rows(
-                db, "SELECT i.start, asn, name, x.packets, x.bytes, src_sketch FROM asn_stats x"
-                + J)]}
-        # the counts SQLite keeps beside the sketches
-        same("port counts", db_rows(db, "SELECT i.start, x.backscatter, proto, port, x.sources,"
-                                    " dests FROM port_stats x" + J),
-             [(r["interval"], int(r["backscatter"]), r["proto"], r["port"], r["sources"],
-               r["dests"]) for r in by.get("port", [])])
+                db, "SELECT i.start, asn, name, x.packets, x.bytes, x.sources, src_sketch"
+                " FROM asn_stats x" + J)]}
     else:
-        db_stats = stat_blob_rows(db)
+        db_stats = stats_rows(db)
     same("port rows", db_stats["port"],
          [(r["interval"], int(r["backscatter"]), r["proto"], r["port"], r["packets"], r["bytes"],
-           sk(b64(r["src_sketch"])), sk(b64(r["dst_sketch"]))) for r in by.get("port", [])])
+           r["sources"], r["dests"], sk(b64(r["src_sketch"])), sk(b64(r["dst_sketch"])))
+          for r in by.get("port", [])])
     same("fingerprint rows", db_stats["fingerprint"],
-         [(r["interval"], r["name"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
-          for r in by.get("fingerprint", [])])
+         [(r["interval"], r["name"], r["packets"], r["bytes"], r["sources"],
+           sk(b64(r["src_sketch"]))) for r in by.get("fingerprint", [])])
     same("country rows", db_stats["country"],
-         [(r["interval"], r["cc"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
-          for r in by.get("country", [])])
+         [(r["interval"], r["cc"], r["packets"], r["bytes"], r["sources"],
+           sk(b64(r["src_sketch"]))) for r in by.get("country", [])])
     same("ASN rows", db_stats["asn"],
-         [(r["interval"], r["asn"], r["name"], r["packets"], r["bytes"], sk(b64(r["src_sketch"])))
-          for r in by.get("asn", [])])
+         [(r["interval"], r["asn"], r["name"], r["packets"], r["bytes"], r["sources"],
+           sk(b64(r["src_sketch"]))) for r in by.get("asn", [])])
     same("top sources",
          db_rows(db, "SELECT i.start, ip, x.packets, x.bytes, ports, fingerprints, cc, asn, lat,"
                  " lon FROM top_sources x" + J),

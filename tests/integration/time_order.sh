@@ -230,7 +230,14 @@ INSERT INTO country_stats SELECT interval_id, name, packets, bytes, sources, src
 INSERT INTO asn_stats SELECT interval_id, asn, name, packets, bytes, sources, src_sketch
  FROM mamori_stats WHERE kind = 'asn';
 DROP TABLE interval_stats;
-DROP TABLE stats_rollups;"
+DROP TABLE stats_rollups;
+DROP TABLE port_rollups;
+CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,
+ backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,
+ bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);
+CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);
+CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);
+DELETE FROM rollup_buckets;"
 }
 
 # A database of schema 2 (before late, bad_time and packet spans) is still
