@@ -560,7 +560,7 @@ static void asn_fill(const struct geo *g, size_t up, struct geo_info *out)
     out->as_name = g->names + g->r[up - 1].name;
 }
 
-void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
+void geo_lookup_walk(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
 {
     memset(out, 0, sizeof *out);
     out->as_name = "";
@@ -685,10 +685,9 @@ static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct ge
 }
 
 /* geo_lookup()'s MaxMind loop for database i, through the tables. */
-static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool v4,
-                        struct geo_info *out)
+static void mmdb_cached(const struct geo *g, struct geo_cache *c, int i, const struct ipaddr *a,
+                        bool v4, struct geo_info *out)
 {
-    const struct geo *g = c->g;
     uint32_t e = T24_WALK;
     if (v4 && g->v4[i] == V4_CONST)
         e = g->v4_const[i];
@@ -698,13 +697,21 @@ static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool
         e = code < 2 ? code : t->dict[a->b[12]][code - 2] + 2;
     }
     if (e == T24_EMPTY) return;
+    uint32_t off;
     if (e != T24_WALK) {
-        rec_apply_at(c, i, e - 2, out);
-        return;
+        off = e - 2;
+    } else {
+        int err = 0;
+        MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
+        if (err != MMDB_SUCCESS || !r.found_entry) return;
+        off = r.entry.offset;
     }
-    int err = 0;
-    MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
-    if (err == MMDB_SUCCESS && r.found_entry) rec_apply_at(c, i, r.entry.offset, out);
+    if (c) {
+        rec_apply_at(c, i, off, out);
+    } else {
+        MMDB_entry_s en = {.mmdb = (MMDB_s *)&g->mmdb[i], .offset = off};
+        mmdb_fill(&en, out);
+    }
 }
 
 /* asn_upper() for an IPv4 address, among the ranges of its /16 only. */
@@ -739,13 +746,14 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 
-static void resolve(struct geo_cache *c, const struct ipaddr *a, bool v4, struct geo_info *out)
+/* geo_lookup_walk()'s answer through the tables; c (decoded records) may be NULL. */
+static void resolve(const struct geo *g, struct geo_cache *c, const struct ipaddr *a, bool v4,
+                    struct geo_info *out)
 {
-    const struct geo *g = c->g;
     memset(out, 0, sizeof *out);
     out->as_name = "";
     for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
-        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(c, i, a, v4, out);
+        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(g, c, i, a, v4, out);
     if (!g->n_r) return;
     if (v4) {
         uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
@@ -765,7 +773,7 @@ void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_in
         return;
     }
     if (ip_is_v4(a)) {
-        resolve(c, a, true, out);
+        resolve(c->g, c, a, true, out);
         return;
     }
     struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
@@ -773,8 +781,17 @@ void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_in
         *out = as->gi;
         return;
     }
-    resolve(c, a, false, out);
+    resolve(c->g, c, a, false, out);
     as->a = *a;
     as->used = true;
     as->gi = *out;
+}
+
+void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
+{
+    if (!g) {
+        geo_lookup_walk(g, a, out);
+        return;
+    }
+    resolve(g, NULL, a, ip_is_v4(a), out);
 }
