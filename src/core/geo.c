@@ -29,21 +29,36 @@ struct asn_range {
     uint32_t name; /* offset into names */
 };
 
-#define V4_SLOTS (1u << 24) /* one per /24 */
-#define V4_BYTES (V4_SLOTS * sizeof(uint16_t))
-#define T24_EMPTY 0u  /* entries: no network, */
-#define T24_WALK 1u   /* longer than /24 here: walk, else data offset + 2 */
-#define GEO_MAX_T24 2 /* 32 MiB each: the IPv4 trees worth a table */
+#define T24_EMPTY 0u    /* entries: no network, */
+#define T24_WALK 1u     /* longer than /24 here: walk, else data offset + 2 */
+#define GEO_MAX_T24 2   /* at most 32 MiB each: the IPv4 trees worth a table */
+#define SLAB (1u << 21) /* blocks come in huge-page slabs of 4096 */
+#define SLAB_BLOCKS (SLAB / 512)
+#define MAX_SLABS 16 /* 65536 blocks: every /16 */
+#define DIR_BLOCK 0x80000000u
 
 /* Every /24 of an IPv4 tree as a 16-bit code: 0 empty, 1 walk, else an index
  * (+ 2) into its /8's list of data offsets.  GeoLite2 City's IPv4 tree has
  * 94k distinct records, too many for 16 bits overall but never 65k in one
- * /8; if one did, its extra records would be walked (the same answer). */
+ * /8; if one did, its extra records would be walked (the same answer).  Half
+ * the /16s answer alike throughout (one network, or none): their directory
+ * entry is the code itself; the others point to a block of 256 codes, so the
+ * table takes 17 MiB instead of 32. */
 struct t24 {
-    uint16_t *code;
+    uint32_t dir[65536];       /* a code, or DIR_BLOCK | block index */
+    uint16_t *slab[MAX_SLABS]; /* blocks of 256 codes */
+    uint32_t n_blocks;
     uint32_t *dict[256];
     uint32_t n_dict[256];
 };
+
+static inline uint16_t t24_code(const struct t24 *t, uint32_t x24)
+{
+    uint32_t d = t->dir[x24 >> 8];
+    if (!(d & DIR_BLOCK)) return (uint16_t)d;
+    d &= ~DIR_BLOCK;
+    return t->slab[d / SLAB_BLOCKS][(d % SLAB_BLOCKS) * 256 + (x24 & 255)];
+}
 
 enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
 
@@ -156,31 +171,62 @@ static uint16_t code_of(struct t24_build *b, uint32_t s8, uint32_t e)
     return (uint16_t)(n + 2);
 }
 
-/* /24s start .. start + n - 1 answer with entry e. */
-static void fill_range(struct t24_build *b, uint32_t start, uint32_t n, uint32_t e)
+/* The block of /16 k, made on first need (filled with what the directory
+ * said for the whole /16); NULL when out of memory. */
+static uint16_t *t24_block(struct t24 *t, uint32_t k)
+{
+    uint32_t d = t->dir[k];
+    if (!(d & DIR_BLOCK)) {
+        uint32_t n = t->n_blocks;
+        if (n % SLAB_BLOCKS == 0) {
+            void *p = aligned_alloc(SLAB, SLAB);
+            if (!p) return NULL;
+            madvise(p, SLAB, MADV_HUGEPAGE);
+            t->slab[n / SLAB_BLOCKS] = p;
+        }
+        uint16_t *blk = t->slab[n / SLAB_BLOCKS] + (n % SLAB_BLOCKS) * 256;
+        for (int i = 0; i < 256; i++)
+            blk[i] = (uint16_t)d;
+        t->dir[k] = d = DIR_BLOCK | n;
+        t->n_blocks = n + 1;
+    }
+    d &= ~DIR_BLOCK;
+    return t->slab[d / SLAB_BLOCKS] + (d % SLAB_BLOCKS) * 256;
+}
+
+/* /24s start .. start + n - 1 answer with entry e (the tree walk visits
+ * each range once: nothing is overwritten).  0, or -ENOMEM. */
+static int fill_range(struct t24_build *b, uint32_t start, uint32_t n, uint32_t e)
 {
     while (n > 0) {
         uint32_t in8 = 65536 - (start & 0xffff), k = n < in8 ? n : in8;
         uint16_t c = code_of(b, start >> 16, e);
-        if (c != T24_EMPTY) /* zero pages: an empty range touches none */
-            for (uint32_t i = 0; i < k; i++)
-                b->t->code[start + i] = c;
+        for (uint32_t j = start; j < start + k;) { /* by /16 */
+            uint32_t in16 = 256 - (j & 255), m = start + k - j < in16 ? start + k - j : in16;
+            if (m == 256) {
+                b->t->dir[j >> 8] = c;
+            } else if (c != T24_EMPTY) {
+                uint16_t *blk = t24_block(b->t, j >> 8);
+                if (!blk) return -ENOMEM;
+                for (uint32_t i = 0; i < m; i++)
+                    blk[(j & 255) + i] = c;
+            }
+            j += m;
+        }
         start += k;
         n -= k;
     }
+    return 0;
 }
 
 /* Fills the subtree at node (its prefix has depth bits): a record that ends
  * the walk at depth <= 24 answers its whole range of /24s. */
-static void t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int depth,
-                     uint32_t prefix)
+static int t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int depth, uint32_t prefix)
 {
     MMDB_search_node_s sn;
-    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
+    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS)
         /* one /24 holding longer networks, or damage the walk will report */
-        fill_range(b, prefix << (24 - depth), 1u << (24 - depth), T24_WALK);
-        return;
-    }
+        return fill_range(b, prefix << (24 - depth), 1u << (24 - depth), T24_WALK);
     for (int side = 0; side < 2; side++) {
         uint64_t rec = side ? sn.right_record : sn.left_record;
         uint8_t type = side ? sn.right_record_type : sn.left_record_type;
@@ -188,17 +234,18 @@ static void t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int de
         uint32_t p = prefix << 1 | (uint32_t)side;
         bool down;
         uint32_t e = t24_entry(m, rec, type, off, &down);
-        if (down)
-            t24_fill(m, b, (uint32_t)rec, depth + 1, p);
-        else
-            fill_range(b, p << (24 - depth - 1), 1u << (24 - depth - 1), e);
+        int rc = down ? t24_fill(m, b, (uint32_t)rec, depth + 1, p)
+                      : fill_range(b, p << (24 - depth - 1), 1u << (24 - depth - 1), e);
+        if (rc < 0) return rc;
     }
+    return 0;
 }
 
 static void t24_free(struct t24 *t)
 {
     if (!t) return;
-    if (t->code) munmap(t->code, V4_BYTES);
+    for (int i = 0; i < MAX_SLABS; i++)
+        free(t->slab[i]);
     for (int i = 0; i < 256; i++)
         free(t->dict[i]);
     free(t);
@@ -231,26 +278,20 @@ static int v4_table(struct geo *g, int i, const char *path)
         g->v4[i] = V4_WALK;
         return 0;
     }
-    /* Zero pages from the kernel, in huge pages where the system allows: a
-     * lookup is one random read of 32 MiB, and with 4 KiB pages it would
-     * miss the TLB as well as the cache. */
+    /* The blocks sit in huge pages where the system allows: a lookup is one
+     * random read of ~17 MiB, and with 4 KiB pages it would miss the TLB as
+     * well as the cache. */
     struct t24 *t = calloc(1, sizeof *t);
     struct t24_build b = {.t = t, .cap = 1u << 16};
     b.key = calloc(b.cap, sizeof *b.key);
     b.val = calloc(b.cap, sizeof *b.val);
-    if (t)
-        t->code = mmap(NULL, V4_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!t || t->code == MAP_FAILED || !b.key || !b.val) {
-        if (t && t->code == MAP_FAILED) t->code = NULL;
-        t24_free(t);
-        free(b.key);
-        free(b.val);
-        return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
-    }
-    madvise(t->code, V4_BYTES, MADV_HUGEPAGE);
-    t24_fill(m, &b, node, 0, 0);
+    int rc = t && b.key && b.val ? t24_fill(m, &b, node, 0, 0) : -ENOMEM;
     free(b.key);
     free(b.val);
+    if (rc < 0) {
+        t24_free(t);
+        return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    }
     g->t24[i] = t;
     g->v4[i] = V4_TABLE;
     g->n_t24++;
@@ -693,7 +734,7 @@ static void mmdb_cached(const struct geo *g, struct geo_cache *c, int i, const s
         e = g->v4_const[i];
     else if (v4 && g->v4[i] == V4_TABLE) {
         const struct t24 *t = g->t24[i];
-        uint16_t code = t->code[(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
+        uint16_t code = t24_code(t, (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]);
         e = code < 2 ? code : t->dict[a->b[12]][code - 2] + 2;
     }
     if (e == T24_EMPTY) return;
@@ -742,7 +783,7 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (!c || !c->g || !ip_is_v4(a)) return;
     uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8;
     for (int i = 0; i < c->g->n_mmdb; i++)
-        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i]->code[x >> 8]);
+        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i]->dir[x >> 16]);
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 
