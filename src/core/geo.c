@@ -10,6 +10,7 @@
  * address (and kept in a small direct-mapped cache), never approximated. */
 #include "geo.h"
 #include "err.h"
+#include "geoflat.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -29,36 +30,7 @@ struct asn_range {
     uint32_t name; /* offset into names */
 };
 
-#define T24_EMPTY 0u    /* entries: no network, */
-#define T24_WALK 1u     /* longer than /24 here: walk, else data offset + 2 */
-#define GEO_MAX_T24 2   /* at most 32 MiB each: the IPv4 trees worth a table */
-#define SLAB (1u << 21) /* blocks come in huge-page slabs of 4096 */
-#define SLAB_BLOCKS (SLAB / 512)
-#define MAX_SLABS 16 /* 65536 blocks: every /16 */
-#define DIR_BLOCK 0x80000000u
-
-/* Every /24 of an IPv4 tree as a 16-bit code: 0 empty, 1 walk, else an index
- * (+ 2) into its /8's list of data offsets.  GeoLite2 City's IPv4 tree has
- * 94k distinct records, too many for 16 bits overall but never 65k in one
- * /8; if one did, its extra records would be walked (the same answer).  Half
- * the /16s answer alike throughout (one network, or none): their directory
- * entry is the code itself; the others point to a block of 256 codes, so the
- * table takes 17 MiB instead of 32. */
-struct t24 {
-    uint32_t dir[65536];       /* a code, or DIR_BLOCK | block index */
-    uint16_t *slab[MAX_SLABS]; /* blocks of 256 codes */
-    uint32_t n_blocks;
-    uint32_t *dict[256];
-    uint32_t n_dict[256];
-};
-
-static inline uint16_t t24_code(const struct t24 *t, uint32_t x24)
-{
-    uint32_t d = t->dir[x24 >> 8];
-    if (!(d & DIR_BLOCK)) return (uint16_t)d;
-    d &= ~DIR_BLOCK;
-    return t->slab[d / SLAB_BLOCKS][(d % SLAB_BLOCKS) * 256 + (x24 & 255)];
-}
+#define GEO_MAX_FLAT 2 /* the IPv4 trees worth a table (~17 MiB each) */
 
 enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
 
@@ -69,8 +41,8 @@ struct geo {
      * without IPv4 networks), a table of every /24, or walked per address. */
     enum v4_kind v4[GEO_MAX_MMDB];
     uint32_t v4_const[GEO_MAX_MMDB];
-    struct t24 *t24[GEO_MAX_MMDB];
-    int n_t24;
+    struct geoflat *flat[GEO_MAX_MMDB];
+    int n_flat;
     struct asn_range *r;
     size_t n_r, cap_r;
     uint32_t *asn16;     /* per IPv4 /16 + 1: index of its first range (see asn_upper_v4) */
@@ -100,157 +72,6 @@ int geo_add_mmdb(struct geo *g, const char *path)
     return v4_table(g, g->n_mmdb - 1, path);
 }
 
-/* A tree record as a t24 entry, or as a node to descend into (*node). */
-static uint32_t t24_entry(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t off, bool *node)
-{
-    *node = false;
-    switch (type) {
-    case MMDB_RECORD_TYPE_SEARCH_NODE:
-        *node = rec < m->metadata.node_count;
-        return *node ? 0 : T24_WALK;
-    case MMDB_RECORD_TYPE_EMPTY:
-        return T24_EMPTY;
-    case MMDB_RECORD_TYPE_DATA:
-        return off <= UINT32_MAX - 2 ? off + 2 : T24_WALK;
-    default: /* corrupt: the walk reports it the same way for every address */
-        return T24_WALK;
-    }
-}
-
-struct t24_build { /* codes given so far: (/8 << 32 | entry) + 1 -> code */
-    struct t24 *t;
-    uint64_t *key;
-    uint16_t *val;
-    size_t n, cap;
-};
-
-static uint16_t code_of(struct t24_build *b, uint32_t s8, uint32_t e)
-{
-    if (e == T24_EMPTY || e == T24_WALK) return (uint16_t)e;
-    if (b->n * 2 >= b->cap) { /* grow, or walk what does not fit */
-        size_t cap = b->cap * 2;
-        uint64_t *k = calloc(cap, sizeof *k);
-        uint16_t *v = calloc(cap, sizeof *v);
-        if (!k || !v) {
-            free(k);
-            free(v);
-            return T24_WALK;
-        }
-        for (size_t i = 0; i < b->cap; i++) {
-            if (!b->key[i]) continue;
-            size_t j = hash_mix64(b->key[i]) & (cap - 1);
-            while (k[j])
-                j = (j + 1) & (cap - 1);
-            k[j] = b->key[i];
-            v[j] = b->val[i];
-        }
-        free(b->key);
-        free(b->val);
-        b->key = k;
-        b->val = v;
-        b->cap = cap;
-    }
-    uint64_t key = ((uint64_t)s8 << 32 | e) + 1;
-    size_t j = hash_mix64(key) & (b->cap - 1);
-    while (b->key[j] && b->key[j] != key)
-        j = (j + 1) & (b->cap - 1);
-    if (b->key[j]) return b->val[j];
-    struct t24 *t = b->t;
-    uint32_t n = t->n_dict[s8];
-    if (n == 65534) return T24_WALK;
-    if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, ...: double */
-        uint32_t *d = realloc(t->dict[s8], (n ? 2 * n : 1) * sizeof *d);
-        if (!d) return T24_WALK;
-        t->dict[s8] = d;
-    }
-    t->dict[s8][n] = e - 2;
-    t->n_dict[s8] = n + 1;
-    b->key[j] = key;
-    b->val[j] = (uint16_t)(n + 2);
-    b->n++;
-    return (uint16_t)(n + 2);
-}
-
-/* The block of /16 k, made on first need (filled with what the directory
- * said for the whole /16); NULL when out of memory. */
-static uint16_t *t24_block(struct t24 *t, uint32_t k)
-{
-    uint32_t d = t->dir[k];
-    if (!(d & DIR_BLOCK)) {
-        uint32_t n = t->n_blocks;
-        if (n % SLAB_BLOCKS == 0) {
-            void *p = aligned_alloc(SLAB, SLAB);
-            if (!p) return NULL;
-            madvise(p, SLAB, MADV_HUGEPAGE);
-            t->slab[n / SLAB_BLOCKS] = p;
-        }
-        uint16_t *blk = t->slab[n / SLAB_BLOCKS] + (n % SLAB_BLOCKS) * 256;
-        for (int i = 0; i < 256; i++)
-            blk[i] = (uint16_t)d;
-        t->dir[k] = d = DIR_BLOCK | n;
-        t->n_blocks = n + 1;
-    }
-    d &= ~DIR_BLOCK;
-    return t->slab[d / SLAB_BLOCKS] + (d % SLAB_BLOCKS) * 256;
-}
-
-/* /24s start .. start + n - 1 answer with entry e (the tree walk visits
- * each range once: nothing is overwritten).  0, or -ENOMEM. */
-static int fill_range(struct t24_build *b, uint32_t start, uint32_t n, uint32_t e)
-{
-    while (n > 0) {
-        uint32_t in8 = 65536 - (start & 0xffff), k = n < in8 ? n : in8;
-        uint16_t c = code_of(b, start >> 16, e);
-        for (uint32_t j = start; j < start + k;) { /* by /16 */
-            uint32_t in16 = 256 - (j & 255), m = start + k - j < in16 ? start + k - j : in16;
-            if (m == 256) {
-                b->t->dir[j >> 8] = c;
-            } else if (c != T24_EMPTY) {
-                uint16_t *blk = t24_block(b->t, j >> 8);
-                if (!blk) return -ENOMEM;
-                for (uint32_t i = 0; i < m; i++)
-                    blk[(j & 255) + i] = c;
-            }
-            j += m;
-        }
-        start += k;
-        n -= k;
-    }
-    return 0;
-}
-
-/* Fills the subtree at node (its prefix has depth bits): a record that ends
- * the walk at depth <= 24 answers its whole range of /24s. */
-static int t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int depth, uint32_t prefix)
-{
-    MMDB_search_node_s sn;
-    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS)
-        /* one /24 holding longer networks, or damage the walk will report */
-        return fill_range(b, prefix << (24 - depth), 1u << (24 - depth), T24_WALK);
-    for (int side = 0; side < 2; side++) {
-        uint64_t rec = side ? sn.right_record : sn.left_record;
-        uint8_t type = side ? sn.right_record_type : sn.left_record_type;
-        uint32_t off = side ? sn.right_record_entry.offset : sn.left_record_entry.offset;
-        uint32_t p = prefix << 1 | (uint32_t)side;
-        bool down;
-        uint32_t e = t24_entry(m, rec, type, off, &down);
-        int rc = down ? t24_fill(m, b, (uint32_t)rec, depth + 1, p)
-                      : fill_range(b, p << (24 - depth - 1), 1u << (24 - depth - 1), e);
-        if (rc < 0) return rc;
-    }
-    return 0;
-}
-
-static void t24_free(struct t24 *t)
-{
-    if (!t) return;
-    for (int i = 0; i < MAX_SLABS; i++)
-        free(t->slab[i]);
-    for (int i = 0; i < 256; i++)
-        free(t->dict[i]);
-    free(t);
-}
-
 /* How database i answers IPv4 addresses (see struct geo).  An IPv4 walk in
  * an IPv6 tree starts where 96 zero bits lead (libmaxminddb's IPv4 start
  * node); if that is already a record, every IPv4 address gets it. */
@@ -266,7 +87,8 @@ static int v4_table(struct geo *g, int i, const char *path)
             g->v4[i] = V4_WALK;
             return 0;
         }
-        e = t24_entry(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset, &down);
+        e = geoflat_record(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset,
+                           &down);
         node = (uint32_t)sn.left_record;
     }
     if (!down) {
@@ -274,27 +96,15 @@ static int v4_table(struct geo *g, int i, const char *path)
         g->v4_const[i] = e;
         return 0;
     }
-    if (node >= count || g->n_t24 == GEO_MAX_T24) {
+    if (node >= count || g->n_flat == GEO_MAX_FLAT) {
         g->v4[i] = V4_WALK;
         return 0;
     }
-    /* The blocks sit in huge pages where the system allows: a lookup is one
-     * random read of ~17 MiB, and with 4 KiB pages it would miss the TLB as
-     * well as the cache. */
-    struct t24 *t = calloc(1, sizeof *t);
-    struct t24_build b = {.t = t, .cap = 1u << 16};
-    b.key = calloc(b.cap, sizeof *b.key);
-    b.val = calloc(b.cap, sizeof *b.val);
-    int rc = t && b.key && b.val ? t24_fill(m, &b, node, 0, 0) : -ENOMEM;
-    free(b.key);
-    free(b.val);
-    if (rc < 0) {
-        t24_free(t);
-        return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
-    }
-    g->t24[i] = t;
+    struct geoflat *t = geoflat_build(m, node);
+    if (!t) return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    g->flat[i] = t;
     g->v4[i] = V4_TABLE;
-    g->n_t24++;
+    g->n_flat++;
     return 0;
 }
 
@@ -624,7 +434,7 @@ void geo_free(struct geo *g)
     if (!g) return;
     for (int i = 0; i < g->n_mmdb; i++) {
         MMDB_close(&g->mmdb[i]);
-        t24_free(g->t24[i]);
+        geoflat_free(g->flat[i]);
     }
     free(g->asn16);
     free(g->lo4);
@@ -729,17 +539,16 @@ static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct ge
 static void mmdb_cached(const struct geo *g, struct geo_cache *c, int i, const struct ipaddr *a,
                         bool v4, struct geo_info *out)
 {
-    uint32_t e = T24_WALK;
+    uint32_t e = GEOFLAT_WALK;
     if (v4 && g->v4[i] == V4_CONST)
         e = g->v4_const[i];
     else if (v4 && g->v4[i] == V4_TABLE) {
-        const struct t24 *t = g->t24[i];
-        uint16_t code = t24_code(t, (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]);
-        e = code < 2 ? code : t->dict[a->b[12]][code - 2] + 2;
+        e = geoflat_entry(g->flat[i],
+                          (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]);
     }
-    if (e == T24_EMPTY) return;
+    if (e == GEOFLAT_EMPTY) return;
     uint32_t off;
-    if (e != T24_WALK) {
+    if (e != GEOFLAT_WALK) {
         off = e - 2;
     } else {
         int err = 0;
@@ -783,7 +592,7 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (!c || !c->g || !ip_is_v4(a)) return;
     uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8;
     for (int i = 0; i < c->g->n_mmdb; i++)
-        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i]->dir[x >> 16]);
+        if (c->g->flat[i]) __builtin_prefetch(&c->g->flat[i]->dir[x >> 16]);
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 
