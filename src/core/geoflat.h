@@ -46,16 +46,20 @@ uint32_t geoflat_record(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t of
 struct geoflat *geoflat_build(const MMDB_s *m, uint32_t root);
 void geoflat_free(struct geoflat *t);
 
-/* The entry of the /24 x24 (an IPv4 address >> 8). */
+/* The code of the /24 x24 (an IPv4 address >> 8): GEOFLAT_EMPTY,
+ * GEOFLAT_WALK, or k + 2 for record k of t->dict[x24 >> 16]. */
+static inline uint32_t geoflat_code(const struct geoflat *t, uint32_t x24)
+{
+    uint32_t d = t->dir[x24 >> 8];
+    if (!(d & GEOFLAT_DIR_BLOCK)) return d;
+    d &= ~GEOFLAT_DIR_BLOCK;
+    return t->slab[d / GEOFLAT_SLAB_BLOCKS][(d % GEOFLAT_SLAB_BLOCKS) * 256 + (x24 & 255)];
+}
+
+/* The entry of the /24 x24. */
 static inline uint32_t geoflat_entry(const struct geoflat *t, uint32_t x24)
 {
-    uint32_t d = t->dir[x24 >> 8], code;
-    if (!(d & GEOFLAT_DIR_BLOCK)) {
-        code = d;
-    } else {
-        d &= ~GEOFLAT_DIR_BLOCK;
-        code = t->slab[d / GEOFLAT_SLAB_BLOCKS][(d % GEOFLAT_SLAB_BLOCKS) * 256 + (x24 & 255)];
-    }
+    uint32_t code = geoflat_code(t, x24);
     return code < 2 ? code : t->dict[x24 >> 16][code - 2] + 2;
 }
 
