@@ -32,7 +32,9 @@
 #define DAY 86400
 #define NONE INT64_MIN
 
-enum { Q_UNMARK, Q_MARK, Q_HAS, Q_STATS, Q_DEL_PORTS, Q_PORT, Q_DEL_TOP, Q_TOP, Q_COUNT };
+enum { Q_UNMARK, Q_MARK, Q_HAS, Q_STATS, Q_DEL_PORTS, Q_PORT, Q_PORTS, Q_DEL_TOP, Q_TOP, Q_COUNT };
+#define PORT_BATCH 32 /* port_rollups rows a statement: a step per row costs more than its insert  \
+                       */
 
 /* clang-format off */
 static const char *const sql[Q_COUNT] = {
@@ -117,9 +119,12 @@ struct rollup *rollup_new(sqlite3 *db, const char *path)
     stats_acc_init(&ru->h);
     stats_acc_init(&ru->d);
     ru->hour = ru->day = NONE;
+    char ports[64 + PORT_BATCH * 20] = "INSERT OR REPLACE INTO port_rollups VALUES";
+    for (int i = 0; i < PORT_BATCH; i++)
+        strcat(ports, i ? ",(?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?)");
     for (int i = 0; i < Q_COUNT; i++)
-        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ru->q[i], NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, i == Q_PORTS ? ports : sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &ru->q[i], NULL) != SQLITE_OK) {
             db_err(db, path);
             rollup_free(ru);
             return NULL;
@@ -175,18 +180,22 @@ static int write_ports(struct rollup *ru, int64_t res, int64_t bucket, const str
     for (size_t i = 0; i < a->n; i++)
         if (a->e[i].kind == ROW_PORT || a->e[i].kind == ROW_BACKSCATTER_PORT) v[n++] = &a->e[i];
     qsort(v, n, sizeof *v, by_port_key);
-    sqlite3_stmt *st = ru->q[Q_PORT];
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct stats_entry *e = v[i];
-        sqlite3_bind_int64(st, 1, res);
-        sqlite3_bind_int64(st, 2, bucket);
-        sqlite3_bind_int(st, 3, e->kind == ROW_BACKSCATTER_PORT);
-        sqlite3_bind_text(st, 4, proto_name(e->proto), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, e->key);
-        sqlite3_bind_int64(st, 6, (int64_t)e->packets);
-        sqlite3_bind_int64(st, 7, (int64_t)e->bytes);
-        sqlite3_bind_int64(st, 8, (int64_t)sketch_count(&e->src));
+    for (size_t i = 0; i < n && rc == 0;) { /* PORT_BATCH rows a statement while they last */
+        size_t k = n - i >= PORT_BATCH ? PORT_BATCH : 1;
+        sqlite3_stmt *st = ru->q[k > 1 ? Q_PORTS : Q_PORT];
+        for (size_t j = 0; j < k; j++, i++) {
+            const struct stats_entry *e = v[i];
+            int c = (int)j * 8;
+            sqlite3_bind_int64(st, c + 1, res);
+            sqlite3_bind_int64(st, c + 2, bucket);
+            sqlite3_bind_int(st, c + 3, e->kind == ROW_BACKSCATTER_PORT);
+            sqlite3_bind_text(st, c + 4, proto_name(e->proto), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, c + 5, e->key);
+            sqlite3_bind_int64(st, c + 6, (int64_t)e->packets);
+            sqlite3_bind_int64(st, c + 7, (int64_t)e->bytes);
+            sqlite3_bind_int64(st, c + 8, (int64_t)sketch_count(&e->src));
+        }
         int s = sqlite3_step(st);
         sqlite3_reset(st);
         if (s != SQLITE_DONE) rc = db_err(ru->db, ru->path);
