@@ -17,7 +17,7 @@ CAPABILITIES = {"observe", "lure", "report", "serve", "synth"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 # Only store speaks SQL: no other layer names sqlite3 (its header, types or calls).
 SQL = re.compile(r'\bsqlite3')
-SQL_PENDING = {"lure/log.c", "serve/live.c", "serve/work.c"}  # issue 9: moving into store
+SQL_PENDING = {"lure/log.c", "serve/live.c"}  # issue 9: moving into store
 
 
 def allowed(layer):

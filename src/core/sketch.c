@@ -146,6 +146,19 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
             if (dst->reg[i] < src->reg[i]) dst->reg[i] = src->reg[i];
         return 0;
     }
+    if (!src->n) return 0;
+    if (!dst->reg && !dst->cap) { /* into an empty sketch: a copy of the set */
+        if (!(dst->set = malloc((size_t)src->cap * sizeof *dst->set)))
+            return err_set(-ENOMEM, "sketch: out of memory");
+        memcpy(dst->set, src->set, (size_t)src->cap * sizeof *dst->set);
+        dst->cap = src->cap;
+        dst->n = src->n;
+        return 0;
+    }
+    /* room for both at once rather than doubling along the way (a union that
+     * may pass SKETCH_EXACT_MAX grows as sketch_add decides) */
+    while (!dst->reg && dst->n + src->n <= SKETCH_EXACT_MAX && (dst->n + src->n) * 2 > dst->cap)
+        if ((rc = grow(dst)) < 0) return rc;
     for (uint32_t i = 0; i < src->cap && rc == 0; i++)
         if (src->set[i]) rc = sketch_add(dst, src->set[i]);
     return rc;
@@ -156,8 +169,12 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
  * picks the smaller HyperLogLog form. */
 static void put_u64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -168,40 +185,51 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
-int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
+static size_t hll_nonzero(const struct sketch *s)
 {
-    uint8_t *b;
-    if (!s->reg) {
-        *len = 1 + (size_t)s->n * 8;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
-        b[0] = 'E';
-        size_t o = 1;
-        for (uint32_t i = 0; i < s->cap; i++)
-            if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
-        *buf = b;
-        return 0;
-    }
     size_t nz = 0;
     for (uint32_t i = 0; i < SKETCH_M; i++)
         nz += s->reg[i] != 0;
-    if (1 + nz * 3 < 1 + (size_t)SKETCH_M) {
-        *len = 1 + nz * 3;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
-        b[0] = 'S';
-        size_t o = 1;
-        for (uint32_t i = 0; i < SKETCH_M; i++) {
-            if (!s->reg[i]) continue;
-            b[o] = (uint8_t)i;
-            b[o + 1] = (uint8_t)(i >> 8);
-            b[o + 2] = s->reg[i];
-            o += 3;
-        }
-    } else {
-        *len = 1 + SKETCH_M;
-        if (!(b = malloc(*len))) return err_set(-ENOMEM, "sketch: out of memory");
+    return nz;
+}
+
+size_t sketch_encoded_size(const struct sketch *s)
+{
+    if (!s->reg) return 1 + (size_t)s->n * 8;
+    size_t nz = hll_nonzero(s);
+    return 1 + nz * 3 < 1 + (size_t)SKETCH_M ? 1 + nz * 3 : 1 + (size_t)SKETCH_M;
+}
+
+size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
+{
+    size_t o = 1;
+    if (!s->reg) {
+        b[0] = 'E';
+        for (uint32_t i = 0; i < s->cap; i++)
+            if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
+        return o;
+    }
+    if (1 + hll_nonzero(s) * 3 >= 1 + (size_t)SKETCH_M) {
         b[0] = 'D';
         memcpy(b + 1, s->reg, SKETCH_M);
+        return 1 + SKETCH_M;
     }
+    b[0] = 'S';
+    for (uint32_t i = 0; i < SKETCH_M; i++) {
+        if (!s->reg[i]) continue;
+        b[o] = (uint8_t)i;
+        b[o + 1] = (uint8_t)(i >> 8);
+        b[o + 2] = s->reg[i];
+        o += 3;
+    }
+    return o;
+}
+
+int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len)
+{
+    uint8_t *b = malloc(sketch_encoded_size(s));
+    if (!b) return err_set(-ENOMEM, "sketch: out of memory");
+    *len = sketch_encode_into(s, b);
     *buf = b;
     return 0;
 }

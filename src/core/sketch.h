@@ -30,6 +30,10 @@ uint64_t sketch_count(const struct sketch *s);
 int sketch_merge(struct sketch *dst, const struct sketch *src);
 /* Allocates *buf (free() it). */
 int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len);
+/* The same encoding into a caller's buffer of sketch_encoded_size() bytes;
+ * returns the bytes written. */
+size_t sketch_encoded_size(const struct sketch *s);
+size_t sketch_encode_into(const struct sketch *s, uint8_t *out);
 /* Merges an encoded blob into s; rejects malformed blobs. */
 int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);
 void sketch_free(struct sketch *s);

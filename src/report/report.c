@@ -309,7 +309,7 @@ int cmd_report(int argc, char **argv)
         cli_error("%s", err_msg());
         return 1;
     }
-    json_t *doc = query_summary(store_db(st), &w);
+    json_t *doc = query_summary(st, &w);
     if (!doc) {
         cli_error("%s: %s", db, err_msg());
         store_close(st);

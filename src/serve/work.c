@@ -300,7 +300,7 @@ struct job {
     struct conn *waiters;
 };
 
-static json_t *run_query(sqlite3 *db, const struct api_req *q)
+static json_t *run_query(struct store *db, const struct api_req *q)
 {
     switch (q->route) {
     case API_SUMMARY:
@@ -342,7 +342,7 @@ static struct blob *answer(struct server *s, const struct api_req *q)
         serve_log("serve: %s", err_msg()); /* the path and the reason stay here */
         return error_blob(503, "database unavailable", 5);
     }
-    json_t *doc = run_query(store_db(conn), q);
+    json_t *doc = run_query(conn, q);
     pool_put(conn, epoch, doc != NULL);
     if (!doc) {
         serve_log("serve: %s: %s", s->db_path, err_msg());

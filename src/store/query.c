@@ -4,18 +4,16 @@
 #include "../core/err.h"
 #include "../core/esc.h"
 #include "../core/sketch.h"
+#include "query_stats.h"
+#include "rollup.h"
 #include "sqlfn.h"
+#include "store.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-int query_register(sqlite3 *db)
-{
-    return store_sql_register(db);
-}
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const struct query_window *w)
 {
@@ -70,10 +68,11 @@ static json_t *col_json(sqlite3_stmt *st, int c)
 /* Runs sql and turns each row into an object whose keys are the column names;
  * a name ending in "_list" is split on commas into an array of integers or
  * strings, one ending in "_us" becomes ISO 8601. */
-static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
+static json_t *rows_with(sqlite3 *db, const char *sql, const struct query_window *w, const char *p4)
 {
     sqlite3_stmt *st = prep(db, sql, w);
     if (!st) return NULL;
+    if (p4) sqlite3_bind_text(st, 4, p4, -1, SQLITE_STATIC);
     json_t *arr = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -120,6 +119,11 @@ static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
     return arr;
 }
 
+static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
+{
+    return rows_with(db, sql, w, NULL);
+}
+
 #define IN_WINDOW "JOIN intervals i ON i.id = x.interval_id WHERE i.start >= ?1 AND i.start < ?2"
 /* An hour bucket b read from the hourly rollups: whole, inside the window, current. */
 #define ROLLED(b)                                                                                  \
@@ -141,51 +145,69 @@ static json_t *rows(sqlite3 *db, const char *sql, const struct query_window *w)
                                                " FROM u GROUP BY proto, port ORDER BY packets "    \
                                                "DESC, proto, port LIMIT ?3"
 
-static const struct section {
+/* A list is either SQL, or (list = enum row_kind + 1) merged from the stats
+ * blobs and rollups in C (query_stats.c), its sql then reading the per-row
+ * tables of a database older than schema 4 (readers never migrate). */
+struct section {
     const char *name, *sql;
-} sections[] = {
+    int list;
+};
+#define LIST(kind) ((kind) + 1)
+#define LIST_TOP (-1) /* the top sources: sql reads query_top_merge()'s list as ?4 */
+
+/* The rows the top sources are grouped from: rolled-up hours' busiest
+ * sources plus the interval top lists of the rest of the window. */
+/* clang-format off */
+static const char *const top_rows_sql =
+    "SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
+    " WHERE " ROLLED("bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
+    " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
+    " AND NOT " ROLLED(RAW_HOUR);
+/* clang-format on */
+
+static const struct section sections[] = {
     {"fingerprints",
      "SELECT name, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name"},
-    {"ports", PORT_ROWS("0")},
-    {"backscatter_ports", PORT_ROWS("1")},
+     " FROM fingerprint_stats x " IN_WINDOW " GROUP BY name ORDER BY packets DESC, name",
+     LIST(ROW_FINGERPRINT)},
+    {"ports", PORT_ROWS("0"), LIST(ROW_PORT)},
+    {"backscatter_ports", PORT_ROWS("1"), LIST(ROW_BACKSCATTER_PORT)},
     {"countries",
      "SELECT cc, sum(x.packets) AS packets, mamori_distinct(src_sketch) AS sources"
-     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3"},
-    {"asns", "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
-             " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
-             " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3"},
+     " FROM country_stats x " IN_WINDOW " GROUP BY cc ORDER BY packets DESC, cc LIMIT ?3",
+     LIST(ROW_COUNTRY)},
+    {"asns",
+     "SELECT asn, max(name) AS name, sum(x.packets) AS packets,"
+     " mamori_distinct(src_sketch) AS sources FROM asn_stats x " IN_WINDOW
+     " GROUP BY asn ORDER BY packets DESC, asn LIMIT ?3",
+     LIST(ROW_ASN)},
+    /* the busiest sources are grouped in C (query_top_merge: a GROUP BY of
+     * the day's 24,000 hourly rows costs SQLite's sorter ~40 ms), then
+     * joined here to their events */
+    /* clang-format off */
     {"top_sources",
-     "WITH r AS (SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
-     " WHERE " ROLLED(
-         "bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
-                   " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
-                   " AND NOT " ROLLED(
-                       RAW_HOUR) "),"
-                                 " t AS MATERIALIZED (SELECT ip, sum(packets) AS packets, "
-                                 "sum(bytes) AS bytes,"
-                                 " max(ports) AS ports, max(fingerprints) AS fingerprints, max(cc) "
-                                 "AS cc, max(asn) AS asn,"
-                                 " max(lat) AS lat, max(lon) AS lon FROM r GROUP BY ip ORDER BY "
-                                 "packets DESC, ip LIMIT ?3),"
-                                 " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, "
-                                 "max(last_seen_us) AS last_seen_us,"
-                                 " mamori_union(ports) AS ports, mamori_union(fingerprints) AS "
-                                 "fingerprints FROM source_events"
-                                 " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND "
-                                 "window_start < ?2 GROUP BY ip)"
-                                 " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS "
-                                 "ports_list,"
-                                 " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, "
-                                 "t.cc, t.asn, t.lat, t.lon,"
-                                 " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = "
-                                 "t.ip"
-                                 " ORDER BY t.packets DESC, t.ip"},
-    {"alerts", "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
-               " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port"},
-    {"dos", "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
-            " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
-            " ORDER BY packets DESC, target LIMIT ?3"},
+     "WITH t AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS ip,"
+     " json_extract(value, '$[1]') AS packets, json_extract(value, '$[2]') AS bytes,"
+     " json_extract(value, '$[3]') AS ports, json_extract(value, '$[4]') AS fingerprints,"
+     " json_extract(value, '$[5]') AS cc, json_extract(value, '$[6]') AS asn,"
+     " json_extract(value, '$[7]') AS lat, json_extract(value, '$[8]') AS lon FROM json_each(?4)),"
+     " e AS (SELECT ip, min(first_seen_us) AS first_seen_us, max(last_seen_us) AS last_seen_us,"
+     " mamori_union(ports) AS ports, mamori_union(fingerprints) AS fingerprints FROM mamori_events"
+     " WHERE ip IN (SELECT ip FROM t) AND window_end > ?1 AND window_start < ?2 GROUP BY ip)"
+     " SELECT t.ip, t.packets, t.bytes, coalesce(e.ports, t.ports) AS ports_list,"
+     " coalesce(e.fingerprints, t.fingerprints) AS fingerprints_list, t.cc, t.asn, t.lat, t.lon,"
+     " e.first_seen_us, e.last_seen_us FROM t LEFT JOIN e ON e.ip = t.ip"
+     " ORDER BY t.packets DESC, t.ip", LIST_TOP},
+    /* clang-format on */
+    {"alerts",
+     "SELECT kind, proto, port, at, sources, round(baseline, 2) AS baseline FROM alerts"
+     " WHERE at >= ?1 AND at < ?2 ORDER BY at, proto, port",
+     0},
+    {"dos",
+     "SELECT target, proto, packets, bytes, peak_60s, attackers, ports, start_us, end_us"
+     " FROM dos WHERE end_us >= ?1 * 1000000 AND start_us < ?2 * 1000000"
+     " ORDER BY packets DESC, target LIMIT ?3",
+     0},
 };
 
 /* Does intervals have this column?  A database of schema 2 is read as it is
@@ -202,18 +224,79 @@ static bool has_column(sqlite3 *db, const char *col)
     return yes;
 }
 
-static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
+/* One read of a window: the stats blobs and rollups are merged once, on the
+ * first list (or total) that needs them. */
+struct reading {
+    sqlite3 *db;
+    const struct query_window *w;
+    bool blobs, loaded; /* schema 4 or newer; acc holds the window */
+    struct stats_acc acc;
+};
+
+static void reading_init(struct reading *r, sqlite3 *db, const struct query_window *w)
 {
+    sqlite3_stmt *st;
+    *r = (struct reading){.db = db, .w = w};
+    stats_acc_init(&r->acc);
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'interval_stats'", -1, &st,
+                           NULL) == SQLITE_OK) {
+        r->blobs = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+}
+
+static struct stats_acc *reading_acc(struct reading *r)
+{
+    if (!r->loaded) {
+        if (rollup_load_window(r->db, r->w->from, r->w->to, -1, &r->acc) < 0) return NULL;
+        r->loaded = true;
+    }
+    return &r->acc;
+}
+
+static void reading_free(struct reading *r)
+{
+    stats_acc_free(&r->acc);
+}
+
+/* One list of the summary, from SQL or from the merged stats. */
+static json_t *top_sources(struct reading *r, const struct section *sec)
+{
+    sqlite3_stmt *st = prep(r->db, top_rows_sql, r->w);
+    char *list = st ? query_top_merge(st, r->w->top) : NULL;
+    sqlite3_finalize(st);
+    json_t *arr = list ? rows_with(r->db, sec->sql, r->w, list) : NULL;
+    free(list);
+    return arr;
+}
+
+static json_t *section_rows(struct reading *r, const struct section *sec)
+{
+    if (sec->list == LIST_TOP) return top_sources(r, sec);
+    if (!sec->list || !r->blobs) return rows(r->db, sec->sql, r->w);
+    struct stats_acc *a = reading_acc(r);
+    int kind = sec->list - 1; /* the fingerprint list is never cut (as its SQL) */
+    return a ? query_stats_list(a, (enum row_kind)kind, kind == ROW_FINGERPRINT ? 0 : r->w->top)
+             : NULL;
+}
+
+static json_t *totals(struct reading *rd, json_t *out)
+{
+    sqlite3 *db = rd->db;
+    const struct query_window *w = rd->w;
+    struct stats_acc *a = rd->blobs ? reading_acc(rd) : NULL;
+    if (rd->blobs && !a) return NULL;
     /* a live sensor restarted inside an interval writes a second row for it:
      * intervals are counted by their start */
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT count(DISTINCT start), min(start), max(end), total(packets), total(bytes),"
-             " (SELECT mamori_distinct(k.sources_sketch) FROM interval_sketches k JOIN intervals j"
-             " ON j.id = k.interval_id WHERE j.start >= ?1 AND j.start < ?2),"
-             " total(iot_packets), total(malformed), total(non_ip),"
+             " %s, total(iot_packets), total(malformed), total(non_ip),"
              " total(outside), total(tcp_syn), total(backscatter), total(udp), total(icmp_request),"
              " total(other), %s FROM intervals WHERE start >= ?1 AND start < ?2",
+             a ? "0"
+               : "(SELECT mamori_distinct(k.sources_sketch) FROM interval_sketches k"
+                 " JOIN intervals j ON j.id = k.interval_id WHERE j.start >= ?1 AND j.start < ?2)",
              has_column(db, "late") ? "total(late), total(bad_time)" : "0, 0");
     sqlite3_stmt *st = prep(db, sql, w);
     if (!st) return NULL;
@@ -233,7 +316,9 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     json_t *t = json_object();
     json_object_set_new(t, "packets", json_integer(I(3)));
     json_object_set_new(t, "bytes", json_integer(I(4)));
-    json_object_set_new(t, "sources", json_integer(sqlite3_column_int64(st, 5)));
+    json_object_set_new(
+        t, "sources",
+        json_integer(a ? (json_int_t)sketch_count(&a->sources) : sqlite3_column_int64(st, 5)));
     json_object_set_new(t, "iot_packets", json_integer(I(6)));
     json_object_set_new(t, "iot_share", json_real(pk > 0 ? round(iot / pk * 1e4) / 1e4 : 0.0));
     json_object_set_new(t, "malformed", json_integer(I(7)));
@@ -252,19 +337,27 @@ static json_t *totals(sqlite3 *db, const struct query_window *w, json_t *out)
     return out;
 }
 
-json_t *query_section(sqlite3 *db, const char *name, const struct query_window *w)
+json_t *query_section(struct store *s, const char *name, const struct query_window *w)
 {
-    if (query_register(db) < 0) return NULL;
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
-        if (!strcmp(sections[i].name, name)) return rows(db, sections[i].sql, w);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (strcmp(sections[i].name, name)) continue;
+        struct reading r;
+        reading_init(&r, store_db(s), w);
+        json_t *arr = section_rows(&r, &sections[i]);
+        reading_free(&r);
+        return arr;
+    }
     err_set(-ENOENT, "no section '%s'", name);
     return NULL;
 }
 
-json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *proto,
+json_t *query_timeseries(struct store *s, const struct query_window *w, const char *proto,
                          uint16_t port, int64_t res)
 {
-    if (query_register(db) < 0) return NULL;
+    sqlite3 *db = store_db(s);
+    struct reading r;
+    reading_init(&r, db, w);
+    if (r.blobs) return query_stats_series(db, w->from, w->to, proto, port, res);
     /* whole hours and days inside the window come from the rollups while they
      * are marked current; everything else is unioned from the interval rows */
     sqlite3_stmt *st = prep(
@@ -298,18 +391,18 @@ json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *
     return pts;
 }
 
-json_t *query_geo(sqlite3 *db, const struct query_window *w)
+json_t *query_geo(struct store *s, const struct query_window *w)
 {
+    sqlite3 *db = store_db(s);
     /* One point per 1-degree cell.  The dominant class, ASN and fingerprint are
      * the ones with the most packets (SQLite returns the bare columns of the
      * row that max() picked); a source's class and fingerprint are the first
      * of its lists. */
-    if (query_register(db) < 0) return NULL;
     return rows(db,
                 "WITH e AS MATERIALIZED (SELECT round(lat) AS lat, round(lon) AS lon, cc, asn,"
                 " packets, ip, ports, substr(classes, 1, instr(classes || ',', ',') - 1) AS class,"
                 " nullif(substr(fingerprints, 1, instr(fingerprints || ',', ',') - 1), '') AS fp"
-                " FROM source_events WHERE window_end > ?1 AND window_start < ?2"
+                " FROM mamori_events WHERE window_end > ?1 AND window_start < ?2"
                 " AND lat IS NOT NULL),"
                 " dc AS (SELECT lat, lon, class, max(p) FROM (SELECT lat, lon, class,"
                 " sum(packets) AS p FROM e GROUP BY lat, lon, class) GROUP BY lat, lon),"
@@ -333,35 +426,40 @@ static const struct section lure_lists[] = {
      "SELECT username, password, count(*) AS attempts, sum(success) AS successes"
      " FROM lure_logins WHERE" LURE_WIN(
          "ts_us") " GROUP BY username, password"
-                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3"},
+                  " ORDER BY attempts DESC, successes DESC, username, password LIMIT ?3",
+     0},
     {"commands",
      "SELECT input, count(*) AS count, count(DISTINCT session) AS sessions"
      " FROM lure_commands WHERE" LURE_WIN("ts_us") " GROUP BY input"
-                                                   " ORDER BY count DESC, input LIMIT ?3"},
-    {"urls", "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
-             " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
-             " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
-                 "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3"},
+                                                   " ORDER BY count DESC, input LIMIT ?3",
+     0},
+    {"urls",
+     "SELECT url, host, group_concat(DISTINCT tool) AS tools, count(*) AS count,"
+     " count(DISTINCT session) AS sessions, min(ts_us) AS first_seen_us,"
+     " max(ts_us) AS last_seen_us FROM lure_downloads WHERE kind = 'url' AND" LURE_WIN(
+         "ts_us") " GROUP BY url ORDER BY count DESC, url LIMIT ?3",
+     0},
     {"hashes",
      "SELECT sha256, max(size) AS size, count(*) AS count,"
      " count(DISTINCT session) AS sessions, min(path) AS path,"
      " min(ts_us) AS first_seen_us, max(ts_us) AS last_seen_us FROM lure_downloads"
      " WHERE kind = 'file' AND" LURE_WIN("ts_us") " GROUP BY sha256"
-                                                  " ORDER BY count DESC, sha256 LIMIT ?3"},
+                                                  " ORDER BY count DESC, sha256 LIMIT ?3",
+     0},
     {"top_sources",
      "SELECT src_ip AS ip, count(*) AS sessions, sum(login_ok) AS logins_ok,"
      " sum(commands) AS commands, sum(downloads) AS downloads,"
      " min(start_us) AS first_seen_us, max(start_us) AS last_seen_us"
      " FROM lure_sessions WHERE" LURE_WIN("start_us") " GROUP BY src_ip"
-                                                      " ORDER BY sessions DESC, ip LIMIT ?3"},
+                                                      " ORDER BY sessions DESC, ip LIMIT ?3",
+     0},
 };
 
 /* Adds each section's rows to obj under its name; false on a query error. */
-static bool add_sections(sqlite3 *db, const struct query_window *w, json_t *obj,
-                         const struct section *sec, size_t n)
+static bool add_sections(struct reading *r, json_t *obj, const struct section *sec, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        json_t *arr = rows(db, sec[i].sql, w);
+        json_t *arr = section_rows(r, &sec[i]);
         if (!arr) return false;
         json_object_set_new(obj, sec[i].name, arr);
     }
@@ -426,7 +524,11 @@ static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
     for (int i = 0; i < 7; i++)
         json_object_set_new(h, keys[i], json_integer((json_int_t)sqlite3_column_double(st, i)));
     sqlite3_finalize(st);
-    if (!add_sections(db, w, h, lure_lists, sizeof lure_lists / sizeof lure_lists[0])) {
+    struct reading r;
+    reading_init(&r, db, w);
+    bool ok = add_sections(&r, h, lure_lists, sizeof lure_lists / sizeof lure_lists[0]);
+    reading_free(&r);
+    if (!ok) {
         json_decref(h);
         *failed = true;
         return NULL;
@@ -434,15 +536,16 @@ static json_t *honeypot(sqlite3 *db, const struct query_window *w, bool *failed)
     return h;
 }
 
-json_t *query_summary(sqlite3 *db, const struct query_window *w)
+json_t *query_summary(struct store *s, const struct query_window *w)
 {
-    if (query_register(db) < 0) return NULL;
+    sqlite3 *db = store_db(s);
     json_t *out = json_object();
-    if (!totals(db, w, out)) {
-        json_decref(out);
-        return NULL;
-    }
-    if (!add_sections(db, w, out, sections, sizeof sections / sizeof sections[0])) {
+    struct reading r;
+    reading_init(&r, db, w);
+    bool ok =
+        totals(&r, out) && add_sections(&r, out, sections, sizeof sections / sizeof sections[0]);
+    reading_free(&r);
+    if (!ok) {
         json_decref(out);
         return NULL;
     }

@@ -9,25 +9,26 @@
 #define MAMORI_QUERY_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
+
+struct store;
 
 struct query_window {
     int64_t from, to; /* seconds, [from, to) on interval start */
     int top;          /* list lengths; <= 0 means no limit */
 };
 
-/* Registers mamori_distinct() on a connection. */
-int query_register(sqlite3 *db);
-/* Each returns new JSON, or NULL with err_msg() set. */
-json_t *query_summary(sqlite3 *db, const struct query_window *w);
+/* Each reads a store opened read-only (store_open(path, false)) and returns
+ * new JSON, or NULL with err_msg() set.  A store is used by one thread at a
+ * time. */
+json_t *query_summary(struct store *s, const struct query_window *w);
 /* One list of the summary: fingerprints, ports, backscatter_ports, countries,
  * asns, top_sources, alerts or dos. */
-json_t *query_section(sqlite3 *db, const char *name, const struct query_window *w);
+json_t *query_section(struct store *s, const char *name, const struct query_window *w);
 /* Packets and distinct sources of one (proto, port) per res-second bucket. */
-json_t *query_timeseries(sqlite3 *db, const struct query_window *w, const char *proto,
+json_t *query_timeseries(struct store *s, const struct query_window *w, const char *proto,
                          uint16_t port, int64_t res);
 /* Located sources per 1-degree cell: lat, lon, cc, packets, sources, class. */
-json_t *query_geo(sqlite3 *db, const struct query_window *w);
+json_t *query_geo(struct store *s, const struct query_window *w);
 
 #endif

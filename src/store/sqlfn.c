@@ -3,9 +3,12 @@
  *   mamori_distinct(blob)  aggregate: distinct count of the union of sketch blobs
  *   mamori_sketch(blob)    aggregate: that union itself, as a blob (hourly rollups)
  *   mamori_union(list)     aggregate: union of comma-separated lists, capped
+ *   mamori_events          virtual table: the packed per-source events as rows (evtab.c)
  *
  * Window unions happen inside SQLite so that one GROUP BY does the work. */
 #include "sqlfn.h"
+#include "stattab.h"
+#include "evtab.h"
 #include "../core/err.h"
 #include "../core/sketch.h"
 
@@ -115,7 +118,8 @@ int store_sql_register(sqlite3 *db)
         sqlite3_create_function(db, "mamori_union", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 NULL, union_step, union_final) != SQLITE_OK ||
         sqlite3_create_function(db, "mamori_sketch", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                NULL, distinct_step, sketch_final) != SQLITE_OK)
+                                NULL, distinct_step, sketch_final) != SQLITE_OK ||
+        ev_table_register(db) != SQLITE_OK || stats_table_register(db) != SQLITE_OK)
         return err_set(-EIO, "cannot register SQL functions: %s", sqlite3_errmsg(db));
     return 0;
 }

@@ -2,7 +2,12 @@
 #include "store.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "events.h"
+#include "evpack.h"
+#include "migrate.h"
+#include "rollup.h"
 #include "sqlfn.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,107 +20,13 @@
 struct store {
     sqlite3 *db;
     char path[PATH_MAX];
-    sqlite3_stmt *ins_interval, *ins_isketch, *ins_port, *ins_fp, *ins_cc, *ins_asn, *ins_top,
-        *ins_event, *ins_alert, *ins_dos;
+    struct rollup *rollup; /* the hour and day in memory (writers only) */
+    sqlite3_stmt *ins_interval, *ins_isketch, *ins_stats, *ins_top, *ins_alert, *ins_dos;
+    struct ev_writer events; /* per-source event windows, packed (events.c) */
     int64_t base_id, base_event_id; /* newest rows of earlier runs, at open */
     enum store_overlap_mode overlap;
     int64_t tolerance_us; /* reordering allowed at the seam with earlier runs */
 };
-
-static const char *const schema_v1 =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE intervals(id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,"
-    " packets INTEGER, bytes INTEGER, malformed INTEGER, non_ip INTEGER, outside INTEGER,"
-    " iot_packets INTEGER, tcp_syn INTEGER, backscatter INTEGER, udp INTEGER,"
-    " icmp_request INTEGER, other INTEGER, sources INTEGER);"
-    /* sketches live apart so that scans of intervals read small rows */
-    "CREATE TABLE interval_sketches(interval_id INTEGER PRIMARY KEY, sources_sketch BLOB);"
-    "CREATE INDEX intervals_start ON intervals(start);"
-    "CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,"
-    " proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,"
-    " sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);"
-    "CREATE INDEX port_stats_interval ON port_stats(interval_id);"
-    "CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);"
-    "CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);"
-    "CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX country_stats_interval ON country_stats(interval_id);"
-    "CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,"
-    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
-    "CREATE INDEX asn_stats_interval ON asn_stats(interval_id);"
-    "CREATE TABLE top_sources(interval_id INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
-    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX top_sources_interval ON top_sources(interval_id);"
-    "CREATE TABLE source_events(id INTEGER PRIMARY KEY, window_start INTEGER NOT NULL,"
-    " window_end INTEGER NOT NULL, ip TEXT NOT NULL, first_seen_us INTEGER, last_seen_us INTEGER,"
-    " packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,"
-    " asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX source_events_window ON source_events(window_end);"
-    "CREATE INDEX source_events_ip ON source_events(ip);"
-    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, interval_id INTEGER, kind TEXT, proto TEXT,"
-    " port INTEGER, at INTEGER, sources INTEGER, baseline REAL);"
-    "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
-    " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
-    " start_us INTEGER, end_us INTEGER);"
-    "CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
-    " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,"
-    " bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);"
-    "CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);"
-    "CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);"
-    "CREATE TABLE top_rollups(bucket INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
-    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
-    "CREATE INDEX top_rollups_bucket ON top_rollups(bucket);"
-    "CREATE TABLE rollup_buckets(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
-    " PRIMARY KEY(res, bucket)) WITHOUT ROWID;"
-    "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
-    " lon REAL, cc TEXT, proto TEXT, port INTEGER, class TEXT, fingerprint TEXT);"
-    "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
-    " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
-
-/* v2: the honeypot (lure).  Sessions, their logins, commands and downloads
- * as Cowrie reports them, and indicators extracted from all of them with
- * first/last seen and counts (the feed `share` will publish). */
-static const char *const schema_v2 =
-    "CREATE TABLE lure_sessions(session TEXT PRIMARY KEY, sensor TEXT, persona TEXT,"
-    " protocol TEXT, src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,"
-    " start_us INTEGER, end_us INTEGER, username TEXT, password TEXT, login_ok INTEGER,"
-    " logins INTEGER, commands INTEGER, downloads INTEGER, term TEXT, width INTEGER,"
-    " height INTEGER, bytes_in INTEGER, close_reason TEXT);"
-    "CREATE INDEX lure_sessions_start ON lure_sessions(start_us);"
-    "CREATE INDEX lure_sessions_src ON lure_sessions(src_ip);"
-    "CREATE TABLE lure_logins(session TEXT, ts_us INTEGER, username TEXT, password TEXT,"
-    " success INTEGER);"
-    "CREATE INDEX lure_logins_ts ON lure_logins(ts_us);"
-    "CREATE TABLE lure_commands(session TEXT, ts_us INTEGER, input TEXT);"
-    "CREATE INDEX lure_commands_ts ON lure_commands(ts_us);"
-    "CREATE TABLE lure_downloads(session TEXT, ts_us INTEGER, kind TEXT, tool TEXT, url TEXT,"
-    " host TEXT, path TEXT, sha256 TEXT, size INTEGER);"
-    "CREATE INDEX lure_downloads_ts ON lure_downloads(ts_us);"
-    "CREATE TABLE indicators(type TEXT NOT NULL, value TEXT NOT NULL, source TEXT,"
-    " first_seen_us INTEGER, last_seen_us INTEGER, count INTEGER, PRIMARY KEY(type, value));";
-
-/* v3: packet time is checked (observe's "Packet time" rules).  Each interval
- * keeps the frames it counted apart (late, bad_time) and the span of packet
- * times it holds, so that input overlapping what a database already holds is
- * found exactly (a live sensor restarted inside an interval is newer than its
- * span).  Older rows are taken to span their whole interval, except that
- * rows without a frame span nothing (as v3 writes them) and the newest ends
- * at the newest packet a source event saw: a v2 sensor stopped inside an
- * interval, upgraded and restarted (or the next capture appended) must not
- * be refused by its own last, partial interval. */
-static const char *const schema_v3 =
-    "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
-    "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
-    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1"
-    " WHERE packets + malformed + non_ip + outside > 0;"
-    "UPDATE intervals SET last_us = max(first_us, min(last_us,"
-    " coalesce((SELECT max(last_seen_us) FROM source_events), first_us)))"
-    " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
-    " WHERE first_us IS NOT NULL);";
 
 static int db_err(struct store *s, const char *what)
 {
@@ -147,32 +58,6 @@ static int prepare(struct store *s, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
-static int migrate(struct store *s)
-{
-    sqlite3_stmt *st;
-    int version = 0;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, "not a mamori database");
-    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version > STORE_SCHEMA)
-        return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", s->path,
-                       version);
-    if (version == STORE_SCHEMA) return 0;
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-        (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK) ||
-        (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK) ||
-        (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK) ||
-        sqlite3_exec(s->db, "PRAGMA user_version=3; COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = err_set(-EIO, "%s: cannot create schema: %s", s->path, msg ? msg : "?");
-        sqlite3_free(msg);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-    }
-    return 0;
-}
-
 static int prepare_writers(struct store *s)
 {
     const char *sql[] = {
@@ -180,22 +65,16 @@ static int prepare_writers(struct store *s)
          "late,bad_time,tcp_syn,backscatter,udp,icmp_request,other,sources,first_us,last_us)"
          " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO interval_sketches VALUES(?,?)",
-        "INSERT INTO port_stats VALUES(?,?,?,?,?,?,?,?,?,?)",
-        "INSERT INTO fingerprint_stats VALUES(?,?,?,?,?,?)",
-        "INSERT INTO country_stats VALUES(?,?,?,?,?,?)",
-        "INSERT INTO asn_stats VALUES(?,?,?,?,?,?,?)",
+        "INSERT INTO interval_stats VALUES(?,?)",
         "INSERT INTO top_sources VALUES(?,?,?,?,?,?,?,?,?,?)",
-        ("INSERT INTO source_events(window_start,window_end,ip,first_seen_us,last_seen_us,packets,"
-         "bytes,ports,fingerprints,classes,cc,asn,lat,lon) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
         "INSERT INTO alerts(interval_id,kind,proto,port,at,sources,baseline) VALUES(?,?,?,?,?,?,?)",
         ("INSERT INTO dos(interval_id,target,proto,packets,bytes,peak_60s,attackers,ports,"
          "start_us,end_us) VALUES(?,?,?,?,?,?,?,?,?,?)")};
-    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_port, &s->ins_fp,
-                            &s->ins_cc,       &s->ins_asn,     &s->ins_top,  &s->ins_event,
-                            &s->ins_alert,    &s->ins_dos};
+    sqlite3_stmt **dst[] = {&s->ins_interval, &s->ins_isketch, &s->ins_stats,
+                            &s->ins_top,      &s->ins_alert,   &s->ins_dos};
     for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
         if (prepare(s, dst[i], sql[i]) < 0) return -EIO;
-    return 0;
+    return ev_writer_init(&s->events, s->db, s->path);
 }
 
 static int base_ids(struct store *s)
@@ -203,7 +82,7 @@ static int base_ids(struct store *s)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT (SELECT coalesce(max(id), 0) FROM intervals),"
-                           " (SELECT coalesce(max(id), 0) FROM source_events)",
+                           " (SELECT coalesce(max(id), 0) FROM event_blocks)",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(s, "open");
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_err(s, "open");
@@ -242,22 +121,20 @@ struct store *store_open(const char *path, bool write)
             db_err(s, "cannot enable WAL");
             goto fail;
         }
-        if (store_sql_register(s->db) < 0 || migrate(s) < 0 || prepare_writers(s) < 0 ||
+        if (store_sql_register(s->db) < 0 || store_migrate(s->db, s->path) < 0 || prepare_writers(s) < 0 ||
+            !(s->rollup = rollup_new(s->db, s->path)) ||
             base_ids(s) < 0)
             goto fail;
     } else {
-        sqlite3_stmt *st;
-        int version = 0;
         /* readers map the file: page reads become memory reads */
         sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
-        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-            sqlite3_finalize(st);
-        }
+        int version = store_schema_version(s->db);
+        if (store_sql_register(s->db) < 0) goto fail;
         if (version < 1 || version > STORE_SCHEMA) {
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }
+        if (store_sql_register(s->db) < 0) goto fail; /* the read API's aggregates */
     }
     return s;
 fail:
@@ -286,86 +163,16 @@ static int step(struct store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : db_err(s, what);
 }
 
-static void join_ports(const struct src_row *r, char *out, size_t n)
-{
-    size_t o = 0; /* at most 8 ports of 5 digits and commas: 48 bytes */
-    for (uint8_t i = 0; i < r->nports && o + 7 < n; i++) {
-        if (i) out[o++] = ',';
-        char d[6];
-        int k = 0;
-        unsigned v = r->ports[i];
-        do
-            d[k++] = (char)('0' + v % 10);
-        while ((v /= 10));
-        while (k)
-            out[o++] = d[--k];
-    }
-    out[o] = 0;
-}
-
-static void join_bits(uint8_t mask, int count, const char *(*name)(int), char *out, size_t n)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (int i = 0; i < count && o < n; i++)
-        if (mask & (1u << i)) o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", name(i));
-}
-
-static const char *fp_name_i(int i)
-{
-    return fingerprint_name((enum fingerprint)i);
-}
-
-static const char *cls_name_i(int i)
-{
-    return class_name((enum pkt_class)i);
-}
-
+/* The interval's per-key stats as one blob (stats.h): one insert instead of
+ * one per port, fingerprint, country and ASN, each with its index updates. */
 static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
 {
-    int rc = 0;
-    for (int kind = ROW_PORT; kind <= ROW_BACKSCATTER_PORT && rc == 0; kind++) {
-        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
-            const struct stat_row *w = &r->rows[kind][i];
-            sqlite3_stmt *st = s->ins_port;
-            sqlite3_bind_int64(st, 1, id);
-            sqlite3_bind_int(st, 2, kind == ROW_BACKSCATTER_PORT);
-            sqlite3_bind_text(st, 3, proto_name(w->proto), -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 4, (int)w->key);
-            sqlite3_bind_int64(st, 5, (int64_t)w->packets);
-            sqlite3_bind_int64(st, 6, (int64_t)w->bytes);
-            sqlite3_bind_int64(st, 7, (int64_t)sketch_count(&w->src));
-            sqlite3_bind_int64(st, 8, (int64_t)sketch_count(&w->dst));
-            if (bind_sketch(st, 9, &w->src) < 0 || bind_sketch(st, 10, &w->dst) < 0) return -ENOMEM;
-            rc = step(s, st, "insert port row");
-        }
-    }
-    for (int kind = ROW_FINGERPRINT; kind <= ROW_ASN && rc == 0; kind++) {
-        sqlite3_stmt *st = kind == ROW_FINGERPRINT ? s->ins_fp
-                           : kind == ROW_COUNTRY   ? s->ins_cc
-                                                   : s->ins_asn;
-        for (size_t i = 0; i < r->n_rows[kind] && rc == 0; i++) {
-            const struct stat_row *w = &r->rows[kind][i];
-            int c = 1;
-            sqlite3_bind_int64(st, c++, id);
-            if (kind == ROW_FINGERPRINT) {
-                sqlite3_bind_text(st, c++, fingerprint_name((enum fingerprint)w->key), -1,
-                                  SQLITE_STATIC);
-            } else if (kind == ROW_COUNTRY) {
-                char cc[3] = {(char)(w->key >> 8), (char)w->key, 0};
-                sqlite3_bind_text(st, c++, cc, 2, SQLITE_TRANSIENT);
-            } else {
-                sqlite3_bind_int64(st, c++, w->key);
-                sqlite3_bind_text(st, c++, w->label ? w->label : "", -1, SQLITE_STATIC);
-            }
-            sqlite3_bind_int64(st, c++, (int64_t)w->packets);
-            sqlite3_bind_int64(st, c++, (int64_t)w->bytes);
-            sqlite3_bind_int64(st, c++, (int64_t)sketch_count(&w->src));
-            if (bind_sketch(st, c, &w->src) < 0) return -ENOMEM;
-            rc = step(s, st, "insert stat row");
-        }
-    }
-    return rc;
+    uint8_t *blob;
+    size_t len;
+    if (stats_encode_rec(r, &blob, &len) < 0) return -ENOMEM;
+    sqlite3_bind_int64(s->ins_stats, 1, id);
+    sqlite3_bind_blob64(s->ins_stats, 2, blob, len, free);
+    return step(s, s->ins_stats, "insert interval stats");
 }
 
 /* cc, asn, lat, lon at columns col..col+3; NULL where unknown. */
@@ -385,8 +192,8 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
     int rc = 0;
     for (size_t i = 0; i < r->n_srcs && rc == 0; i++) {
         const struct src_row *w = &r->srcs[i];
-        join_ports(w, ports, sizeof ports);
-        join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
+        ev_ports_text(w, ports, sizeof ports);
+        ev_mask_text(w->fpmask, FP_COUNT, ev_fp_name, fps, sizeof fps);
         sqlite3_stmt *st = s->ins_top;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, ip_format(&w->ip, ip), -1, SQLITE_STATIC);
@@ -397,53 +204,6 @@ static int write_top(struct store *s, const struct interval_rec *r, int64_t id)
         bind_geo(st, 7, w);
         rc = step(s, st, "insert top source");
     }
-    return rc;
-}
-
-struct event_key {
-    char ip[IP_STRLEN];
-    const struct src_row *row;
-};
-
-static int by_ip_text(const void *a, const void *b)
-{
-    return strcmp(((const struct event_key *)a)->ip, ((const struct event_key *)b)->ip);
-}
-
-/* One row per source per event window, appended in the text order of the
- * address so the ip index grows by appending instead of at random. */
-static int write_events_table(struct store *s, struct interval_rec *r)
-{
-    if (!r->n_events) return 0;
-    struct event_key *k = malloc(r->n_events * sizeof *k);
-    if (!k) return err_set(-ENOMEM, "store: out of memory");
-    for (size_t i = 0; i < r->n_events; i++) {
-        ip_format(&r->events[i].ip, k[i].ip);
-        k[i].row = &r->events[i];
-    }
-    qsort(k, r->n_events, sizeof *k, by_ip_text);
-    char ports[64], fps[64], cls[80];
-    int rc = 0;
-    for (size_t i = 0; i < r->n_events && rc == 0; i++) {
-        const struct src_row *w = k[i].row;
-        join_ports(w, ports, sizeof ports);
-        join_bits(w->fpmask, FP_COUNT, fp_name_i, fps, sizeof fps);
-        join_bits(w->clsmask, CLS_COUNT, cls_name_i, cls, sizeof cls);
-        sqlite3_stmt *st = s->ins_event;
-        sqlite3_bind_int64(st, 1, r->events_from);
-        sqlite3_bind_int64(st, 2, r->end);
-        sqlite3_bind_text(st, 3, k[i].ip, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, w->first_us);
-        sqlite3_bind_int64(st, 5, w->last_us);
-        sqlite3_bind_int64(st, 6, (int64_t)w->packets);
-        sqlite3_bind_int64(st, 7, (int64_t)w->bytes);
-        sqlite3_bind_text(st, 8, ports, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, fps, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, cls, -1, SQLITE_STATIC);
-        bind_geo(st, 11, w);
-        rc = step(s, st, "insert source event");
-    }
-    free(k);
     return rc;
 }
 
@@ -552,7 +312,7 @@ int store_replace_loss(struct store *s, const int64_t (*cover)[2], size_t n, int
         " d(id) AS (SELECT i.id FROM intervals i, r WHERE i.id <= ?3"
         "  AND i.start <= r.l / 1000000 AND i.start >= r.f / 1000000 - 86400"
         "  AND i.last_us >= r.f AND i.first_us <= r.l),"
-        " w(ws, we) AS (SELECT DISTINCT e.window_start, e.window_end FROM source_events e, r"
+        " w(ws, we) AS (SELECT DISTINCT e.window_start, e.window_end FROM event_blocks e, r"
         "  WHERE e.id <= ?4 AND e.window_start <= r.l / 1000000 AND e.window_end > r.f / 1000000),"
         " x(s, e) AS (SELECT start_us, end_us FROM dos WHERE interval_id IN (SELECT id FROM d)"
         "  OR EXISTS (SELECT 1 FROM r WHERE start_us >= r.f AND start_us <= r.l)),"
@@ -607,22 +367,23 @@ static int delete_range(struct store *s, int64_t from_us, int64_t to_us)
         "DELETE FROM temp.doomed",
         "INSERT INTO temp.doomed SELECT id, start" OVERLAP_WHERE,
         "DELETE FROM interval_sketches WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM port_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM fingerprint_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM country_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
-        "DELETE FROM asn_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
+        "DELETE FROM interval_stats WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM top_sources WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM alerts WHERE interval_id IN (SELECT id FROM temp.doomed)",
         "DELETE FROM dos WHERE interval_id IN (SELECT id FROM temp.doomed)"
         " OR (start_us >= ?1 AND start_us <= ?2)", /* reported after the range, started in it */
+        "DELETE FROM stats_rollups WHERE (res = 3600 AND bucket IN"
+        " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
+        " (SELECT start - start % 86400 FROM temp.doomed))",
         "DELETE FROM rollup_buckets WHERE (res = 3600 AND bucket IN"
         " (SELECT start - start % 3600 FROM temp.doomed)) OR (res = 86400 AND bucket IN"
         " (SELECT start - start % 86400 FROM temp.doomed))",
-        "DELETE FROM source_events WHERE id <= ?4 AND window_start <= ?2 / 1000000"
+        "DELETE FROM event_blocks WHERE id <= ?4 AND window_start <= ?2 / 1000000"
         " AND window_end > ?1 / 1000000",
         "DELETE FROM intervals WHERE id IN (SELECT id FROM temp.doomed)",
     };
     /* clang-format on */
+    if (s->rollup) rollup_invalidate(s->rollup); /* its hour or day may lose intervals */
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
@@ -703,99 +464,9 @@ static int write_one(struct store *s, struct interval_rec *r)
     if (rc == 0) rc = step(s, s->ins_isketch, "insert interval sketch");
     if (rc == 0) rc = write_rows(s, r, id);
     if (rc == 0) rc = write_top(s, r, id);
-    if (rc == 0) rc = write_events_table(s, r);
+    if (rc == 0) rc = ev_write_window(&s->events, r->events_from, r->end, r->events, r->n_events);
     if (rc == 0) rc = write_events(s, r, id);
-    return rc;
-}
-
-/* Hourly and daily per-port rollups, so a chart of weeks reads hundreds of
- * rows instead of tens of thousands of interval sketches.  An hour is rolled
- * up (from the interval rows, keeping the union sketch) when an interval that
- * ends it is written; a day from its hours.  Writing into a rolled bucket
- * first drops its marker, so readers fall back to the raw rows until it is
- * rolled up again: a bucket is read from rollups only while it is marked. */
-static int exec_bucket(struct store *s, const char *sql, int64_t res, int64_t bucket)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "rollup");
-    sqlite3_bind_int64(st, 1, res);
-    sqlite3_bind_int64(st, 2, bucket);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, "rollup");
-}
-
-/* Replaces one bucket's rows with what insert_sql (?1 res, ?2 bucket) selects, and marks it. */
-static int rollup_bucket(struct store *s, int64_t res, int64_t bucket, const char *insert_sql)
-{
-    int rc = exec_bucket(s, "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2", res, bucket);
-    if (rc == 0) rc = exec_bucket(s, insert_sql, res, bucket);
-    if (rc == 0)
-        rc = exec_bucket(s, "INSERT OR REPLACE INTO rollup_buckets VALUES(?1, ?2)", res, bucket);
-    return rc;
-}
-
-/* An hour: per-port rows with both sketches (time series and the summary's
- * port lists) and the hour's 1,000 busiest sources of its intervals' top lists. */
-static int rollup_hour(struct store *s, int64_t hour)
-{
-    int rc = exec_bucket(s, "DELETE FROM top_rollups WHERE bucket = ?2 AND ?1 > 0", 3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s,
-                         "INSERT INTO top_rollups SELECT ?2, ip, sum(x.packets) AS p, sum(x.bytes),"
-                         " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat),"
-                         " max(x.lon) FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
-                         " WHERE i.start >= ?2 AND i.start < ?2 + ?1 GROUP BY ip ORDER BY p DESC"
-                         " LIMIT 1000",
-                         3600, hour);
-    if (rc == 0)
-        rc = rollup_bucket(s, 3600, hour,
-                           "INSERT INTO port_rollups SELECT ?1, ?2, x.backscatter, x.proto, x.port,"
-                           " sum(x.packets), sum(x.bytes), mamori_distinct(x.src_sketch),"
-                           " mamori_sketch(x.src_sketch), mamori_sketch(x.dst_sketch)"
-                           " FROM port_stats x JOIN intervals i ON i.id = x.interval_id"
-                           " WHERE i.start >= ?2 AND i.start < ?2 + ?1"
-                           " GROUP BY x.backscatter, x.proto, x.port");
-    return rc;
-}
-
-static int rollup_day(struct store *s, int64_t day)
-{
-    sqlite3_stmt *st; /* the day's hours that hold data but no rollup yet */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT DISTINCT start - start % 3600 AS h FROM intervals"
-                           " WHERE start >= ?1 AND start < ?1 + 86400 AND h NOT IN"
-                           " (SELECT bucket FROM rollup_buckets WHERE res = 3600)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, "rollup");
-    sqlite3_bind_int64(st, 1, day);
-    int64_t hours[24];
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && n < 24)
-        hours[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = rollup_hour(s, hours[i]);
-    if (rc == 0)
-        rc = rollup_bucket(s, 86400, day,
-                           "INSERT INTO port_rollups SELECT ?1, ?2, backscatter, proto, port,"
-                           " sum(packets), sum(bytes), mamori_distinct(src_sketch), NULL, NULL"
-                           " FROM port_rollups WHERE res = 3600 AND bucket >= ?2"
-                           " AND bucket < ?2 + ?1 GROUP BY backscatter, proto, port");
-    return rc;
-}
-
-static int rollups_after(struct store *s, const struct interval_rec *r)
-{
-    int64_t hour = r->start - r->start % 3600, day = r->start - r->start % 86400;
-    int rc =
-        exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 3600, hour);
-    if (rc == 0)
-        rc = exec_bucket(s, "DELETE FROM rollup_buckets WHERE (res = ?1 AND bucket = ?2)", 86400,
-                         day);
-    if (rc == 0 && r->end >= hour + 3600) rc = rollup_hour(s, hour);
-    if (rc == 0 && r->end >= day + 86400) rc = rollup_day(s, day);
+    if (rc == 0) rc = rollup_after_write(s->rollup, r, id);
     return rc;
 }
 
@@ -806,11 +477,13 @@ int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = write_one(s, r[i]);
-        if (rc == 0) rc = rollups_after(s, r[i]);
     }
     if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_err(s, "commit");
-    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rollup_invalidate(s->rollup); /* memory held what was rolled back */
+    }
     return rc;
 }
 
@@ -967,10 +640,12 @@ int store_save_baselines(struct store *s, int64_t interval, const struct baselin
 void store_close(struct store *s)
 {
     if (!s) return;
-    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_port,  s->ins_fp,    s->ins_cc,
-                           s->ins_asn,      s->ins_top,     s->ins_event, s->ins_alert, s->ins_dos};
+    rollup_free(s->rollup);
+    sqlite3_stmt *all[] = {s->ins_interval, s->ins_isketch, s->ins_stats,
+                           s->ins_top,      s->ins_alert,   s->ins_dos};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
+    ev_writer_free(&s->events);
     sqlite3_close(s->db);
     free(s);
 }

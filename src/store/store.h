@@ -2,9 +2,10 @@
  *
  * One database file (WAL mode) holds closed intervals and everything derived
  * from them: per-port, per-fingerprint, per-country and per-ASN rows with
- * their distinct-count sketches, the interval's top sources, the cumulative
- * per-source event table (first/last seen, packets, ports, fingerprints),
- * surge alerts, DoS victims and the surge detector's learned baselines.
+ * their distinct-count sketches, the interval's top sources, the per-source
+ * events of each event window (first/last seen, packets, ports, fingerprints;
+ * packed records in address-sorted blocks, events.c, shown to SQL as the
+ * mamori_events virtual table, evtab.c), surge alerts, DoS victims and the surge detector's learned baselines.
  * store_write_interval() commits one interval in one transaction (or several
  * whole ones together when they queue up), so a crash loses at most the
  * intervals not yet handed over, never part of one.  Each interval keeps the
@@ -12,7 +13,7 @@
  * refused or replaced exactly (store_overlap, store_replace_range; rows this
  * run wrote are never its own overlap), and a replace that would take stored
  * packets the input does not hold is refused first (store_replace_loss).
- * Schema changes go through PRAGMA user_version migrations in store.c. */
+ * Schema changes are the ordered list of steps in migrate.c. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
@@ -22,7 +23,7 @@
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
-#define STORE_SCHEMA 3 /* PRAGMA user_version of the newest schema */
+#define STORE_SCHEMA 5 /* PRAGMA user_version of the newest schema: migrate.c's list length */
 
 struct store;
 

@@ -134,7 +134,10 @@ run --read "$T/a3.pcap" --read "$T/a1.pcap" --read "$T/a2.pcap" --db "$T/m.db" -
 # Per-source event windows go whole too: a database of one run over a and b
 # has a window holding both; replacing a alone would lose b's first minute of
 # events, so it is refused; a and b together replace it all, the same.
-events() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*), sum(packets) from source_events").fetchone())' "$1"; }
+# (read through mamori_events, the packed blocks' rows, by the sqlite3 shell with the extension
+# built beside mamori)
+EXT="$(dirname "$M")/mamori_sqlite"
+events() { sqlite3 -cmd ".load $EXT" "$1" "select '(' || count(*) || ', ' || sum(packets) || ')' from mamori_events"; }
 run --read "$T/a.pcap" --read "$T/b.pcap" --db "$T/ev.db"
 E=$(events "$T/ev.db")
 set +e
@@ -181,7 +184,9 @@ set -e
 "${O[@]}" --read - --db "$T/stream.db" --replace <"$T/b.pcap" 2>"$T/err" || fail "stream --replace: $(cat "$T/err")"
 [ "$(frames "$T/stream.db")" = "$($PT count "$T/b.pcap")" ] || fail "stream --replace counted twice"
 
-# What a schema-2 database looked like: no late, bad_time or packet spans.
+# What a schema-2 database looked like: no late, bad_time or packet spans, and
+# one source_events row per source per window (schema 4 packs them in blocks),
+# one row per port, fingerprint, country and ASN per interval (schema 5: a blob).
 to_schema2() {
     python3 - "$1" <<'PY'
 import sqlite3, sys
@@ -191,6 +196,48 @@ for c in ("late", "bad_time", "first_us", "last_us"):
 db.execute("PRAGMA user_version=2")
 db.commit()
 PY
+    sqlite3 -cmd ".load $EXT" "$1" "
+CREATE TABLE source_events(id INTEGER PRIMARY KEY, window_start INTEGER NOT NULL,
+ window_end INTEGER NOT NULL, ip TEXT NOT NULL, first_seen_us INTEGER, last_seen_us INTEGER,
+ packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,
+ asn INTEGER, lat REAL, lon REAL);
+CREATE INDEX source_events_window ON source_events(window_end);
+CREATE INDEX source_events_ip ON source_events(ip);
+INSERT INTO source_events SELECT id, window_start, window_end, ip, first_seen_us, last_seen_us,
+ packets, bytes, ports, fingerprints, classes, cc, asn, lat, lon FROM mamori_events ORDER BY id;
+DROP TABLE event_blocks;
+DROP TABLE as_names;
+CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,
+ proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,
+ sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);
+CREATE INDEX port_stats_interval ON port_stats(interval_id);
+CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);
+CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);
+CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX country_stats_interval ON country_stats(interval_id);
+CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,
+ packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);
+CREATE INDEX asn_stats_interval ON asn_stats(interval_id);
+INSERT INTO port_stats SELECT interval_id, kind = 'backscatter_port', proto, port, packets, bytes,
+ sources, destinations, src_sketch, dst_sketch FROM mamori_stats WHERE port IS NOT NULL;
+INSERT INTO fingerprint_stats SELECT interval_id, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'fingerprint';
+INSERT INTO country_stats SELECT interval_id, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'country';
+INSERT INTO asn_stats SELECT interval_id, asn, name, packets, bytes, sources, src_sketch
+ FROM mamori_stats WHERE kind = 'asn';
+DROP TABLE interval_stats;
+DROP TABLE stats_rollups;
+DROP TABLE port_rollups;
+CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,
+ backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,
+ bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);
+CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);
+CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);
+DELETE FROM rollup_buckets;"
 }
 
 # A database of schema 2 (before late, bad_time and packet spans) is still

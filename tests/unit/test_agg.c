@@ -254,7 +254,7 @@ static void store_report_unions_intervals(void **state)
     st = store_open(path, false);
     assert_non_null(st);
     struct query_window w = {.from = 0, .to = (int64_t)1 << 40, .top = 0};
-    json_t *doc = query_summary(store_db(st), &w);
+    json_t *doc = query_summary(st, &w);
     assert_non_null(doc);
     json_t *tot = json_object_get(doc, "totals");
     assert_int_equal(json_integer_value(json_object_get(tot, "packets")), 4);
@@ -264,7 +264,7 @@ static void store_report_unions_intervals(void **state)
     assert_int_equal(json_integer_value(json_object_get(port, "port")), 23);
     w.from = t + 60; /* the second interval alone */
     json_decref(doc);
-    doc = query_summary(store_db(st), &w);
+    doc = query_summary(st, &w);
     tot = json_object_get(doc, "totals");
     assert_int_equal(json_integer_value(json_object_get(tot, "packets")), 2);
     json_decref(doc);

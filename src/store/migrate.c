@@ -1,0 +1,181 @@
+/* migrate — the schema as an ordered list of steps.
+ *
+ * migrations[i] takes a database from user_version i to i + 1, as SQL or as a
+ * C function (for a step SQL cannot say, such as re-encoding rows), and each
+ * step commits in its own transaction together with its user_version: a crash
+ * or an error between steps leaves a database of the last whole step, which
+ * the next open continues from.  The newest schema is the list's length;
+ * STORE_SCHEMA (store.h) is asserted equal to it, so a step is added here and
+ * nowhere else — except that macro, the only other place a version is named.
+ * The old steps never change: a database of any version replays the same
+ * history a fresh one does. */
+#include "migrate.h"
+#include "../core/err.h"
+#include "events.h"
+#include "rollup.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+static const char *const schema_v1 =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE intervals(id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,"
+    " packets INTEGER, bytes INTEGER, malformed INTEGER, non_ip INTEGER, outside INTEGER,"
+    " iot_packets INTEGER, tcp_syn INTEGER, backscatter INTEGER, udp INTEGER,"
+    " icmp_request INTEGER, other INTEGER, sources INTEGER);"
+    /* sketches live apart so that scans of intervals read small rows */
+    "CREATE TABLE interval_sketches(interval_id INTEGER PRIMARY KEY, sources_sketch BLOB);"
+    "CREATE INDEX intervals_start ON intervals(start);"
+    "CREATE TABLE port_stats(interval_id INTEGER NOT NULL, backscatter INTEGER NOT NULL,"
+    " proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER, bytes INTEGER,"
+    " sources INTEGER, dests INTEGER, src_sketch BLOB, dst_sketch BLOB);"
+    "CREATE INDEX port_stats_interval ON port_stats(interval_id);"
+    "CREATE INDEX port_stats_key ON port_stats(proto, port, backscatter, interval_id);"
+    "CREATE TABLE fingerprint_stats(interval_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX fingerprint_stats_interval ON fingerprint_stats(interval_id);"
+    "CREATE TABLE country_stats(interval_id INTEGER NOT NULL, cc TEXT NOT NULL,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX country_stats_interval ON country_stats(interval_id);"
+    "CREATE TABLE asn_stats(interval_id INTEGER NOT NULL, asn INTEGER NOT NULL, name TEXT,"
+    " packets INTEGER, bytes INTEGER, sources INTEGER, src_sketch BLOB);"
+    "CREATE INDEX asn_stats_interval ON asn_stats(interval_id);"
+    "CREATE TABLE top_sources(interval_id INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
+    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX top_sources_interval ON top_sources(interval_id);"
+    "CREATE TABLE source_events(id INTEGER PRIMARY KEY, window_start INTEGER NOT NULL,"
+    " window_end INTEGER NOT NULL, ip TEXT NOT NULL, first_seen_us INTEGER, last_seen_us INTEGER,"
+    " packets INTEGER, bytes INTEGER, ports TEXT, fingerprints TEXT, classes TEXT, cc TEXT,"
+    " asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX source_events_window ON source_events(window_end);"
+    "CREATE INDEX source_events_ip ON source_events(ip);"
+    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, interval_id INTEGER, kind TEXT, proto TEXT,"
+    " port INTEGER, at INTEGER, sources INTEGER, baseline REAL);"
+    "CREATE TABLE dos(id INTEGER PRIMARY KEY, interval_id INTEGER, target TEXT, proto TEXT,"
+    " packets INTEGER, bytes INTEGER, peak_60s INTEGER, attackers INTEGER, ports INTEGER,"
+    " start_us INTEGER, end_us INTEGER);"
+    "CREATE TABLE port_rollups(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " backscatter INTEGER NOT NULL, proto TEXT NOT NULL, port INTEGER NOT NULL, packets INTEGER,"
+    " bytes INTEGER, sources INTEGER, src_sketch BLOB, dst_sketch BLOB);"
+    "CREATE INDEX port_rollups_key ON port_rollups(res, proto, port, backscatter, bucket);"
+    "CREATE INDEX port_rollups_bucket ON port_rollups(res, bucket);"
+    "CREATE TABLE top_rollups(bucket INTEGER NOT NULL, ip TEXT NOT NULL, packets INTEGER,"
+    " bytes INTEGER, ports TEXT, fingerprints TEXT, cc TEXT, asn INTEGER, lat REAL, lon REAL);"
+    "CREATE INDEX top_rollups_bucket ON top_rollups(bucket);"
+    "CREATE TABLE rollup_buckets(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " PRIMARY KEY(res, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE live_samples(id INTEGER PRIMARY KEY, ts_us INTEGER, src TEXT, lat REAL,"
+    " lon REAL, cc TEXT, proto TEXT, port INTEGER, class TEXT, fingerprint TEXT);"
+    "CREATE TABLE surge_state(proto INTEGER, port INTEGER, mean REAL, var REAL,"
+    " last_idx INTEGER, n INTEGER, alerted INTEGER, PRIMARY KEY(proto, port));";
+
+/* v2: the honeypot (lure).  Sessions, their logins, commands and downloads
+ * as Cowrie reports them, and indicators extracted from all of them with
+ * first/last seen and counts (the feed `share` will publish). */
+static const char *const schema_v2 =
+    "CREATE TABLE lure_sessions(session TEXT PRIMARY KEY, sensor TEXT, persona TEXT,"
+    " protocol TEXT, src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,"
+    " start_us INTEGER, end_us INTEGER, username TEXT, password TEXT, login_ok INTEGER,"
+    " logins INTEGER, commands INTEGER, downloads INTEGER, term TEXT, width INTEGER,"
+    " height INTEGER, bytes_in INTEGER, close_reason TEXT);"
+    "CREATE INDEX lure_sessions_start ON lure_sessions(start_us);"
+    "CREATE INDEX lure_sessions_src ON lure_sessions(src_ip);"
+    "CREATE TABLE lure_logins(session TEXT, ts_us INTEGER, username TEXT, password TEXT,"
+    " success INTEGER);"
+    "CREATE INDEX lure_logins_ts ON lure_logins(ts_us);"
+    "CREATE TABLE lure_commands(session TEXT, ts_us INTEGER, input TEXT);"
+    "CREATE INDEX lure_commands_ts ON lure_commands(ts_us);"
+    "CREATE TABLE lure_downloads(session TEXT, ts_us INTEGER, kind TEXT, tool TEXT, url TEXT,"
+    " host TEXT, path TEXT, sha256 TEXT, size INTEGER);"
+    "CREATE INDEX lure_downloads_ts ON lure_downloads(ts_us);"
+    "CREATE TABLE indicators(type TEXT NOT NULL, value TEXT NOT NULL, source TEXT,"
+    " first_seen_us INTEGER, last_seen_us INTEGER, count INTEGER, PRIMARY KEY(type, value));";
+
+/* v3: packet time is checked (observe's "Packet time" rules).  Each interval
+ * keeps the frames it counted apart (late, bad_time) and the span of packet
+ * times it holds, so that input overlapping what a database already holds is
+ * found exactly (a live sensor restarted inside an interval is newer than its
+ * span).  Older rows are taken to span their whole interval, except that
+ * rows without a frame span nothing (as v3 writes them) and the newest ends
+ * at the newest packet a source event saw: a v2 sensor stopped inside an
+ * interval, upgraded and restarted (or the next capture appended) must not
+ * be refused by its own last, partial interval. */
+static const char *const schema_v3 =
+    "ALTER TABLE intervals ADD COLUMN late INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE intervals ADD COLUMN bad_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE intervals ADD COLUMN first_us INTEGER;"
+    "ALTER TABLE intervals ADD COLUMN last_us INTEGER;"
+    "UPDATE intervals SET first_us = start * 1000000, last_us = end * 1000000 - 1"
+    " WHERE packets + malformed + non_ip + outside > 0;"
+    "UPDATE intervals SET last_us = max(first_us, min(last_us,"
+    " coalesce((SELECT max(last_seen_us) FROM source_events), first_us)))"
+    " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
+    " WHERE first_us IS NOT NULL);";
+
+struct migration {
+    const char *what; /* in the error message of a failed step */
+    const char *sql;  /* run as one script, or NULL when fn does the step */
+    int (*fn)(sqlite3 *db, const char *path);
+};
+
+/* To add a schema version: append one line (SQL, or a function taking the
+ * database from the previous version) and bump STORE_SCHEMA. */
+static const struct migration migrations[] = {
+    {"observatory tables", schema_v1, NULL},
+    {"honeypot tables", schema_v2, NULL},
+    {"packet time checks", schema_v3, NULL},
+    /* v4: per-source events as packed records in blocks (events.c) */
+    {"packed per-source events", ev_schema_sql, ev_migrate_rows},
+    /* v5: per-key stats as one blob per interval, stats rollups (rollup.c) */
+    {"stats blobs and rollups", NULL, rollup_migrate_stats},
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,
+               "STORE_SCHEMA is the number of migrations");
+
+int store_schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -EIO;
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
+    sqlite3_finalize(st);
+    return version;
+}
+
+static int run_step(sqlite3 *db, const char *path, int version)
+{
+    const struct migration *m = &migrations[version];
+    char *msg = NULL, pragma[48];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", version + 1);
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK ? 0 : -EIO;
+    if (rc == 0 && m->sql && sqlite3_exec(db, m->sql, NULL, NULL, &msg) != SQLITE_OK) rc = -EIO;
+    if (rc == 0 && m->fn) {
+        rc = m->fn(db, path); /* sets its own message */
+        if (rc < 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    if (rc == 0 && sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK) rc = -EIO;
+    if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) rc = -EIO;
+    if (rc < 0) {
+        rc = err_set(-EIO, "%s: cannot migrate to schema %d (%s): %s", path, version + 1, m->what,
+                     msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int store_migrate(sqlite3 *db, const char *path)
+{
+    int version = store_schema_version(db);
+    if (version < 0)
+        return err_set(-EIO, "%s: not a mamori database: %s", path, sqlite3_errmsg(db));
+    if (version > N_MIGRATIONS)
+        return err_set(-EINVAL, "%s: schema version %d is newer than this mamori", path, version);
+    for (int rc; version < N_MIGRATIONS; version++)
+        if ((rc = run_step(db, path, version)) < 0) return rc;
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* rollup — hourly and daily rollups, built by the writer from the sketches
+ * in memory, and the window reader they serve (see rollup.c). */
+#ifndef MAMORI_ROLLUP_H
+#define MAMORI_ROLLUP_H
+
+#include "record.h"
+#include "stats.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct rollup;
+
+/* The writer's rollup state on db (path names it in messages). */
+struct rollup *rollup_new(sqlite3 *db, const char *path);
+/* Interval r was just inserted as row id, inside the caller's transaction:
+ * folds it into its hour and day, writes the rollups it closes (and marks
+ * them current) or drops the marks of the buckets it reopens. */
+int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id);
+/* Stored intervals went away (--replace) or a transaction failed: what is in
+ * memory may no longer be what the database holds; reload it when needed. */
+void rollup_invalidate(struct rollup *ru);
+void rollup_free(struct rollup *ru);
+
+/* Folds into a the stats of the intervals starting in [from, to): days and
+ * hours marked current, whole inside the window, from their rollups, the rest
+ * from the intervals' blobs and source sketches; interval skip_id (or -1) is
+ * left out.  0 or a negative error (set). */
+int rollup_load_window(sqlite3 *db, int64_t from, int64_t to, int64_t skip_id, struct stats_acc *a);
+
+/* Migration step: per-key stats rows become one blob per interval, and the
+ * buckets that were marked rolled up get their stats rollups. */
+int rollup_migrate_stats(sqlite3 *db, const char *path);
+
+#endif
