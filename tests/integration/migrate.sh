@@ -68,6 +68,17 @@ ip=$(sed -n 700p "$T/old.rows" | cut -d'|' -f3)
     "$(grep -F "|$ip|" "$T/old.rows")" ] || fail "lookup of $ip"
 sqlite3 -cmd ".load $EXT" "$T/m3.db" "EXPLAIN QUERY PLAN SELECT * FROM mamori_events WHERE ip = '$ip'" |
     grep -q "INDEX 1:" || fail "an ip lookup does not use the block index"
+# an IN list (read block by block for all its addresses at once), migrated and not, with a
+# window bound; 'nonsense' matches nothing
+cut -d'|' -f3 "$T/old.rows" | sort -u | awk 'NR % 40 == 1' >"$T/ips"
+list="'nonsense'$(sed "s/.*/,'&'/" "$T/ips" | tr -d '\n')"
+from=$(sed -n 1p "$T/old.rows" | cut -d'|' -f2)
+awk -F'|' -v f="$from" 'NR == FNR { want[$1] = 1; next } ($3 in want) && $2 > f' "$T/ips" "$T/old.rows" >"$T/in.want"
+[ "$(wc -l <"$T/in.want")" -gt 10 ] || fail "too few rows for the IN list"
+for db in m3 v3; do
+    sqlite3 -cmd ".load $EXT" "$T/$db.db" "SELECT $COLS FROM mamori_events WHERE ip IN ($list) AND window_end > $from ORDER BY window_start, ip, first_seen_us" |
+        cmp -s - "$T/in.want" || fail "IN list over $db"
+done
 report "$T/m3.db" "$T/m3.json"
 same "$T/m3.json" "$T/new.json" "schema 3 migrated"
 check_truth "$T/m3.json" "$T/s.pcap.truth.json" 150
