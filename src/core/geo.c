@@ -1,13 +1,13 @@
 /* geo — MaxMind DB and ASN range lookups (see geo.h).
  *
- * The cache's exactness rests on two facts.  A MaxMind lookup reports the
- * prefix length at which its walk ended (found or empty): every address
- * sharing that prefix gets the same answer, so when it is /24 or shorter for
- * each database consulted the whole /24 answers alike.  The ASN search finds
- * the last range starting at or before the address: the /24's first and last
- * addresses find the same range and both lie inside it (or both outside)
- * exactly when every address between does.  Anything else is looked up per
- * address (and kept in a small direct-mapped cache), never approximated. */
+ * The tables' exactness rests on two facts.  A walk of a MaxMind tree that
+ * ends at depth 24 or less ends there for every address of the /24, on the
+ * same record (geoflat.h); deeper, the table says "walk" and the address is
+ * walked.  The ASN ranges are sorted by start, and the answer is the last
+ * range starting at or before the address: every range starting before an
+ * IPv4 /16 sorts before the ranges starting inside it, so the search may
+ * begin at the /16's first range (asn16) without changing its result.
+ * geo_lookup_walk() keeps the plain way, which the tests compare with. */
 #include "geo.h"
 #include "err.h"
 #include "geoflat.h"
