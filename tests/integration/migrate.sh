@@ -21,7 +21,7 @@ COLS="window_start, window_end, ip, first_seen_us, last_seen_us, packets, bytes,
 G="$ROOT/node_modules/@ip-location-db"
 if [ -f "$G/asn/asn-ipv4.csv" ]; then GEO=(); else GEO=(--no-geo); echo "no geolocation data: geo fields not compared"; fi
 same() { # a.json b.json what
-    python3 - "$1" "$2" "${#GEO[@]}" "$3" <<'PY' || fail "$4: reports differ"
+    python3 - "$1" "$2" "${#GEO[@]}" "$3" <<'PY' || fail "$3: reports differ"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 # Each interval stores its 100 busiest sources; among sources tied at the
