@@ -98,7 +98,7 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
-	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes; \
+	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \
 	    echo "fuzzing $$name for $(FUZZ_SECONDS)s"; \
 	    $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
 	        -artifact_prefix=var/fuzz/crashes/$$name- \
