@@ -26,6 +26,16 @@ struct sketch {
 
 void sketch_init(struct sketch *s);
 int sketch_add(struct sketch *s, uint64_t h);
+/* Fetches the cache line sketch_add(s, h) will look at first: a caller that
+ * knows its next adds ahead (a batch of packets) hides the miss. */
+static inline void sketch_prefetch(const struct sketch *s, uint64_t h)
+{
+    if (!h) h = 1;
+    if (s->reg)
+        __builtin_prefetch(&s->reg[h >> (64 - SKETCH_P)]);
+    else if (s->cap)
+        __builtin_prefetch(&s->set[h & (s->cap - 1)]);
+}
 uint64_t sketch_count(const struct sketch *s);
 int sketch_merge(struct sketch *dst, const struct sketch *src);
 /* Allocates *buf (free() it). */
