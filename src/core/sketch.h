@@ -31,10 +31,14 @@ int sketch_add(struct sketch *s, uint64_t h);
 static inline void sketch_prefetch(const struct sketch *s, uint64_t h)
 {
     if (!h) h = 1;
-    if (s->reg)
-        __builtin_prefetch(&s->reg[h >> (64 - SKETCH_P)]);
-    else if (s->cap)
-        __builtin_prefetch(&s->set[h & (s->cap - 1)]);
+    const void *p = s->reg ? (const void *)&s->reg[h >> (64 - SKETCH_P)]
+                    : s->cap ? (const void *)&s->set[h & (s->cap - 1)]
+                             : NULL;
+#if defined(__x86_64__) /* gcc 12 drops a __builtin_prefetch here once inlined */
+    if (p) __asm__ volatile("prefetcht0 %0" ::"m"(*(const char *)p));
+#else
+    if (p) __builtin_prefetch(p);
+#endif
 }
 uint64_t sketch_count(const struct sketch *s);
 int sketch_merge(struct sketch *dst, const struct sketch *src);
