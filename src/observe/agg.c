@@ -637,6 +637,15 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
     return 0;
 }
 
+int agg_expect_sources(struct agg *a, size_t sources)
+{
+    size_t budget = interval_budget(a);
+    if (a->srcs.n) return 0;
+    if (table_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
+        return err_set(-ENOMEM, "observe: out of memory");
+    return 0;
+}
+
 void agg_set_floor(struct agg *a, int64_t us)
 {
     a->min_us = max64(a->min_us, us);
