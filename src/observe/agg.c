@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -810,7 +811,13 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 8 < a->n_touched) __builtin_prefetch(entry_at(a, a->iv[i + 8].slot));
+        if (i + 16 < a->n_touched) { /* the hash, and the lines of the fields read below */
+            uint32_t ahead = a->iv[i + 16].slot;
+            const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
+            __builtin_prefetch(&a->srcs.hash[ahead]);
+            __builtin_prefetch(e + offsetof(struct srcent, r.cc));
+            __builtin_prefetch(e + offsetof(struct srcent, r.as_name));
+        }
         const struct ivrow *v = &a->iv[i];
         const struct srcent *s = entry_at(a, v->slot);
         uint64_t h = a->srcs.hash[v->slot];
