@@ -24,9 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK (4u << 20) /* one read(): amortises the syscall over ~50k records */
+#define MAP_MIN (8u << 20)  /* a smaller file is read: a mapping costs more than it saves */
+#define RELEASE (32u << 20) /* mapped pages read this far behind leave the RSS */
+#define POPULATE (4u << 20) /* mapped pages entered ahead at once, not a fault per 64 KiB */
+#define AHEAD 2048          /* bytes prefetched ahead of the record parsed */
 #define MAX_IFACES 65536 /* pcapng interfaces per section */
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 1u
@@ -51,6 +57,9 @@ struct pcapf {
     char *name;
     uint8_t *buf;
     size_t cap, pos, end;
+    bool mapped;     /* buf is the whole file, mapped: cap = end = its size at open */
+    size_t released; /* mapped bytes before this were given back (MADV_DONTNEED) */
+    size_t populated; /* mapped bytes before this are in the page table */
     uint64_t base, count;
     bool swapped;
     /* pcap */
@@ -110,11 +119,79 @@ static int linktype_to_dlt(uint32_t lt)
     }
 }
 
+/* A regular file (from its start) is mapped whole instead of read: neither
+ * thread that reads it copies it.  The pages already parsed are given back
+ * every RELEASE bytes, so the file's share of the RSS stays bounded. */
+static void map_file(struct pcapf *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)MAP_MIN ||
+        (uint64_t)st.st_size > SIZE_MAX || lseek(f->fd, 0, SEEK_CUR) != 0)
+        return;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (m == MAP_FAILED) return;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    f->mapped = true;
+    f->buf = m;
+    f->cap = f->end = (size_t)st.st_size;
+}
+
+/* Behind: given back every RELEASE bytes.  Ahead: the next POPULATE bytes
+ * entered in the page table in one call (where the kernel can: Linux 5.14). */
+static void window(struct pcapf *f)
+{
+    static size_t page;
+    if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t upto = f->pos / page * page;
+    if (upto - f->released >= RELEASE) {
+        madvise(f->buf + f->released, upto - f->released, MADV_DONTNEED);
+        f->released = upto;
+    }
+#ifdef MADV_POPULATE_READ
+    if (f->populated < f->end && f->pos + POPULATE / 2 >= f->populated) {
+        size_t from = f->populated > upto ? f->populated : upto;
+        size_t n = f->end - from < POPULATE ? f->end - from : POPULATE;
+        n = (n + page - 1) / page * page; /* the last page is whole in the mapping */
+        madvise(f->buf + from, n, MADV_POPULATE_READ);
+        f->populated = from + n;
+    }
+#endif
+}
+
+/* The mapping ends inside a record, or the file grew since it was opened:
+ * from here on the file is read, from the end of the mapping, as a pipe is
+ * (the unparsed tail moves to a buffer of its own). */
+static int unmap_file(struct pcapf *f, size_t need)
+{
+    size_t tail = f->end - f->pos, cap = CHUNK;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = malloc(cap);
+    if (!b) return err_set(-ENOMEM, "%s: out of memory", f->name);
+    if (lseek(f->fd, (off_t)f->end, SEEK_SET) < 0) {
+        free(b);
+        return err_set(-errno, "%s: %s", f->name, strerror(errno));
+    }
+    memcpy(b, f->buf + f->pos, tail);
+    munmap(f->buf, f->cap);
+    f->mapped = false;
+    f->base += f->pos;
+    f->buf = b;
+    f->cap = cap;
+    f->pos = 0;
+    f->end = tail;
+    return 0;
+}
+
 /* Makes at least need bytes available at pos: 1, 0 when the input ends first
  * (end - pos bytes are what is left), < 0 on a read error. */
 static int fill(struct pcapf *f, size_t need)
 {
     if (f->end - f->pos >= need) return 1;
+    if (f->mapped) {
+        int rc = unmap_file(f, need);
+        if (rc < 0) return rc;
+    }
     if (f->pos > 0) {
         memmove(f->buf, f->buf + f->pos, f->end - f->pos);
         f->base += f->pos;
@@ -428,10 +505,12 @@ static size_t needed(const struct pcapf *f)
 
 static int next(struct pcapf *f, struct pcapf_rec *r, bool may_read)
 {
+    if (f->mapped && may_read) window(f); /* no record before this call is held */
     for (;;) {
         int rc = parse(f, r);
         if (rc != 0) {
             if (rc > 0) f->count++;
+            if (f->end - f->pos > AHEAD) __builtin_prefetch(f->buf + f->pos + AHEAD);
             return rc;
         }
         if (!may_read) return 0;
@@ -484,20 +563,26 @@ static int open_ng(struct pcapf *f)
     return 0;
 }
 
-struct pcapf *pcapf_open_fd_sized(int fd, const char *name, int own_fd, size_t chunk)
+static struct pcapf *open_fd(int fd, const char *name, int own_fd, size_t chunk, bool map)
 {
     if (chunk < 64) chunk = 64;
     struct pcapf *f = calloc(1, sizeof *f);
-    if (!f || !(f->name = strdup(name)) || !(f->buf = malloc(chunk))) {
-        if (f) free(f->name);
+    if (f) {
+        f->fd = fd;
+        if (map) map_file(f);
+    }
+    if (!f || !(f->name = strdup(name)) || (!f->mapped && !(f->buf = malloc(chunk)))) {
+        if (f) {
+            free(f->name);
+            if (f->mapped) munmap(f->buf, f->cap);
+        }
         free(f);
         if (own_fd) close(fd);
         err_set(-ENOMEM, "%s: out of memory", name);
         return NULL;
     }
-    f->fd = fd;
     f->own_fd = own_fd;
-    f->cap = chunk;
+    if (!f->mapped) f->cap = chunk;
     f->dlt = f->first_dlt = -1;
     int rc = fill(f, 4);
     if (rc == 0)
@@ -528,9 +613,14 @@ struct pcapf *pcapf_open_fd_sized(int fd, const char *name, int own_fd, size_t c
     return f;
 }
 
+struct pcapf *pcapf_open_fd_sized(int fd, const char *name, int own_fd, size_t chunk)
+{
+    return open_fd(fd, name, own_fd, chunk, false);
+}
+
 struct pcapf *pcapf_open_fd(int fd, const char *name, int own_fd)
 {
-    return pcapf_open_fd_sized(fd, name, own_fd, CHUNK);
+    return open_fd(fd, name, own_fd, CHUNK, true);
 }
 
 struct pcapf *pcapf_open(const char *path)
@@ -571,7 +661,10 @@ void pcapf_free(struct pcapf *f)
 {
     if (!f) return;
     if (f->own_fd) close(f->fd);
-    free(f->buf);
+    if (f->mapped)
+        munmap(f->buf, f->cap);
+    else
+        free(f->buf);
     free(f->ifs);
     free(f->name);
     free(f);

@@ -6,6 +6,12 @@
  * straddles two chunks is moved (to the front of the buffer, with the rest of
  * the chunk), so pointers stay valid until the next call that may refill:
  * pcapf_next() and pcapf_next_batch() never refill in the middle of a batch.
+ * A regular file of 8 MiB or more opened at its start is mapped instead
+ * (pcapf_open, pcapf_open_fd): no copy at all; the pages parsed are given
+ * back every 32 MiB (RSS stays bounded) and the next 4 MiB are entered in the
+ * page table ahead.  Should the file grow while it is read, what was appended
+ * is read() from the end of the mapping on.  (A file truncated while it is
+ * mapped raises SIGBUS: captures being rewritten in place are not read.)
  *
  * Formats: classic pcap (µs and ns magic, either byte order) and pcapng
  * (sections with their own byte order, one link type and if_tsresol /

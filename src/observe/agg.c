@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct srcent {
 struct ivrow {
     uint32_t slot; /* of the source's entry in the table */
     uint8_t nports, more, fpmask, clsmask;
+    uint8_t counted[2]; /* bit i: the port key (TCP, UDP) of ports[i] holds this source */
     uint16_t ports[8];
     uint64_t packets, bytes;
     int64_t first, last;
@@ -210,14 +212,17 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     return s;
 }
 
-static void ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t port)
+/* Its index in ports, or 8 when the list was already full without it. */
+static unsigned ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t port)
 {
     for (uint8_t i = 0; i < *n; i++)
-        if (ports[i] == port) return;
-    if (*n < 8)
-        ports[(*n)++] = port;
-    else
-        *more = 1;
+        if (ports[i] == port) return i;
+    if (*n < 8) {
+        ports[*n] = port;
+        return (*n)++;
+    }
+    *more = 1;
+    return 8;
 }
 
 static bool l4_proto(const struct pkt *p)
@@ -225,9 +230,11 @@ static bool l4_proto(const struct pkt *p)
     return (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) && !p->later_fragment;
 }
 
-/* The per-key part of a packet: ports, backscatter ports, DoS vectors. */
+/* The per-key part of a packet: ports, backscatter ports, DoS vectors.  A
+ * port's source sketch already holding this source (counted: the source's
+ * interval row says so) is not asked again: adding it again changes nothing. */
 static int account_keys(struct agg *a, const struct pkt *p, enum pkt_class c, uint64_t hsrc,
-                        int64_t ts, uint32_t len)
+                        uint64_t hdst, int64_t ts, uint32_t len, bool counted)
 {
     if (c == CLS_BACKSCATTER) {
         struct victim v;
@@ -239,7 +246,7 @@ static int account_keys(struct agg *a, const struct pkt *p, enum pkt_class c, ui
         k->packets++;
         k->bytes += len;
         if (sketch_add(&k->src, ip_hash(&v.addr, HASH_SEED_SRC)) < 0 ||
-            sketch_add(&k->dst, ip_hash(&p->dst, HASH_SEED_DST)) < 0)
+            sketch_add(&k->dst, hdst) < 0)
             return -ENOMEM;
         return 0;
     }
@@ -249,7 +256,8 @@ static int account_keys(struct agg *a, const struct pkt *p, enum pkt_class c, ui
     if (!k) return err_set(-ENOMEM, "observe: out of memory");
     k->packets++;
     k->bytes += len;
-    if (sketch_add(&k->src, hsrc) < 0 || sketch_add(&k->dst, ip_hash(&p->dst, HASH_SEED_DST)) < 0)
+    if ((!counted && sketch_add(&k->src, hsrc) < 0) ||
+        sketch_add(&k->dst, hdst) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -320,7 +328,8 @@ size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap)
     return n;
 }
 
-static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts, uint32_t len)
+static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t hdst, int64_t ts,
+                   uint32_t len)
 {
     enum pkt_class c = classify(p);
     enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
@@ -335,7 +344,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
         return rc < 0 ? err_set(rc, "observe: out of memory")
-                      : account_keys(a, p, c, hsrc, ts, len);
+                      : account_keys(a, p, c, hsrc, hdst, ts, len, false);
     }
     s->r.packets++;
     s->r.bytes += len;
@@ -353,11 +362,17 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, int64_t ts
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
+    bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
         ports_add(s->r.ports, &s->r.nports, &s->r.more_ports, p->dport);
-        ports_add(v->ports, &v->nports, &v->more, p->dport);
+        unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
+        if (i < 8) {
+            uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
+            counted = *bits >> i & 1;
+            *bits |= (uint8_t)(1u << i);
+        }
     }
-    return account_keys(a, p, c, hsrc, ts, len);
+    return account_keys(a, p, c, hsrc, hdst, ts, len, counted);
 }
 
 static int64_t max64(int64_t x, int64_t y)
@@ -458,21 +473,24 @@ static void open_interval(struct agg *a, int64_t ts_us)
 }
 
 /* A frame decoded ahead of the clock's verdict (decoding depends on the
- * bytes alone), with its source's hash. */
+ * bytes alone), with its source's hash and, when this shard counts it, its
+ * destination's (hashed once for every sketch it feeds). */
 struct decoded {
     struct pkt p;
     enum pkt_status st;
-    bool darknet;
-    uint64_t hsrc;
+    bool darknet, mine;
+    uint64_t hsrc, hdst;
 };
 
 static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t caplen,
                    struct decoded *d)
 {
-    d->darknet = false;
+    d->darknet = d->mine = false;
     d->st = pkt_decode(dlt, data, caplen, &d->p);
     if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
     d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC);
+    d->mine = a->cfg.n_shards <= 1 || shard_of(a, d->hsrc) == a->cfg.shard;
+    if (d->mine) d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
 }
 
 /* A frame the clock lets in: late when older than the newest interval. */
@@ -501,11 +519,11 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
         a->outside++;
         return 0;
     }
-    if (a->cfg.n_shards > 1 && shard_of(a, d->hsrc) != a->cfg.shard) {
+    if (!d->mine) {
         if (a->cfg.shard == 0) sample_foreign(a, &d->p, ts);
         return 0;
     }
-    return account(a, &d->p, d->hsrc, ts, len);
+    return account(a, &d->p, d->hsrc, d->hdst, ts, len);
 }
 
 static int take_raw(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
@@ -582,7 +600,7 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
          * prefetches of this loop when they come through the inline call */
         const struct table *t = &a->srcs;
         for (size_t i = 0; i < k; i++) {
-            if (!d[i].darknet || shard_of(a, d[i].hsrc) != a->cfg.shard) continue;
+            if (!d[i].darknet || !d[i].mine) continue;
             size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
             const uint8_t *e = t->slots + j * t->esize; /* an entry spans up to three lines */
             __builtin_prefetch(&t->hash[j]);
@@ -594,9 +612,17 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
                 if (ks) __builtin_prefetch(ks);
             }
         }
-        /* the entries have arrived (mostly): now the interval rows they point to */
+        /* the entries and counters have arrived (mostly): now the interval
+         * rows they point to, and the port's sketches where this packet goes */
         for (size_t i = 0; i < k; i++) {
-            if (!d[i].darknet || shard_of(a, d[i].hsrc) != a->cfg.shard) continue;
+            if (!d[i].darknet || !d[i].mine) continue;
+            if (l4_proto(&d[i].p)) {
+                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
+                if (ks && ks->stamp == a->serial) {
+                    sketch_prefetch(&ks->dst, d[i].hdst);
+                    sketch_prefetch(&ks->src, d[i].hsrc);
+                }
+            }
             const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
             if (e && e->stamp == a->serial && e->iv < a->cap_touched)
                 __builtin_prefetch(&a->iv[e->iv]);
@@ -609,6 +635,15 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
             if (rc < 0) return rc;
         }
     }
+    return 0;
+}
+
+int agg_expect_sources(struct agg *a, size_t sources)
+{
+    size_t budget = interval_budget(a);
+    if (a->srcs.n) return 0;
+    if (table_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
+        return err_set(-ENOMEM, "observe: out of memory");
     return 0;
 }
 
@@ -776,7 +811,13 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 8 < a->n_touched) __builtin_prefetch(entry_at(a, a->iv[i + 8].slot));
+        if (i + 16 < a->n_touched) { /* the hash, and the lines of the fields read below */
+            uint32_t ahead = a->iv[i + 16].slot;
+            const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
+            __builtin_prefetch(&a->srcs.hash[ahead]);
+            __builtin_prefetch(e + offsetof(struct srcent, r.cc));
+            __builtin_prefetch(e + offsetof(struct srcent, r.as_name));
+        }
         const struct ivrow *v = &a->iv[i];
         const struct srcent *s = entry_at(a, v->slot);
         uint64_t h = a->srcs.hash[v->slot];

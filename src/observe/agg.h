@@ -125,6 +125,11 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n);
 /* Frames older than us (beyond the reorder tolerance) are late from now on:
  * a live capture starts after what the database already holds. */
 void agg_set_floor(struct agg *a, int64_t us);
+/* A hint before the frames of a file: at most this many sources to come.
+ * An empty source table is sized for them (up to this shard's budget of
+ * max_sources) at once, so a million-source window does not double its way
+ * there (each doubling rehashes the table into freshly zeroed pages). */
+int agg_expect_sources(struct agg *a, size_t sources);
 /* Closes the open interval if now_us is past its end (for quiet live captures),
  * and takes held frames the wall clock has reached. */
 int agg_tick(struct agg *a, int64_t now_us);

@@ -12,7 +12,8 @@
  * scanned once ahead: they are read in the order of their first timestamps,
  * files that overlap each other are refused, and so is a file whose packets
  * overlap what the database already holds from this sensor, before anything
- * is written (--replace deletes that range first).  A stream (stdin, a FIFO)
+ * is written (--replace deletes that range first); one file into a database
+ * with no interval from this sensor is not scanned.  A stream (stdin, a FIFO)
  * cannot be scanned: each of its intervals is checked just before it is
  * written, and the run stops at the first that overlaps.  A live capture
  * cannot be replayed either, so it never stops for overlap: what is older
@@ -288,10 +289,36 @@ static int by_first_time(const void *x, const void *y)
     return a < b ? -1 : a > b; /* stable */
 }
 
+/* One regular file into a database that holds no interval from this sensor:
+ * there is nothing to order, overlap or replace, so its span is not needed
+ * and the file is not read twice (the scan is a full pass over it).  The
+ * header is still opened: a file pcapf cannot read goes to read_file, as a
+ * scanned one would, for libpcap's message.  1 when the scan may be skipped. */
+static int skip_scan(struct store *store, struct input *in, int n)
+{
+    struct stat st;
+    int64_t f, l;
+    if (n != 1 || strcmp(in->path, "-") == 0 || stat(in->path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    int k = store_overlap(store, -(INT64_C(1) << 62), INT64_C(1) << 62, &f, &l);
+    if (k != 0) return k < 0 ? k : 0;
+    in->first_us = in->last_us = in->floor_us = -1;
+    struct pcapf *p = pcapf_open(in->path);
+    in->scanned = p != NULL;
+    pcapf_free(p);
+    return 1;
+}
+
 /* Scans the files, sorts them by first packet time and checks their spans
  * against each other and against the database; 0 when the run may start. */
 static int plan_inputs(struct store *store, struct input *in, int n, bool replace, int64_t iv)
 {
+    int skip = skip_scan(store, in, n);
+    if (skip < 0) {
+        cli_error("%s", err_msg());
+        return -1;
+    }
+    if (skip) return 0;
     for (int i = 0; i < n; i++)
         scan_file(&in[i], iv * 1000000);
     qsort(in, (size_t)n, sizeof *in, by_first_time);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,6 +208,11 @@ static void read_one(struct member *m)
         pkt_source_close(&src);
         return;
     }
+    /* every record is 16 bytes of header and at least 48 of frame that can
+     * bring a new source, and each shard takes its share of them */
+    struct stat st;
+    if (stat(m->path, &st) == 0 && S_ISREG(st.st_mode))
+        agg_expect_sources(m->agg, (size_t)st.st_size / 64 / s->cfg.n + 1);
     struct pcapf_rec r[SHARD_BATCH];
     int n = 0;
     for (;;) {

@@ -7,7 +7,10 @@
  * bytes and link type.  Each file is read with the normal 4 MiB buffer, with
  * a tiny one (records straddle every read), in batches (all records of a
  * batch stay valid together) and through a pipe written in small pieces.  A
- * damaged file: the same records first, then an error naming the byte. */
+ * damaged file: the same records first, then an error naming the byte.
+ * Files of 8 MiB and more are mapped (and checked to be, in /proc/self/maps):
+ * read whole and in batches past the 32 MiB the mapping gives back at a time,
+ * cut at the end of the mapping, and grown after they were opened. */
 #include "core/err.h"
 #include "core/pcapfile.h"
 #include "observe/source.h"
@@ -281,7 +284,21 @@ static void *feed(void *arg)
     return NULL;
 }
 
-enum how { WHOLE, TINY, BATCH, PIPE };
+enum how { WHOLE, TINY, BATCH, PIPE, MAPPED, MAPPED_BATCH, GROWN };
+
+static size_t grown_at; /* GROWN: the file holds this many bytes when it is opened */
+
+/* Whether path is mapped into this process now. */
+static bool mapped(const char *path)
+{
+    FILE *m = fopen("/proc/self/maps", "r");
+    char line[4096];
+    bool found = false;
+    while (m && !found && fgets(line, sizeof line, m))
+        found = strstr(line, path) != NULL;
+    if (m) fclose(m);
+    return found;
+}
 
 /* Reads path with libpcap and the same bytes with pcapfile, comparing every
  * record; returns the records both delivered and whether both ended in an
@@ -290,12 +307,26 @@ static long compare(const struct out *o, size_t n, const char *path, enum how ho
                     char *msg, size_t msgn)
 {
     char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, eb);
-    assert_non_null(p);
     struct pcapf *f = NULL;
     pthread_t th;
     struct feeder fd = {o, n, -1};
-    if (how == PIPE) {
+    if (how == GROWN) { /* opened (and mapped) short; the rest written before reading */
+        assert_int_equal(truncate(path, (off_t)grown_at), 0);
+        f = pcapf_open(path);
+        assert_non_null(f);
+        assert_true(mapped(path));
+        int d = open(path, O_WRONLY | O_APPEND);
+        assert_int_equal(write(d, o->b + grown_at, n - grown_at), (ssize_t)(n - grown_at));
+        close(d);
+    }
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, eb);
+    assert_non_null(p);
+    if (how == GROWN) {
+    } else if (how == MAPPED || how == MAPPED_BATCH) {
+        f = pcapf_open(path);
+        assert_non_null(f);
+        assert_true(mapped(path));
+    } else if (how == PIPE) {
         int pp[2];
         assert_int_equal(pipe(pp), 0);
         fd.fd = pp[1];
@@ -315,7 +346,7 @@ static long compare(const struct out *o, size_t n, const char *path, enum how ho
         const u_char *d;
         int rl = pcap_next_ex(p, &h, &d);
         struct pcapf_rec r;
-        if (how == BATCH) {
+        if (how == BATCH || how == MAPPED_BATCH) {
             if (ib == nb) {
                 nb = pcapf_next_batch(f, batch, 7);
                 ib = 0;
@@ -346,11 +377,12 @@ static long compare(const struct out *o, size_t n, const char *path, enum how ho
         assert_memory_equal(r.data, d, h->caplen);
         count++;
     }
-    if (how == BATCH) /* every record of the last batch is still intact */
+    if (how == BATCH || how == MAPPED_BATCH) /* every record of the last batch is still intact */
         for (int i = 0; i < nb; i++)
             assert_true(batch[i].caplen == 0 || batch[i].data != NULL);
     assert_int_equal((long)pcapf_count(f), count);
     pcapf_free(f);
+    if (how >= MAPPED) assert_false(mapped(path));
     if (how == PIPE) pthread_join(th, NULL);
     pcap_close(p);
     return count;
@@ -467,6 +499,45 @@ static void not_captures(void **state)
     free(o.b);
 }
 
+/* Files large enough to be mapped: the same records as libpcap's whole, in
+ * batches, cut short at the end, and grown after opening (the appended part,
+ * and the record the mapping ended inside, come through read()). */
+static void mapped_files(void **state)
+{
+    (void)state;
+    for (int fmt = 0; fmt < 2; fmt++) {
+        struct out o = {0};
+        if (fmt)
+            gen_pcapng(&o, 1, 9000);
+        else
+            gen_pcap(&o, false, 0, 1, 36000);
+        assert_true(o.n > (fmt ? 9u << 20 : 40u << 20));
+        char *path = save(&o, o.n), msg[256];
+        bool dmg;
+        long want = compare(&o, o.n, path, WHOLE, &dmg, msg, sizeof msg);
+        assert_false(dmg);
+        assert_int_equal(compare(&o, o.n, path, MAPPED, &dmg, msg, sizeof msg), want);
+        assert_int_equal(compare(&o, o.n, path, MAPPED_BATCH, &dmg, msg, sizeof msg), want);
+        grown_at = (8u << 20) + rnd() % (1u << 20);
+        assert_int_equal(compare(&o, o.n, path, GROWN, &dmg, msg, sizeof msg), want);
+        assert_false(dmg);
+        unlink(path);
+        free(path);
+        size_t cut = o.n - 1; /* inside the last record */
+        path = save(&o, cut);
+        long short_by_map = compare(&o, cut, path, MAPPED, &dmg, msg, sizeof msg);
+        assert_true(dmg);
+        char by_map[256];
+        snprintf(by_map, sizeof by_map, "%s", msg);
+        assert_int_equal(compare(&o, cut, path, WHOLE, &dmg, msg, sizeof msg), short_by_map);
+        assert_true(dmg);
+        assert_string_equal(by_map, msg); /* the same byte named */
+        unlink(path);
+        free(path);
+        free(o.b);
+    }
+}
+
 /* The file source twice on one path (two aggregator shards do that): each
  * instance reads every record itself; the messages name the file. */
 static void file_source_twice(void **state)
@@ -514,6 +585,7 @@ int main(void)
         cmocka_unit_test(pcap_layouts),   cmocka_unit_test(pcap_snapshot_cut),
         cmocka_unit_test(pcapng_layouts), cmocka_unit_test(damaged),
         cmocka_unit_test(not_captures),   cmocka_unit_test(file_source_twice),
+        cmocka_unit_test(mapped_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
