@@ -238,9 +238,10 @@ static int write_bucket(struct rollup *ru, int64_t res, int64_t bucket, const st
 static int close_hour(struct rollup *ru)
 {
     int rc = write_bucket(ru, HOUR, ru->hour, &ru->h);
-    uint32_t bit = 1u << ((ru->hour - ru->day) / HOUR);
+    int64_t idx = (ru->hour - ru->day) / HOUR; /* not 0..23 before 1970 (start % HOUR < 0) */
+    uint32_t bit = idx >= 0 && idx < 24 ? 1u << idx : 0;
     if (rc < 0) return rc;
-    if (ru->hours & bit) { /* an hour written twice this run: rebuild the day at its close */
+    if (!bit || ru->hours & bit) { /* an hour written twice: rebuild the day at its close */
         stats_acc_free(&ru->d);
         ru->hours = 0;
         stats_acc_free(&ru->h);
