@@ -1,5 +1,6 @@
-/* core/geo: ns per lookup of the plain MaxMind walk + ASN search against the
- * per-thread cache, over the distinct sources of a capture in first-seen
+/* core/geo: ns per lookup of the plain MaxMind walk + ASN search
+ * (geo_lookup_walk), of geo_lookup through the tables, and of the per-thread
+ * cache, over the distinct sources of a capture in first-seen
  * order (as observe resolves them: once per new source).  The cache's first
  * pass fills it (cold), the second finds everything (warm).
  * usage: geo_lookup CAPTURE [GEO_DIR] */
@@ -58,10 +59,16 @@ int main(int argc, char **argv)
     uint64_t sink = 0;
     double t0 = now();
     for (size_t i = 0; i < n; i++) {
-        geo_lookup(g, &src[i], &gi);
+        geo_lookup_walk(g, &src[i], &gi);
         sink += gi.asn;
     }
     double plain = now() - t0;
+    t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        geo_lookup(g, &src[i], &gi);
+        sink -= gi.asn;
+    }
+    double tables = now() - t0;
     struct geo_cache *c = geo_cache_new(g);
     double t[2];
     for (int pass = 0; pass < 2; pass++) {
@@ -74,7 +81,9 @@ int main(int argc, char **argv)
     }
     printf("geo load (with the IPv4 tables and ASN index): %.3f s\n", t_load);
     printf("%zu distinct sources\n", n);
-    printf("geo_lookup (walk + decode + ASN search): %6.1f ns/lookup\n", plain / (double)n * 1e9);
+    printf("geo_lookup_walk (walk, decode, search):  %6.1f ns/lookup\n", plain / (double)n * 1e9);
+    printf("geo_lookup (tables, decode):             %6.1f ns/lookup  %.1fx\n",
+           tables / (double)n * 1e9, plain / tables);
     printf("geo_cache cold (fills as it goes):       %6.1f ns/lookup  %.1fx\n",
            t[0] / (double)n * 1e9, plain / t[0]);
     printf("geo_cache warm:                          %6.1f ns/lookup  %.1fx\n",

@@ -1,15 +1,16 @@
 /* geo — MaxMind DB and ASN range lookups (see geo.h).
  *
- * The cache's exactness rests on two facts.  A MaxMind lookup reports the
- * prefix length at which its walk ended (found or empty): every address
- * sharing that prefix gets the same answer, so when it is /24 or shorter for
- * each database consulted the whole /24 answers alike.  The ASN search finds
- * the last range starting at or before the address: the /24's first and last
- * addresses find the same range and both lie inside it (or both outside)
- * exactly when every address between does.  Anything else is looked up per
- * address (and kept in a small direct-mapped cache), never approximated. */
+ * The tables' exactness rests on two facts.  A walk of a MaxMind tree that
+ * ends at depth 24 or less ends there for every address of the /24, on the
+ * same record (geoflat.h); deeper, the table says "walk" and the address is
+ * walked.  The ASN ranges are sorted by start, and the answer is the last
+ * range starting at or before the address: every range starting before an
+ * IPv4 /16 sorts before the ranges starting inside it, so the search may
+ * begin at the /16's first range (asn16) without changing its result.
+ * geo_lookup_walk() keeps the plain way, which the tests compare with. */
 #include "geo.h"
 #include "err.h"
+#include "geoflat.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -29,20 +30,13 @@ struct asn_range {
     uint32_t name; /* offset into names */
 };
 
-#define V4_SLOTS (1u << 24) /* one per /24 */
-#define V4_BYTES (V4_SLOTS * sizeof(uint16_t))
-#define T24_EMPTY 0u  /* entries: no network, */
-#define T24_WALK 1u   /* longer than /24 here: walk, else data offset + 2 */
-#define GEO_MAX_T24 2 /* 32 MiB each: the IPv4 trees worth a table */
+#define GEO_MAX_FLAT 2 /* the IPv4 trees worth a table (~17 MiB each) */
 
-/* Every /24 of an IPv4 tree as a 16-bit code: 0 empty, 1 walk, else an index
- * (+ 2) into its /8's list of data offsets.  GeoLite2 City's IPv4 tree has
- * 94k distinct records, too many for 16 bits overall but never 65k in one
- * /8; if one did, its extra records would be walked (the same answer). */
-struct t24 {
-    uint16_t *code;
-    uint32_t *dict[256];
-    uint32_t n_dict[256];
+/* What one MaxMind record contributes to a geo_info (mmdb_fill's effect). */
+struct geo_rec {
+    bool has_cc, has_loc;
+    char cc[2];
+    double lat, lon;
 };
 
 enum v4_kind { V4_WALK, V4_TABLE, V4_CONST };
@@ -54,8 +48,18 @@ struct geo {
      * without IPv4 networks), a table of every /24, or walked per address. */
     enum v4_kind v4[GEO_MAX_MMDB];
     uint32_t v4_const[GEO_MAX_MMDB];
-    struct t24 *t24[GEO_MAX_MMDB];
-    int n_t24;
+    struct geoflat *flat[GEO_MAX_MMDB];
+    int n_flat;
+    /* Every record a flat table names, decoded at load: the tables' codes
+     * lead here through rec_of (parallel to each /8's list of offsets), and
+     * a walk finds its record by (database, offset) in rkey/rval. */
+    struct geo_rec *recs;
+    uint32_t n_recs, cap_recs;
+    uint32_t *rec_of[GEO_MAX_MMDB][256];
+    uint32_t v4_const_rec[GEO_MAX_MMDB];
+    uint64_t *rkey; /* ((db << 32 | offset) + 1, 0 empty) -> index into recs */
+    uint32_t *rval;
+    size_t rcap;
     struct asn_range *r;
     size_t n_r, cap_r;
     uint32_t *asn16;     /* per IPv4 /16 + 1: index of its first range (see asn_upper_v4) */
@@ -72,6 +76,7 @@ struct geo *geo_new(void)
 }
 
 static int v4_table(struct geo *g, int i, const char *path);
+static void mmdb_decode(MMDB_entry_s *e, struct geo_rec *out);
 
 int geo_add_mmdb(struct geo *g, const char *path)
 {
@@ -85,123 +90,78 @@ int geo_add_mmdb(struct geo *g, const char *path)
     return v4_table(g, g->n_mmdb - 1, path);
 }
 
-/* A tree record as a t24 entry, or as a node to descend into (*node). */
-static uint32_t t24_entry(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t off, bool *node)
+/* The index in g->recs of the record at (db, off), decoded on first sight;
+ * UINT32_MAX when out of memory. */
+static uint32_t shared_rec(struct geo *g, int db, uint32_t off)
 {
-    *node = false;
-    switch (type) {
-    case MMDB_RECORD_TYPE_SEARCH_NODE:
-        *node = rec < m->metadata.node_count;
-        return *node ? 0 : T24_WALK;
-    case MMDB_RECORD_TYPE_EMPTY:
-        return T24_EMPTY;
-    case MMDB_RECORD_TYPE_DATA:
-        return off <= UINT32_MAX - 2 ? off + 2 : T24_WALK;
-    default: /* corrupt: the walk reports it the same way for every address */
-        return T24_WALK;
-    }
-}
-
-struct t24_build { /* codes given so far: (/8 << 32 | entry) + 1 -> code */
-    struct t24 *t;
-    uint64_t *key;
-    uint16_t *val;
-    size_t n, cap;
-};
-
-static uint16_t code_of(struct t24_build *b, uint32_t s8, uint32_t e)
-{
-    if (e == T24_EMPTY || e == T24_WALK) return (uint16_t)e;
-    if (b->n * 2 >= b->cap) { /* grow, or walk what does not fit */
-        size_t cap = b->cap * 2;
+    if (g->n_recs * 2 >= g->rcap) {
+        size_t cap = g->rcap ? g->rcap * 2 : 1u << 16;
         uint64_t *k = calloc(cap, sizeof *k);
-        uint16_t *v = calloc(cap, sizeof *v);
+        uint32_t *v = calloc(cap, sizeof *v);
         if (!k || !v) {
             free(k);
             free(v);
-            return T24_WALK;
+            return UINT32_MAX;
         }
-        for (size_t i = 0; i < b->cap; i++) {
-            if (!b->key[i]) continue;
-            size_t j = hash_mix64(b->key[i]) & (cap - 1);
+        for (size_t i = 0; i < g->rcap; i++) {
+            if (!g->rkey[i]) continue;
+            size_t j = hash_mix64(g->rkey[i]) & (cap - 1);
             while (k[j])
                 j = (j + 1) & (cap - 1);
-            k[j] = b->key[i];
-            v[j] = b->val[i];
+            k[j] = g->rkey[i];
+            v[j] = g->rval[i];
         }
-        free(b->key);
-        free(b->val);
-        b->key = k;
-        b->val = v;
-        b->cap = cap;
+        free(g->rkey);
+        free(g->rval);
+        g->rkey = k;
+        g->rval = v;
+        g->rcap = cap;
     }
-    uint64_t key = ((uint64_t)s8 << 32 | e) + 1;
-    size_t j = hash_mix64(key) & (b->cap - 1);
-    while (b->key[j] && b->key[j] != key)
-        j = (j + 1) & (b->cap - 1);
-    if (b->key[j]) return b->val[j];
-    struct t24 *t = b->t;
-    uint32_t n = t->n_dict[s8];
-    if (n == 65534) return T24_WALK;
-    if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, ...: double */
-        uint32_t *d = realloc(t->dict[s8], (n ? 2 * n : 1) * sizeof *d);
-        if (!d) return T24_WALK;
-        t->dict[s8] = d;
+    uint64_t key = ((uint64_t)db << 32 | off) + 1;
+    size_t j = hash_mix64(key) & (g->rcap - 1);
+    while (g->rkey[j] && g->rkey[j] != key)
+        j = (j + 1) & (g->rcap - 1);
+    if (g->rkey[j]) return g->rval[j];
+    if (g->n_recs == g->cap_recs) {
+        uint32_t cap = g->cap_recs ? g->cap_recs * 2 : 1024;
+        struct geo_rec *r = realloc(g->recs, cap * sizeof *r);
+        if (!r) return UINT32_MAX;
+        g->recs = r;
+        g->cap_recs = cap;
     }
-    t->dict[s8][n] = e - 2;
-    t->n_dict[s8] = n + 1;
-    b->key[j] = key;
-    b->val[j] = (uint16_t)(n + 2);
-    b->n++;
-    return (uint16_t)(n + 2);
+    MMDB_entry_s e = {.mmdb = &g->mmdb[db], .offset = off};
+    memset(&g->recs[g->n_recs], 0, sizeof g->recs[g->n_recs]);
+    mmdb_decode(&e, &g->recs[g->n_recs]);
+    g->rkey[j] = key;
+    g->rval[j] = g->n_recs;
+    return g->n_recs++;
 }
 
-/* /24s start .. start + n - 1 answer with entry e. */
-static void fill_range(struct t24_build *b, uint32_t start, uint32_t n, uint32_t e)
+/* The shared record of (db, off), or NULL when none was decoded at load. */
+static const struct geo_rec *shared_find(const struct geo *g, int db, uint32_t off)
 {
-    while (n > 0) {
-        uint32_t in8 = 65536 - (start & 0xffff), k = n < in8 ? n : in8;
-        uint16_t c = code_of(b, start >> 16, e);
-        if (c != T24_EMPTY) /* zero pages: an empty range touches none */
-            for (uint32_t i = 0; i < k; i++)
-                b->t->code[start + i] = c;
-        start += k;
-        n -= k;
-    }
+    if (!g->rcap) return NULL;
+    uint64_t key = ((uint64_t)db << 32 | off) + 1;
+    size_t j = hash_mix64(key) & (g->rcap - 1);
+    while (g->rkey[j] && g->rkey[j] != key)
+        j = (j + 1) & (g->rcap - 1);
+    return g->rkey[j] ? &g->recs[g->rval[j]] : NULL;
 }
 
-/* Fills the subtree at node (its prefix has depth bits): a record that ends
- * the walk at depth <= 24 answers its whole range of /24s. */
-static void t24_fill(const MMDB_s *m, struct t24_build *b, uint32_t node, int depth,
-                     uint32_t prefix)
+/* Decodes every record table i names (~0.1 s for GeoLite2 City). */
+static int decode_table(struct geo *g, int i)
 {
-    MMDB_search_node_s sn;
-    if (depth == 24 || MMDB_read_node(m, node, &sn) != MMDB_SUCCESS) {
-        /* one /24 holding longer networks, or damage the walk will report */
-        fill_range(b, prefix << (24 - depth), 1u << (24 - depth), T24_WALK);
-        return;
+    const struct geoflat *t = g->flat[i];
+    for (int s8 = 0; s8 < 256; s8++) {
+        uint32_t n = t->n_dict[s8];
+        if (!n) continue;
+        uint32_t *ro = malloc(n * sizeof *ro);
+        if (!ro) return -ENOMEM;
+        g->rec_of[i][s8] = ro;
+        for (uint32_t k = 0; k < n; k++)
+            if ((ro[k] = shared_rec(g, i, t->dict[s8][k])) == UINT32_MAX) return -ENOMEM;
     }
-    for (int side = 0; side < 2; side++) {
-        uint64_t rec = side ? sn.right_record : sn.left_record;
-        uint8_t type = side ? sn.right_record_type : sn.left_record_type;
-        uint32_t off = side ? sn.right_record_entry.offset : sn.left_record_entry.offset;
-        uint32_t p = prefix << 1 | (uint32_t)side;
-        bool down;
-        uint32_t e = t24_entry(m, rec, type, off, &down);
-        if (down)
-            t24_fill(m, b, (uint32_t)rec, depth + 1, p);
-        else
-            fill_range(b, p << (24 - depth - 1), 1u << (24 - depth - 1), e);
-    }
-}
-
-static void t24_free(struct t24 *t)
-{
-    if (!t) return;
-    if (t->code) munmap(t->code, V4_BYTES);
-    for (int i = 0; i < 256; i++)
-        free(t->dict[i]);
-    free(t);
+    return 0;
 }
 
 /* How database i answers IPv4 addresses (see struct geo).  An IPv4 walk in
@@ -219,41 +179,27 @@ static int v4_table(struct geo *g, int i, const char *path)
             g->v4[i] = V4_WALK;
             return 0;
         }
-        e = t24_entry(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset, &down);
+        e = geoflat_record(m, sn.left_record, sn.left_record_type, sn.left_record_entry.offset,
+                           &down);
         node = (uint32_t)sn.left_record;
     }
     if (!down) {
         g->v4[i] = V4_CONST;
         g->v4_const[i] = e;
+        if (e >= 2 && (g->v4_const_rec[i] = shared_rec(g, i, e - 2)) == UINT32_MAX)
+            g->v4[i] = V4_WALK; /* out of memory: the walk answers the same */
         return 0;
     }
-    if (node >= count || g->n_t24 == GEO_MAX_T24) {
+    if (node >= count || g->n_flat == GEO_MAX_FLAT) {
         g->v4[i] = V4_WALK;
         return 0;
     }
-    /* Zero pages from the kernel, in huge pages where the system allows: a
-     * lookup is one random read of 32 MiB, and with 4 KiB pages it would
-     * miss the TLB as well as the cache. */
-    struct t24 *t = calloc(1, sizeof *t);
-    struct t24_build b = {.t = t, .cap = 1u << 16};
-    b.key = calloc(b.cap, sizeof *b.key);
-    b.val = calloc(b.cap, sizeof *b.val);
-    if (t)
-        t->code = mmap(NULL, V4_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!t || t->code == MAP_FAILED || !b.key || !b.val) {
-        if (t && t->code == MAP_FAILED) t->code = NULL;
-        t24_free(t);
-        free(b.key);
-        free(b.val);
-        return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
-    }
-    madvise(t->code, V4_BYTES, MADV_HUGEPAGE);
-    t24_fill(m, &b, node, 0, 0);
-    free(b.key);
-    free(b.val);
-    g->t24[i] = t;
+    struct geoflat *t = geoflat_build(m, node);
+    if (!t) return err_set(-ENOMEM, "%s: out of memory for its IPv4 table", path);
+    g->flat[i] = t;
     g->v4[i] = V4_TABLE;
-    g->n_t24++;
+    g->n_flat++;
+    if (decode_table(g, i) < 0) return err_set(-ENOMEM, "%s: out of memory for its records", path);
     return 0;
 }
 
@@ -464,13 +410,6 @@ bool geo_has_asn(const struct geo *g)
     return g && g->n_r > 0;
 }
 
-/* What one MaxMind record contributes to a geo_info (mmdb_fill's effect). */
-struct geo_rec {
-    bool has_cc, has_loc;
-    char cc[2];
-    double lat, lon;
-};
-
 static void rec_apply(const struct geo_rec *r, struct geo_info *out)
 {
     if (r->has_cc) {
@@ -560,7 +499,7 @@ static void asn_fill(const struct geo *g, size_t up, struct geo_info *out)
     out->as_name = g->names + g->r[up - 1].name;
 }
 
-void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
+void geo_lookup_walk(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
 {
     memset(out, 0, sizeof *out);
     out->as_name = "";
@@ -583,8 +522,13 @@ void geo_free(struct geo *g)
     if (!g) return;
     for (int i = 0; i < g->n_mmdb; i++) {
         MMDB_close(&g->mmdb[i]);
-        t24_free(g->t24[i]);
+        geoflat_free(g->flat[i]);
+        for (int s8 = 0; s8 < 256; s8++)
+            free(g->rec_of[i][s8]);
     }
+    free(g->recs);
+    free(g->rkey);
+    free(g->rval);
     free(g->asn16);
     free(g->lo4);
     free(g->hi4);
@@ -685,26 +629,32 @@ static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct ge
 }
 
 /* geo_lookup()'s MaxMind loop for database i, through the tables. */
-static void mmdb_cached(struct geo_cache *c, int i, const struct ipaddr *a, bool v4,
-                        struct geo_info *out)
+static void mmdb_cached(const struct geo *g, struct geo_cache *c, int i, const struct ipaddr *a,
+                        bool v4, struct geo_info *out)
 {
-    const struct geo *g = c->g;
-    uint32_t e = T24_WALK;
-    if (v4 && g->v4[i] == V4_CONST)
-        e = g->v4_const[i];
-    else if (v4 && g->v4[i] == V4_TABLE) {
-        const struct t24 *t = g->t24[i];
-        uint16_t code = t->code[(uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14]];
-        e = code < 2 ? code : t->dict[a->b[12]][code - 2] + 2;
-    }
-    if (e == T24_EMPTY) return;
-    if (e != T24_WALK) {
-        rec_apply_at(c, i, e - 2, out);
-        return;
+    if (v4 && g->v4[i] == V4_CONST) {
+        uint32_t e = g->v4_const[i];
+        if (e >= 2) rec_apply(&g->recs[g->v4_const_rec[i]], out);
+        if (e != GEOFLAT_WALK) return;
+    } else if (v4 && g->v4[i] == V4_TABLE) {
+        uint32_t x24 = (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14];
+        uint32_t code = geoflat_code(g->flat[i], x24);
+        if (code >= 2) rec_apply(&g->recs[g->rec_of[i][x24 >> 16][code - 2]], out);
+        if (code != GEOFLAT_WALK) return;
     }
     int err = 0;
     MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
-    if (err == MMDB_SUCCESS && r.found_entry) rec_apply_at(c, i, r.entry.offset, out);
+    if (err != MMDB_SUCCESS || !r.found_entry) return;
+    uint32_t off = r.entry.offset;
+    const struct geo_rec *shared = shared_find(g, i, off);
+    if (shared) {
+        rec_apply(shared, out);
+    } else if (c) {
+        rec_apply_at(c, i, off, out);
+    } else {
+        MMDB_entry_s en = {.mmdb = (MMDB_s *)&g->mmdb[i], .offset = off};
+        mmdb_fill(&en, out);
+    }
 }
 
 /* asn_upper() for an IPv4 address, among the ranges of its /16 only. */
@@ -735,17 +685,18 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (!c || !c->g || !ip_is_v4(a)) return;
     uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8;
     for (int i = 0; i < c->g->n_mmdb; i++)
-        if (c->g->t24[i]) __builtin_prefetch(&c->g->t24[i]->code[x >> 8]);
+        if (c->g->flat[i]) __builtin_prefetch(&c->g->flat[i]->dir[x >> 16]);
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 
-static void resolve(struct geo_cache *c, const struct ipaddr *a, bool v4, struct geo_info *out)
+/* geo_lookup_walk()'s answer through the tables; c (decoded records) may be NULL. */
+static void resolve(const struct geo *g, struct geo_cache *c, const struct ipaddr *a, bool v4,
+                    struct geo_info *out)
 {
-    const struct geo *g = c->g;
     memset(out, 0, sizeof *out);
     out->as_name = "";
     for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
-        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(c, i, a, v4, out);
+        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(g, c, i, a, v4, out);
     if (!g->n_r) return;
     if (v4) {
         uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
@@ -765,7 +716,7 @@ void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_in
         return;
     }
     if (ip_is_v4(a)) {
-        resolve(c, a, true, out);
+        resolve(c->g, c, a, true, out);
         return;
     }
     struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
@@ -773,8 +724,17 @@ void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_in
         *out = as->gi;
         return;
     }
-    resolve(c, a, false, out);
+    resolve(c->g, c, a, false, out);
     as->a = *a;
     as->used = true;
     as->gi = *out;
+}
+
+void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
+{
+    if (!g) {
+        geo_lookup_walk(g, a, out);
+        return;
+    }
+    resolve(g, NULL, a, ip_is_v4(a), out);
 }

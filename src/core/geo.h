@@ -7,10 +7,11 @@
  * loaded once into sorted range arrays and found by binary search: ~20
  * comparisons per lookup, no per-lookup allocation.
  *
- * geo_lookup() walks the MaxMind tree, decodes the record and searches the
- * ranges every time (1.3 us per new source on the bench capture).  A packet path resolves through a
- * geo_cache instead: one per thread (the geo handle itself is read-only and shared), answering
- * exactly what geo_lookup() answers (see geo_cache_lookup). */
+ * geo_lookup_walk() walks the MaxMind tree, decodes the record and searches
+ * all ranges every time (1.3 us per new source on the bench capture).
+ * geo_lookup() gives the same answers through tables built at load; a packet
+ * path resolves through a geo_cache, one per thread (the geo handle itself is
+ * read-only and shared). */
 #ifndef MAMORI_GEO_H
 #define MAMORI_GEO_H
 
@@ -37,20 +38,27 @@ int geo_add_asn_csv(struct geo *g, const char *path);
 int geo_add_dir(struct geo *g, const char *dir);
 bool geo_has_country(const struct geo *g);
 bool geo_has_asn(const struct geo *g);
+/* Through the shared IPv4 tables and the /16 ASN index (see below), decoding
+ * the record each time; thread-safe on a shared handle. */
 void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out);
+/* The reference the tables must agree with: a MaxMind tree walk per
+ * database and a binary search of all ASN ranges (tests compare). */
+void geo_lookup_walk(const struct geo *g, const struct ipaddr *a, struct geo_info *out);
 void geo_free(struct geo *g);
 
-/* A per-thread cache in front of geo_lookup(), with the same answers.
- * geo_add_mmdb() flattens a database's IPv4 tree into a table of every /24
- * (16-bit codes, 32 MiB, zero pages where no network is; built in ~0.1 s)
- * that says which record the walk would reach, "none", or "walk" where a
- * network longer than /24 lies; the table belongs to the geo handle and is
- * shared.  Each cache keeps the records it decoded by their data offset (a
- * record is decoded once per thread however many networks point to it) and
- * a bounded direct-mapped cache of IPv6 answers.  An IPv4 ASN search looks
- * only among the ranges of the address's /16.  The as_name pointers are the
- * geo handle's.  Caches read g without locking: g must outlive them and not
- * change (no geo_add_*) while they are in use; one cache per thread. */
+/* How the tables work (geo_lookup and the cache alike): geo_add_mmdb()
+ * flattens a database's IPv4 tree into a table of every /24 (geoflat.h:
+ * ~17 MiB for GeoLite2 City) saying which record the walk would reach,
+ * "none", or "walk" where a network longer than /24 lies, and decodes every
+ * record the table names once (~0.2 s at load, 94k records); an IPv4 ASN
+ * search looks only among the ranges of the address's /16.  All of it
+ * belongs to the geo handle, read-only after loading, shared by threads.
+ *
+ * A geo_cache adds per thread what cannot be shared without locks: records
+ * reached by a walk (networks longer than /24, IPv6) decoded once by their
+ * data offset, and a bounded direct-mapped cache of IPv6 answers.  The
+ * as_name pointers are the geo handle's.  Caches read g without locking: g
+ * must outlive them and not change (no geo_add_*) while they are in use. */
 struct geo_cache;
 struct geo_cache *geo_cache_new(const struct geo *g); /* NULL and err_set() on failure */
 void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out);

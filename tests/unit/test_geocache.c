@@ -1,9 +1,9 @@
-/* The geo cache against geo_lookup(), the plain walk it replaces: the same
- * answer (country, location, ASN, AS name) for every address asked, cold and
- * warm, in any order — random IPv4 and IPv6 addresses, the first and last
- * address of MaxMind networks (and their neighbours, found through
- * libmaxminddb's own netmask), the edges of ASN ranges, ranges that split a
- * /24, and two threads with their own caches on one shared geo handle. */
+/* The geo cache and geo_lookup()'s tables against geo_lookup_walk(), the
+ * plain walk they replace: the same answer (country, location, ASN, AS name)
+ * for every address asked, cold and warm, in any order — random IPv4 and IPv6 addresses, the first
+ * and last address of MaxMind networks (and their neighbours, found through libmaxminddb's own
+ * netmask), the edges of ASN ranges, ranges that split a /24, and two threads with their own caches
+ * on one shared geo handle. */
 #include "core/err.h"
 #include "core/geo.h"
 #include "testutil.h"
@@ -24,17 +24,29 @@ static uint64_t rnd(void)
     return rng;
 }
 
+static void same_as(const struct geo_info *want, const struct geo_info *got, const char *who,
+                    const struct ipaddr *a);
+
 static void same(struct geo_cache *c, const struct geo *g, const struct ipaddr *a)
 {
-    struct geo_info want, got;
-    geo_lookup(g, a, &want);
+    struct geo_info want, got, tab;
+    geo_lookup_walk(g, a, &want);
     geo_cache_lookup(c, a, &got);
+    geo_lookup(g, a, &tab);
+    same_as(&want, &got, "cache", a);
+    same_as(&want, &tab, "geo_lookup", a);
+}
+
+static void same_as(const struct geo_info *wantp, const struct geo_info *gotp, const char *who,
+                    const struct ipaddr *a)
+{
+    struct geo_info want = *wantp, got = *gotp;
     char s[IP_STRLEN];
     if (strcmp(want.cc, got.cc) || want.has_loc != got.has_loc || want.asn != got.asn ||
         strcmp(want.as_name, got.as_name) ||
         (want.has_loc && (want.lat != got.lat || want.lon != got.lon)))
-        fail_msg("%s: cache says %s %d %.4f %.4f AS%u '%s', lookup %s %d %.4f %.4f AS%u '%s'",
-                 ip_format(a, s), got.cc, got.has_loc, got.lat, got.lon, got.asn, got.as_name,
+        fail_msg("%s: %s says %s %d %.4f %.4f AS%u '%s', the walk %s %d %.4f %.4f AS%u '%s'",
+                 ip_format(a, s), who, got.cc, got.has_loc, got.lat, got.lon, got.asn, got.as_name,
                  want.cc, want.has_loc, want.lat, want.lon, want.asn, want.as_name);
 }
 
@@ -202,7 +214,7 @@ static void *work(void *arg)
         s ^= s << 17;
         struct ipaddr a = v4((uint32_t)(s % 2 ? s : s & 0xffff00ffu)); /* some /24s shared */
         struct geo_info want, got;
-        geo_lookup(w->g, &a, &want);
+        geo_lookup_walk(w->g, &a, &want);
         geo_cache_lookup(c, &a, &got);
         if (strcmp(want.cc, got.cc) || want.asn != got.asn || want.has_loc != got.has_loc)
             w->mismatches++;

@@ -10,6 +10,7 @@
  * damaged file: the same records first, then an error naming the byte. */
 #include "core/err.h"
 #include "core/pcapfile.h"
+#include "observe/source.h"
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -466,12 +467,53 @@ static void not_captures(void **state)
     free(o.b);
 }
 
+/* The file source twice on one path (two aggregator shards do that): each
+ * instance reads every record itself; the messages name the file. */
+static void file_source_twice(void **state)
+{
+    (void)state;
+    struct out o = {0};
+    gen_pcap(&o, false, 0, 1, 2000);
+    char *path = save(&o, o.n - 5); /* the last record cut short */
+    struct pkt_source a, b;
+    assert_int_equal(pkt_source_open(&a, "file", path), 0);
+    assert_int_equal(pkt_source_open(&b, "file", path), 0);
+    assert_int_equal(a.ops->dlt(a.st), 1);
+    struct pcapf_rec ra[PKT_SOURCE_BATCH], rb[PKT_SOURCE_BATCH];
+    long na = 0, nb = 0;
+    int ka = 0, kb = 0;
+    for (;;) {
+        ka = pkt_source_next(&a, ra, 100);
+        kb = pkt_source_next(&b, rb, PKT_SOURCE_BATCH);
+        if (ka > 0) na += ka;
+        if (kb > 0) nb += kb;
+        if (ka <= 0 && kb <= 0) break;
+    }
+    while ((ka = pkt_source_next(&a, ra, 100)) > 0) /* a asks in smaller batches */
+        na += ka;
+    assert_int_equal(na, 1999);
+    assert_int_equal(nb, 1999);
+    assert_true(ka < 0 && kb < 0);
+    assert_non_null(strstr(err_msg(), "damaged capture after 1999 complete records"));
+    double done = a.ops->progress(a.st); /* up to the cut record */
+    assert_true(done > 0.5 && done < 1);
+    pkt_source_close(&a);
+    pkt_source_close(&b);
+    assert_true(pkt_source_open(&a, "carrier-pigeon", path) < 0);
+    assert_non_null(pkt_source_find("live"));
+    unlink(path);
+    assert_true(pkt_source_open(&a, "file", path) < 0);
+    assert_non_null(strstr(err_msg(), path));
+    free(path);
+    free(o.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pcap_layouts),   cmocka_unit_test(pcap_snapshot_cut),
         cmocka_unit_test(pcapng_layouts), cmocka_unit_test(damaged),
-        cmocka_unit_test(not_captures),
+        cmocka_unit_test(not_captures),   cmocka_unit_test(file_source_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
