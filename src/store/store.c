@@ -603,30 +603,54 @@ int store_load_baselines(struct store *s, int64_t interval, struct baselines *ou
     return rc;
 }
 
+/* One row per port that ever saw traffic (125k at 1.15M sources): rows go
+ * BASELINE_BATCH to a statement, since a step per row costs more than the row
+ * (0.2 s -> well under 0.1 s at exit). */
+#define BASELINE_BATCH 32
+#define BASELINE_ROW "(?,?,?,?,?,?,?)"
+
+static int prepare_baseline_insert(struct store *s, size_t rows, sqlite3_stmt **st)
+{
+    char sql[64 + BASELINE_BATCH * sizeof "," BASELINE_ROW];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "INSERT INTO surge_state VALUES" BASELINE_ROW);
+    for (size_t i = 1; i < rows; i++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "," BASELINE_ROW);
+    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
 int store_save_baselines(struct store *s, int64_t interval, const struct baselines *b)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *one = NULL, *many = NULL;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) !=
         SQLITE_OK)
         return db_err(s, "surge state");
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO surge_state VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (prepare_baseline_insert(s, 1, &one) < 0 ||
+        prepare_baseline_insert(s, BASELINE_BATCH, &many) < 0) {
+        int rc = db_err(s, "surge state");
+        sqlite3_finalize(one);
+        sqlite3_finalize(many);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return db_err(s, "surge state");
+        return rc;
     }
     int rc = 0;
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        const struct baseline_row *x = &b->rows[i];
-        sqlite3_bind_int(st, 1, x->proto);
-        sqlite3_bind_int(st, 2, x->port);
-        sqlite3_bind_double(st, 3, x->mean);
-        sqlite3_bind_double(st, 4, x->var);
-        sqlite3_bind_int64(st, 5, x->last_idx);
-        sqlite3_bind_int64(st, 6, x->n);
-        sqlite3_bind_int(st, 7, x->alerted);
+    for (size_t i = 0; i < b->n && rc == 0;) {
+        size_t k = b->n - i >= BASELINE_BATCH ? BASELINE_BATCH : 1;
+        sqlite3_stmt *st = k > 1 ? many : one;
+        for (size_t j = 0; j < k; j++, i++) {
+            const struct baseline_row *x = &b->rows[i];
+            int c = (int)j * 7;
+            sqlite3_bind_int(st, c + 1, x->proto);
+            sqlite3_bind_int(st, c + 2, x->port);
+            sqlite3_bind_double(st, c + 3, x->mean);
+            sqlite3_bind_double(st, c + 4, x->var);
+            sqlite3_bind_int64(st, c + 5, x->last_idx);
+            sqlite3_bind_int64(st, c + 6, x->n);
+            sqlite3_bind_int(st, c + 7, x->alerted);
+        }
         rc = step(s, st, "surge state");
     }
-    sqlite3_finalize(st);
+    sqlite3_finalize(one);
+    sqlite3_finalize(many);
     char key[64], val[32];
     snprintf(key, sizeof key, "surge_intervals_%lld", (long long)interval);
     snprintf(val, sizeof val, "%lld", (long long)b->intervals);
