@@ -750,6 +750,7 @@ int cmd_observe(int argc, char **argv)
         goto out;
     }
     if (o.use_db && (!(run.store = store_open(o.db, true)) ||
+                     store_background_checkpoints(run.store) < 0 ||
                      load_baselines(run.store, surge, (int64_t)o.interval) < 0)) {
         cli_error("%s", err_msg());
         goto out;

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "ckpt.h"
 #include "events.h"
 #include "evpack.h"
 #include "migrate.h"
@@ -26,6 +27,7 @@ struct store {
     int64_t base_id, base_event_id; /* newest rows of earlier runs, at open */
     enum store_overlap_mode overlap;
     int64_t tolerance_us; /* reordering allowed at the seam with earlier runs */
+    struct ckpt *ckpt;    /* checkpoints off the writing thread, when asked (ckpt.h) */
 };
 
 static int db_err(struct store *s, const char *what)
@@ -145,6 +147,12 @@ fail:
 sqlite3 *store_db(struct store *s)
 {
     return s->db;
+}
+
+int store_background_checkpoints(struct store *s)
+{
+    if (s->ckpt) return 0;
+    return (s->ckpt = ckpt_start(s->db, s->path)) ? 0 : -EIO;
 }
 
 static int bind_sketch(sqlite3_stmt *st, int col, const struct sketch *sk)
@@ -670,6 +678,8 @@ void store_close(struct store *s)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     ev_writer_free(&s->events);
+    /* the frees above ran beside its last checkpoint, which leaves the close little to copy */
+    ckpt_stop(s->ckpt);
     sqlite3_close(s->db);
     free(s);
 }
