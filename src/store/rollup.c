@@ -164,7 +164,7 @@ static int by_port_key(const void *pa, const void *pb)
 {
     const struct stats_entry *a = *(const struct stats_entry *const *)pa,
                              *b = *(const struct stats_entry *const *)pb;
-    int c = strcmp(proto_name(a->proto), proto_name(b->proto));
+    int c = a->proto == b->proto ? 0 : strcmp(proto_name(a->proto), proto_name(b->proto));
     if (c) return c;
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
     return (int)a->kind - (int)b->kind;

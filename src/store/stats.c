@@ -211,6 +211,16 @@ static size_t bound(const char *label, const struct sketch *src, const struct sk
            (dst ? sketch_len(dst) : 0);
 }
 
+/* Each sketch is an allocation of its own: reading the ones AHEAD records on
+ * overlaps their cache misses with this record's encoding. */
+#define AHEAD 8
+
+static void prefetch_sketches(const struct sketch *src, const struct sketch *dst)
+{
+    __builtin_prefetch(src->set ? (const void *)src->set : (const void *)src->reg);
+    __builtin_prefetch(dst->set ? (const void *)dst->set : (const void *)dst->reg);
+}
+
 int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
 {
     size_t cap = 3;
@@ -226,6 +236,7 @@ int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
     for (int k = 0; k < ROW_KINDS; k++)
         for (size_t i = 0; i < r->n_rows[k]; i++) {
             const struct stat_row *w = &r->rows[k][i];
+            if (i + AHEAD < r->n_rows[k]) prefetch_sketches(&w[AHEAD].src, &w[AHEAD].dst);
             o += put_record(b + o, (uint8_t)k, w->proto, w->key, w->packets, w->bytes,
                             k == ROW_ASN ? (w->label ? w->label : "") : NULL, &w->src, &w->dst);
         }
@@ -249,6 +260,7 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
         o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++) {
         const struct stats_entry *e = &a->e[i];
+        if (i + AHEAD < a->n) prefetch_sketches(&e[AHEAD].src, &e[AHEAD].dst);
         o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label, &e->src,
                         &e->dst);
     }
