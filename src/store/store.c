@@ -116,10 +116,16 @@ struct store *store_open(const char *path, bool write)
         goto fail;
     }
     if (write) {
-        if (sqlite3_exec(
-                s->db,
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768",
-                NULL, NULL, NULL) != SQLITE_OK) {
+        /* 16 KiB pages for a new file (an existing one keeps its own): the
+         * data is mostly blobs of 100 KiB to 4 MiB (stats, packed events), and
+         * a WAL frame is two writes a page, so 4 KiB pages cost four times the
+         * syscalls and overflow pages (writer CPU 1.3-1.45 -> 1.15-1.25 s on
+         * the 10M capture).  synchronous=NORMAL keeps every commit across a
+         * process kill; checkpoints sync. */
+        if (sqlite3_exec(s->db,
+                         "PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+                         " PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768",
+                         NULL, NULL, NULL) != SQLITE_OK) {
             db_err(s, "cannot enable WAL");
             goto fail;
         }
