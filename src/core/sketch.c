@@ -221,6 +221,11 @@ size_t sketch_encoded_size(const struct sketch *s)
     return 1 + nz * 3 < 1 + (size_t)SKETCH_M ? 1 + nz * 3 : 1 + (size_t)SKETCH_M;
 }
 
+size_t sketch_encoded_max(const struct sketch *s)
+{
+    return s->reg ? 1 + (size_t)SKETCH_M : 1 + (size_t)s->n * 8;
+}
+
 size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
 {
     size_t o = 1;

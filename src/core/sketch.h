@@ -33,6 +33,8 @@ int sketch_encode(const struct sketch *s, uint8_t **buf, size_t *len);
 /* The same encoding into a caller's buffer of sketch_encoded_size() bytes;
  * returns the bytes written. */
 size_t sketch_encoded_size(const struct sketch *s);
+/* At least sketch_encoded_size(), without counting registers. */
+size_t sketch_encoded_max(const struct sketch *s);
 size_t sketch_encode_into(const struct sketch *s, uint8_t *out);
 /* Merges an encoded blob into s; rejects malformed blobs. */
 int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);

@@ -589,7 +589,6 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
             __builtin_prefetch(e);
             __builtin_prefetch(e + 64);
             __builtin_prefetch(e + sizeof(struct srcent) - 1);
-            if (a->geo) geo_cache_prefetch(a->geo, &d[i].p.src);
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks) __builtin_prefetch(ks);
@@ -601,6 +600,8 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
             const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
             if (e && e->stamp == a->serial && e->iv < a->cap_touched)
                 __builtin_prefetch(&a->iv[e->iv]);
+            else if (!e && a->geo) /* a new source: it will be looked up */
+                geo_cache_prefetch(a->geo, &d[i].p.src);
         }
         for (size_t i = 0; i < k; i++) {
             const struct pcapf_rec *x = &f[at + i];

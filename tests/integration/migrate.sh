@@ -24,6 +24,12 @@ same() { # a.json b.json what
     python3 - "$1" "$2" "${#GEO[@]}" "$3" <<'PY' || fail "$4: reports differ"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
+# Each interval stores its 100 busiest sources; among sources tied at the
+# 100th place, 09e68b8 kept those its hash table listed first, this mamori the
+# lower addresses (so that one aggregator thread or two agree), which moves a
+# few small sources in and out of the run's list: compare the list's head.
+for r in (a, b):
+    r["top_sources"] = r.get("top_sources", [])[:50]
 if sys.argv[3] != "0":
     for r in (a, b):
         r.pop("countries", None), r.pop("asns", None)
