@@ -791,6 +791,9 @@ int cmd_observe(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* a sink on a pipe whose reader left (jsonl:- | head) fails with EPIPE and
+     * stops the run with its error, the other sinks keeping what was accepted */
+    signal(SIGPIPE, SIG_IGN);
     run.progress = !o.quiet && isatty(STDERR_FILENO);
     run.t0 = run.last_print = cli_now();
     status = 0;

@@ -207,6 +207,14 @@ def observe_equal(db, recs):
     return by
 
 
+def prefix(kept, full):
+    """kept is full's first intervals, the last of them perhaps cut short (a stop flushes the
+    open interval with the packets read so far, as SIGINT does)."""
+    n = len(kept)
+    return 0 < n < len(full) and kept[:-1] == full[:n - 1] and kept[-1][0] == full[n - 1][0] \
+        and kept[-1][2] <= full[n - 1][2]
+
+
 def run(args, **kw):
     return subprocess.run([M, *args], capture_output=True, text=True, timeout=300, **kw)
 
@@ -231,7 +239,8 @@ def test_observe():
     check(sum(r["packets"] for r in by["interval"]) == truth["packets"],
           f"JSON lines packets != truth {truth['packets']}")
     # a sink that fails mid-run (a full disk): observe stops with its error, and SQLite holds
-    # every interval observe accepted, the same as the run that went through.  One aggregator
+    # every interval observe accepted, the same as the run that went through (but the last,
+    # flushed with what was read when the run stopped).  One aggregator
     # thread, so that every interval the summary counts was handed to the writer (with two, an
     # interval whose parts meet after the failure is dropped before the writer, uncounted by it)
     if os.path.exists("/dev/full"):
@@ -245,10 +254,24 @@ def test_observe():
         cols = "start, end, packets, bytes, malformed, non_ip, outside, tcp_syn, udp, first_us"
         kept = db_rows(db3, f"SELECT {cols} FROM intervals ORDER BY start")
         full = db_rows(db, f"SELECT {cols} FROM intervals ORDER BY start")
-        check(said and len(kept) == int(said[2]) and
-              sum(r[2] for r in kept) == int(said[1]) and 0 < len(kept) < len(full) and
-              sorted(kept) == sorted(full)[:len(kept)],
+        check(said and len(kept) == int(said[2]) and sum(r[2] for r in kept) == int(said[1])
+              and prefix(kept, full),
               f"jsonl:/dev/full: {len(kept)} intervals kept of {said and said[2]} accepted")
+    # a reader that leaves the pipe early: observe stops with the broken pipe, SQLite keeps
+    # what it had accepted, whole intervals from the first on
+    db4 = os.path.join(d, "pipe.db")
+    p = subprocess.Popen([M, "observe", "-q", "--darknet", DN, "--read", cap, "--db", db4,
+                          "--threads", "1", "--sink", "sqlite", "--sink", "jsonl:-", *enrich],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read()
+    rc = p.wait(timeout=120)
+    kept = db_rows(db4, "SELECT start, end, packets FROM intervals ORDER BY start")
+    full = db_rows(db, "SELECT start, end, packets FROM intervals ORDER BY start")
+    check(json.loads(first)["kind"] in ("interval", "sample") and rc == 1 and "Broken pipe" in err and
+          prefix(kept, full),
+          f"jsonl:- closed early: exit {rc}, {len(kept)} intervals kept, stderr {err!r}")
     # only JSON lines, to stdout: the same records, no database
     db2 = os.path.join(d, "none.db")
     p = run(["observe", "-q", "--darknet", DN, "--read", cap, "--db", db2, "--event-window",
