@@ -273,6 +273,13 @@ static int close_day(struct rollup *ru)
     return rc;
 }
 
+int rollup_unmark(struct rollup *ru, const struct interval_rec *r)
+{
+    int rc = run(ru, Q_UNMARK, HOUR, r->start - r->start % HOUR);
+    if (rc == 0) rc = run(ru, Q_UNMARK, DAY, r->start - r->start % DAY);
+    return rc;
+}
+
 int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id)
 {
     int64_t hour = r->start - r->start % HOUR, day = r->start - r->start % DAY;

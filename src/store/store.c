@@ -453,7 +453,7 @@ static int overlap_guard(struct store *s, const struct interval_rec *r)
                    s->path, cli_iso_us(r->first_us, a), cli_iso_us(f, b), cli_iso_us(l, c));
 }
 
-static int write_one(struct store *s, struct interval_rec *r)
+static int write_one(struct store *s, struct interval_rec *r, bool split, int64_t *id_out)
 {
     sqlite3_stmt *st = s->ins_interval;
     int c = 1;
@@ -480,20 +480,37 @@ static int write_one(struct store *s, struct interval_rec *r)
     if (rc == 0) rc = write_top(s, r, id);
     if (rc == 0) rc = ev_write_window(&s->events, r->events_from, r->end, r->events, r->n_events);
     if (rc == 0) rc = write_events(s, r, id);
-    if (rc == 0) rc = rollup_after_write(s->rollup, r, id);
+    if (rc == 0) rc = split ? rollup_unmark(s->rollup, r) : rollup_after_write(s->rollup, r, id);
+    *id_out = id;
     return rc;
 }
 
+/* A batch of one interval that ends an event window (the window's packed
+ * events: tens of MiB) commits before its rollups, which go in a second
+ * transaction: the checkpoint of the big commit then runs beside the rollup's
+ * work instead of after it (most of the time to exit at the end of a
+ * capture).  The interval's buckets lose their marks in the first, so after
+ * a kill -9 between the two they are unmarked and read from their intervals
+ * (rollup.c); a failure of the second leaves the interval stored, its buckets
+ * unmarked, and is returned.  Only a batch of one: a later interval of the
+ * batch, already committed, would be read into its hour again at a seam. */
 int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
 {
+    bool split = n == 1 && r[0]->n_events > 0;
+    int64_t id = 0;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_err(s, "begin");
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = write_one(s, r[i]);
+        rc = write_one(s, r[i], split, &id);
     }
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_err(s, "commit");
+    for (int t = 0; t < 1 + split && rc == 0; t++) {
+        if (t && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_err(s, "begin"); /* and memory lacks the interval: invalidated below */
+        if (t && rc == 0) rc = rollup_after_write(s->rollup, r[0], id);
+        if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_err(s, "commit");
+    }
     if (rc < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         rollup_invalidate(s->rollup); /* memory held what was rolled back */
