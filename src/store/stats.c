@@ -112,8 +112,8 @@ static int add_rows(struct stats_acc *a, int k, const struct stat_row *w, size_t
     for (size_t i = 0; i < n && rc == 0; i += ADD_BATCH) {
         size_t m = n - i < ADD_BATCH ? n - i : ADD_BATCH;
         for (size_t j = 0; a->nslot && j < m; j++) /* the slots first: entry() reads them */
-            __builtin_prefetch(&a->slot[hash_key((uint8_t)k, w[i + j].proto, w[i + j].key) &
-                                        (a->nslot - 1)]);
+            __builtin_prefetch(
+                &a->slot[hash_key((uint8_t)k, w[i + j].proto, w[i + j].key) & (a->nslot - 1)]);
         for (size_t j = 0; j < m; j++) {
             struct stats_entry *e = entry(a, (uint8_t)k, w[i + j].proto, w[i + j].key);
             if (!e) return -ENOMEM;

@@ -4,10 +4,11 @@
  * database file, which the test watches grow (a bounded poll).  After
  * ckpt_stop and the close, the database file alone (copied without its WAL,
  * as a user copies a database) holds every row. */
-#include <setjmp.h>
+#include <setjmp.h> /* cmocka.h needs these first */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "store/ckpt.h"
