@@ -200,11 +200,17 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
+/* Eight registers a step: a byte's high bit set by (b & 0x7f) + 0x7f or by b
+ * itself says b != 0 (an encoder scans a dense sketch three times). */
 static size_t hll_nonzero(const struct sketch *s)
 {
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
     size_t nz = 0;
-    for (uint32_t i = 0; i < SKETCH_M; i++)
-        nz += s->reg[i] != 0;
+    for (uint32_t i = 0; i < SKETCH_M; i += 8) {
+        uint64_t x;
+        memcpy(&x, s->reg + i, 8);
+        nz += (size_t)__builtin_popcountll((((x & lo7) + lo7) | x) & ~lo7);
+    }
     return nz;
 }
 
@@ -236,6 +242,11 @@ size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
     }
     b[0] = 'S';
     for (uint32_t i = 0; i < SKETCH_M; i++) {
+        uint64_t x;
+        if (!(i & 7) && (memcpy(&x, s->reg + i, 8), !x)) { /* eight empty registers */
+            i += 7;
+            continue;
+        }
         if (!s->reg[i]) continue;
         b[o] = (uint8_t)i;
         b[o + 1] = (uint8_t)(i >> 8);

@@ -777,6 +777,7 @@ int cmd_observe(int argc, char **argv)
         goto out;
     }
     if (o.use_db && (!(run.store = store_open(o.db, true)) ||
+                     store_background_checkpoints(run.store) < 0 ||
                      load_baselines(run.store, surge, (int64_t)o.interval) < 0)) {
         cli_error("%s", err_msg());
         goto out;
@@ -902,6 +903,8 @@ int cmd_observe(int argc, char **argv)
             "%llu packets came from sources past --max-sources %llu in their interval: counted "
             "in totals, ports and fingerprints, without per-source detail",
             (unsigned long long)t->untracked, (unsigned long long)o.max_sources);
+    store_close(run.store); /* here: its last checkpoint is part of the time to exit */
+    run.store = NULL;
     if (getenv("MAMORI_STATS")) { /* machine-readable, for bench/observe */
         char cpu[SHARD_MAX * 16] = "";
         for (unsigned i = 0; i < run.threads; i++)

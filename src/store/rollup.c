@@ -164,7 +164,7 @@ static int by_port_key(const void *pa, const void *pb)
 {
     const struct stats_entry *a = *(const struct stats_entry *const *)pa,
                              *b = *(const struct stats_entry *const *)pb;
-    int c = strcmp(proto_name(a->proto), proto_name(b->proto));
+    int c = a->proto == b->proto ? 0 : strcmp(proto_name(a->proto), proto_name(b->proto));
     if (c) return c;
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
     return (int)a->kind - (int)b->kind;
@@ -270,6 +270,13 @@ static int close_day(struct rollup *ru)
     stats_acc_free(&ru->d);
     ru->hours = 0;
     ru->day = NONE;
+    return rc;
+}
+
+int rollup_unmark(struct rollup *ru, const struct interval_rec *r)
+{
+    int rc = run(ru, Q_UNMARK, HOUR, r->start - r->start % HOUR);
+    if (rc == 0) rc = run(ru, Q_UNMARK, DAY, r->start - r->start % DAY);
     return rc;
 }
 

@@ -17,6 +17,9 @@ struct rollup *rollup_new(sqlite3 *db, const char *path);
  * folds it into its hour and day, writes the rollups it closes (and marks
  * them current) or drops the marks of the buckets it reopens. */
 int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id);
+/* Only the marks r's hour and day lose, for a caller that folds r in with
+ * rollup_after_write() in a later transaction. */
+int rollup_unmark(struct rollup *ru, const struct interval_rec *r);
 /* Stored intervals went away (--replace) or a transaction failed: what is in
  * memory may no longer be what the database holds; reload it when needed. */
 void rollup_invalidate(struct rollup *ru);

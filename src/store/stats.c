@@ -100,23 +100,49 @@ static int keep_label(struct stats_entry *e, const char *label, size_t n)
     return 0;
 }
 
+/* Rows ADD_BATCH at a time: their entries are looked up (and the sketches
+ * they will touch prefetched) before any is merged, so the cache misses of an
+ * hour's worth of entries overlap instead of following one another. */
+#define ADD_BATCH 16
+
+static int add_rows(struct stats_acc *a, int k, const struct stat_row *w, size_t n)
+{
+    size_t idx[ADD_BATCH];
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += ADD_BATCH) {
+        size_t m = n - i < ADD_BATCH ? n - i : ADD_BATCH;
+        for (size_t j = 0; a->nslot && j < m; j++) /* the slots first: entry() reads them */
+            __builtin_prefetch(
+                &a->slot[hash_key((uint8_t)k, w[i + j].proto, w[i + j].key) & (a->nslot - 1)]);
+        for (size_t j = 0; j < m; j++) {
+            struct stats_entry *e = entry(a, (uint8_t)k, w[i + j].proto, w[i + j].key);
+            if (!e) return -ENOMEM;
+            idx[j] = (size_t)(e - a->e); /* entry() may move a->e: an index, not a pointer */
+            __builtin_prefetch(e->src.set ? (const void *)e->src.set : (const void *)e->src.reg, 1);
+            __builtin_prefetch(e->dst.set ? (const void *)e->dst.set : (const void *)e->dst.reg, 1);
+            __builtin_prefetch(w[i + j].src.set);
+            __builtin_prefetch(w[i + j].dst.set);
+        }
+        for (size_t j = 0; j < m && rc == 0; j++) {
+            const struct stat_row *r = &w[i + j];
+            struct stats_entry *e = &a->e[idx[j]];
+            e->packets += r->packets;
+            e->bytes += r->bytes;
+            rc = sketch_merge(&e->src, &r->src);
+            if (rc == 0) rc = sketch_merge(&e->dst, &r->dst);
+            /* the interval table stores a missing AS name as '' */
+            if (rc == 0 && k == ROW_ASN)
+                rc = keep_label(e, r->label ? r->label : "", r->label ? strlen(r->label) : 0);
+        }
+    }
+    return rc;
+}
+
 int stats_acc_add_rec(struct stats_acc *a, const struct interval_rec *r)
 {
     int rc = sketch_merge(&a->sources, &r->sources);
-    for (int k = 0; k < ROW_KINDS && rc == 0; k++) {
-        for (size_t i = 0; i < r->n_rows[k] && rc == 0; i++) {
-            const struct stat_row *w = &r->rows[k][i];
-            struct stats_entry *e = entry(a, (uint8_t)k, w->proto, w->key);
-            if (!e) return -ENOMEM;
-            e->packets += w->packets;
-            e->bytes += w->bytes;
-            rc = sketch_merge(&e->src, &w->src);
-            if (rc == 0) rc = sketch_merge(&e->dst, &w->dst);
-            /* the interval table stores a missing AS name as '' */
-            if (rc == 0 && k == ROW_ASN)
-                rc = keep_label(e, w->label ? w->label : "", w->label ? strlen(w->label) : 0);
-        }
-    }
+    for (int k = 0; k < ROW_KINDS && rc == 0; k++)
+        rc = add_rows(a, k, r->rows[k], r->n_rows[k]);
     return rc;
 }
 
@@ -193,6 +219,16 @@ static size_t bound(const char *label, const struct sketch *src, const struct sk
            (dst ? sketch_len(dst) : 0);
 }
 
+/* Each sketch is an allocation of its own: reading the ones AHEAD records on
+ * overlaps their cache misses with this record's encoding. */
+#define AHEAD 8
+
+static void prefetch_sketches(const struct sketch *src, const struct sketch *dst)
+{
+    __builtin_prefetch(src->set ? (const void *)src->set : (const void *)src->reg);
+    __builtin_prefetch(dst->set ? (const void *)dst->set : (const void *)dst->reg);
+}
+
 int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
 {
     size_t cap = 3;
@@ -208,6 +244,7 @@ int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
     for (int k = 0; k < ROW_KINDS; k++)
         for (size_t i = 0; i < r->n_rows[k]; i++) {
             const struct stat_row *w = &r->rows[k][i];
+            if (i + AHEAD < r->n_rows[k]) prefetch_sketches(&w[AHEAD].src, &w[AHEAD].dst);
             o += put_record(b + o, (uint8_t)k, w->proto, w->key, w->packets, w->bytes,
                             k == ROW_ASN ? (w->label ? w->label : "") : NULL, &w->src, &w->dst);
         }
@@ -231,6 +268,7 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
         o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++) {
         const struct stats_entry *e = &a->e[i];
+        if (i + AHEAD < a->n) prefetch_sketches(&e[AHEAD].src, &e[AHEAD].dst);
         o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label, &e->src,
                         &e->dst);
     }

@@ -30,6 +30,9 @@ struct store;
 /* Opens (creating the file and its directory when write is set). */
 struct store *store_open(const char *path, bool write);
 sqlite3 *store_db(struct store *s);
+/* Checkpoints the WAL from a thread of its own instead of inside the commits
+ * (ckpt.h), until store_close(); for a writer whose commits are the hot path. */
+int store_background_checkpoints(struct store *s);
 int store_write_interval(struct store *s, struct interval_rec *r);
 /* Several whole intervals in one transaction (the writer's group commit). */
 int store_write_intervals(struct store *s, struct interval_rec **r, size_t n);
