@@ -685,14 +685,15 @@ static int reread(struct pcapf *f, struct pcapf_rec *r, int max, size_t pos0, ui
     return n ? n : shrank_err(f);
 }
 
-/* Test hook, for tests/integration only: MAMORI_TEST_SHRINK_AT=BYTES in the
- * environment truncates a mapped file to BYTES once the reader has delivered
- * a record past that offset — a file cut mid-run, deterministically. */
+/* Test hook, for tests/integration/shrink.sh only: MAMORI_TEST_SHRINK_AT=BYTES
+ * in the environment truncates a mapped file to BYTES once its reader is past
+ * BYTES / 2 — a file cut mid-run, deterministically (no sleeps), and at a
+ * size that is the truth: what lies wholly before BYTES is what is kept. */
 static void shrink_hook(struct pcapf *f)
 {
-    if (f->test_shrink_at && f->base + f->pos > f->test_shrink_at) {
+    if (f->test_shrink_at && f->base + f->pos > f->test_shrink_at / 2) {
         if (truncate(f->name, (off_t)f->test_shrink_at) < 0) {
-            /* the test sees the file whole and fails */
+            /* the test then sees the file read whole, and fails */
         }
         f->test_shrink_at = 0;
     }
