@@ -65,6 +65,7 @@ struct pcapf {
     size_t released; /* mapped bytes before this were given back (MADV_DONTNEED) */
     size_t populated; /* mapped bytes before this are in the page table */
     int slot;         /* its entry in the SIGBUS registry while mapped */
+    bool cut;         /* fstat found the mapped file shorter than it was at open */
     uint64_t shrank_to, shrank_at; /* set once the file shrank: every later call fails */
     uint64_t test_shrink_at;       /* MAMORI_TEST_SHRINK_AT, a test hook (see shrink_hook) */
     uint64_t base, count;
@@ -131,10 +132,11 @@ static int linktype_to_dlt(uint32_t lt)
  * end, and SIGBUS kills.  So a handler catches it: a fault inside a live
  * mapping maps anonymous zero pages over the rest of that mapping, marks it
  * shrank and returns, and the load reads zeros.  The reader then checks the
- * mark once per call (and after touching the last byte of the last record it
- * hands out), learns the new size with fstat and delivers again only the
- * records that lie wholly before it, then fails: "PATH: file shrank to N bytes
- * while being read (at byte M)".  No byte below the new size is ever zeroed
+ * mark once per call, after touching the page that follows the last record it
+ * would hand out (the page holding the new end reads zeros past it without a
+ * fault), learns the new size with fstat and delivers again only the records
+ * that lie wholly before it, then fails: "PATH: file shrank to N bytes while
+ * being read (at byte M)".  No byte below the new size is ever zeroed
  * (the kernel faults only on pages wholly past it), so those records are the
  * file's own.  The window left: a record checked whole when it was handed out
  * and cut before the caller decodes it reads as zeros to the caller (one
@@ -146,13 +148,14 @@ static int linktype_to_dlt(uint32_t lt)
  * CAS on its owner flag, and its range is published under a sequence number
  * (odd while it changes), so a handler in any thread — both shard threads map
  * the same file — reads either a whole range or skips the slot, never a range
- * half of one mapping and half of the next.  The fault itself is always on a
- * mapping of the faulting thread, which cannot be unmapped under it. */
+ * half of one mapping and half of the next.  The mapping that faulted cannot
+ * be unmapped under the handler: the faulting thread holds its records, valid
+ * until the next call or pcapf_free (pcapfile.h). */
 static struct {
     atomic_int owned;
     atomic_uint seq;
     atomic_uintptr_t lo, hi;
-    volatile sig_atomic_t shrank;
+    atomic_int shrank; /* lock-free: safe in a handler, seen by every thread */
 } maps[SLOTS];
 static struct sigaction prev_bus; /* chained for faults that are not ours */
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -174,7 +177,7 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
                        -1, 0);
         errno = saved;
         if (z == MAP_FAILED) break; /* returning would fault again forever */
-        maps[i].shrank = 1;
+        atomic_store(&maps[i].shrank, 1);
         return;
     }
     if (prev_bus.sa_flags & SA_SIGINFO) {
@@ -216,7 +219,7 @@ static int slot_take(const void *m, size_t len)
         atomic_fetch_add(&maps[i].seq, 1);
         atomic_store(&maps[i].lo, (uintptr_t)m);
         atomic_store(&maps[i].hi, ((uintptr_t)m + len + page_size - 1) / page_size * page_size);
-        maps[i].shrank = 0;
+        atomic_store(&maps[i].shrank, 0);
         atomic_fetch_add(&maps[i].seq, 1);
         return i;
     }
@@ -241,7 +244,16 @@ static void unmap(struct pcapf *f)
 
 static bool shrank(const struct pcapf *f)
 {
-    return f->mapped && maps[f->slot].shrank;
+    return f->mapped && (f->cut || atomic_load_explicit(&maps[f->slot].shrank, memory_order_relaxed));
+}
+
+/* The page holding the new end reads as zeros past it, without a fault: only
+ * fstat tells a cut there. */
+static bool cut_now(struct pcapf *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->cap) f->cut = true;
+    return f->cut;
 }
 
 /* A regular file (from its start) is mapped whole instead of read: neither
@@ -304,7 +316,7 @@ static int unmap_file(struct pcapf *f, size_t need)
         return err_set(-errno, "%s: %s", f->name, strerror(errno));
     }
     memcpy(b, f->buf + f->pos, tail);
-    if (shrank(f)) { /* the tail may be zeros: the caller reports the shrink */
+    if (shrank(f) || cut_now(f)) { /* the tail may be zeros: the caller reports it */
         free(b);
         return -ESTALE;
     }
@@ -716,14 +728,20 @@ int pcapf_next_batch(struct pcapf *f, struct pcapf_rec *r, int max)
         if (rc <= 0) break;
         n++;
     }
-    if (f->mapped) {
-        /* the last byte of the batch: a page past a new end faults here, not
-         * in the caller's decode (every byte before it is before it in the
-         * file, and a file shrinks from its end) */
-        if (n > 0 && r[n - 1].caplen)
-            (void)*(volatile const uint8_t *)&r[n - 1].data[r[n - 1].caplen - 1];
-        if (shrank(f)) return reread(f, r, max, pos0, count0);
+    if (f->mapped && n > 0) {
+        /* The page after the batch's last byte: it faults here, not in the
+         * caller's decode, if the file now ends before it (the page holding
+         * the end does not fault: it reads zeros past it).  Every byte of the
+         * batch is before it, and a file shrinks from its end.  In the file's
+         * last page, fstat tells instead (a few batches per file). */
+        uintptr_t e = (uintptr_t)(r[n - 1].data + r[n - 1].caplen);
+        uintptr_t probe = (e + page_size - 1) / page_size * page_size;
+        if (probe - (uintptr_t)f->buf < f->cap)
+            (void)*(volatile const uint8_t *)probe;
+        else
+            cut_now(f);
     }
+    if (shrank(f)) return reread(f, r, max, pos0, count0);
     if (rc == -ENODATA) return n;
     if (rc < 0) return n ? n : rc; /* the damage is met again by the next call */
     return n;

@@ -584,11 +584,13 @@ static void file_source_twice(void **state)
 /* A mapped file truncated under its readers (copytruncate): no SIGBUS death;
  * each reader, one in its own thread, delivers exactly the records that lie
  * wholly before the new end, each equal to libpcap's from an uncut copy, then
- * fails naming the file and the new size, and keeps failing. */
+ * fails naming the file and the new size, and keeps failing.  One reader asks
+ * for 64 records at a time, the other for one. */
 struct shrunk {
     struct pcapf *f;
     pcap_t *p;   /* libpcap on the uncut copy, at the same record */
     size_t half; /* the size the file is cut to */
+    int batch;   /* records asked for at a time */
     long got;    /* records delivered, all of them */
     int rc;      /* the call that ended the reading */
 };
@@ -598,7 +600,7 @@ static void *read_shrunk(void *arg)
     struct shrunk *s = arg;
     struct pcapf_rec r[64];
     for (int k = 0; k < 1000000; k++) {
-        s->rc = pcapf_next_batch(s->f, r, 64);
+        s->rc = pcapf_next_batch(s->f, r, s->batch);
         if (s->rc <= 0) break;
         if (pcapf_offset(s->f) > s->half) s->rc = -9999; /* a record past the new end */
         for (int i = 0; i < s->rc; i++) {
@@ -621,17 +623,22 @@ static void shrunk_file(void **state)
     gen_pcap(&o, false, 0, 1, 18000);
     assert_true(o.n > 16u << 20);
     char *path = save(&o, o.n), *copy = save(&o, o.n), eb[PCAP_ERRBUF_SIZE], msg[512];
-    size_t half = o.n / 2;
+    /* cut one byte short of the end of the record around the middle: the
+     * rest of that record shares the page of the new end, which reads as
+     * zeros there without a fault */
+    size_t half = 0, at = 24;
     long want = 0; /* records wholly before half, from the bytes written */
-    for (size_t at = 24; at + 16 <= o.n; want++) {
+    while (at < o.n / 2) {
         uint32_t caplen;
         memcpy(&caplen, o.b + at + 8, 4);
         at += 16 + caplen;
-        if (at > half) break;
+        want++;
     }
+    half = at - 1;
+    want--;
     struct shrunk s[2];
     for (int i = 0; i < 2; i++) {
-        s[i] = (struct shrunk){.f = pcapf_open(path), .half = half};
+        s[i] = (struct shrunk){.f = pcapf_open(path), .half = half, .batch = i ? 1 : 64};
         assert_non_null(s[i].f);
         s[i].p = pcap_open_offline_with_tstamp_precision(copy, PCAP_TSTAMP_PRECISION_MICRO, eb);
         assert_non_null(s[i].p);
