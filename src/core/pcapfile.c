@@ -244,7 +244,8 @@ static void unmap(struct pcapf *f)
 
 static bool shrank(const struct pcapf *f)
 {
-    return f->mapped && (f->cut || atomic_load_explicit(&maps[f->slot].shrank, memory_order_relaxed));
+    return f->mapped &&
+           (f->cut || atomic_load_explicit(&maps[f->slot].shrank, memory_order_relaxed));
 }
 
 /* The page holding the new end reads as zeros past it, without a fault: only
