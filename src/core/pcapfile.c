@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,7 @@
 #define BT_SPB 3u
 #define BT_EPB 6u
 #define BOM 0x1A2B3C4Du
+#define SLOTS 16 /* live mappings at once; a 17th file is read instead */
 
 enum scale { PASS, UP_DEC, DOWN_DEC, UP_BIN, DOWN_BIN };
 enum lens { NOT_SWAPPED, MAYBE_SWAPPED, SWAPPED };
@@ -60,6 +64,10 @@ struct pcapf {
     bool mapped;     /* buf is the whole file, mapped: cap = end = its size at open */
     size_t released; /* mapped bytes before this were given back (MADV_DONTNEED) */
     size_t populated; /* mapped bytes before this are in the page table */
+    int slot;         /* its entry in the SIGBUS registry while mapped */
+    bool cut;         /* fstat found the mapped file shorter than it was at open */
+    uint64_t shrank_to, shrank_at; /* set once the file shrank: every later call fails */
+    uint64_t test_shrink_at;       /* MAMORI_TEST_SHRINK_AT, a test hook (see shrink_hook) */
     uint64_t base, count;
     bool swapped;
     /* pcap */
@@ -119,6 +127,136 @@ static int linktype_to_dlt(uint32_t lt)
     }
 }
 
+/* A file truncated while it is mapped (logrotate's copytruncate, an operator,
+ * a failing disk) raises SIGBUS on the first load from a page past its new
+ * end, and SIGBUS kills.  So a handler catches it: a fault inside a live
+ * mapping maps anonymous zero pages over the rest of that mapping, marks it
+ * shrank and returns, and the load reads zeros.  The reader then checks the
+ * mark once per call, after touching the page that follows the last record it
+ * would hand out (the page holding the new end reads zeros past it without a
+ * fault), learns the new size with fstat and delivers again only the records
+ * that lie wholly before it, then fails: "PATH: file shrank to N bytes while
+ * being read (at byte M)".  No byte below the new size is ever zeroed
+ * (the kernel faults only on pages wholly past it), so those records are the
+ * file's own.  The window left: a record checked whole when it was handed out
+ * and cut before the caller decodes it reads as zeros to the caller (one
+ * batch, microseconds; the next call reports the shrink); closing it would
+ * cost the caller a check after every decode.
+ *
+ * A signal handler cannot be given a context, so the mappings it must know
+ * are global: a fixed table of SLOTS entries, lock-free.  A slot is taken by
+ * CAS on its owner flag, and its range is published under a sequence number
+ * (odd while it changes), so a handler in any thread — both shard threads map
+ * the same file — reads either a whole range or skips the slot, never a range
+ * half of one mapping and half of the next.  The mapping that faulted cannot
+ * be unmapped under the handler: the faulting thread holds its records, valid
+ * until the next call or pcapf_free (pcapfile.h). */
+static struct {
+    atomic_int owned;
+    atomic_uint seq;
+    atomic_uintptr_t lo, hi;
+    atomic_int shrank; /* lock-free: safe in a handler, seen by every thread */
+} maps[SLOTS];
+static struct sigaction prev_bus; /* chained for faults that are not ours */
+static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t page_size;
+
+/* Runs in the faulting thread.  Ours: zeros over the rest of the mapping. */
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    for (int i = 0; si->si_code > 0 && i < SLOTS; i++) {
+        unsigned s1 = atomic_load(&maps[i].seq);
+        if (s1 & 1) continue;
+        uintptr_t lo = atomic_load(&maps[i].lo), hi = atomic_load(&maps[i].hi);
+        if (atomic_load(&maps[i].seq) != s1 || a < lo || a >= hi) continue;
+        int saved = errno;
+        uintptr_t from = a / page_size * page_size;
+        /* mmap is a bare system call on Linux, safe here (POSIX does not list it) */
+        void *z = mmap((void *)from, hi - from, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        errno = saved;
+        if (z == MAP_FAILED) break; /* returning would fault again forever */
+        atomic_store(&maps[i].shrank, 1);
+        return;
+    }
+    if (prev_bus.sa_flags & SA_SIGINFO) {
+        if (prev_bus.sa_sigaction) {
+            prev_bus.sa_sigaction(sig, si, uc); /* ASan's own report, for one */
+            return;
+        }
+    } else if (prev_bus.sa_handler != SIG_DFL && prev_bus.sa_handler != SIG_IGN) {
+        prev_bus.sa_handler(sig);
+        return;
+    }
+    signal(SIGBUS, SIG_DFL); /* the load faults again and the process dies of it */
+    if (si->si_code <= 0) raise(SIGBUS);
+}
+
+/* Before each mapping: installed the first time, and again whenever someone
+ * replaced it since (a test harness such as cmocka sets its own per test);
+ * the one found is chained.  Installing at the first mapping, not at start-up,
+ * puts it after ASan's, which then reports the faults that are not ours. */
+static bool bus_install(void)
+{
+    pthread_mutex_lock(&bus_lock);
+    if (!page_size) page_size = (size_t)sysconf(_SC_PAGESIZE);
+    struct sigaction cur, sa = {.sa_sigaction = on_bus, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    bool ok = sigaction(SIGBUS, NULL, &cur) == 0;
+    if (ok && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_bus))
+        ok = sigaction(SIGBUS, &sa, &prev_bus) == 0;
+    pthread_mutex_unlock(&bus_lock);
+    return ok;
+}
+
+static int slot_take(const void *m, size_t len)
+{
+    if (!bus_install()) return -1;
+    for (int i = 0; i < SLOTS; i++) {
+        int free_ = 0;
+        if (!atomic_compare_exchange_strong(&maps[i].owned, &free_, 1)) continue;
+        atomic_fetch_add(&maps[i].seq, 1);
+        atomic_store(&maps[i].lo, (uintptr_t)m);
+        atomic_store(&maps[i].hi, ((uintptr_t)m + len + page_size - 1) / page_size * page_size);
+        atomic_store(&maps[i].shrank, 0);
+        atomic_fetch_add(&maps[i].seq, 1);
+        return i;
+    }
+    return -1;
+}
+
+static void slot_drop(int i)
+{
+    atomic_fetch_add(&maps[i].seq, 1);
+    atomic_store(&maps[i].lo, 0);
+    atomic_store(&maps[i].hi, 0);
+    atomic_fetch_add(&maps[i].seq, 1);
+    atomic_store(&maps[i].owned, 0);
+}
+
+static void unmap(struct pcapf *f)
+{
+    munmap(f->buf, f->cap);
+    slot_drop(f->slot);
+    f->mapped = false;
+}
+
+static bool shrank(const struct pcapf *f)
+{
+    return f->mapped &&
+           (f->cut || atomic_load_explicit(&maps[f->slot].shrank, memory_order_relaxed));
+}
+
+/* The page holding the new end reads as zeros past it, without a fault: only
+ * fstat tells a cut there. */
+static bool cut_now(struct pcapf *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->cap) f->cut = true;
+    return f->cut;
+}
+
 /* A regular file (from its start) is mapped whole instead of read: neither
  * thread that reads it copies it.  The pages already parsed are given back
  * every RELEASE bytes, so the file's share of the RSS stays bounded. */
@@ -130,6 +268,12 @@ static void map_file(struct pcapf *f)
         return;
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
     if (m == MAP_FAILED) return;
+    if ((f->slot = slot_take(m, (size_t)st.st_size)) < 0) { /* no SIGBUS guard: read it */
+        munmap(m, (size_t)st.st_size);
+        return;
+    }
+    const char *t = getenv("MAMORI_TEST_SHRINK_AT");
+    if (t) f->test_shrink_at = strtoull(t, NULL, 10);
     madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
     f->mapped = true;
     f->buf = m;
@@ -173,8 +317,11 @@ static int unmap_file(struct pcapf *f, size_t need)
         return err_set(-errno, "%s: %s", f->name, strerror(errno));
     }
     memcpy(b, f->buf + f->pos, tail);
-    munmap(f->buf, f->cap);
-    f->mapped = false;
+    if (shrank(f) || cut_now(f)) { /* the tail may be zeros: the caller reports it */
+        free(b);
+        return -ESTALE;
+    }
+    unmap(f);
     f->base += f->pos;
     f->buf = b;
     f->cap = cap;
@@ -524,22 +671,80 @@ static int next(struct pcapf *f, struct pcapf_rec *r, bool may_read)
     }
 }
 
+static int shrank_err(const struct pcapf *f)
+{
+    return err_set(-ESTALE, "%s: file shrank to %llu bytes while being read (at byte %llu)",
+                   f->name, (unsigned long long)f->shrank_to, (unsigned long long)f->shrank_at);
+}
+
+/* The file shrank under the batch that began at pos0: the batch is parsed
+ * again with the buffer cut at the new size, so only records wholly before it
+ * are delivered (their bytes are the file's own: see the top of the file). */
+static int reread(struct pcapf *f, struct pcapf_rec *r, int max, size_t pos0, uint64_t count0)
+{
+    struct stat st;
+    uint64_t size = fstat(f->fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    f->pos = pos0;
+    f->count = count0;
+    if (size < f->base + f->end) f->end = size > f->base + f->pos ? size - f->base : f->pos;
+    int n = 0;
+    while (n < max && parse(f, &r[n]) > 0) {
+        f->count++;
+        n++;
+    }
+    f->shrank_to = size;
+    f->shrank_at = f->base + f->pos;
+    if (!f->shrank_at) f->shrank_at = 1; /* the mark that the reader is done */
+    return n ? n : shrank_err(f);
+}
+
+/* Test hook, for tests/integration/shrink.sh only: MAMORI_TEST_SHRINK_AT=BYTES
+ * in the environment truncates a mapped file to BYTES once its reader is past
+ * BYTES / 2 — a file cut mid-run, deterministically (no sleeps), and at a
+ * size that is the truth: what lies wholly before BYTES is what is kept. */
+static void shrink_hook(struct pcapf *f)
+{
+    if (f->test_shrink_at && f->base + f->pos > f->test_shrink_at / 2) {
+        if (truncate(f->name, (off_t)f->test_shrink_at) < 0) {
+            /* the test then sees the file read whole, and fails */
+        }
+        f->test_shrink_at = 0;
+    }
+}
+
 int pcapf_next(struct pcapf *f, struct pcapf_rec *r)
 {
-    int rc = next(f, r, true);
-    return rc == -ENODATA ? 0 : rc;
+    return pcapf_next_batch(f, r, 1);
 }
 
 int pcapf_next_batch(struct pcapf *f, struct pcapf_rec *r, int max)
 {
-    int n = 0;
+    if (f->shrank_at) return shrank_err(f);
+    size_t pos0 = f->pos;
+    uint64_t count0 = f->count;
+    int n = 0, rc = 0;
+    if (f->mapped) shrink_hook(f);
     while (n < max) {
-        int rc = next(f, &r[n], n == 0); /* a refill would move the records before */
-        if (rc == -ENODATA) return n;
-        if (rc < 0) return n ? n : rc; /* the damage is met again by the next call */
-        if (rc == 0) break;
+        rc = next(f, &r[n], n == 0); /* a refill would move the records before */
+        if (rc <= 0) break;
         n++;
     }
+    if (f->mapped && n > 0) {
+        /* The page after the batch's last byte: it faults here, not in the
+         * caller's decode, if the file now ends before it (the page holding
+         * the end does not fault: it reads zeros past it).  Every byte of the
+         * batch is before it, and a file shrinks from its end.  In the file's
+         * last page, fstat tells instead (a few batches per file). */
+        uintptr_t e = (uintptr_t)(r[n - 1].data + r[n - 1].caplen);
+        uintptr_t probe = (e + page_size - 1) / page_size * page_size;
+        if (probe - (uintptr_t)f->buf < f->cap)
+            (void)*(volatile const uint8_t *)probe;
+        else
+            cut_now(f);
+    }
+    if (shrank(f)) return reread(f, r, max, pos0, count0);
+    if (rc == -ENODATA) return n;
+    if (rc < 0) return n ? n : rc; /* the damage is met again by the next call */
     return n;
 }
 
@@ -574,7 +779,7 @@ static struct pcapf *open_fd(int fd, const char *name, int own_fd, size_t chunk,
     if (!f || !(f->name = strdup(name)) || (!f->mapped && !(f->buf = malloc(chunk)))) {
         if (f) {
             free(f->name);
-            if (f->mapped) munmap(f->buf, f->cap);
+            if (f->mapped) unmap(f);
         }
         free(f);
         if (own_fd) close(fd);
@@ -662,7 +867,7 @@ void pcapf_free(struct pcapf *f)
     if (!f) return;
     if (f->own_fd) close(f->fd);
     if (f->mapped)
-        munmap(f->buf, f->cap);
+        unmap(f);
     else
         free(f->buf);
     free(f->ifs);

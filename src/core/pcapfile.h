@@ -11,7 +11,9 @@
  * back every 32 MiB (RSS stays bounded) and the next 4 MiB are entered in the
  * page table ahead.  Should the file grow while it is read, what was appended
  * is read() from the end of the mapping on.  (A file truncated while it is
- * mapped raises SIGBUS: captures being rewritten in place are not read.)
+ * mapped raises SIGBUS, which a process-wide handler turns into zero pages:
+ * the reader delivers the records wholly before the new end, then fails with
+ * "PATH: file shrank to N bytes while being read (at byte M)", -ESTALE.)
  *
  * Formats: classic pcap (µs and ns magic, either byte order) and pcapng
  * (sections with their own byte order, one link type and if_tsresol /

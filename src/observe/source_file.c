@@ -65,6 +65,7 @@ static int file_next(void *st, struct pcapf_rec *r, int max)
     int n = pcapf_next_batch(s->f, r, max);
     if (n >= 0) return n;
     if (n == -EINTR) return -EAGAIN; /* nothing consumed: the caller checks its stop flag */
+    if (n == -ESTALE) return n;       /* "PATH: file shrank to N bytes ...": nothing to add */
     char why[256];
     detail(s->path, why, sizeof why);
     return err_set(n, "%s: damaged capture after %llu complete records: %s", s->path,

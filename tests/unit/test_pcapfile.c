@@ -10,12 +10,14 @@
  * damaged file: the same records first, then an error naming the byte.
  * Files of 8 MiB and more are mapped (and checked to be, in /proc/self/maps):
  * read whole and in batches past the 32 MiB the mapping gives back at a time,
- * cut at the end of the mapping, and grown after they were opened. */
+ * cut at the end of the mapping, and grown after they were opened, and
+ * truncated to half while two readers (one in its own thread) are in it. */
 #include "core/err.h"
 #include "core/pcapfile.h"
 #include "observe/source.h"
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
@@ -579,13 +581,111 @@ static void file_source_twice(void **state)
     free(o.b);
 }
 
+/* A mapped file truncated under its readers (copytruncate): no SIGBUS death;
+ * each reader, one in its own thread, delivers exactly the records that lie
+ * wholly before the new end, each equal to libpcap's from an uncut copy, then
+ * fails naming the file and the new size, and keeps failing.  One reader asks
+ * for 64 records at a time, the other for one. */
+struct shrunk {
+    struct pcapf *f;
+    pcap_t *p;   /* libpcap on the uncut copy, at the same record */
+    size_t half; /* the size the file is cut to */
+    int batch;   /* records asked for at a time */
+    long got;    /* records delivered, all of them */
+    int rc;      /* the call that ended the reading */
+};
+
+static void *read_shrunk(void *arg)
+{
+    struct shrunk *s = arg;
+    struct pcapf_rec r[64];
+    for (int k = 0; k < 1000000; k++) {
+        s->rc = pcapf_next_batch(s->f, r, s->batch);
+        if (s->rc <= 0) break;
+        if (pcapf_offset(s->f) > s->half) s->rc = -9999; /* a record past the new end */
+        for (int i = 0; i < s->rc; i++) {
+            struct pcap_pkthdr *h;
+            const u_char *d;
+            if (pcap_next_ex(s->p, &h, &d) != 1 || h->caplen != r[i].caplen ||
+                h->len != r[i].wirelen || memcmp(d, r[i].data, h->caplen) != 0)
+                s->rc = -9998; /* not libpcap's record at this index */
+        }
+        if (s->rc < 0) break;
+        s->got += s->rc;
+    }
+    return NULL;
+}
+
+static void shrunk_file(void **state)
+{
+    (void)state;
+    struct out o = {0};
+    gen_pcap(&o, false, 0, 1, 18000);
+    assert_true(o.n > 16u << 20);
+    char *path = save(&o, o.n), *copy = save(&o, o.n), eb[PCAP_ERRBUF_SIZE], msg[512];
+    /* cut one byte short of the end of the record around the middle: the
+     * rest of that record shares the page of the new end, which reads as
+     * zeros there without a fault */
+    size_t half = 0, at = 24;
+    long want = 0; /* records wholly before half, from the bytes written */
+    while (at < o.n / 2) {
+        uint32_t caplen;
+        memcpy(&caplen, o.b + at + 8, 4);
+        at += 16 + caplen;
+        want++;
+    }
+    half = at - 1;
+    want--;
+    struct shrunk s[2];
+    for (int i = 0; i < 2; i++) {
+        s[i] = (struct shrunk){.f = pcapf_open(path), .half = half, .batch = i ? 1 : 64};
+        assert_non_null(s[i].f);
+        s[i].p = pcap_open_offline_with_tstamp_precision(copy, PCAP_TSTAMP_PRECISION_MICRO, eb);
+        assert_non_null(s[i].p);
+        struct pcapf_rec r[64];
+        while (pcapf_offset(s[i].f) < (i ? 4u : 6u) << 20) { /* the first records, whole */
+            int n = pcapf_next_batch(s[i].f, r, 64);
+            assert_true(n > 0);
+            for (int k = 0; k < n; k++) {
+                struct pcap_pkthdr *h;
+                const u_char *d;
+                assert_int_equal(pcap_next_ex(s[i].p, &h, &d), 1);
+                assert_int_equal(h->caplen, r[k].caplen);
+                assert_memory_equal(d, r[k].data, h->caplen);
+            }
+            s[i].got += n;
+        }
+    }
+    assert_true(mapped(path));
+    assert_int_equal(truncate(path, (off_t)half), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_shrunk, &s[1]), 0);
+    read_shrunk(&s[0]);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    snprintf(msg, sizeof msg, "%s: file shrank to %zu bytes while being read", path, half);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].rc, -ESTALE);
+        assert_int_equal(s[i].got, want);
+        struct pcapf_rec r;
+        assert_int_equal(pcapf_next(s[i].f, &r), -ESTALE); /* and it stays failed */
+        assert_non_null(strstr(err_msg(), msg));
+        pcapf_free(s[i].f);
+        pcap_close(s[i].p);
+    }
+    unlink(path);
+    unlink(copy);
+    free(path);
+    free(copy);
+    free(o.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pcap_layouts),   cmocka_unit_test(pcap_snapshot_cut),
         cmocka_unit_test(pcapng_layouts), cmocka_unit_test(damaged),
         cmocka_unit_test(not_captures),   cmocka_unit_test(file_source_twice),
-        cmocka_unit_test(mapped_files),
+        cmocka_unit_test(mapped_files),   cmocka_unit_test(shrunk_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
