@@ -474,23 +474,53 @@ static void open_interval(struct agg *a, int64_t ts_us)
 
 /* A frame decoded ahead of the clock's verdict (decoding depends on the
  * bytes alone), with its source's hash and, when this shard counts it, its
- * destination's (hashed once for every sketch it feeds). */
+ * destination's (hashed once for every sketch it feeds).  A frame of another
+ * shard's source is foreign: told by its source address alone (pkt_source)
+ * and not decoded, as its owner counts it whole — packets, and malformed,
+ * non-IP and outside the darknet alike (merge.c adds those up).  A frame
+ * with no source address to tell is shard 0's. */
 struct decoded {
     struct pkt p;
     enum pkt_status st;
-    bool darknet, mine;
+    bool darknet, mine, foreign;
     uint64_t hsrc, hdst;
+    int dlt; /* the frame, for a foreign one shard 0 may yet sample */
+    const uint8_t *data;
+    size_t caplen;
 };
 
 static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t caplen,
                    struct decoded *d)
 {
-    d->darknet = d->mine = false;
+    d->darknet = d->mine = d->foreign = false;
+    if (a->cfg.n_shards > 1) {
+        struct ipaddr src;
+        bool has = pkt_source(dlt, data, caplen, &src);
+        if (has ? shard_of(a, ip_hash(&src, HASH_SEED_SRC)) != a->cfg.shard : a->cfg.shard != 0) {
+            d->foreign = true;
+            d->dlt = dlt;
+            d->data = data;
+            d->caplen = caplen;
+            return;
+        }
+    }
     d->st = pkt_decode(dlt, data, caplen, &d->p);
     if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
     d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC);
     d->mine = a->cfg.n_shards <= 1 || shard_of(a, d->hsrc) == a->cfg.shard;
     if (d->mine) d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
+}
+
+/* Shard 0 samples every shard's packets: a foreign frame is decoded after
+ * all while its second of packet time still takes samples (sample_due would
+ * only count it past them). */
+static void sample_foreign_frame(struct agg *a, const struct decoded *d, int64_t ts)
+{
+    if (ts / 1000000 == a->live_second && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
+    struct pkt p;
+    if (pkt_decode(d->dlt, d->data, d->caplen, &p) == PKT_OK &&
+        pfx_set_contains(a->cfg.darknet, &p.dst))
+        sample_foreign(a, &p, ts);
 }
 
 /* A frame the clock lets in: late when older than the newest interval. */
@@ -505,6 +535,10 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
     if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
+    if (d->foreign) {
+        if (a->cfg.shard == 0) sample_foreign_frame(a, d, ts);
+        return 0;
+    }
     switch (d->st) {
     case PKT_MALFORMED:
         a->malformed++;
