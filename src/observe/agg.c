@@ -25,11 +25,29 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
+/* A source's entry.  What a packet reads here — the key, the stamp and the
+ * row index — comes first, so that it is one cache line (of 104-byte entries
+ * on 64-byte lines, 6 in 8 start where the first 24 bytes fit in a line).
+ * The window's counts are not kept per packet but folded in from the
+ * interval's row when it closes (fold_window), as its ports are when the
+ * interval's own list of them is full (ports_overflow). */
 struct srcent {
-    struct src_row r; /* the event window's row; key: r.ip, the first member */
+    struct ipaddr ip; /* the key: the first member */
     uint32_t stamp;   /* serial of the interval its ivrow belongs to */
     uint32_t iv;      /* index of that ivrow */
+    const char *as_name;
+    int64_t first_us, last_us;
+    uint64_t packets, bytes;
+    uint16_t ports[8];
+    uint8_t nports, more_ports, fpmask, clsmask;
+    char cc[3];
+    uint8_t has_loc;
+    uint32_t asn;
+    float lat, lon;
 };
+_Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
+_Static_assert(offsetof(struct srcent, iv) + sizeof(uint32_t) <= 24, "a packet reads 24 bytes");
+_Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
 
 /* A source's counts in the open interval, in a dense array apart from the
  * window's table: the table's entries stay small (it is the memory of a
@@ -38,6 +56,7 @@ struct ivrow {
     uint32_t slot; /* of the source's entry in the table */
     uint8_t nports, more, fpmask, clsmask;
     uint8_t counted[2]; /* bit i: the port key (TCP, UDP) of ports[i] holds this source */
+    uint8_t spilled;    /* its full list of ports went to the window early */
     uint16_t ports[8];
     uint64_t packets, bytes;
     int64_t first, last;
@@ -139,16 +158,39 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static void geo_fill(struct agg *a, struct src_row *r)
+static void geo_fill(struct agg *a, const struct ipaddr *ip, char cc[3], uint32_t *asn,
+                     const char **as_name, uint8_t *has_loc, float *lat, float *lon)
 {
     struct geo_info gi;
-    geo_cache_lookup(a->geo, &r->ip, &gi);
-    memcpy(r->cc, gi.cc, 3);
-    r->asn = gi.asn;
-    r->as_name = gi.as_name;
-    r->has_loc = gi.has_loc;
-    r->lat = (float)gi.lat;
-    r->lon = (float)gi.lon;
+    geo_cache_lookup(a->geo, ip, &gi);
+    memcpy(cc, gi.cc, 3);
+    *asn = gi.asn;
+    *as_name = gi.as_name;
+    *has_loc = gi.has_loc;
+    *lat = (float)gi.lat;
+    *lon = (float)gi.lon;
+}
+
+/* The entry as the window's row (its counts as folded so far). */
+static struct src_row entry_row(const struct srcent *s)
+{
+    struct src_row o = {.ip = s->ip,
+                        .first_us = s->first_us,
+                        .last_us = s->last_us,
+                        .packets = s->packets,
+                        .bytes = s->bytes,
+                        .nports = s->nports,
+                        .more_ports = s->more_ports,
+                        .fpmask = s->fpmask,
+                        .clsmask = s->clsmask,
+                        .asn = s->asn,
+                        .has_loc = s->has_loc,
+                        .lat = s->lat,
+                        .lon = s->lon,
+                        .as_name = s->as_name};
+    memcpy(o.ports, s->ports, sizeof o.ports);
+    memcpy(o.cc, s->cc, sizeof o.cc);
+    return o;
 }
 
 static struct srcent *entry_at(const struct agg *a, size_t slot)
@@ -196,9 +238,10 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     if (!(s = table_get(&a->srcs, ip, h, &created))) return NULL;
     if (a->srcs.cap != cap) touched_rebuild(a);
     if (created) { /* geo and ASN once per source and window */
-        s->r.first_us = s->r.last_us = ts;
-        s->r.as_name = "";
-        if (a->cfg.geo) geo_fill(a, &s->r);
+        s->first_us = s->last_us = ts;
+        s->as_name = "";
+        if (a->cfg.geo)
+            geo_fill(a, ip, s->cc, &s->asn, &s->as_name, &s->has_loc, &s->lat, &s->lon);
     }
     if (s->stamp != a->serial) {
         s->stamp = a->serial;
@@ -223,6 +266,34 @@ static unsigned ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t p
     }
     *more = 1;
     return 8;
+}
+
+/* A port the interval's full list has no room for still goes to the window's
+ * list, after the interval's (in packet order, as if the window's list took
+ * every packet); from then on the window's list takes them directly. */
+static void ports_overflow(struct srcent *s, struct ivrow *v, uint16_t port)
+{
+    if (!v->spilled) {
+        for (uint8_t j = 0; j < v->nports; j++)
+            ports_add(s->ports, &s->nports, &s->more_ports, v->ports[j]);
+        v->spilled = 1;
+    }
+    ports_add(s->ports, &s->nports, &s->more_ports, port);
+}
+
+/* The closing interval's counts of a source into its window's: sums, the
+ * earliest and latest, the masks, and its ports after the window's (a port
+ * already there, or spilled, changes nothing). */
+static void fold_window(struct srcent *s, const struct ivrow *v)
+{
+    s->packets += v->packets;
+    s->bytes += v->bytes;
+    if (v->first < s->first_us) s->first_us = v->first;
+    if (v->last > s->last_us) s->last_us = v->last;
+    s->clsmask |= v->clsmask;
+    s->fpmask |= v->fpmask;
+    for (uint8_t j = 0; j < v->nports; j++)
+        ports_add(s->ports, &s->nports, &s->more_ports, v->ports[j]);
 }
 
 static bool l4_proto(const struct pkt *p)
@@ -315,7 +386,7 @@ static void sample_foreign(struct agg *a, const struct pkt *p, int64_t ts)
     if (!sample_due(a, ts)) return;
     enum pkt_class c = classify(p);
     struct src_row r = {.ip = p->src, .as_name = ""};
-    if (a->cfg.geo) geo_fill(a, &r);
+    if (a->cfg.geo) geo_fill(a, &r.ip, r.cc, &r.asn, &r.as_name, &r.has_loc, &r.lat, &r.lon);
     sample(a, p, &r, c, c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE, ts);
 }
 
@@ -340,32 +411,30 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     struct ivrow *v = NULL;
     struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
-    if (a->cfg.shard == 0 && sample_due(a, ts)) sample(a, p, s ? &s->r : NULL, c, fp, ts);
+    if (a->cfg.shard == 0 && sample_due(a, ts)) {
+        struct src_row r;
+        if (s) r = entry_row(s);
+        sample(a, p, s ? &r : NULL, c, fp, ts);
+    }
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
         return rc < 0 ? err_set(rc, "observe: out of memory")
                       : account_keys(a, p, c, hsrc, hdst, ts, len, false);
     }
-    s->r.packets++;
-    s->r.bytes += len;
     v->packets++;
     v->bytes += len;
-    if (ts > s->r.last_us) s->r.last_us = ts;
-    if (ts < s->r.first_us) s->r.first_us = ts;
     if (ts > v->last) v->last = ts;
     if (ts < v->first) v->first = ts;
-    s->r.clsmask |= (uint8_t)(1u << c);
     v->clsmask |= (uint8_t)(1u << c);
     if (fp != FP_NONE) {
-        s->r.fpmask |= (uint8_t)(1u << fp);
         v->fpmask |= (uint8_t)(1u << fp);
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
     bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
-        ports_add(s->r.ports, &s->r.nports, &s->r.more_ports, p->dport);
         unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
+        if (i == 8) ports_overflow(s, v, p->dport);
         if (i < 8) {
             uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
             counted = *bits >> i & 1;
@@ -636,11 +705,10 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
             size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* an entry spans up to three lines */
+            const uint8_t *e = t->slots + j * t->esize; /* its key, stamp and row index */
             __builtin_prefetch(&t->hash[j]);
             __builtin_prefetch(e);
-            __builtin_prefetch(e + 64);
-            __builtin_prefetch(e + sizeof(struct srcent) - 1);
+            __builtin_prefetch(e + offsetof(struct srcent, iv) + sizeof(uint32_t) - 1);
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks) __builtin_prefetch(ks);
@@ -738,17 +806,19 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
 }
 
 /* The window's rows go to the record in the table's own storage: each
- * src_row moves to the front (it is the first member of its entry and
- * smaller than it), and the table starts over, sized for as many. */
+ * entry, as a src_row (smaller than it), moves to the front, and the table
+ * starts over, sized for as many.  Every interval of the window has been
+ * folded into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
     struct table *t = &a->srcs;
     if (!t->n) return 0;
     size_t n = 0, next = t->n;
     for (size_t i = 0; i < t->cap; i++)
-        if (t->hash[i])
-            memmove(t->slots + n++ * sizeof(struct src_row), t->slots + i * t->esize,
-                    sizeof(struct src_row));
+        if (t->hash[i]) { /* the row overlaps its own entry: built apart first */
+            struct src_row o = entry_row((const struct srcent *)(t->slots + i * t->esize));
+            memcpy(t->slots + n++ * sizeof(struct src_row), &o, sizeof o);
+        }
     struct src_row *rows = realloc(t->slots, n * sizeof *rows);
     r->events = rows ? rows : (struct src_row *)t->slots;
     r->n_events = n;
@@ -765,7 +835,7 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 static bool busier(const struct agg *a, const struct ivrow *x, const struct ivrow *y)
 {
     if (x->packets != y->packets) return x->packets > y->packets;
-    return memcmp(&entry_at(a, x->slot)->r.ip, &entry_at(a, y->slot)->r.ip,
+    return memcmp(&entry_at(a, x->slot)->ip, &entry_at(a, y->slot)->ip,
                   sizeof(struct ipaddr)) < 0;
 }
 
@@ -795,7 +865,7 @@ static void heap_down(const struct agg *a, const struct ivrow **h, size_t n, siz
 /* The interval's view of a source: its own counts, the window's identity. */
 static struct src_row interval_row(const struct agg *a, const struct ivrow *v)
 {
-    struct src_row o = entry_at(a, v->slot)->r;
+    struct src_row o = entry_row(entry_at(a, v->slot));
     o.first_us = v->first;
     o.last_us = v->last;
     o.packets = v->packets;
@@ -849,18 +919,19 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             uint32_t ahead = a->iv[i + 16].slot;
             const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
             __builtin_prefetch(&a->srcs.hash[ahead]);
-            __builtin_prefetch(e + offsetof(struct srcent, r.cc));
-            __builtin_prefetch(e + offsetof(struct srcent, r.as_name));
+            __builtin_prefetch(e + offsetof(struct srcent, as_name));
+            __builtin_prefetch(e + sizeof(struct srcent) - 1);
         }
         const struct ivrow *v = &a->iv[i];
-        const struct srcent *s = entry_at(a, v->slot);
+        struct srcent *s = entry_at(a, v->slot);
         uint64_t h = a->srcs.hash[v->slot];
+        fold_window(s, v);
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
-        if (rc == 0 && s->r.cc[0])
-            rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, v, h);
-        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, v, h);
+        if (rc == 0 && s->cc[0])
+            rc = keyrow_add(&cc, (uint32_t)(s->cc[0] << 8 | s->cc[1]), NULL, v, h);
+        if (rc == 0 && s->asn) rc = keyrow_add(&asn, s->asn, s->as_name, v, h);
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
     for (int f = 0; f < FP_COUNT && rc == 0; f++)
