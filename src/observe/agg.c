@@ -62,6 +62,8 @@ struct ivrow {
     int64_t first, last;
 };
 
+_Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
+
 struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
@@ -212,8 +214,11 @@ static int touched_room(struct agg *a)
 {
     if (a->n_touched < a->cap_touched) return 0;
     size_t cap = a->cap_touched ? 2 * a->cap_touched : 1024;
-    struct ivrow *n = realloc(a->iv, cap * sizeof *n);
+    /* on line boundaries: a packet's row is then one line, not two */
+    struct ivrow *n = aligned_alloc(64, cap * sizeof *n);
     if (!n) return -ENOMEM;
+    if (a->n_touched) memcpy(n, a->iv, a->n_touched * sizeof *n);
+    free(a->iv);
     a->iv = n;
     a->cap_touched = cap;
     return 0;
