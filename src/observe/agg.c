@@ -567,10 +567,12 @@ static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t cap
                    struct decoded *d)
 {
     d->darknet = d->mine = d->foreign = false;
+    bool hashed = false;
     if (a->cfg.n_shards > 1) {
         struct ipaddr src;
-        bool has = pkt_source(dlt, data, caplen, &src);
-        if (has ? shard_of(a, ip_hash(&src, HASH_SEED_SRC)) != a->cfg.shard : a->cfg.shard != 0) {
+        hashed = pkt_source(dlt, data, caplen, &src);
+        if (hashed) d->hsrc = ip_hash(&src, HASH_SEED_SRC);
+        if (hashed ? shard_of(a, d->hsrc) != a->cfg.shard : a->cfg.shard != 0) {
             d->foreign = true;
             d->dlt = dlt;
             d->data = data;
@@ -580,7 +582,7 @@ static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t cap
     }
     d->st = pkt_decode(dlt, data, caplen, &d->p);
     if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
-    d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC);
+    if (!hashed) d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC); /* else: the same address's */
     d->mine = a->cfg.n_shards <= 1 || shard_of(a, d->hsrc) == a->cfg.shard;
     if (d->mine) d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
 }
