@@ -1,11 +1,11 @@
 /* agg — per-interval aggregation (see agg.h).
  *
  * One source table per event window.  Each entry holds the window's row and
- * the current interval's fields beside a stamp: when a packet finds the stamp
- * of an older interval, those fields start over (lazily, no pass over the
- * table), and the entry's slot goes on the interval's touched list, which is
- * what closing the interval walks.  So an interval costs nothing per source
- * it did not see, and nothing is merged into the window at its close.  The
+ * the index of its row in the open interval, valid while that row names the
+ * entry back: a packet that finds no such row starts one (lazily, no pass
+ * over the table), on the interval's touched list, which is what closing the
+ * interval walks, folding each row into its window's.  So an interval costs
+ * nothing per source it did not see, and a packet writes only its row.  The
  * port counters live in a table indexed by key that is kept from interval to
  * interval (a stamp again), so the packet path allocates only for a new
  * source, a growing sketch, or a key never seen before.  agg_frames() decodes
@@ -25,16 +25,18 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
-/* A source's entry.  What a packet reads here — the key, the stamp and the
- * row index — comes first, so that it is one cache line (of 104-byte entries
- * on 64-byte lines, 6 in 8 start where the first 24 bytes fit in a line).
+/* A source's entry.  What a packet reads here — the key and the row index —
+ * comes first, and entries are 96 bytes, so that it is always one cache
+ * line.  The entry has a row in the open interval when its index names a
+ * row of the interval and that row names its slot back (row_of): no stamp,
+ * so the entry stays 96 bytes.
  * The window's counts are not kept per packet but folded in from the
  * interval's row when it closes (fold_window), as its ports are when the
  * interval's own list of them is full (ports_overflow). */
 struct srcent {
     struct ipaddr ip; /* the key: the first member */
-    uint32_t stamp;   /* serial of the interval its ivrow belongs to */
-    uint32_t iv;      /* index of that ivrow */
+    uint32_t iv;      /* index of its ivrow, when it has one (row_of) */
+    uint32_t asn;
     const char *as_name;
     int64_t first_us, last_us;
     uint64_t packets, bytes;
@@ -42,11 +44,10 @@ struct srcent {
     uint8_t nports, more_ports, fpmask, clsmask;
     char cc[3];
     uint8_t has_loc;
-    uint32_t asn;
     float lat, lon;
 };
 _Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
-_Static_assert(offsetof(struct srcent, iv) + sizeof(uint32_t) <= 24, "a packet reads 24 bytes");
+_Static_assert(sizeof(struct srcent) == 96, "entries at 0 or 32 bytes into a line");
 _Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
 
 /* A source's counts in the open interval, in a dense array apart from the
@@ -200,13 +201,36 @@ static struct srcent *entry_at(const struct agg *a, size_t slot)
     return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
 }
 
-/* A resize moved the entries: tell this interval's rows where they went. */
+static uint32_t slot_of(const struct agg *a, const struct srcent *s)
+{
+    return (uint32_t)(((const uint8_t *)s - a->srcs.slots) / sizeof(struct srcent));
+}
+
+/* The entry's row in the open interval, or NULL. */
+static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
+{
+    return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
+}
+
+#define IV_MARK 0x80000000u /* on the entries with a row, across a resize */
+
+/* A resize is about to move the entries (the table is full and the key is
+ * new): the entries with a row are marked, to tell them afterwards. */
+static void touched_mark(struct agg *a)
+{
+    for (size_t i = 0; i < a->n_touched; i++)
+        entry_at(a, a->iv[i].slot)->iv |= IV_MARK;
+}
+
+/* The resize moved them: tell this interval's rows where they went. */
 static void touched_rebuild(struct agg *a)
 {
     for (size_t i = 0; i < a->srcs.cap; i++) {
         if (!a->srcs.hash[i]) continue;
-        const struct srcent *s = entry_at(a, i);
-        if (s->stamp == a->serial) a->iv[s->iv].slot = (uint32_t)i;
+        struct srcent *s = entry_at(a, i);
+        if (!(s->iv & IV_MARK)) continue;
+        s->iv &= ~IV_MARK;
+        a->iv[s->iv].slot = (uint32_t)i;
     }
 }
 
@@ -234,29 +258,36 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     struct srcent *s;
     if (a->n_touched >= interval_budget(a)) {
         s = table_find(&a->srcs, ip, h);
-        *full = !s || s->stamp != a->serial;
-        if (!*full) *ivp = &a->iv[s->iv];
+        *ivp = s ? row_of(a, s) : NULL;
+        *full = !*ivp;
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
     size_t cap = a->srcs.cap;
-    if (!(s = table_get(&a->srcs, ip, h, &created))) return NULL;
-    if (a->srcs.cap != cap) touched_rebuild(a);
+    /* table_get grows the table for a new key when it is 3/4 full */
+    bool grows = (a->srcs.n + 1) * 4 > cap * 3 && !table_find(&a->srcs, ip, h);
+    if (grows) touched_mark(a);
+    if (!(s = table_get(&a->srcs, ip, h, &created))) {
+        for (size_t i = 0; grows && i < a->n_touched; i++) /* not moved after all */
+            entry_at(a, a->iv[i].slot)->iv &= ~IV_MARK;
+        return NULL;
+    }
+    if (grows) touched_rebuild(a);
     if (created) { /* geo and ASN once per source and window */
         s->first_us = s->last_us = ts;
         s->as_name = "";
         if (a->cfg.geo)
             geo_fill(a, ip, s->cc, &s->asn, &s->as_name, &s->has_loc, &s->lat, &s->lon);
     }
-    if (s->stamp != a->serial) {
-        s->stamp = a->serial;
+    struct ivrow *v = row_of(a, s);
+    if (!v) {
         s->iv = (uint32_t)a->n_touched;
-        struct ivrow *v = &a->iv[a->n_touched++];
+        v = &a->iv[a->n_touched++];
         memset(v, 0, sizeof *v);
-        v->slot = (uint32_t)(((uint8_t *)s - a->srcs.slots) / a->srcs.esize);
+        v->slot = slot_of(a, s);
         v->first = v->last = ts;
     }
-    *ivp = &a->iv[s->iv];
+    *ivp = v;
     return s;
 }
 
@@ -719,10 +750,9 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
             size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* its key, stamp and row index */
+            const uint8_t *e = t->slots + j * t->esize; /* its key and row index: one line */
             __builtin_prefetch(&t->hash[j]);
             __builtin_prefetch(e);
-            __builtin_prefetch(e + offsetof(struct srcent, iv) + sizeof(uint32_t) - 1);
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks) __builtin_prefetch(ks);
@@ -740,7 +770,7 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
                 }
             }
             const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
-            if (e && e->stamp == a->serial && e->iv < a->cap_touched)
+            if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
                 __builtin_prefetch(&a->iv[e->iv]);
             else if (!e && a->geo) /* a new source: it will be looked up */
                 geo_cache_prefetch(a->geo, &d[i].p.src);
