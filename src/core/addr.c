@@ -51,24 +51,6 @@ const char *ip_format(const struct ipaddr *a, char buf[IP_STRLEN])
 }
 
 /* murmur3's finaliser: cheap and passes avalanche tests, which HyperLogLog needs. */
-uint64_t hash_mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-uint64_t ip_hash(const struct ipaddr *a, uint64_t seed)
-{
-    uint64_t hi, lo;
-    memcpy(&hi, a->b, 8);
-    memcpy(&lo, a->b + 8, 8);
-    return hash_mix64(lo ^ hash_mix64(hi ^ seed ^ 0x9e3779b97f4a7c15ULL));
-}
-
 static void mask_addr(struct ipaddr *a, unsigned len)
 {
     for (unsigned i = 0; i < 16; i++) {

@@ -33,8 +33,25 @@ void ip_from_v4(struct ipaddr *a, uint32_t host_order);
 void ip_from_v6(struct ipaddr *a, const uint8_t b[16]);
 int ip_parse(const char *s, struct ipaddr *out);
 const char *ip_format(const struct ipaddr *a, char buf[IP_STRLEN]);
-uint64_t ip_hash(const struct ipaddr *a, uint64_t seed);
-uint64_t hash_mix64(uint64_t x);
+/* Inline: every packet hashes its addresses a few times, and a call per mix
+ * was ~5% of a shard's instructions. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t ip_hash(const struct ipaddr *a, uint64_t seed)
+{
+    uint64_t hi, lo;
+    memcpy(&hi, a->b, 8);
+    memcpy(&lo, a->b + 8, 8);
+    return hash_mix64(lo ^ hash_mix64(hi ^ seed ^ 0x9e3779b97f4a7c15ULL));
+}
 
 struct pfx {
     struct ipaddr net;

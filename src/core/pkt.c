@@ -187,52 +187,80 @@ static enum pkt_status ipv6(const uint8_t *d, size_t n, struct pkt *p)
     return transport(d + off, end - off, p, 0);
 }
 
-static enum pkt_status by_ethertype(uint16_t et, const uint8_t *d, size_t n, struct pkt *p)
+/* The link layer: where the network header starts and which one it is (4, 6,
+ * or 0 for none of them).  Shared by pkt_decode and pkt_source, so that both
+ * read every link type the same way. */
+static enum pkt_status link_layer(int dlt, const uint8_t *d, size_t n, const uint8_t **l3,
+                                  size_t *l3n, int *ver)
 {
-    if (et == ETH_IPV4) return ipv4(d, n, p);
-    if (et == ETH_IPV6) return ipv6(d, n, p);
-    return PKT_NON_IP;
-}
-
-static enum pkt_status by_version(const uint8_t *d, size_t n, struct pkt *p)
-{
-    if (n < 1) return PKT_MALFORMED;
-    if ((d[0] >> 4) == 4) return ipv4(d, n, p);
-    if ((d[0] >> 4) == 6) return ipv6(d, n, p);
-    return PKT_NON_IP;
-}
-
-enum pkt_status pkt_decode(int dlt, const uint8_t *d, size_t n, struct pkt *p)
-{
-    memset(p, 0, sizeof *p);
+    uint16_t et;
+    size_t off;
+    *ver = 0;
     switch (dlt) {
-    case DLT_EN10MB: {
+    case DLT_EN10MB:
         if (n < 14) return PKT_MALFORMED;
-        size_t off = 12;
-        uint16_t et = rd16(d + off);
+        off = 12;
+        et = rd16(d + off);
         for (int tags = 0; (et == 0x8100 || et == 0x88a8 || et == 0x9100) && tags < 4; tags++) {
             off += 4;
             if (off + 2 > n) return PKT_MALFORMED;
             et = rd16(d + off);
         }
-        return by_ethertype(et, d + off + 2, n - off - 2, p);
-    }
+        off += 2;
+        break;
     case DLT_LINUX_SLL:
         if (n < 16) return PKT_MALFORMED;
-        return by_ethertype(rd16(d + 14), d + 16, n - 16, p);
+        et = rd16(d + 14);
+        off = 16;
+        break;
     case DLT_LINUX_SLL2:
         if (n < 20) return PKT_MALFORMED;
-        return by_ethertype(rd16(d), d + 20, n - 20, p);
+        et = rd16(d);
+        off = 20;
+        break;
     case DLT_NULL:
-    case DLT_LOOP: {
-        if (n < 4) return PKT_MALFORMED;
-        return by_version(d + 4, n - 4, p);
-    }
+    case DLT_LOOP:
     case DLT_RAW:
     case DLT_IPV4:
     case DLT_IPV6:
-        return by_version(d, n, p);
+        off = dlt == DLT_NULL || dlt == DLT_LOOP ? 4 : 0;
+        if (n < off + 1) return PKT_MALFORMED;
+        *l3 = d + off;
+        *l3n = n - off;
+        *ver = d[off] >> 4 == 4 ? 4 : d[off] >> 4 == 6 ? 6 : 0;
+        return *ver ? PKT_OK : PKT_NON_IP;
     default:
         return PKT_NON_IP;
     }
+    *l3 = d + off;
+    *l3n = n - off;
+    *ver = et == ETH_IPV4 ? 4 : et == ETH_IPV6 ? 6 : 0;
+    return *ver ? PKT_OK : PKT_NON_IP;
+}
+
+enum pkt_status pkt_decode(int dlt, const uint8_t *d, size_t n, struct pkt *p)
+{
+    memset(p, 0, sizeof *p);
+    const uint8_t *l3 = NULL;
+    size_t l3n = 0;
+    int ver;
+    enum pkt_status st = link_layer(dlt, d, n, &l3, &l3n, &ver);
+    if (st != PKT_OK) return st;
+    return ver == 4 ? ipv4(l3, l3n, p) : ipv6(l3, l3n, p);
+}
+
+bool pkt_source(int dlt, const uint8_t *d, size_t n, struct ipaddr *src)
+{
+    const uint8_t *l3 = NULL;
+    size_t l3n = 0;
+    int ver;
+    if (link_layer(dlt, d, n, &l3, &l3n, &ver) != PKT_OK) return false;
+    if (ver == 4) {
+        if (l3n < 20) return false;
+        ip_from_v4(src, rd32(l3 + 12));
+        return true;
+    }
+    if (l3n < 40) return false;
+    ip_from_v6(src, l3 + 8);
+    return true;
 }

@@ -53,6 +53,12 @@ struct pkt {
 bool pkt_linktype_supported(int dlt);
 enum pkt_status pkt_decode(int dlt, const uint8_t *data, size_t caplen, struct pkt *out);
 
+/* The source address alone, from the link header and the address's bytes:
+ * false when the frame has none there.  When pkt_decode says PKT_OK, it finds
+ * this same address (an aggregator shard tells its own frames by it before
+ * decoding them). */
+bool pkt_source(int dlt, const uint8_t *data, size_t caplen, struct ipaddr *src);
+
 /* Capture times a telescope can believe: 1970-01-01 up to 2100-01-01. */
 #define PKT_TIME_MAX_US (4102444800LL * 1000000)
 

@@ -1,11 +1,11 @@
 /* agg — per-interval aggregation (see agg.h).
  *
  * One source table per event window.  Each entry holds the window's row and
- * the current interval's fields beside a stamp: when a packet finds the stamp
- * of an older interval, those fields start over (lazily, no pass over the
- * table), and the entry's slot goes on the interval's touched list, which is
- * what closing the interval walks.  So an interval costs nothing per source
- * it did not see, and nothing is merged into the window at its close.  The
+ * the index of its row in the open interval, valid while that row names the
+ * entry back: a packet that finds no such row starts one (lazily, no pass
+ * over the table), on the interval's touched list, which is what closing the
+ * interval walks, folding each row into its window's.  So an interval costs
+ * nothing per source it did not see, and a packet writes only its row.  The
  * port counters live in a table indexed by key that is kept from interval to
  * interval (a stamp again), so the packet path allocates only for a new
  * source, a growing sketch, or a key never seen before.  agg_frames() decodes
@@ -25,11 +25,30 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
+/* A source's entry.  What a packet reads here — the key and the row index —
+ * comes first, and entries are 96 bytes, so that it is always one cache
+ * line.  The entry has a row in the open interval when its index names a
+ * row of the interval and that row names its slot back (row_of): no stamp,
+ * so the entry stays 96 bytes.
+ * The window's counts are not kept per packet but folded in from the
+ * interval's row when it closes (fold_window), as its ports are when the
+ * interval's own list of them is full (ports_overflow). */
 struct srcent {
-    struct src_row r; /* the event window's row; key: r.ip, the first member */
-    uint32_t stamp;   /* serial of the interval its ivrow belongs to */
-    uint32_t iv;      /* index of that ivrow */
+    struct ipaddr ip; /* the key: the first member */
+    uint32_t iv;      /* index of its ivrow, when it has one (row_of) */
+    uint32_t asn;
+    const char *as_name;
+    int64_t first_us, last_us;
+    uint64_t packets, bytes;
+    uint16_t ports[8];
+    uint8_t nports, more_ports, fpmask, clsmask;
+    char cc[3];
+    uint8_t has_loc;
+    float lat, lon;
 };
+_Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
+_Static_assert(sizeof(struct srcent) == 96, "entries at 0 or 32 bytes into a line");
+_Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
 
 /* A source's counts in the open interval, in a dense array apart from the
  * window's table: the table's entries stay small (it is the memory of a
@@ -38,10 +57,13 @@ struct ivrow {
     uint32_t slot; /* of the source's entry in the table */
     uint8_t nports, more, fpmask, clsmask;
     uint8_t counted[2]; /* bit i: the port key (TCP, UDP) of ports[i] holds this source */
+    uint8_t spilled;    /* its full list of ports went to the window early */
     uint16_t ports[8];
     uint64_t packets, bytes;
     int64_t first, last;
 };
+
+_Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
 
 struct keystat {
     uint64_t packets, bytes;
@@ -139,16 +161,39 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static void geo_fill(struct agg *a, struct src_row *r)
+static void geo_fill(struct agg *a, const struct ipaddr *ip, char cc[3], uint32_t *asn,
+                     const char **as_name, uint8_t *has_loc, float *lat, float *lon)
 {
     struct geo_info gi;
-    geo_cache_lookup(a->geo, &r->ip, &gi);
-    memcpy(r->cc, gi.cc, 3);
-    r->asn = gi.asn;
-    r->as_name = gi.as_name;
-    r->has_loc = gi.has_loc;
-    r->lat = (float)gi.lat;
-    r->lon = (float)gi.lon;
+    geo_cache_lookup(a->geo, ip, &gi);
+    memcpy(cc, gi.cc, 3);
+    *asn = gi.asn;
+    *as_name = gi.as_name;
+    *has_loc = gi.has_loc;
+    *lat = (float)gi.lat;
+    *lon = (float)gi.lon;
+}
+
+/* The entry as the window's row (its counts as folded so far). */
+static struct src_row entry_row(const struct srcent *s)
+{
+    struct src_row o = {.ip = s->ip,
+                        .first_us = s->first_us,
+                        .last_us = s->last_us,
+                        .packets = s->packets,
+                        .bytes = s->bytes,
+                        .nports = s->nports,
+                        .more_ports = s->more_ports,
+                        .fpmask = s->fpmask,
+                        .clsmask = s->clsmask,
+                        .asn = s->asn,
+                        .has_loc = s->has_loc,
+                        .lat = s->lat,
+                        .lon = s->lon,
+                        .as_name = s->as_name};
+    memcpy(o.ports, s->ports, sizeof o.ports);
+    memcpy(o.cc, s->cc, sizeof o.cc);
+    return o;
 }
 
 static struct srcent *entry_at(const struct agg *a, size_t slot)
@@ -156,13 +201,36 @@ static struct srcent *entry_at(const struct agg *a, size_t slot)
     return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
 }
 
-/* A resize moved the entries: tell this interval's rows where they went. */
+static uint32_t slot_of(const struct agg *a, const struct srcent *s)
+{
+    return (uint32_t)(((const uint8_t *)s - a->srcs.slots) / sizeof(struct srcent));
+}
+
+/* The entry's row in the open interval, or NULL. */
+static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
+{
+    return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
+}
+
+#define IV_MARK 0x80000000u /* on the entries with a row, across a resize */
+
+/* A resize is about to move the entries (the table is full and the key is
+ * new): the entries with a row are marked, to tell them afterwards. */
+static void touched_mark(struct agg *a)
+{
+    for (size_t i = 0; i < a->n_touched; i++)
+        entry_at(a, a->iv[i].slot)->iv |= IV_MARK;
+}
+
+/* The resize moved them: tell this interval's rows where they went. */
 static void touched_rebuild(struct agg *a)
 {
     for (size_t i = 0; i < a->srcs.cap; i++) {
         if (!a->srcs.hash[i]) continue;
-        const struct srcent *s = entry_at(a, i);
-        if (s->stamp == a->serial) a->iv[s->iv].slot = (uint32_t)i;
+        struct srcent *s = entry_at(a, i);
+        if (!(s->iv & IV_MARK)) continue;
+        s->iv &= ~IV_MARK;
+        a->iv[s->iv].slot = (uint32_t)i;
     }
 }
 
@@ -170,8 +238,11 @@ static int touched_room(struct agg *a)
 {
     if (a->n_touched < a->cap_touched) return 0;
     size_t cap = a->cap_touched ? 2 * a->cap_touched : 1024;
-    struct ivrow *n = realloc(a->iv, cap * sizeof *n);
+    /* on line boundaries: a packet's row is then one line, not two */
+    struct ivrow *n = aligned_alloc(64, cap * sizeof *n);
     if (!n) return -ENOMEM;
+    if (a->n_touched) memcpy(n, a->iv, a->n_touched * sizeof *n);
+    free(a->iv);
     a->iv = n;
     a->cap_touched = cap;
     return 0;
@@ -187,28 +258,36 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     struct srcent *s;
     if (a->n_touched >= interval_budget(a)) {
         s = table_find(&a->srcs, ip, h);
-        *full = !s || s->stamp != a->serial;
-        if (!*full) *ivp = &a->iv[s->iv];
+        *ivp = s ? row_of(a, s) : NULL;
+        *full = !*ivp;
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
     size_t cap = a->srcs.cap;
-    if (!(s = table_get(&a->srcs, ip, h, &created))) return NULL;
-    if (a->srcs.cap != cap) touched_rebuild(a);
-    if (created) { /* geo and ASN once per source and window */
-        s->r.first_us = s->r.last_us = ts;
-        s->r.as_name = "";
-        if (a->cfg.geo) geo_fill(a, &s->r);
+    /* table_get grows the table for a new key when it is 3/4 full */
+    bool grows = (a->srcs.n + 1) * 4 > cap * 3 && !table_find(&a->srcs, ip, h);
+    if (grows) touched_mark(a);
+    if (!(s = table_get(&a->srcs, ip, h, &created))) {
+        for (size_t i = 0; grows && i < a->n_touched; i++) /* not moved after all */
+            entry_at(a, a->iv[i].slot)->iv &= ~IV_MARK;
+        return NULL;
     }
-    if (s->stamp != a->serial) {
-        s->stamp = a->serial;
+    if (grows) touched_rebuild(a);
+    if (created) { /* geo and ASN once per source and window */
+        s->first_us = s->last_us = ts;
+        s->as_name = "";
+        if (a->cfg.geo)
+            geo_fill(a, ip, s->cc, &s->asn, &s->as_name, &s->has_loc, &s->lat, &s->lon);
+    }
+    struct ivrow *v = row_of(a, s);
+    if (!v) {
         s->iv = (uint32_t)a->n_touched;
-        struct ivrow *v = &a->iv[a->n_touched++];
+        v = &a->iv[a->n_touched++];
         memset(v, 0, sizeof *v);
-        v->slot = (uint32_t)(((uint8_t *)s - a->srcs.slots) / a->srcs.esize);
+        v->slot = slot_of(a, s);
         v->first = v->last = ts;
     }
-    *ivp = &a->iv[s->iv];
+    *ivp = v;
     return s;
 }
 
@@ -223,6 +302,34 @@ static unsigned ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t p
     }
     *more = 1;
     return 8;
+}
+
+/* A port the interval's full list has no room for still goes to the window's
+ * list, after the interval's (in packet order, as if the window's list took
+ * every packet); from then on the window's list takes them directly. */
+static void ports_overflow(struct srcent *s, struct ivrow *v, uint16_t port)
+{
+    if (!v->spilled) {
+        for (uint8_t j = 0; j < v->nports; j++)
+            ports_add(s->ports, &s->nports, &s->more_ports, v->ports[j]);
+        v->spilled = 1;
+    }
+    ports_add(s->ports, &s->nports, &s->more_ports, port);
+}
+
+/* The closing interval's counts of a source into its window's: sums, the
+ * earliest and latest, the masks, and its ports after the window's (a port
+ * already there, or spilled, changes nothing). */
+static void fold_window(struct srcent *s, const struct ivrow *v)
+{
+    s->packets += v->packets;
+    s->bytes += v->bytes;
+    if (v->first < s->first_us) s->first_us = v->first;
+    if (v->last > s->last_us) s->last_us = v->last;
+    s->clsmask |= v->clsmask;
+    s->fpmask |= v->fpmask;
+    for (uint8_t j = 0; j < v->nports; j++)
+        ports_add(s->ports, &s->nports, &s->more_ports, v->ports[j]);
 }
 
 static bool l4_proto(const struct pkt *p)
@@ -315,7 +422,7 @@ static void sample_foreign(struct agg *a, const struct pkt *p, int64_t ts)
     if (!sample_due(a, ts)) return;
     enum pkt_class c = classify(p);
     struct src_row r = {.ip = p->src, .as_name = ""};
-    if (a->cfg.geo) geo_fill(a, &r);
+    if (a->cfg.geo) geo_fill(a, &r.ip, r.cc, &r.asn, &r.as_name, &r.has_loc, &r.lat, &r.lon);
     sample(a, p, &r, c, c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE, ts);
 }
 
@@ -340,32 +447,30 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     struct ivrow *v = NULL;
     struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
-    if (a->cfg.shard == 0 && sample_due(a, ts)) sample(a, p, s ? &s->r : NULL, c, fp, ts);
+    if (a->cfg.shard == 0 && sample_due(a, ts)) {
+        struct src_row r;
+        if (s) r = entry_row(s);
+        sample(a, p, s ? &r : NULL, c, fp, ts);
+    }
     if (!s) {
         int rc = account_untracked(a, fp, hsrc, len);
         return rc < 0 ? err_set(rc, "observe: out of memory")
                       : account_keys(a, p, c, hsrc, hdst, ts, len, false);
     }
-    s->r.packets++;
-    s->r.bytes += len;
     v->packets++;
     v->bytes += len;
-    if (ts > s->r.last_us) s->r.last_us = ts;
-    if (ts < s->r.first_us) s->r.first_us = ts;
     if (ts > v->last) v->last = ts;
     if (ts < v->first) v->first = ts;
-    s->r.clsmask |= (uint8_t)(1u << c);
     v->clsmask |= (uint8_t)(1u << c);
     if (fp != FP_NONE) {
-        s->r.fpmask |= (uint8_t)(1u << fp);
         v->fpmask |= (uint8_t)(1u << fp);
         a->fp_packets[fp]++;
         a->fp_bytes[fp] += len;
     }
     bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
-        ports_add(s->r.ports, &s->r.nports, &s->r.more_ports, p->dport);
         unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
+        if (i == 8) ports_overflow(s, v, p->dport);
         if (i < 8) {
             uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
             counted = *bits >> i & 1;
@@ -474,23 +579,55 @@ static void open_interval(struct agg *a, int64_t ts_us)
 
 /* A frame decoded ahead of the clock's verdict (decoding depends on the
  * bytes alone), with its source's hash and, when this shard counts it, its
- * destination's (hashed once for every sketch it feeds). */
+ * destination's (hashed once for every sketch it feeds).  A frame of another
+ * shard's source is foreign: told by its source address alone (pkt_source)
+ * and not decoded, as its owner counts it whole — packets, and malformed,
+ * non-IP and outside the darknet alike (merge.c adds those up).  A frame
+ * with no source address to tell is shard 0's. */
 struct decoded {
     struct pkt p;
     enum pkt_status st;
-    bool darknet, mine;
+    bool darknet, mine, foreign;
     uint64_t hsrc, hdst;
+    int dlt; /* the frame, for a foreign one shard 0 may yet sample */
+    const uint8_t *data;
+    size_t caplen;
 };
 
 static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t caplen,
                    struct decoded *d)
 {
-    d->darknet = d->mine = false;
+    d->darknet = d->mine = d->foreign = false;
+    bool hashed = false;
+    if (a->cfg.n_shards > 1) {
+        struct ipaddr src;
+        hashed = pkt_source(dlt, data, caplen, &src);
+        if (hashed) d->hsrc = ip_hash(&src, HASH_SEED_SRC);
+        if (hashed ? shard_of(a, d->hsrc) != a->cfg.shard : a->cfg.shard != 0) {
+            d->foreign = true;
+            d->dlt = dlt;
+            d->data = data;
+            d->caplen = caplen;
+            return;
+        }
+    }
     d->st = pkt_decode(dlt, data, caplen, &d->p);
     if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
-    d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC);
+    if (!hashed) d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC); /* else: the same address's */
     d->mine = a->cfg.n_shards <= 1 || shard_of(a, d->hsrc) == a->cfg.shard;
     if (d->mine) d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
+}
+
+/* Shard 0 samples every shard's packets: a foreign frame is decoded after
+ * all while its second of packet time still takes samples (sample_due would
+ * only count it past them). */
+static void sample_foreign_frame(struct agg *a, const struct decoded *d, int64_t ts)
+{
+    if (ts / 1000000 == a->live_second && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
+    struct pkt p;
+    if (pkt_decode(d->dlt, d->data, d->caplen, &p) == PKT_OK &&
+        pfx_set_contains(a->cfg.darknet, &p.dst))
+        sample_foreign(a, &p, ts);
 }
 
 /* A frame the clock lets in: late when older than the newest interval. */
@@ -505,6 +642,10 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
     if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
+    if (d->foreign) {
+        if (a->cfg.shard == 0) sample_foreign_frame(a, d, ts);
+        return 0;
+    }
     switch (d->st) {
     case PKT_MALFORMED:
         a->malformed++;
@@ -574,8 +715,15 @@ static int frame(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t
         a->bad_time++;
         return 0;
     }
+    struct agg_clock *c = &a->clock;
+    if (c->started && !c->n_held && ts <= c->now + AGG_JUMP_US) {
+        /* nearly every frame: near the clock, nothing held — all that
+         * agg_clock_feed would do is move the clock */
+        c->now = max64(c->now, ts);
+        return d ? take(a, ts, d, len) : take_raw(a, dlt, ts, data, caplen, len);
+    }
     struct agg_clock_step st;
-    agg_clock_feed(&a->clock, ts, &st);
+    agg_clock_feed(c, ts, &st);
     int rc = apply(a, &st);
     if (rc < 0) return rc;
     if (st.hold) return hold(a, dlt, ts, data, caplen, len);
@@ -602,11 +750,9 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
             size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* an entry spans up to three lines */
+            const uint8_t *e = t->slots + j * t->esize; /* its key and row index: one line */
             __builtin_prefetch(&t->hash[j]);
             __builtin_prefetch(e);
-            __builtin_prefetch(e + 64);
-            __builtin_prefetch(e + sizeof(struct srcent) - 1);
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks) __builtin_prefetch(ks);
@@ -624,7 +770,7 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
                 }
             }
             const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
-            if (e && e->stamp == a->serial && e->iv < a->cap_touched)
+            if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
                 __builtin_prefetch(&a->iv[e->iv]);
             else if (!e && a->geo) /* a new source: it will be looked up */
                 geo_cache_prefetch(a->geo, &d[i].p.src);
@@ -704,17 +850,19 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
 }
 
 /* The window's rows go to the record in the table's own storage: each
- * src_row moves to the front (it is the first member of its entry and
- * smaller than it), and the table starts over, sized for as many. */
+ * entry, as a src_row (smaller than it), moves to the front, and the table
+ * starts over, sized for as many.  Every interval of the window has been
+ * folded into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
     struct table *t = &a->srcs;
     if (!t->n) return 0;
     size_t n = 0, next = t->n;
     for (size_t i = 0; i < t->cap; i++)
-        if (t->hash[i])
-            memmove(t->slots + n++ * sizeof(struct src_row), t->slots + i * t->esize,
-                    sizeof(struct src_row));
+        if (t->hash[i]) { /* the row overlaps its own entry: built apart first */
+            struct src_row o = entry_row((const struct srcent *)(t->slots + i * t->esize));
+            memcpy(t->slots + n++ * sizeof(struct src_row), &o, sizeof o);
+        }
     struct src_row *rows = realloc(t->slots, n * sizeof *rows);
     r->events = rows ? rows : (struct src_row *)t->slots;
     r->n_events = n;
@@ -731,7 +879,7 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 static bool busier(const struct agg *a, const struct ivrow *x, const struct ivrow *y)
 {
     if (x->packets != y->packets) return x->packets > y->packets;
-    return memcmp(&entry_at(a, x->slot)->r.ip, &entry_at(a, y->slot)->r.ip,
+    return memcmp(&entry_at(a, x->slot)->ip, &entry_at(a, y->slot)->ip,
                   sizeof(struct ipaddr)) < 0;
 }
 
@@ -761,7 +909,7 @@ static void heap_down(const struct agg *a, const struct ivrow **h, size_t n, siz
 /* The interval's view of a source: its own counts, the window's identity. */
 static struct src_row interval_row(const struct agg *a, const struct ivrow *v)
 {
-    struct src_row o = entry_at(a, v->slot)->r;
+    struct src_row o = entry_row(entry_at(a, v->slot));
     o.first_us = v->first;
     o.last_us = v->last;
     o.packets = v->packets;
@@ -815,18 +963,19 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             uint32_t ahead = a->iv[i + 16].slot;
             const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
             __builtin_prefetch(&a->srcs.hash[ahead]);
-            __builtin_prefetch(e + offsetof(struct srcent, r.cc));
-            __builtin_prefetch(e + offsetof(struct srcent, r.as_name));
+            __builtin_prefetch(e + offsetof(struct srcent, as_name));
+            __builtin_prefetch(e + sizeof(struct srcent) - 1);
         }
         const struct ivrow *v = &a->iv[i];
-        const struct srcent *s = entry_at(a, v->slot);
+        struct srcent *s = entry_at(a, v->slot);
         uint64_t h = a->srcs.hash[v->slot];
+        fold_window(s, v);
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
-        if (rc == 0 && s->r.cc[0])
-            rc = keyrow_add(&cc, (uint32_t)(s->r.cc[0] << 8 | s->r.cc[1]), NULL, v, h);
-        if (rc == 0 && s->r.asn) rc = keyrow_add(&asn, s->r.asn, s->r.as_name, v, h);
+        if (rc == 0 && s->cc[0])
+            rc = keyrow_add(&cc, (uint32_t)(s->cc[0] << 8 | s->cc[1]), NULL, v, h);
+        if (rc == 0 && s->asn) rc = keyrow_add(&asn, s->asn, s->as_name, v, h);
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
     for (int f = 0; f < FP_COUNT && rc == 0; f++)

@@ -67,10 +67,13 @@ struct agg_cfg {
     void *sink_ctx;
     /* Sharding: n_shards aggregators are each given every frame; this one
      * counts only the sources whose hash falls to `shard`.  All of them run
-     * the clock on every frame, so they open and close the same intervals;
-     * the counters that do not depend on the source (malformed, non-IP,
-     * outside, late, bad time, first/last time) are the same in every shard,
-     * and shard 0 alone takes live samples (of every shard's packets).  Each
+     * the clock on every frame, so they open and close the same intervals,
+     * and its counters (late, bad time, first/last time) are the same in
+     * every shard.  A shard tells its frames by the source address alone
+     * (pkt_source) and decodes no other: the owner of a frame counts it
+     * whole, malformed, non-IP or outside too, and a frame with no source
+     * address is shard 0's; shard 0 alone takes live samples (of every
+     * shard's packets, decoding a foreign one while its second takes them).  Each
      * shard's record holds its part; agg_merge() joins them.  Per interval a
      * shard keeps detail for max_sources / n_shards sources; the event window
      * closes when all shards together hold max_sources.  sync() sums *v over

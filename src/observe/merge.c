@@ -3,8 +3,10 @@
  * Shards count disjoint sets of sources (agg.h "Sharding"), so per-source
  * counts add, distinct counts are sketch unions, the top sources of the whole
  * are among the shards' top sources, and per-source events and DoS vectors
- * are simply put together.  Counters of frames (malformed, late, ...) are
- * the same in every shard and are taken from the first.  Rows keep the first
+ * are simply put together.  Frames that are malformed, not IP or outside
+ * the darknet are counted by the shard that owns them (agg.c), so they add
+ * up too; the clock's counters (late, bad time, first and last) are the same
+ * in every shard and are taken from the first.  Rows keep the first
  * shard's order, then the keys only later shards saw. */
 #include "../core/err.h"
 #include "../core/table.h"
@@ -93,6 +95,9 @@ static int join(struct interval_rec *d, struct interval_rec *s)
     d->packets += s->packets;
     d->bytes += s->bytes;
     d->iot_packets += s->iot_packets;
+    d->malformed += s->malformed;
+    d->non_ip += s->non_ip;
+    d->outside += s->outside;
     for (int c = 0; c < CLS_COUNT; c++)
         d->cls[c] += s->cls[c];
     if (sketch_merge(&d->sources, &s->sources) < 0) return -ENOMEM;

@@ -324,14 +324,17 @@ int shards_finish(struct shards *s, int64_t now_us)
 
 void shards_totals(const struct shards *s, struct agg_totals *t)
 {
-    *t = *agg_totals(s->m[0].agg); /* frame counters: the same in every shard */
+    *t = *agg_totals(s->m[0].agg); /* the clock's counters: the same in every shard */
     if (s->cfg.n == 1) return;
-    t->packets = t->untracked = t->dos = 0;
+    t->packets = t->untracked = t->dos = t->malformed = t->non_ip = t->outside = 0;
     for (unsigned i = 0; i < s->cfg.n; i++) {
         const struct agg_totals *x = agg_totals(s->m[i].agg);
         t->packets += x->packets;
         t->untracked += x->untracked;
         t->dos += x->dos;
+        t->malformed += x->malformed; /* each shard counts those of its own frames */
+        t->non_ip += x->non_ip;
+        t->outside += x->outside;
     }
     t->alerts = s->alerts;
 }

@@ -51,7 +51,7 @@ int shards_finish(struct shards *s, int64_t now_us);
 void shards_totals(const struct shards *s, struct agg_totals *t);
 /* CPU seconds each shard's thread spent reading and finishing; returns n. */
 unsigned shards_cpu(const struct shards *s, double *cpu_s);
-/* Shard 0's aggregator: the live samples and the frame counters. */
+/* Shard 0's aggregator: the live samples and the clock's counters. */
 struct agg *shards_first(struct shards *s);
 void shards_free(struct shards *s);
 

@@ -327,6 +327,53 @@ static void top_sources_of_interval(void **state)
     agg_free(a);
 }
 
+/* The source table grows (from 1024 entries) while an interval counts
+ * thousands of sources: each source keeps its one row of the interval across
+ * the moves, and the window's row adds up both intervals. */
+static void table_grows_mid_interval(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct agg *a = new_agg(&s);
+    int64_t t = 1474329600;
+    enum { N = 3000 };
+    char ip[32];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < N; i++) {
+            snprintf(ip, sizeof ip, "10.%d.%d.1", i / 256, i % 256);
+            for (int k = 0; k < (pass ? i % 3 + 1 : 1); k++)
+                frame(a, t + 1 + pass, ip, "198.18.0.1", pass ? 80 : 23, TCP_SYN, 1000);
+        }
+    for (int i = 0; i < N; i++) { /* the next interval: once more each */
+        snprintf(ip, sizeof ip, "10.%d.%d.1", i / 256, i % 256);
+        frame(a, t + 61, ip, "198.18.0.2", 23, TCP_SYN, 1000);
+    }
+    assert_int_equal(agg_flush(a, true), 0);
+    assert_int_equal(s.n, 2);
+    uint64_t est = sketch_count(&s.r[0]->sources); /* HyperLogLog past its exact size */
+    assert_true(est > N - N / 50 && est < N + N / 50);
+    assert_int_equal(s.r[0]->srcs[0].packets, 4); /* 1 + 3 */
+    assert_int_equal(s.r[1]->n_events, N);
+    uint64_t seen = 0;
+    for (size_t e = 0; e < s.r[1]->n_events; e++) {
+        const struct src_row *r = &s.r[1]->events[e];
+        uint32_t v4 = ip_v4(&r->ip);
+        int i = (int)(v4 >> 16 & 255) * 256 + (int)(v4 >> 8 & 255);
+        assert_true(i < N);
+        assert_int_equal(r->packets, 1 + (i % 3 + 1) + 1);
+        assert_int_equal(r->nports, 2);
+        assert_int_equal(r->ports[0], 23);
+        assert_int_equal(r->ports[1], 80);
+        assert_int_equal(r->first_us, (t + 1) * 1000000);
+        assert_int_equal(r->last_us, (t + 61) * 1000000);
+        seen++;
+    }
+    assert_int_equal(seen, N);
+    for (int i = 0; i < s.n; i++)
+        interval_rec_free(s.r[i]);
+    agg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +385,7 @@ int main(void)
         cmocka_unit_test(store_report_unions_intervals),
         cmocka_unit_test(bounded_sources),
         cmocka_unit_test(top_sources_of_interval),
+        cmocka_unit_test(table_grows_mid_interval),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pfx_set_free(&darknet);

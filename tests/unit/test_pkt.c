@@ -175,6 +175,58 @@ static void padding_is_ignored(void **state)
     assert_int_equal(p.tcp_opt_count, 0);
 }
 
+/* A shard tells its frames by pkt_source alone: wherever pkt_decode finds an
+ * IP packet — every link type, tags, either version, every truncation — it
+ * finds the same source address; a frame with no IP header has none. */
+static void check_source(int dlt, const uint8_t *f, size_t n)
+{
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct pkt p;
+        struct ipaddr src;
+        bool has = pkt_source(dlt, f, cut, &src);
+        if (pkt_decode(dlt, f, cut, &p) != PKT_OK) continue;
+        assert_true(has);
+        assert_memory_equal(&src, &p.src, sizeof src);
+    }
+}
+
+static void source_address_alone(void **state)
+{
+    (void)state;
+    uint8_t f[160], g[200];
+    struct tcp_probe q = syn;
+    size_t n = t_tcp_frame(f, &q);
+    check_source(DLT_EN10MB, f, n);
+    q.vlan = 7;
+    check_source(DLT_EN10MB, f, t_tcp_frame(f, &q));
+    q.vlan = 0;
+    q.src = "2001:db8:9::5";
+    q.dst = "2001:db8:1::7";
+    n = t_tcp_frame(f, &q);
+    check_source(DLT_EN10MB, f, n);
+    check_source(DLT_RAW, f + 14, n - 14);
+    check_source(DLT_IPV6, f + 14, n - 14);
+    n = t_tcp_frame(f, &syn) - 14; /* the IPv4 datagram at f + 14 */
+    check_source(DLT_RAW, f + 14, n);
+    memset(g, 0, 20);
+    g[14] = 0x08; /* Linux cooked v1 */
+    memcpy(g + 16, f + 14, n);
+    check_source(DLT_LINUX_SLL, g, n + 16);
+    memset(g, 0, 20);
+    g[0] = 0x08; /* v2 */
+    memcpy(g + 20, f + 14, n);
+    check_source(276, g, n + 20);
+    memset(g, 0, 4); /* BSD loopback */
+    g[0] = 2;
+    memcpy(g + 4, f + 14, n);
+    check_source(DLT_NULL, g, n + 4);
+    struct ipaddr src;
+    uint8_t arp[60] = {0};
+    craft_eth(arp, 0x0806, 0);
+    assert_false(pkt_source(DLT_EN10MB, arp, sizeof arp, &src));
+    assert_false(pkt_source(105, f, sizeof f, &src));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +239,7 @@ int main(void)
         cmocka_unit_test(malformed_headers),
         cmocka_unit_test(padding_is_ignored),
         cmocka_unit_test(later_fragments_have_no_ports),
+        cmocka_unit_test(source_address_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
