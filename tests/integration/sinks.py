@@ -430,8 +430,15 @@ def test_same_file():
     one_line_error(obs + ["--read", a, "--sink", "jsonl:" + jl,
                           "--sink", "jsonl:" + os.path.join(d, "l.jsonl")], "the same file")
     lure = ["lure", "--listen", "127.0.0.1:0", "--events", "-", "--files", "-", "--db", "-"]
-    one_line_error(lure + ["--sink", "jsonl:" + jl, "--sink", "jsonl:" + os.path.join(d, "l.jsonl")],
-                   "the same file")
+    try:  # bounded: a lure that does not refuse would serve until stopped
+        p = subprocess.run([M, *lure, "--sink", "jsonl:" + jl,
+                            "--sink", "jsonl:" + os.path.join(d, "l.jsonl")],
+                           capture_output=True, text=True, timeout=20)
+        err = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and len(err) == 1 and "the same file" in err[0],
+              f"lure, one file as two sinks: exit {p.returncode}, {p.stderr!r}")
+    except subprocess.TimeoutExpired:
+        check(False, "lure, one file as two sinks: not refused (still running after 20 s)")
     # two observes appending to one file at once: every line whole, every record there
     alone = {}
     for cap in (a, b):
