@@ -749,13 +749,8 @@ static int check_args(const struct opts *o)
             cli_error("%s", err_msg());
             return EXIT_USAGE;
         }
-        bool sqlite = !strcmp(ops->name, "sqlite");
-        if (sqlite && *arg) {
+        if (!strcmp(ops->name, "sqlite") && *arg) { /* as sq_open says it */
             cli_error("--sink sqlite:%s: sqlite takes no argument (it writes to --db)", arg);
-            return EXIT_USAGE;
-        }
-        if (sqlite && !o->use_db) {
-            cli_error("--sink sqlite: no database (--db -)");
             return EXIT_USAGE;
         }
         for (int k = 0; k < i; k++)
