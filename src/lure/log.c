@@ -25,6 +25,7 @@ struct lure_log {
     char sensor[64], persona[64];
     struct sinks *sinks;
     bool warned, warned_sink;
+    bool lost; /* a sink refused records or a forced flush failed: lure exits non-zero */
     int rows;
     int64_t last_commit_us;
     uint64_t events;
@@ -62,6 +63,7 @@ static char *clean(const char *s)
  * tried again (a honeypot keeps answering while its database is busy). */
 static void put_result(struct lure_log *l, int rc)
 {
+    if (rc < 0) l->lost = true;
     if (rc < 0 && !l->warned_sink) {
         cli_error("lure: %s", err_msg());
         l->warned_sink = true;
@@ -352,8 +354,14 @@ int lure_log_flush(struct lure_log *l, int64_t now_us, bool force)
     if (l->sinks && l->rows &&
         (force || l->rows >= LOG_ROWS_PER_COMMIT || now_us - l->last_commit_us >= 1000000)) {
         if (sinks_flush(l->sinks) < 0) {
-            /* the SQLite sink keeps its rows for the next commit when the database is busy */
-            if (force) cli_error("lure: %s", err_msg());
+            /* The SQLite sink keeps its rows for the next commit when the
+             * database is busy; a jsonl sink's write error is sticky (its
+             * buffer is gone).  Either way the first failure is said at
+             * once, not only at the last flush: a forced flush that fails
+             * means records lost. */
+            if (!l->warned_sink) cli_error("lure: %s", err_msg());
+            l->warned_sink = true;
+            if (force) l->lost = true;
             rc = -EIO;
         } else {
             l->rows = 0;
@@ -368,11 +376,16 @@ uint64_t lure_log_events(const struct lure_log *l)
     return l->events;
 }
 
-void lure_log_close(struct lure_log *l)
+int lure_log_close(struct lure_log *l)
 {
-    if (!l) return;
+    if (!l) return 0;
     lure_log_flush(l, 0, true);
-    if (l->fd >= 0) close(l->fd);
+    if (l->fd >= 0 && close(l->fd) < 0 && !l->warned) {
+        cli_error("lure: events file: %s", strerror(errno));
+        l->warned = true;
+    }
+    int rc = l->lost || l->warned ? -EIO : 0;
     free(l->buf);
     free(l);
+    return rc;
 }

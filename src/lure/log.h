@@ -62,7 +62,9 @@ void lure_log_closed(struct lure_log *l, const struct lure_conn *c, int64_t ts_u
 /* Writes buffered lines and flushes the sinks when a second has passed (or force). */
 int lure_log_flush(struct lure_log *l, int64_t now_us, bool force);
 uint64_t lure_log_events(const struct lure_log *l);
-void lure_log_close(struct lure_log *l);
+/* Flushes and frees; -EIO when records were lost (a sink or the events file
+ * failed; said on stderr when it happened). */
+int lure_log_close(struct lure_log *l);
 /* Copies len bytes of s to out as valid UTF-8 ("\xNN" for bytes that are not). */
 void lure_utf8(const char *s, size_t len, char *out, size_t cap);
 

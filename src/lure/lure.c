@@ -509,8 +509,12 @@ int cmd_lure(int argc, char **argv)
     rc = 0;
 out:
     lure_server_free(srv);
-    lure_log_close(log);
-    if (sinks_close(sinks) < 0) cli_error("lure: %s", err_msg());
+    /* records lost by a sink or the events file make the exit non-zero, as observe's */
+    if (lure_log_close(log) < 0 && rc == 0) rc = 1;
+    if (sinks_close(sinks) < 0) {
+        if (rc == 0) cli_error("lure: %s", err_msg());
+        if (rc == 0) rc = 1;
+    }
     if (o.cfg.files_dir >= 0) close(o.cfg.files_dir);
     store_close(db);
     userdb_free(udb);

@@ -28,6 +28,7 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
 #include <signal.h>
@@ -703,6 +704,107 @@ static int open_sinks(const struct opts *o, struct run *run)
     return 0;
 }
 
+/* What can be refused without the database, before it is opened (and
+ * migrated, or created): the --sink specs and every --read file.  A refused
+ * command leaves no trace.  A stream ("-", a FIFO) is not opened here: what
+ * it holds would be consumed.  EXIT_USAGE or EXIT_FAILURE after saying why,
+ * 0 when the run may open the database. */
+/* A file a sink writes to, as dev/inode: of the file, or when it is not
+ * there yet of its directory plus its name (t.jsonl, ./t.jsonl, d/../t.jsonl
+ * are one file).  0, or -1 when neither can be found (open will say why). */
+static int file_key(const char *path, dev_t *dev, ino_t *ino, const char **name)
+{
+    struct stat st;
+    *name = "";
+    if (stat(path, &st) == 0) {
+        *dev = st.st_dev;
+        *ino = st.st_ino;
+        return 0;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    *name = slash ? slash + 1 : path;
+    if (stat(dir, &st) < 0) return -1;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return 0;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    dev_t da, db;
+    ino_t ia, ib;
+    const char *na, *nb;
+    return file_key(a, &da, &ia, &na) == 0 && file_key(b, &db, &ib, &nb) == 0 && da == db &&
+           ia == ib && !strcmp(na, nb);
+}
+
+static int check_args(const struct opts *o)
+{
+    for (int i = 0; i < o->n_sinks; i++) {
+        const struct sink_ops *ops, *other;
+        char arg[4096], arg2[4096];
+        if (sink_parse(o->sinks[i], &ops, arg, sizeof arg) < 0) {
+            cli_error("%s", err_msg());
+            return EXIT_USAGE;
+        }
+        if (!strcmp(ops->name, "sqlite") && *arg) { /* as sq_open says it */
+            cli_error("--sink sqlite:%s: sqlite takes no argument (it writes to --db)", arg);
+            return EXIT_USAGE;
+        }
+        for (int k = 0; k < i; k++)
+            if (sink_parse(o->sinks[k], &other, arg2, sizeof arg2) == 0 && other == ops &&
+                !strcmp(arg, arg2)) {
+                cli_error("--sink %s: given twice", o->sinks[i]);
+                return EXIT_USAGE;
+            } else if (other == ops && !strcmp(ops->name, "jsonl") && strcmp(arg, "-") &&
+                       strcmp(arg2, "-") && same_file(arg, arg2)) {
+                /* sinks_add_ops checks the files opened; this, before anything is created */
+                cli_error("--sink %s: the same file as --sink %s", o->sinks[i], o->sinks[k]);
+                return EXIT_USAGE;
+            }
+    }
+    /* A --read that does not open (a typo, no permission) refuses the run.  A
+     * file that opens but is no capture refuses it only when nothing else is
+     * to be read: among good files it is said and skipped at its turn, the
+     * good ones still counted (tests/integration/bad_input.sh). */
+    int files = 0, bad = 0, streams = 0;
+    char why[512] = "";
+    for (int i = 0; i < o->n_reads; i++) {
+        struct stat st;
+        const char *path = o->reads[i];
+        if (!strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+            streams++;
+            continue;
+        }
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_error("%s: %s", path, strerror(errno));
+            return EXIT_FAILURE;
+        }
+        close(fd);
+        files++;
+        struct pkt_source src;
+        if (pkt_source_open(&src, "file", path) < 0) {
+            if (!bad++) snprintf(why, sizeof why, "%s", err_msg());
+            continue;
+        }
+        int dlt = src.ops->dlt(src.st);
+        pkt_source_close(&src);
+        if (!pkt_linktype_supported(dlt) && !bad++) {
+            const char *nm = pcap_datalink_val_to_name(dlt);
+            snprintf(why, sizeof why, "%s: unsupported link type %d (%s)", path, dlt,
+                     nm ? nm : "?");
+        }
+    }
+    if (files && bad == files && !streams) {
+        cli_error("%s", why);
+        return EXIT_FAILURE;
+    }
+    return 0;
+}
+
 static int load_geo(const struct opts *o, struct geo **out)
 {
     *out = NULL;
@@ -764,6 +866,7 @@ int cmd_observe(int argc, char **argv)
         cli_error("--iot-ports: %s", err_msg());
         goto out;
     }
+    if ((status = check_args(&o))) goto out;
     status = EXIT_FAILURE;
     if (load_geo(&o, &geo) < 0) {
         cli_error("%s", err_msg());
@@ -884,6 +987,12 @@ int cmd_observe(int argc, char **argv)
     }
     const struct agg_totals *t = files ? &sharded : agg_totals(run.agg);
     double secs = cli_now() - run.t0;
+    char dest[1024] = ""; /* every sink: "s.db, jsonl:F" */
+    for (int i = 0; i < o.n_sinks; i++)
+        snprintf(dest + strlen(dest), sizeof dest - strlen(dest), "%s%s", i ? ", " : "",
+                 strncmp(o.sinks[i], "sqlite", 6) || (o.sinks[i][6] && o.sinks[i][6] != ':')
+                     ? o.sinks[i]
+                     : o.db);
     if (run.opened) /* also for a capture with no frame at all: zeros say it was read */
         fprintf(
             stderr,
@@ -895,7 +1004,7 @@ int cmd_observe(int argc, char **argv)
             (unsigned long long)t->outside, (unsigned long long)t->late,
             (unsigned long long)t->bad_time, (unsigned long long)t->alerts,
             (unsigned long long)t->dos, secs > 0 ? (double)t->frames / secs / 1e6 : 0.0,
-            o.use_db ? o.db : o.sinks[0],
+            dest,
             stop_requested          ? " (interrupted)"
             : run.rc < 0 || wrc < 0 ? " (stopped by the error above)"
                                     : "");

@@ -63,7 +63,11 @@ struct sink_ops {
     int (*put_session)(void *state, const struct session_rec *r);
     int (*put_indicator)(void *state, const struct indicator_rec *r);
     int (*flush)(void *state);
-    void (*close)(void *state);
+    /* The file descriptor the sink writes to, or NULL: two sinks on one file
+     * (st_dev/st_ino, however it was spelled) are refused. */
+    int (*fd)(void *state);
+    /* Flushes what is left and frees; the first error (a sink that lost records). */
+    int (*close)(void *state);
 };
 
 /* The registry, NULL-terminated (sinks.c says how to add one). */

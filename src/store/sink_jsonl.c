@@ -7,9 +7,19 @@
  * holds.  An interval is one "interval" line followed by its rows, each
  * naming the interval by its start; the interval line counts them per kind
  * ("records"), so a reader knows when it has them all.  Lines are built in
- * a buffer of the sink's own and written through stdio; flush hands them to
- * the kernel (the writer flushes after every batch, lure every second), so a
- * crash of mamori loses nothing flushed.  Strings are escaped as JSON with
+ * a buffer of the sink's own and handed to the kernel with write(2) only as
+ * whole lines: when the buffer passes 1 MiB and at every flush (the writer
+ * flushes after every batch, lure every second), so a crash of mamori loses
+ * nothing flushed.  Not stdio: its buffer writes when full, in the middle of
+ * a line, so two writers of one file tore each other's lines.  The file is
+ * opened O_APPEND and each batch of whole lines goes in one write(2): two
+ * processes appending to one file then never interleave within a line as
+ * far as the kernel makes one write to a regular file land whole (Linux
+ * local filesystems do; POSIX promises atomicity only for pipes up to
+ * PIPE_BUF, and a short write -- disk full, a signal -- continues in a second
+ * write that another appender can precede).  A write error is sticky: the
+ * buffer is dropped, every later put and flush fails with the first error,
+ * so a run never reports success over records it lost.  Strings are escaped as JSON with
  * bytes that are not UTF-8 as U+FFFD, so every line parses. */
 #include "../core/addr.h"
 #include "../core/err.h"
@@ -25,13 +35,17 @@
 #include <unistd.h>
 
 struct jsonl {
-    FILE *f;
+    int fd;
     bool own; /* a file we opened (stdout stays open) */
     char name[256];
-    char *b; /* the line being built */
+    char *b;     /* whole lines not yet written, then the line being built */
+    size_t line; /* where the line being built starts */
     size_t len, cap;
     bool oom;
+    int err; /* the first write error (negative errno): sticky */
 };
+
+enum { JL_DRAIN = 1 << 20 }; /* write when this much is buffered */
 
 static void reserve(struct jsonl *j, size_t n)
 {
@@ -111,7 +125,7 @@ static void key(struct jsonl *j, const char *k)
 
 static void begin(struct jsonl *j, const char *kind)
 {
-    j->len = 0;
+    j->len = j->line;
     rawz(j, "{\"kind\":\"");
     rawz(j, kind);
     raw(j, "\"", 1);
@@ -211,16 +225,41 @@ static void bits(struct jsonl *j, const char *k, unsigned mask, int count, bool 
     raw(j, "]", 1);
 }
 
+static int failed(struct jsonl *j)
+{
+    return err_set(j->err, "jsonl %s: %s", j->name, strerror(-j->err));
+}
+
+/* Writes the whole lines buffered, looping on short writes and EINTR. */
+static int drain(struct jsonl *j)
+{
+    if (j->err) return failed(j);
+    size_t off = 0;
+    while (off < j->line) {
+        ssize_t w = write(j->fd, j->b + off, j->line - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            j->err = w < 0 ? -errno : -EIO;
+            j->len = j->line = 0;
+            return failed(j);
+        }
+        off += (size_t)w;
+    }
+    j->len = j->line = 0;
+    return 0;
+}
+
 static int end(struct jsonl *j)
 {
+    if (j->err) return failed(j);
     raw(j, "}\n", 2);
     if (j->oom) {
         j->oom = false;
+        j->len = j->line;
         return err_set(-ENOMEM, "jsonl %s: out of memory", j->name);
     }
-    if (fwrite(j->b, 1, j->len, j->f) != j->len)
-        return err_set(-EIO, "jsonl %s: %s", j->name, strerror(errno));
-    return 0;
+    j->line = j->len;
+    return j->line >= JL_DRAIN ? drain(j) : 0;
 }
 
 static int jl_open(const char *arg, const struct sink_env *env, void **state)
@@ -231,17 +270,16 @@ static int jl_open(const char *arg, const struct sink_env *env, void **state)
     if (!j) return err_set(-ENOMEM, "jsonl sink: out of memory");
     snprintf(j->name, sizeof j->name, "%s", arg);
     if (!strcmp(arg, "-")) {
-        j->f = stdout;
+        fflush(stdout); /* what stdio holds goes before our lines */
+        j->fd = STDOUT_FILENO;
     } else {
-        int fd = open(arg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0 || !(j->f = fdopen(fd, "a"))) {
+        j->fd = open(arg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (j->fd < 0) {
             int e = errno;
-            if (fd >= 0) close(fd);
             free(j);
             return err_set(-e, "--sink jsonl:%s: %s", arg, strerror(e));
         }
         j->own = true;
-        setvbuf(j->f, NULL, _IOFBF, 1 << 20);
     }
     *state = j;
     return 0;
@@ -512,20 +550,23 @@ static int jl_indicator(void *state, const struct indicator_rec *r)
 
 static int jl_flush(void *state)
 {
-    struct jsonl *j = state;
-    if (fflush(j->f) != 0) return err_set(-EIO, "jsonl %s: %s", j->name, strerror(errno));
-    return 0;
+    return drain(state);
 }
 
-static void jl_close(void *state)
+static int jl_fd(void *state)
+{
+    return ((struct jsonl *)state)->fd;
+}
+
+static int jl_close(void *state)
 {
     struct jsonl *j = state;
-    if (j->own)
-        fclose(j->f);
-    else
-        fflush(j->f);
+    int rc = drain(j);
+    if (j->own && close(j->fd) < 0 && rc == 0)
+        rc = err_set(-errno, "jsonl %s: %s", j->name, strerror(errno));
     free(j->b);
     free(j);
+    return rc;
 }
 
 const struct sink_ops sink_jsonl = {
@@ -538,5 +579,6 @@ const struct sink_ops sink_jsonl = {
     .put_session = jl_session,
     .put_indicator = jl_indicator,
     .flush = jl_flush,
+    .fd = jl_fd,
     .close = jl_close,
 };

@@ -77,11 +77,12 @@ static int sq_flush(void *state)
     return s->hp ? honeypot_db_commit(s->hp) : 0;
 }
 
-static void sq_close(void *state)
+static int sq_close(void *state)
 {
     struct sqlite_sink *s = state;
     honeypot_db_close(s->hp);
     free(s);
+    return 0;
 }
 
 const struct sink_ops sink_sqlite = {

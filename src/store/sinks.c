@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const struct sink_ops sink_sqlite, sink_jsonl;
 
@@ -120,6 +121,24 @@ int sinks_add_ops(struct sinks *set, const struct sink_ops *ops, const char *arg
         free(copy);
         return rc;
     }
+    /* the same file under another name (t.jsonl, ./t.jsonl, a link): its
+     * lines written twice, so refused by what the file is, after open */
+    struct stat me, other;
+    if (ops->fd && fstat(ops->fd(state), &me) == 0)
+        for (size_t i = 0; i < set->n; i++) {
+            const struct sink_inst *s = &set->v[i];
+            if (s->ops->fd && fstat(s->ops->fd(s->state), &other) == 0 &&
+                me.st_dev == other.st_dev && me.st_ino == other.st_ino) {
+                rc = err_set(-EINVAL, "--sink %s%s%s: the same file as --sink %s%s%s",
+                             ops->name, arg ? ":" : "", arg ? arg : "", s->ops->name,
+                             s->arg ? ":" : "", s->arg ? s->arg : "");
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", err_msg());
+                ops->close(state);
+                free(copy);
+                return err_set(rc, "%s", msg);
+            }
+        }
     set->v[set->n++] = (struct sink_inst){.ops = ops, .arg = copy, .state = state};
     return 0;
 }
@@ -244,7 +263,11 @@ int sinks_close(struct sinks *set)
     char err[512];
     snprintf(err, sizeof err, "%s", err_msg());
     for (size_t i = 0; i < set->n; i++) {
-        set->v[i].ops->close(set->v[i].state);
+        int crc = set->v[i].ops->close(set->v[i].state);
+        if (crc < 0 && rc == 0) {
+            rc = crc;
+            snprintf(err, sizeof err, "%s", err_msg());
+        }
         free(set->v[i].arg);
     }
     free(set);

@@ -394,9 +394,135 @@ def test_bad_args():
     check(p.returncode == 0 and "jsonl" in p.stdout, f"lure --sink help: {p.stdout!r}")
 
 
+def test_lost_records():
+    """A jsonl sink that cannot write (/dev/full) loses lure's records: said on
+    one line naming the sink and the error, and lure exits non-zero."""
+    hp = Honeypot("--sink", "jsonl:/dev/full")
+    for _ in range(3):
+        t = Telnet(hp.port)
+        check(mirai_login(t, "root", "xc3511"), "lure (/dev/full): login")
+        t.close()
+    rc = hp.stop()
+    said = [ln for ln in hp.summary.splitlines() if "/dev/full" in ln]
+    check(rc != 0, f"lure lost every record to /dev/full and exited 0: {hp.summary!r}")
+    check(len(said) == 1 and "No space left on device" in said[0],
+          f"lure (/dev/full): want one line naming the sink and the error: {hp.summary!r}")
+
+
+def test_same_file():
+    """One file given as two jsonl sinks (however spelled) is refused before
+    anything is created; two processes appending to one file keep whole lines."""
+    d = scratch()
+    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+    run(["synth", "-q", "--out", a, "--darknet", DN, "--packets", "40000", "--seed", "5"],
+        check=True)
+    run(["synth", "-q", "--out", b, "--darknet", DN, "--packets", "40000", "--seed", "6"],
+        check=True)
+    jl, db = os.path.join(d, "t.jsonl"), os.path.join(d, "t.db")
+    obs = ["observe", "-q", "--no-geo", "--darknet", DN, "--event-window", "900"]
+    one_line_error(obs + ["--read", a, "--read", b, "--db", db, "--sink", "sqlite",
+                          "--sink", "jsonl:" + jl, "--sink", "jsonl:" + os.path.join(d, ".", "t.jsonl")],
+                   "the same file")
+    check(not os.path.exists(jl) and not os.path.exists(db),
+          "a refused duplicate sink: files were created")
+    open(jl, "w").close()
+    os.symlink(jl, os.path.join(d, "l.jsonl"))
+    one_line_error(obs + ["--read", a, "--sink", "jsonl:" + jl,
+                          "--sink", "jsonl:" + os.path.join(d, "l.jsonl")], "the same file")
+    lure = ["lure", "--listen", "127.0.0.1:0", "--events", "-", "--files", "-", "--db", "-"]
+    try:  # bounded: a lure that does not refuse would serve until stopped
+        p = subprocess.run([M, *lure, "--sink", "jsonl:" + jl,
+                            "--sink", "jsonl:" + os.path.join(d, "l.jsonl")],
+                           capture_output=True, text=True, timeout=20)
+        err = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and len(err) == 1 and "the same file" in err[0],
+              f"lure, one file as two sinks: exit {p.returncode}, {p.stderr!r}")
+    except subprocess.TimeoutExpired:
+        check(False, "lure, one file as two sinks: not refused (still running after 20 s)")
+    # two observes appending to one file at once: every line whole, every record there
+    alone = {}
+    for cap in (a, b):
+        one = os.path.join(d, os.path.basename(cap) + ".jsonl")
+        p = run(obs + ["--read", cap, "--sink", "jsonl:" + one])
+        check(p.returncode == 0, f"observe {cap}: {p.stderr}")
+        alone[cap] = os.path.getsize(one)
+        # live samples are paced by the clock, not the capture: not counted
+        alone[cap] = (alone[cap], sum(1 for r in lines(one) if r["kind"] != "sample"))
+    check(min(v[0] for v in alone.values()) > 2 << 20,
+          f"the captures' JSON lines should pass the 1 MiB buffer twice: {alone}")
+    os.unlink(jl)
+    procs = [subprocess.Popen([M, *obs, "--read", cap, "--sink", "jsonl:" + jl],
+                              stderr=subprocess.PIPE, text=True) for cap in (a, b)]
+    for p in procs:
+        check(p.wait(timeout=300) == 0, f"concurrent observe: {p.stderr.read()}")
+        p.stderr.close()
+    n = bad = 0
+    with open(jl, encoding="utf-8") as f:
+        for line in f:
+            n += 1
+            try:
+                n -= json.loads(line)["kind"] == "sample"
+            except ValueError:
+                bad += 1
+    check(bad == 0 and n == sum(v[1] for v in alone.values()),
+          f"two appenders: {bad} torn, {n} lines besides samples, want "
+          f"{sum(v[1] for v in alone.values())} whole")
+
+
+def test_refused_untouched():
+    """observe refused (a --read that does not open, a bad --sink) leaves the
+    database as it was: an old one not migrated, none created."""
+    import gzip
+    d = scratch()
+    cap = os.path.join(d, "c.pcap")
+    run(["synth", "-q", "--out", cap, "--darknet", DN, "--packets", "10000", "--seed", "4"],
+        check=True)
+    old = os.path.join(d, "old.db")
+    con = sqlite3.connect(old)
+    con.executescript(gzip.open(os.path.join(ROOT, "tests/fixtures/observe-schema3.sql.gz"),
+                                "rt").read())
+    con.commit()
+    con.close()
+    version = db_rows(old, "PRAGMA user_version")
+    with open(old, "rb") as f:
+        before = f.read()
+    base = ["observe", "-q", "--no-geo", "--darknet", DN, "--read", cap]
+    one_line_error(base + ["--read", os.path.join(d, "nosuch.pcap"), "--db", old],
+                   "nosuch.pcap", 1)
+    not_cap = os.path.join(d, "notes.txt")
+    with open(not_cap, "w") as f:
+        f.write("not a capture\n" * 10)
+    one_line_error(base[:-2] + ["--read", not_cap, "--db", old], "notes.txt", 1)
+    one_line_error(base + ["--db", old, "--sink", "sqlite:x"], "sqlite takes no argument")
+    with open(old, "rb") as f:
+        check(f.read() == before and db_rows(old, "PRAGMA user_version") == version,
+              f"a refused observe changed the database (user_version {version})")
+    new = os.path.join(d, "new.db")
+    one_line_error(base + ["--db", new, "--sink", "sqlite:x"], "sqlite takes no argument")
+    one_line_error(base + ["--db", new, "--read", os.path.join(d, "nosuch.pcap")], "nosuch", 1)
+    check(not os.path.exists(new), "a refused observe created a database")
+
+
+def test_summary_names_sinks():
+    d = scratch()
+    cap = os.path.join(d, "c.pcap")
+    run(["synth", "-q", "--out", cap, "--darknet", DN, "--packets", "10000", "--seed", "4"],
+        check=True)
+    db, jl = os.path.join(d, "s.db"), os.path.join(d, "F.jsonl")
+    p = run(["observe", "--no-geo", "--darknet", DN, "--read", cap, "--db", db,
+             "--sink", "sqlite", "--sink", "jsonl:" + jl])
+    last = [ln for ln in p.stderr.splitlines() if ln.startswith("mamori: observed")]
+    check(p.returncode == 0 and len(last) == 1 and last[0].endswith(f"-> {db}, jsonl:{jl}"),
+          f"summary should name both sinks: {p.stderr!r}")
+
+
 test_observe()
 test_lure()
 test_bad_args()
+test_lost_records()
+test_same_file()
+test_refused_untouched()
+test_summary_names_sinks()
 if errors:
     sys.exit(f"{len(errors)} failures")
 print("sinks: ok")

@@ -104,9 +104,10 @@ static int probe_session(void *state, const struct session_rec *r)
     return 0;
 }
 
-static void probe_close(void *state)
+static int probe_close(void *state)
 {
     (void)state; /* the test reads it afterwards and frees it */
+    return 0;
 }
 
 static const struct sink_ops probe_ops = {
