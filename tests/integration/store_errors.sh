@@ -41,3 +41,23 @@ expect_err "bad record" "interval 1: stats blob is truncated or corrupt" \
 python3 -c 'import gzip,sqlite3,sys; db=sqlite3.connect(sys.argv[2]); db.executescript(gzip.open(sys.argv[1],"rt").read()); db.commit()' "$FX" "$T/v3.db"
 expect_err "schema 3" "mamori_stats: this database has no interval_stats" \
     sqlite3 -readonly -cmd "$L" "$T/v3.db" "SELECT count(*) FROM mamori_stats"
+
+# B: mamori_events on a file that is no mamori database (empty, or another
+# program's) says so; its since/until: NULL is no bound, a non-number an error
+sqlite3 "$T/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1)"
+for db in other empty; do
+    expect_err "mamori_events on $db.db" "mamori_events: not a mamori database" \
+        sqlite3 -cmd "$L" "$T/$db.db" "SELECT count(*) FROM mamori_events"
+done
+all=$(sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events")
+[ "$all" -gt 100 ] || fail "too few events ($all)"
+[ "$(sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events(NULL, NULL)")" = "$all" ] ||
+    fail "mamori_events(NULL, NULL) is not every row"
+w=$(sqlite3 "$T/ok.db" "SELECT min(window_end) FROM event_blocks")
+[ "$(sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events($w, NULL)")" = \
+    "$(sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events WHERE window_end > $w")" ] ||
+    fail "mamori_events($w, NULL)"
+expect_err "mamori_events('abc', 'def')" "since is not a number" \
+    sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events('abc', 'def')"
+expect_err "mamori_events(NULL, 'def')" "until is not a number" \
+    sqlite3 -cmd "$L" "$T/ok.db" "SELECT count(*) FROM mamori_events(NULL, 'def')"
