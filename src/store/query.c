@@ -9,7 +9,7 @@
 #include "rollup.h"
 #include "rowjson.h"
 #include "sqlfn.h"
-#include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* store — SQLite schema, migrations and interval writer (see store.h). */
-#include "store.h"
+#include "store_int.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "ckpt.h"
