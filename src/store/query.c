@@ -83,14 +83,22 @@ struct section {
 #define LIST(kind) ((kind) + 1)
 #define LIST_TOP (-1) /* the top sources: sql reads query_top_merge()'s list as ?4 */
 
-/* The rows the top sources are grouped from: rolled-up hours' busiest
- * sources plus the interval top lists of the rest of the window. */
+/* The rows the top sources are grouped from: rolled-up hours' sources plus
+ * the interval top lists of the rest of the window.  An hour's top_rollups
+ * hold every source of its intervals' lists (rollup.c), so the sum is the
+ * intervals' sum; before that fix they were cut at the hour's 1,000 busiest,
+ * which undercounts a source cut in one hour but listed in another (for any
+ * --top) and drops the rest (--top 0): an hour holding exactly 1,000 rows may
+ * be such a cut one and is read from its intervals (exact either way). */
 /* clang-format off */
 static const char *const top_rows_sql =
-    "SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
-    " WHERE " ROLLED("bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
+    "WITH h AS MATERIALIZED (SELECT bucket FROM rollup_buckets WHERE res = 3600 AND bucket >= ?1"
+    " AND bucket + 3600 <= ?2 AND bucket NOT IN (SELECT bucket FROM top_rollups"
+    " WHERE bucket >= ?1 AND bucket < ?2 GROUP BY bucket HAVING count(*) = 1000))"
+    " SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
+    " WHERE bucket IN h UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
     " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
-    " AND NOT " ROLLED(RAW_HOUR);
+    " AND " RAW_HOUR " NOT IN h";
 /* clang-format on */
 
 static const struct section sections[] = {
