@@ -116,6 +116,22 @@ static const char *const schema_v3 =
     " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
     " WHERE first_us IS NOT NULL);";
 
+/* v6: an hour's top_rollups held its 1,000 busiest sources, which made sums
+ * over hours differ from the intervals' (a source cut in one hour but listed
+ * in another was undercounted, and --top 0 lost the rest): they are rebuilt
+ * from the intervals' top lists, whole, and indexed by packets so that a
+ * short list reads the rows of more than one packet and then a few
+ * addresses' rest (query.c). */
+static const char *const schema_v6 =
+    "CREATE TEMP TABLE top_hours AS SELECT DISTINCT bucket FROM top_rollups;"
+    "DELETE FROM top_rollups;"
+    "INSERT INTO top_rollups SELECT i.start - i.start % 3600, ip, sum(x.packets), sum(x.bytes),"
+    " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat), max(x.lon)"
+    " FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
+    " WHERE i.start - i.start % 3600 IN temp.top_hours GROUP BY 1, ip;"
+    "DROP TABLE temp.top_hours;"
+    "CREATE INDEX top_rollups_packets ON top_rollups(bucket, packets, ip);";
+
 struct migration {
     const char *what;  /* in the error message of a failed step */
     const char *needs; /* tables the step reads or changes, space-separated: checked first */
@@ -135,6 +151,8 @@ static const struct migration migrations[] = {
     /* v5: per-key stats as one blob per interval, stats rollups (rollup.c) */
     {"stats blobs and rollups", "intervals event_blocks as_names port_rollups rollup_buckets", NULL,
      rollup_migrate_stats},
+    /* v6: hourly top sources uncut, indexed by packets (rollup.c, query.c) */
+    {"top sources rollups uncut", "intervals top_sources top_rollups", schema_v6, NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,

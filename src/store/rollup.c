@@ -49,7 +49,7 @@ static const char *const sql[Q_COUNT] = {
      * rows those lists hold, fewer when a source recurs): uncut, so that
      * summing hours gives what summing the intervals gives for any --top
      * (a source outside one hour's cut but inside another's was undercounted;
-     * query.c reads an hour an older mamori cut at 1,000 from its intervals) */
+     * schema 6 rebuilt the rollups an older mamori cut at 1,000) */
     [Q_TOP] = "INSERT INTO top_rollups SELECT ?2, ip, sum(x.packets) AS p, sum(x.bytes),"
               " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat), max(x.lon)"
               " FROM top_sources x JOIN intervals i ON i.id = x.interval_id"

@@ -144,20 +144,35 @@ def main():
             check(a["top_sources"] == b["top_sources"],
                   f"--top {top}: top_sources from rollups ({len(a['top_sources'])}) differ from"
                   f" the intervals' ({len(b['top_sources'])}) over {frm}..{to}")
-    # rollups an older mamori wrote, cut at each hour's 1,000 busiest: those
-    # hours are read from their intervals
+    # rollups an older mamori wrote (schema 5), cut at each hour's 1,000
+    # busiest: read as they are, the top sources come from the intervals;
+    # migrated (observe), the hours are whole again
     c = sqlite3.connect(busy)
+    whole = c.execute("SELECT count(*) FROM top_rollups").fetchone()[0]
     c.execute("DELETE FROM top_rollups WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid,"
               " row_number() OVER (PARTITION BY bucket ORDER BY packets DESC) AS r"
               " FROM top_rollups) WHERE r <= 1000)")
+    c.execute("DROP INDEX top_rollups_packets")
+    c.execute("PRAGMA user_version=5")
     c.commit()
     cut = c.execute("SELECT count(*) FROM top_rollups").fetchone()[0]
     c.close()
-    check(cut == 2000, f"{cut} rows left of two cut hours")
-    for top in ("0", "10"):
-        frm, to = "2016-09-25T00:00:00Z", "2016-09-25T02:00:00Z"
-        check(report(busy, frm, to, top)["top_sources"] ==
-              report(busy_raw, frm, to, top)["top_sources"], f"--top {top} over cut rollups")
+    check(cut == 2000 and whole > 2000, f"{cut} rows left of two cut hours ({whole} whole)")
+    empty = os.path.join(tmp, "empty.pcap")
+    with open(empty, "wb") as f:
+        f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+    frm, to = "2016-09-25T00:00:00Z", "2016-09-25T02:00:00Z"
+    for stage in ("schema 5", "migrated"):
+        for top in ("0", "10"):
+            check(report(busy, frm, to, top)["top_sources"] ==
+                  report(busy_raw, frm, to, top)["top_sources"], f"{stage}: --top {top} over cut rollups")
+        if stage == "schema 5":
+            subprocess.run([M, "observe", "-q", "--no-geo", "--darknet", DN, "--read", empty, "--db",
+                            busy], check=True, stderr=subprocess.DEVNULL)
+    c = sqlite3.connect(busy)
+    check(c.execute("SELECT count(*) FROM top_rollups").fetchone()[0] == whole,
+          "migration did not rebuild the cut hours whole")
+    c.close()
 
     shutil.rmtree(tmp)
     if errors:
