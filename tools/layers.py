@@ -24,6 +24,8 @@ QUOTED = re.compile(r'^"([^"]+)"')
 ANGLED = re.compile(r'^<([^>]+)>')
 # Only store speaks SQL: no other layer names sqlite3 (its header, types or calls).
 SQL = re.compile(r'\bsqlite3')
+# Headers of a layer for that layer alone: store_int.h hands out the SQLite handle.
+INTERNAL = {"store/store_int.h": "store"}
 
 
 def allowed(layer):
@@ -99,6 +101,11 @@ def main():
                     name = (q or a_).group(1)
                     for target in targets(src, root, name, bool(q)):
                         to = os.path.relpath(target, src).split(os.sep)[0]
+                        own = INTERNAL.get(os.path.relpath(target, src).replace(os.sep, "/"))
+                        if own and own != layer:
+                            bad.append(f"{rel}:{no}: {layer} may not include {m.group(1)} "
+                                       f"(internal to {own})")
+                            continue
                         if to not in ok:
                             bad.append(f"{rel}:{no}: {layer} may not include {name} "
                                        f"({to} is not below {layer}: core -> store -> capability -> main)")

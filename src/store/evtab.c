@@ -19,6 +19,9 @@
  * SQLite to check again (but the hidden arguments), so a plan never decides
  * what a query means.  A database not yet migrated (opened read-only, as
  * readers do; schema 2 or 3) has its source_events table shown as it is.
+ * since or until NULL is no bound on that side; anything not a number is an
+ * error, and so is a database with neither event_blocks nor source_events
+ * ("not a mamori database", not SQLite's name for the missing table).
  *
  * Built twice: into mamori's store (registered on every connection) and, with
  * MAMORI_SQLITE_EXT, into the loadable extension mamori_sqlite for the
@@ -350,14 +353,13 @@ static int ip_set(struct ev_cursor *c, sqlite3_value *list)
     return SQLITE_OK;
 }
 
-static bool packed(sqlite3 *db)
+static bool has_table(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM main.sqlite_master WHERE type = 'table'"
-                           " AND name = 'event_blocks'",
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return false;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     bool yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return yes;
@@ -371,7 +373,9 @@ static int ev_filter(sqlite3_vtab_cursor *cur, int plan, const char *unused, int
     reset(c);
     c->eof = false;
     c->n = c->i = 0;
-    c->legacy = !packed(c->db);
+    c->legacy = !has_table(c->db, "event_blocks");
+    if (c->legacy && !has_table(c->db, "source_events"))
+        return fail(c, SQLITE_ERROR, "not a mamori database (no event_blocks or source_events)");
     c->by_set = (plan & P_IP_SET) && !c->legacy;
     c->by_ip = (plan & P_IP) && !c->legacy && !c->by_set;
     char sql[512];
@@ -391,6 +395,15 @@ static int ev_filter(sqlite3_vtab_cursor *cur, int plan, const char *unused, int
             cond = c->legacy   ? (plan & P_IP_SET ? "" : " AND ip = ?")
                    : c->by_set ? " AND ip_hi >= ? AND ip_lo <= ?"
                                : " AND ip_lo <= ? AND ip_hi >= ?1";
+        if (bit >= 5 && arg < argc) { /* since, until: a NULL is no bound, a number or bust */
+            int t = sqlite3_value_numeric_type(argv[arg]);
+            if (t == SQLITE_NULL)
+                cond = "";
+            else if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+                return fail(c, SQLITE_MISMATCH,
+                            bit == 5 ? "since is not a number (seconds, or NULL for no bound)"
+                                     : "until is not a number (seconds, or NULL for no bound)");
+        }
         param[arg] = *cond ? next : 0;
         next += bit == 0 && c->by_set ? 2 : *cond ? 1 : 0;
         o += snprintf(sql + o, sizeof sql - (size_t)o, "%s", cond);

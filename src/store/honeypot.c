@@ -1,7 +1,7 @@
 /* honeypot — lure's rows (see honeypot.h). */
 #include "honeypot.h"
 #include "../core/err.h"
-#include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

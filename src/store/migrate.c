@@ -8,7 +8,9 @@
  * STORE_SCHEMA (store.h) is asserted equal to it, so a step is added here and
  * nowhere else — except that macro, the only other place a version is named.
  * The old steps never change: a database of any version replays the same
- * history a fresh one does. */
+ * history a fresh one does.  Each step names the tables it needs and fails
+ * before it runs when one is missing (a user_version set by hand), so a
+ * database is never left half way between two schemas. */
 #include "migrate.h"
 #include "../core/err.h"
 #include "events.h"
@@ -17,6 +19,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const schema_v1 =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -113,8 +116,26 @@ static const char *const schema_v3 =
     " WHERE first_us IS NOT NULL AND start = (SELECT max(start) FROM intervals"
     " WHERE first_us IS NOT NULL);";
 
+/* v6: an hour's top_rollups held its 1,000 busiest sources, which made sums
+ * over hours differ from the intervals' (a source cut in one hour but listed
+ * in another was undercounted, and --top 0 lost the rest): they are rebuilt
+ * from the intervals' top lists, whole, and indexed by packets so that a
+ * short list reads the rows of more than one packet and then a few
+ * addresses' rest (query.c); the index may exist already in a newer
+ * database whose user_version was set back by hand, as tests make older ones. */
+static const char *const schema_v6 =
+    "CREATE TEMP TABLE top_hours AS SELECT DISTINCT bucket FROM top_rollups;"
+    "DELETE FROM top_rollups;"
+    "INSERT INTO top_rollups SELECT i.start - i.start % 3600, ip, sum(x.packets), sum(x.bytes),"
+    " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat), max(x.lon)"
+    " FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
+    " WHERE i.start - i.start % 3600 IN temp.top_hours GROUP BY 1, ip;"
+    "DROP TABLE temp.top_hours;"
+    "CREATE INDEX IF NOT EXISTS top_rollups_packets ON top_rollups(bucket, packets, ip);";
+
 struct migration {
-    const char *what; /* in the error message of a failed step */
+    const char *what;  /* in the error message of a failed step */
+    const char *needs; /* tables the step reads or changes, space-separated: checked first */
     const char *sql;  /* run as one script, or NULL when fn does the step */
     int (*fn)(sqlite3 *db, const char *path);
 };
@@ -122,13 +143,17 @@ struct migration {
 /* To add a schema version: append one line (SQL, or a function taking the
  * database from the previous version) and bump STORE_SCHEMA. */
 static const struct migration migrations[] = {
-    {"observatory tables", schema_v1, NULL},
-    {"honeypot tables", schema_v2, NULL},
-    {"packet time checks", schema_v3, NULL},
+    {"observatory tables", "", schema_v1, NULL},
+    {"honeypot tables", "meta intervals", schema_v2, NULL},
+    {"packet time checks", "intervals source_events", schema_v3, NULL},
     /* v4: per-source events as packed records in blocks (events.c) */
-    {"packed per-source events", ev_schema_sql, ev_migrate_rows},
+    {"packed per-source events", "intervals source_events asn_stats", ev_schema_sql,
+     ev_migrate_rows},
     /* v5: per-key stats as one blob per interval, stats rollups (rollup.c) */
-    {"stats blobs and rollups", NULL, rollup_migrate_stats},
+    {"stats blobs and rollups", "intervals event_blocks as_names port_rollups rollup_buckets", NULL,
+     rollup_migrate_stats},
+    /* v6: hourly top sources uncut, indexed by packets (rollup.c, query.c) */
+    {"top sources rollups uncut", "intervals top_sources top_rollups", schema_v6, NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,
@@ -143,9 +168,42 @@ int store_schema_version(sqlite3 *db)
     return version;
 }
 
+/* A step's tables are there before it runs: a database whose user_version
+ * says more than its tables (set by hand, or copied over) fails here with one
+ * line, unchanged, rather than committing a step on the wrong schema and
+ * failing at the next, half migrated. */
+static int check_needs(sqlite3 *db, const char *path, int version)
+{
+    const struct migration *m = &migrations[version];
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return err_set(-EIO, "%s: %s", path, sqlite3_errmsg(db));
+    int rc = 0;
+    for (const char *p = m->needs; rc == 0 && *p;) {
+        size_t n = strcspn(p, " ");
+        sqlite3_bind_text(st, 1, p, (int)n, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = err_set(-EIO, "%s: %s", path, sqlite3_errmsg(db));
+        else if (step == SQLITE_DONE)
+            rc = err_set(-EINVAL,
+                         "%s: says schema %d but has no table %.*s: cannot migrate to schema %d"
+                         " (%s); nothing changed",
+                         path, version, (int)n, p, version + 1, m->what);
+        sqlite3_reset(st);
+        p += n;
+        p += strspn(p, " ");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int run_step(sqlite3 *db, const char *path, int version)
 {
     const struct migration *m = &migrations[version];
+    int need = check_needs(db, path, version);
+    if (need < 0) return need;
     char *msg = NULL, pragma[48];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", version + 1);
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK ? 0 : -EIO;

@@ -5,11 +5,12 @@
 #include "../core/err.h"
 #include "../core/esc.h"
 #include "../core/sketch.h"
+#include "migrate.h"
 #include "query_stats.h"
 #include "rollup.h"
 #include "rowjson.h"
 #include "sqlfn.h"
-#include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -83,14 +84,36 @@ struct section {
 #define LIST(kind) ((kind) + 1)
 #define LIST_TOP (-1) /* the top sources: sql reads query_top_merge()'s list as ?4 */
 
-/* The rows the top sources are grouped from: rolled-up hours' busiest
- * sources plus the interval top lists of the rest of the window. */
+/* The rows the top sources are grouped from: rolled-up hours' sources plus
+ * the interval top lists of the rest of the window.  An hour's top_rollups
+ * hold every source of its intervals' lists (rollup.c; schema 6 rebuilt
+ * those an older mamori cut at the hour's 1,000 busiest), so the sum is the
+ * intervals' sum for any --top; a database older than that (readers never
+ * migrate) is read from its intervals' lists alone. */
 /* clang-format off */
+#define TOP_HOURS                                                                                  \
+    "WITH h AS MATERIALIZED (SELECT bucket FROM rollup_buckets WHERE res = 3600 AND bucket >= ?1"  \
+    " AND bucket + 3600 <= ?2)"
+#define TOP_COLS "ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon"
+#define TOP_RAW                                                                                    \
+    " SELECT ip, x.packets, x.bytes, x.ports, x.fingerprints, x.cc, x.asn, x.lat, x.lon"           \
+    " FROM top_sources x " IN_WINDOW
 static const char *const top_rows_sql =
-    "SELECT ip, packets, bytes, ports, fingerprints, cc, asn, lat, lon FROM top_rollups"
-    " WHERE " ROLLED("bucket") " UNION ALL SELECT ip, x.packets, x.bytes, x.ports,"
-    " x.fingerprints, x.cc, x.asn, x.lat, x.lon FROM top_sources x " IN_WINDOW
-    " AND NOT " ROLLED(RAW_HOUR);
+    TOP_HOURS " SELECT " TOP_COLS " FROM top_rollups WHERE bucket IN h UNION ALL" TOP_RAW
+    " AND " RAW_HOUR " NOT IN h";
+static const char *const top_intervals_sql = TOP_RAW;
+/* For a short list (query_top_bounded): most of a day's hourly rows are
+ * sources of one packet that hour (ties at the end of an interval's list),
+ * which sum to at most one a rolled hour; so first every row but those, then
+ * those of the few sources that could still reach the list (index seeks on
+ * top_rollups_packets: 24 ms -> a few for a day of 100,000 hourly rows). */
+static const char *const top_big_sql =
+    TOP_HOURS " SELECT " TOP_COLS " FROM top_rollups WHERE bucket IN h AND packets > 1 UNION ALL"
+    TOP_RAW " AND " RAW_HOUR " NOT IN h";
+static const char *const top_rest_sql =
+    TOP_HOURS " SELECT " TOP_COLS " FROM top_rollups WHERE bucket IN h AND packets IN (0, 1)"
+    " AND ip IN (SELECT value FROM json_each(?4))";
+static const char *const top_hours_sql = TOP_HOURS " SELECT count(*) FROM h";
 /* clang-format on */
 
 static const struct section sections[] = {
@@ -190,9 +213,24 @@ static void reading_free(struct reading *r)
 /* One list of the summary, from SQL or from the merged stats. */
 static json_t *top_sources(struct reading *r, const struct section *sec)
 {
-    sqlite3_stmt *st = prep(r->db, top_rows_sql, r->w);
-    char *list = st ? query_top_merge(st, r->w->top) : NULL;
-    sqlite3_finalize(st);
+    char *list = NULL;
+    bool decided = false;
+    bool uncut = store_schema_version(r->db) >= 6;
+    if (uncut && r->w->top > 0) { /* exact without every one-packet row, when the bound allows */
+        sqlite3_stmt *h = prep(r->db, top_hours_sql, r->w);
+        int64_t hours = h && sqlite3_step(h) == SQLITE_ROW ? sqlite3_column_int64(h, 0) : -1;
+        sqlite3_finalize(h);
+        sqlite3_stmt *big = hours > 0 ? prep(r->db, top_big_sql, r->w) : NULL;
+        sqlite3_stmt *rest = big ? prep(r->db, top_rest_sql, r->w) : NULL;
+        if (rest) list = query_top_bounded(big, rest, r->w->top, hours, &decided);
+        sqlite3_finalize(big);
+        sqlite3_finalize(rest);
+    }
+    if (!decided) {
+        sqlite3_stmt *st = prep(r->db, uncut ? top_rows_sql : top_intervals_sql, r->w);
+        list = st ? query_top_merge(st, r->w->top) : NULL;
+        sqlite3_finalize(st);
+    }
     json_t *arr = list ? rows_with(r->db, sec->sql, r->w, list) : NULL;
     free(list);
     return arr;

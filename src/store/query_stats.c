@@ -308,18 +308,15 @@ static void top_map_free(struct top_map *m)
     free(m->slot);
 }
 
-char *query_top_merge(sqlite3_stmt *st, int top)
+/* Folds the rows of st into m. */
+static int top_add(struct top_map *m, sqlite3_stmt *st)
 {
-    struct top_map m = {0};
     int rc = 0, s;
     while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *ip = (const char *)sqlite3_column_text(st, 0);
         if (!ip) continue; /* GROUP BY would make one NULL group; ip is NOT NULL */
-        struct top_src *e = top_entry(&m, ip, (size_t)sqlite3_column_bytes(st, 0));
-        if (!e) {
-            rc = err_set(-ENOMEM, "query: out of memory");
-            break;
-        }
+        struct top_src *e = top_entry(m, ip, (size_t)sqlite3_column_bytes(st, 0));
+        if (!e) return err_set(-ENOMEM, "query: out of memory");
         e->packets += sqlite3_column_int64(st, 1);
         e->bytes += sqlite3_column_int64(st, 2);
         if ((rc = text_max(&e->ports, st, 3)) == 0 && (rc = text_max(&e->fps, st, 4)) == 0)
@@ -330,31 +327,81 @@ char *query_top_merge(sqlite3_stmt *st, int top)
     }
     if (rc == 0 && s != SQLITE_DONE)
         rc = err_set(-EIO, "query: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-    const struct top_src **v = rc == 0 ? malloc((m.n + 1) * sizeof *v) : NULL;
-    char *out = NULL;
-    if (v) {
-        for (size_t i = 0; i < m.n; i++)
-            v[i] = &m.v[i];
-        qsort(v, m.n, sizeof *v, by_top);
-        size_t n = top > 0 && (size_t)top < m.n ? (size_t)top : m.n;
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) {
-            const struct top_src *e = v[i];
-            json_array_append_new(
-                arr, json_pack("[o,I,I,o,o,o,o,o,o]", text_json(&e->ip), (json_int_t)e->packets,
-                               (json_int_t)e->bytes, text_json(&e->ports), text_json(&e->fps),
-                               text_json(&e->cc),
-                               e->has_asn ? json_integer((json_int_t)e->asn) : json_null(),
-                               e->has_lat ? json_real(e->lat) : json_null(),
-                               e->has_lon ? json_real(e->lon) : json_null()));
-        }
-        out = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        json_decref(arr);
-        if (!out) err_set(-ENOMEM, "query: out of memory");
-    } else if (rc == 0) {
+    return rc;
+}
+
+/* m's entries, busiest first (free() it), or NULL. */
+static const struct top_src **top_sorted(const struct top_map *m)
+{
+    const struct top_src **v = malloc((m->n + 1) * sizeof *v);
+    if (!v) {
         err_set(-ENOMEM, "query: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        v[i] = &m->v[i];
+    qsort(v, m->n, sizeof *v, by_top);
+    return v;
+}
+
+static char *top_json(const struct top_map *m, int top)
+{
+    const struct top_src **v = top_sorted(m);
+    if (!v) return NULL;
+    size_t n = top > 0 && (size_t)top < m->n ? (size_t)top : m->n;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct top_src *e = v[i];
+        json_array_append_new(
+            arr, json_pack("[o,I,I,o,o,o,o,o,o]", text_json(&e->ip), (json_int_t)e->packets,
+                           (json_int_t)e->bytes, text_json(&e->ports), text_json(&e->fps),
+                           text_json(&e->cc),
+                           e->has_asn ? json_integer((json_int_t)e->asn) : json_null(),
+                           e->has_lat ? json_real(e->lat) : json_null(),
+                           e->has_lon ? json_real(e->lon) : json_null()));
+    }
+    char *out = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(arr);
+    if (!out) err_set(-ENOMEM, "query: out of memory");
+    free(v);
+    return out;
+}
+
+char *query_top_merge(sqlite3_stmt *st, int top)
+{
+    struct top_map m = {0};
+    char *out = top_add(&m, st) == 0 ? top_json(&m, top) : NULL;
+    top_map_free(&m);
+    return out;
+}
+
+char *query_top_bounded(sqlite3_stmt *big, sqlite3_stmt *rest, int top, int64_t slack,
+                        bool *decided)
+{
+    struct top_map m = {0};
+    char *out = NULL;
+    *decided = false;
+    int rc = top_add(&m, big);
+    const struct top_src **v = rc == 0 && top > 0 && (size_t)top <= m.n ? top_sorted(&m) : NULL;
+    /* the top-th lower bound must beat what a source with no row read can hold */
+    int64_t least = v ? v[top - 1]->packets : 0;
+    if (v && least > slack) {
+        json_t *ips = json_array();
+        for (size_t i = 0; i < m.n && v[i]->packets + slack >= least; i++)
+            json_array_append_new(ips, text_json(&v[i]->ip));
+        char *list = json_dumps(ips, JSON_COMPACT);
+        json_decref(ips);
+        if (!list) {
+            rc = err_set(-ENOMEM, "query: out of memory");
+        } else {
+            sqlite3_bind_text(rest, 4, list, -1, free);
+            /* the candidates' other rows: their sums and lists are then whole,
+             * and everyone left out sums to less than least <= the top-th */
+            rc = top_add(&m, rest);
+            if (rc == 0 && (out = top_json(&m, top))) *decided = true;
+        }
     }
     free(v);
     top_map_free(&m);
-    return out;
+    return rc == 0 && !*decided ? NULL : out;
 }

@@ -45,12 +45,15 @@ static const char *const sql[Q_COUNT] = {
     [Q_DEL_PORTS] = "DELETE FROM port_rollups WHERE res = ?1 AND bucket = ?2",
     [Q_PORT] = "INSERT OR REPLACE INTO port_rollups VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_DEL_TOP] = "DELETE FROM top_rollups WHERE bucket = ?2 AND ?1 > 0",
-    /* an hour's 1,000 busiest sources of its intervals' top lists (a few
-     * thousand small rows, read back once per hour) */
+    /* every source of the hour's intervals' top lists, summed (at most the
+     * rows those lists hold, fewer when a source recurs): uncut, so that
+     * summing hours gives what summing the intervals gives for any --top
+     * (a source outside one hour's cut but inside another's was undercounted;
+     * schema 6 rebuilt the rollups an older mamori cut at 1,000) */
     [Q_TOP] = "INSERT INTO top_rollups SELECT ?2, ip, sum(x.packets) AS p, sum(x.bytes),"
               " max(x.ports), max(x.fingerprints), max(x.cc), max(x.asn), max(x.lat), max(x.lon)"
               " FROM top_sources x JOIN intervals i ON i.id = x.interval_id"
-              " WHERE i.start >= ?2 AND i.start < ?2 + ?1 GROUP BY ip ORDER BY p DESC LIMIT 1000",
+              " WHERE i.start >= ?2 AND i.start < ?2 + ?1 GROUP BY ip",
 };
 
 /* Whole rolled days, then whole rolled hours outside them, inside [?1, ?2);

@@ -120,14 +120,31 @@ static int st_close(sqlite3_vtab_cursor *cur)
     return SQLITE_OK;
 }
 
-/* The next record, moving on to the next interval's blob at the end of one;
- * a blob that does not parse ends its interval (the rows before it stand). */
+/* Fails the statement: a blob that does not parse is a corrupt database, not
+ * the end of its interval (rows would go missing without a word), so it is
+ * SQLITE_CORRUPT with a message naming the interval to look at. */
+static int corrupt(struct cursor *c)
+{
+    sqlite3_vtab *vt = c->base.pVtab;
+    sqlite3_free(vt->zErrMsg);
+    vt->zErrMsg = sqlite3_mprintf("mamori_stats: interval %lld: stats blob is truncated or corrupt",
+                                  (long long)c->interval);
+    return SQLITE_CORRUPT;
+}
+
+/* The next record, moving on to the next interval's blob at the end of one.
+ * Sources records (kind STATS_SOURCES) are the blob's own and no row. */
 static int advance(struct cursor *c)
 {
     for (;;) {
-        if (c->blob && stats_iter_next(&c->it, &c->v) > 0 && c->v.kind < ROW_KINDS) {
-            c->rowid++;
-            return SQLITE_OK;
+        while (c->blob) {
+            int rc = stats_iter_next(&c->it, &c->v);
+            if (rc < 0) return corrupt(c);
+            if (rc == 0) break;
+            if (c->v.kind < ROW_KINDS) {
+                c->rowid++;
+                return SQLITE_OK;
+            }
         }
         sqlite3_free(c->blob);
         c->blob = NULL;
@@ -140,13 +157,23 @@ static int advance(struct cursor *c)
         c->interval = sqlite3_column_int64(c->st, 0);
         int n = sqlite3_column_bytes(c->st, 1);
         const void *b = sqlite3_column_blob(c->st, 1);
-        if (!b || !(c->blob = sqlite3_malloc(n))) continue;
+        if (!b) return corrupt(c);
+        if (!(c->blob = sqlite3_malloc(n))) return SQLITE_NOMEM;
         memcpy(c->blob, b, (size_t)n);
-        if (stats_iter_init(&c->it, c->blob, (size_t)n) < 0) {
-            sqlite3_free(c->blob);
-            c->blob = NULL;
-        }
+        if (stats_iter_init(&c->it, c->blob, (size_t)n) < 0) return corrupt(c);
     }
+}
+
+/* A database of an older schema keeps its stats in per-row tables, not in
+ * blobs: an error saying so, rather than no rows that look like no traffic. */
+static int legacy(struct cursor *c)
+{
+    sqlite3_vtab *vt = c->base.pVtab;
+    sqlite3_free(vt->zErrMsg);
+    vt->zErrMsg = sqlite3_mprintf("mamori_stats: this database has no interval_stats (an older"
+                                  " schema, or not a mamori database): open it once with"
+                                  " mamori observe to migrate it");
+    return SQLITE_ERROR;
 }
 
 static int st_filter(sqlite3_vtab_cursor *cur, int plan, const char *unused, int argc,
@@ -164,8 +191,8 @@ static int st_filter(sqlite3_vtab_cursor *cur, int plan, const char *unused, int
                            : "SELECT interval_id, stats FROM interval_stats ORDER BY interval_id";
     int rc = sqlite3_prepare_v2(((struct table *)cur->pVtab)->db, sql, -1, &c->st, NULL);
     if (rc != SQLITE_OK) {
-        c->eof = true; /* a database without stats blobs (older schema): no rows */
-        return SQLITE_OK;
+        c->eof = true;
+        return legacy(c);
     }
     if (plan) sqlite3_bind_value(c->st, 1, argv[0]);
     return advance(c);

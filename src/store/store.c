@@ -1,5 +1,5 @@
 /* store — SQLite schema, migrations and interval writer (see store.h). */
-#include "store.h"
+#include "store_int.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "ckpt.h"
@@ -137,8 +137,11 @@ struct store *store_open(const char *path, bool write)
         /* readers map the file: page reads become memory reads */
         sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
         int version = store_schema_version(s->db);
-        if (store_sql_register(s->db) < 0) goto fail;
-        if (version < 1 || version > STORE_SCHEMA) {
+        if (version > STORE_SCHEMA) { /* what observe says of it, too (migrate.c) */
+            err_set(-EINVAL, "%s: schema version %d is newer than this mamori", path, version);
+            goto fail;
+        }
+        if (version < 1) {
             err_set(-EINVAL, "%s: not a mamori database (run observe first)", path);
             goto fail;
         }

@@ -13,23 +13,22 @@
  * refused or replaced exactly (store_overlap, store_replace_range; rows this
  * run wrote are never its own overlap), and a replace that would take stored
  * packets the input does not hold is refused first (store_replace_loss).
- * Schema changes are the ordered list of steps in migrate.c. */
+ * Schema changes are the ordered list of steps in migrate.c.  No SQLite type
+ * is named here: the handle is store_int.h's, for src/store alone. */
 #ifndef MAMORI_STORE_H
 #define MAMORI_STORE_H
 
 #include "record.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
-#define STORE_SCHEMA 5 /* PRAGMA user_version of the newest schema: migrate.c's list length */
+#define STORE_SCHEMA 6 /* PRAGMA user_version of the newest schema: migrate.c's list length */
 
 struct store;
 
 /* Opens (creating the file and its directory when write is set). */
 struct store *store_open(const char *path, bool write);
-sqlite3 *store_db(struct store *s);
 /* Checkpoints the WAL from a thread of its own instead of inside the commits
  * (ckpt.h), until store_close(); for a writer whose commits are the hot path. */
 int store_background_checkpoints(struct store *s);

@@ -9,6 +9,7 @@
 #include "stream.h"
 #include "../core/err.h"
 #include "rowjson.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <stdio.h>

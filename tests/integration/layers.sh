@@ -39,4 +39,7 @@ rm -r "$T/src/newcap"
 printf '#include "../store/store.h"\n#include "store/record.h"\n#include <stdio.h>\n#include <sys/stat.h>\n' \
     >>"$T/src/lure/telnet.c"
 python3 "$L" "$T/src" || fail "a capability including store was refused"
+# store's SQLite handle is store's own: not in store.h, and its header refused elsewhere
+! grep -n "sqlite3" "$T/src/store/store.h" || fail "store.h names SQLite"
+expect_refused report/report.c '#include "../store/store_int.h"' "report may not include ../store/store_int.h (internal to store)"
 echo "layers: ok"

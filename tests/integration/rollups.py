@@ -118,6 +118,62 @@ def main():
             check(a[k] == b[k], f"stream --replace changed {k} over {f}..{t}")
     same(db, raw_copy(db, tmp, "raw3.db"), windows, "stream replace")
 
+    # hours listing more than 1,000 sources (two of them, 15-second intervals
+    # of 100 each): every source, and more than 1,000, from the hours'
+    # rollups are the intervals' numbers (the rollups were cut at 1,000 a hour)
+    cap = os.path.join(tmp, "busy.pcap")
+    subprocess.run([M, "synth", "-q", "--out", cap, "--darknet", DN, "--packets", "100000",
+                    "--seed", "23", "--start", "2016-09-25T00:00:00Z", "--duration", "7200"],
+                   check=True)
+    busy = os.path.join(tmp, "busy.db")
+    subprocess.run([M, "observe", "-q", "--no-geo", "--interval", "15", "--darknet", DN, "--read",
+                    cap, "--db", busy],
+                   check=True, stderr=subprocess.DEVNULL)
+    c = sqlite3.connect(busy)
+    most = c.execute("SELECT min(n) FROM (SELECT count(DISTINCT ip) AS n FROM top_sources x"
+                     " JOIN intervals i ON i.id = x.interval_id GROUP BY i.start - i.start % 3600)"
+                     ).fetchone()[0]
+    rolled = c.execute("SELECT count(*) FROM rollup_buckets WHERE res = 3600").fetchone()[0]
+    c.close()
+    check(most > 1000 and rolled == 2, f"busy hours: {rolled} rolled, fewest sources {most}")
+    busy_raw = raw_copy(busy, tmp, "busy-raw.db")
+    for top in ("0", "1500", "10"):
+        for frm, to in (("2016-09-25T00:00:00Z", "2016-09-25T02:00:00Z"),
+                        ("2016-09-25T00:00:00Z", "2016-09-25T01:00:00Z")):
+            a, b = report(busy, frm, to, top), report(busy_raw, frm, to, top)
+            check(a["top_sources"] == b["top_sources"],
+                  f"--top {top}: top_sources from rollups ({len(a['top_sources'])}) differ from"
+                  f" the intervals' ({len(b['top_sources'])}) over {frm}..{to}")
+    # rollups an older mamori wrote (schema 5), cut at each hour's 1,000
+    # busiest: read as they are, the top sources come from the intervals;
+    # migrated (observe), the hours are whole again
+    c = sqlite3.connect(busy)
+    whole = c.execute("SELECT count(*) FROM top_rollups").fetchone()[0]
+    c.execute("DELETE FROM top_rollups WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid,"
+              " row_number() OVER (PARTITION BY bucket ORDER BY packets DESC) AS r"
+              " FROM top_rollups) WHERE r <= 1000)")
+    c.execute("DROP INDEX top_rollups_packets")
+    c.execute("PRAGMA user_version=5")
+    c.commit()
+    cut = c.execute("SELECT count(*) FROM top_rollups").fetchone()[0]
+    c.close()
+    check(cut == 2000 and whole > 2000, f"{cut} rows left of two cut hours ({whole} whole)")
+    empty = os.path.join(tmp, "empty.pcap")
+    with open(empty, "wb") as f:
+        f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+    frm, to = "2016-09-25T00:00:00Z", "2016-09-25T02:00:00Z"
+    for stage in ("schema 5", "migrated"):
+        for top in ("0", "10"):
+            check(report(busy, frm, to, top)["top_sources"] ==
+                  report(busy_raw, frm, to, top)["top_sources"], f"{stage}: --top {top} over cut rollups")
+        if stage == "schema 5":
+            subprocess.run([M, "observe", "-q", "--no-geo", "--darknet", DN, "--read", empty, "--db",
+                            busy], check=True, stderr=subprocess.DEVNULL)
+    c = sqlite3.connect(busy)
+    check(c.execute("SELECT count(*) FROM top_rollups").fetchone()[0] == whole,
+          "migration did not rebuild the cut hours whole")
+    c.close()
+
     shutil.rmtree(tmp)
     if errors:
         print("FAIL: " + "\n      ".join(errors))
