@@ -103,9 +103,9 @@ def main():
                         to = os.path.relpath(target, src).split(os.sep)[0]
                         own = INTERNAL.get(os.path.relpath(target, src).replace(os.sep, "/"))
                         if own and own != layer:
-                            bad.append(f"{rel}:{no}: {layer} may not include {m.group(1)} "
+                            bad.append(f"{rel}:{no}: {layer} may not include {name} "
                                        f"(internal to {own})")
-                            continue
+                            break
                         if to not in ok:
                             bad.append(f"{rel}:{no}: {layer} may not include {name} "
                                        f"({to} is not below {layer}: core -> store -> capability -> main)")
