@@ -91,6 +91,18 @@ static int grow(struct sketch *s)
     return 0;
 }
 
+int sketch_reserve(struct sketch *s, uint32_t n)
+{
+    if (s->reg || s->cap || !n) return 0;
+    if (n > SKETCH_EXACT_MAX) n = SKETCH_EXACT_MAX;
+    uint32_t cap = 8;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (!(s->set = calloc(cap, sizeof *s->set))) return err_set(-ENOMEM, "sketch: out of memory");
+    s->cap = cap;
+    return 0;
+}
+
 int sketch_add(struct sketch *s, uint64_t h)
 {
     if (!h) h = 1; /* 0 marks an empty slot */

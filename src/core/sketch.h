@@ -26,6 +26,11 @@ struct sketch {
 
 void sketch_init(struct sketch *s);
 int sketch_add(struct sketch *s, uint64_t h);
+/* Room for n exact entries at once in an empty sketch (at most
+ * SKETCH_EXACT_MAX): a key that saw n sources last interval grows there in
+ * one allocation instead of doubling from 8 and rehashing on every step.
+ * What it counts and when it turns into a HyperLogLog do not change. */
+int sketch_reserve(struct sketch *s, uint32_t n);
 /* Fetches the cache line sketch_add(s, h) will look at first: a caller that
  * knows its next adds ahead (a batch of packets) hides the miss. */
 static inline void sketch_prefetch(const struct sketch *s, uint64_t h)

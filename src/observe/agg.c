@@ -68,7 +68,8 @@ _Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
 struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
-    uint32_t stamp; /* serial of the interval it counts in */
+    uint32_t stamp;              /* serial of the interval it counts in */
+    uint32_t last_src, last_dst; /* distinct entries its sketches held last interval */
 };
 
 struct held_frame { /* a frame far ahead, copied until the clock decides */
@@ -157,6 +158,9 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
         k->stamp = a->serial;
         k->packets = k->bytes = 0;
         a->used[a->n_used++] = idx;
+        /* sized for what it held last time: ports see much the same each minute */
+        if (sketch_reserve(&k->src, k->last_src) < 0 || sketch_reserve(&k->dst, k->last_dst) < 0)
+            return NULL;
     }
     return k;
 }
@@ -1028,6 +1032,8 @@ static int build_ports(struct agg *a, struct interval_rec *r)
         o->bytes = k->bytes;
         o->src = k->src; /* ownership moves: the key starts the next interval empty */
         o->dst = k->dst;
+        k->last_src = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
+        k->last_dst = k->dst.reg ? SKETCH_EXACT_MAX : k->dst.n;
         sketch_init(&k->src);
         sketch_init(&k->dst);
     }

@@ -31,6 +31,44 @@ static void exact_while_small(void **state)
     sketch_free(&s);
 }
 
+/* A sketch given room ahead (the size a port's sketch had last interval)
+ * counts exactly what one grown from empty counts, promotes at the same
+ * entry, and its blob merges into the same union. */
+static void reserved_same_as_grown(void **state)
+{
+    (void)state;
+    const uint32_t hints[] = {1, 7, 100, SKETCH_EXACT_MAX, 5 * SKETCH_EXACT_MAX};
+    for (size_t h = 0; h < sizeof hints / sizeof *hints; h++) {
+        struct sketch r, g;
+        sketch_init(&r);
+        sketch_init(&g);
+        assert_int_equal(sketch_reserve(&r, hints[h]), 0);
+        assert_true(r.cap >= 2 * (hints[h] < SKETCH_EXACT_MAX ? hints[h] : SKETCH_EXACT_MAX));
+        for (uint64_t i = 0; i <= SKETCH_EXACT_MAX; i++) {
+            for (uint64_t x = i / 3; x <= i; x += i - i / 3 + !(i - i / 3)) { /* repeats too */
+                assert_int_equal(sketch_add(&r, item(x)), 0);
+                assert_int_equal(sketch_add(&g, item(x)), 0);
+            }
+            assert_int_equal(sketch_count(&r), sketch_count(&g));
+            assert_true((r.reg == NULL) == (g.reg == NULL));
+        }
+        assert_non_null(r.reg); /* both promoted past SKETCH_EXACT_MAX entries */
+        assert_memory_equal(r.reg, g.reg, SKETCH_M);
+        sketch_free(&r);
+        sketch_free(&g);
+    }
+    struct sketch s;
+    sketch_init(&s);
+    assert_int_equal(sketch_reserve(&s, 0), 0); /* nothing to make room for */
+    assert_null(s.set);
+    sketch_add(&s, item(1));
+    uint64_t *before = s.set;
+    assert_int_equal(sketch_reserve(&s, 500), 0); /* not empty: left as it is */
+    assert_ptr_equal(s.set, before);
+    assert_int_equal(sketch_count(&s), 1);
+    sketch_free(&s);
+}
+
 static double rel_err(uint64_t n)
 {
     struct sketch s;
@@ -117,7 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_while_small),  cmocka_unit_test(hll_accuracy),
         cmocka_unit_test(union_not_sum),      cmocka_unit_test(blob_round_trip),
-        cmocka_unit_test(bad_blobs_rejected),
+        cmocka_unit_test(bad_blobs_rejected), cmocka_unit_test(reserved_same_as_grown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
