@@ -12,6 +12,7 @@
  * a batch of frames and prefetches their table slots before counting them:
  * at a million sources the table is far larger than the caches. */
 #include "agg.h"
+#include "srctab.h"
 #include "../core/err.h"
 #include "../core/table.h"
 
@@ -95,7 +96,7 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;                         /* struct srcent per source of the event window */
+    struct srctab srcs;                        /* struct srcent per source of the event window */
     struct ivrow *iv;                          /* the sources the interval counted */
     size_t n_touched, cap_touched;
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
@@ -124,7 +125,7 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
-        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0) {
+        srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -202,40 +203,18 @@ static struct src_row entry_row(const struct srcent *s)
 
 static struct srcent *entry_at(const struct agg *a, size_t slot)
 {
-    return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
+    return srctab_at(&a->srcs, slot);
 }
 
 static uint32_t slot_of(const struct agg *a, const struct srcent *s)
 {
-    return (uint32_t)(((const uint8_t *)s - a->srcs.slots) / sizeof(struct srcent));
+    return srctab_number(&a->srcs, s);
 }
 
 /* The entry's row in the open interval, or NULL. */
 static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
 {
     return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
-}
-
-#define IV_MARK 0x80000000u /* on the entries with a row, across a resize */
-
-/* A resize is about to move the entries (the table is full and the key is
- * new): the entries with a row are marked, to tell them afterwards. */
-static void touched_mark(struct agg *a)
-{
-    for (size_t i = 0; i < a->n_touched; i++)
-        entry_at(a, a->iv[i].slot)->iv |= IV_MARK;
-}
-
-/* The resize moved them: tell this interval's rows where they went. */
-static void touched_rebuild(struct agg *a)
-{
-    for (size_t i = 0; i < a->srcs.cap; i++) {
-        if (!a->srcs.hash[i]) continue;
-        struct srcent *s = entry_at(a, i);
-        if (!(s->iv & IV_MARK)) continue;
-        s->iv &= ~IV_MARK;
-        a->iv[s->iv].slot = (uint32_t)i;
-    }
 }
 
 static int touched_room(struct agg *a)
@@ -261,22 +240,14 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     *full = false;
     struct srcent *s;
     if (a->n_touched >= interval_budget(a)) {
-        s = table_find(&a->srcs, ip, h);
+        s = srctab_find(&a->srcs, ip, h);
         *ivp = s ? row_of(a, s) : NULL;
         *full = !*ivp;
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
-    size_t cap = a->srcs.cap;
-    /* table_get grows the table for a new key when it is 3/4 full */
-    bool grows = (a->srcs.n + 1) * 4 > cap * 3 && !table_find(&a->srcs, ip, h);
-    if (grows) touched_mark(a);
-    if (!(s = table_get(&a->srcs, ip, h, &created))) {
-        for (size_t i = 0; grows && i < a->n_touched; i++) /* not moved after all */
-            entry_at(a, a->iv[i].slot)->iv &= ~IV_MARK;
-        return NULL;
-    }
-    if (grows) touched_rebuild(a);
+    /* an entry keeps its number when the table grows: the rows still name it */
+    if (!(s = srctab_get(&a->srcs, ip, h, &created))) return NULL;
     if (created) { /* geo and ASN once per source and window */
         s->first_us = s->last_us = ts;
         s->as_name = "";
@@ -748,24 +719,26 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         size_t k = n - at < BATCH ? n - at : BATCH;
         for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
             decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
-        /* written out rather than through table_prefetch: gcc 12 drops the
-         * prefetches of this loop when they come through the inline call */
-        const struct table *t = &a->srcs;
+        /* Each step fetches what the next one reads, for the whole batch, so
+         * that the misses of 32 packets overlap: their first index slot and
+         * port counters; then the entry the slot names and the port's
+         * sketch lines; then the interval row the entry names (or, for a new
+         * source, its geo lookup).  Written out rather than through inline
+         * helpers: gcc 12 drops prefetches that come through an inline call
+         * in these loops. */
+        const struct srctab *t = &a->srcs;
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
-            size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* its key and row index: one line */
-            __builtin_prefetch(&t->hash[j]);
-            __builtin_prefetch(e);
+            __builtin_prefetch(srctab_first_slot(t, d[i].hsrc));
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks) __builtin_prefetch(ks);
             }
         }
-        /* the entries and counters have arrived (mostly): now the interval
-         * rows they point to, and the port's sketches where this packet goes */
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
+            const void *e = srctab_guess(t, d[i].hsrc);
+            if (e) __builtin_prefetch(e); /* its key and row index: one line */
             if (l4_proto(&d[i].p)) {
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks && ks->stamp == a->serial) {
@@ -773,7 +746,10 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
                     sketch_prefetch(&ks->src, d[i].hsrc);
                 }
             }
-            const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i].darknet || !d[i].mine) continue;
+            const struct srcent *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
             if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
                 __builtin_prefetch(&a->iv[e->iv]);
             else if (!e && a->geo) /* a new source: it will be looked up */
@@ -792,7 +768,7 @@ int agg_expect_sources(struct agg *a, size_t sources)
 {
     size_t budget = interval_budget(a);
     if (a->srcs.n) return 0;
-    if (table_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
+    if (srctab_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
         return err_set(-ENOMEM, "observe: out of memory");
     return 0;
 }
@@ -859,22 +835,19 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
  * folded into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
-    struct table *t = &a->srcs;
+    struct srctab *t = &a->srcs;
     if (!t->n) return 0;
-    size_t n = 0, next = t->n;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->hash[i]) { /* the row overlaps its own entry: built apart first */
-            struct src_row o = entry_row((const struct srcent *)(t->slots + i * t->esize));
-            memcpy(t->slots + n++ * sizeof(struct src_row), &o, sizeof o);
-        }
-    struct src_row *rows = realloc(t->slots, n * sizeof *rows);
-    r->events = rows ? rows : (struct src_row *)t->slots;
+    size_t n;
+    uint8_t *ent = srctab_take(t, &n);
+    for (size_t i = 0; i < n; i++) { /* in first-seen order; a row overlaps its own entry */
+        struct src_row o = entry_row((const struct srcent *)(ent + i * sizeof(struct srcent)));
+        memcpy(ent + i * sizeof(struct src_row), &o, sizeof o);
+    }
+    struct src_row *rows = realloc(ent, n * sizeof *rows);
+    r->events = rows ? rows : (struct src_row *)ent;
     r->n_events = n;
-    free(t->hash);
-    memset(t, 0, sizeof *t);
     a->n_touched = 0;
-    if (table_init(t, sizeof(struct srcent), sizeof(struct ipaddr), final ? 16 : next) < 0)
-        return err_set(-ENOMEM, "observe: out of memory");
+    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n) < 0) return -ENOMEM;
     return 0;
 }
 
@@ -1171,7 +1144,7 @@ void agg_free(struct agg *a)
     free(a->used);
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
-    table_free(&a->srcs);
+    srctab_free(&a->srcs);
     free(a->iv);
     geo_cache_free(a->geo);
     sketch_free(&a->over_src);
