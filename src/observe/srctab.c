@@ -51,20 +51,30 @@ static size_t index_cap(size_t n)
     return cap;
 }
 
-/* Room for ecap entries: address space, touched only as entries arrive. */
+/* Room for ecap entries: address space, touched only as entries arrive.
+ * On line boundaries (2 MiB ones when large), so that an entry's first
+ * bytes — the key and what a packet reads next — share one line as the
+ * entry size allows; growing past the reservation copies the entries (a
+ * live capture's doubling), never renumbers them. */
 static int entries_room(struct srctab *t, size_t ecap)
 {
     if (ecap <= t->ecap) return 0;
     if (ecap > UINT32_MAX - 1) ecap = UINT32_MAX - 1;
     if (ecap <= t->n) return -ENOMEM;
-    uint8_t *e = realloc(t->ent, ecap * t->esize);
-    if (!e) return -ENOMEM;
-    t->ent = e;
+    size_t bytes = ecap * t->esize;
+    void *e;
+    if (posix_memalign(&e, bytes >= HUGE_FROM ? 2u << 20 : 64, bytes) != 0) return -ENOMEM;
     uint64_t *h = realloc(t->hash, ecap * sizeof *h);
-    if (!h) return -ENOMEM;
+    if (!h) {
+        free(e);
+        return -ENOMEM;
+    }
+    huge_hint(e, bytes);
+    if (t->n) memcpy(e, t->ent, t->n * t->esize);
+    free(t->ent);
+    t->ent = e;
     t->hash = h;
     t->ecap = ecap;
-    huge_hint(t->ent, ecap * t->esize);
     return 0;
 }
 
