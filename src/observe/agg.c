@@ -936,16 +936,14 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 16 < a->n_touched) { /* the hash, and the lines of the fields read below */
-            uint32_t ahead = a->iv[i + 16].slot;
-            const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
-            __builtin_prefetch(&a->srcs.hash[ahead]);
-            __builtin_prefetch(e + offsetof(struct srcent, as_name));
-            __builtin_prefetch(e + sizeof(struct srcent) - 1);
+        if (i + 32 < a->n_touched) { /* the lines of the entry read below */
+            const uint8_t *e = (const uint8_t *)entry_at(a, a->iv[i + 32].slot);
+            __builtin_prefetch(e, 1);
+            __builtin_prefetch(e + sizeof(struct srcent) - 1, 1);
         }
         const struct ivrow *v = &a->iv[i];
         struct srcent *s = entry_at(a, v->slot);
-        uint64_t h = a->srcs.hash[v->slot];
+        uint64_t h = ip_hash(&s->ip, HASH_SEED_SRC); /* as the packets' (cheaper than a miss) */
         fold_window(s, v);
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
