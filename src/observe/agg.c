@@ -26,17 +26,16 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
-/* A source's entry.  What a packet reads here — the key and the row index —
- * comes first, and entries are 96 bytes, so that it is always one cache
- * line.  The entry has a row in the open interval when its index names a
- * row of the interval and that row names its slot back (row_of): no stamp,
- * so the entry stays 96 bytes.
+/* A source's entry.  A packet does not read it: its index slot (srctab.h)
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, and the row its counts.  The entry has a row in the open
+ * interval when the slot's index names a row of the interval and that row
+ * names the entry back by number (row_of): no stamp to reset.
  * The window's counts are not kept per packet but folded in from the
  * interval's row when it closes (fold_window), as its ports are when the
  * interval's own list of them is full (ports_overflow). */
 struct srcent {
     struct ipaddr ip; /* the key: the first member */
-    uint32_t iv;      /* index of its ivrow, when it has one (row_of) */
     uint32_t asn;
     const char *as_name;
     int64_t first_us, last_us;
@@ -48,7 +47,7 @@ struct srcent {
     float lat, lon;
 };
 _Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
-_Static_assert(sizeof(struct srcent) == 96, "entries at 0 or 32 bytes into a line");
+_Static_assert(sizeof(struct srcent) % 16 == 0, "keys on 16-byte boundaries");
 _Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
 
 /* A source's counts in the open interval, in a dense array apart from the
@@ -206,15 +205,10 @@ static struct srcent *entry_at(const struct agg *a, size_t slot)
     return srctab_at(&a->srcs, slot);
 }
 
-static uint32_t slot_of(const struct agg *a, const struct srcent *s)
+/* The source's row in the open interval, or NULL. */
+static struct ivrow *row_of(const struct agg *a, const struct srcslot *s)
 {
-    return srctab_number(&a->srcs, s);
-}
-
-/* The entry's row in the open interval, or NULL. */
-static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
-{
-    return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
+    return s->user < a->n_touched && a->iv[s->user].slot == s->number - 1 ? &a->iv[s->user] : NULL;
 }
 
 static int touched_room(struct agg *a)
@@ -231,14 +225,14 @@ static int touched_room(struct agg *a)
     return 0;
 }
 
-/* The source's entry and its row of this interval; NULL with *full set when
+/* The source's slot and its row of this interval; NULL with *full set when
  * the interval already counts its budget of sources. */
-static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
-                              bool *full, struct ivrow **ivp)
+static struct srcslot *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
+                               bool *full, struct ivrow **ivp)
 {
     bool created;
     *full = false;
-    struct srcent *s;
+    struct srcslot *s;
     if (a->n_touched >= interval_budget(a)) {
         s = srctab_find(&a->srcs, ip, h);
         *ivp = s ? row_of(a, s) : NULL;
@@ -249,17 +243,18 @@ static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h
     /* an entry keeps its number when the table grows: the rows still name it */
     if (!(s = srctab_get(&a->srcs, ip, h, &created))) return NULL;
     if (created) { /* geo and ASN once per source and window */
-        s->first_us = s->last_us = ts;
-        s->as_name = "";
+        struct srcent *e = srctab_entry(&a->srcs, s);
+        e->first_us = e->last_us = ts;
+        e->as_name = "";
         if (a->cfg.geo)
-            geo_fill(a, ip, s->cc, &s->asn, &s->as_name, &s->has_loc, &s->lat, &s->lon);
+            geo_fill(a, ip, e->cc, &e->asn, &e->as_name, &e->has_loc, &e->lat, &e->lon);
     }
     struct ivrow *v = row_of(a, s);
     if (!v) {
-        s->iv = (uint32_t)a->n_touched;
+        s->user = (uint32_t)a->n_touched;
         v = &a->iv[a->n_touched++];
         memset(v, 0, sizeof *v);
-        v->slot = slot_of(a, s);
+        v->slot = s->number - 1;
         v->first = v->last = ts;
     }
     *ivp = v;
@@ -420,11 +415,11 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     a->cls[c]++;
     bool full;
     struct ivrow *v = NULL;
-    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
+    struct srcslot *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) {
         struct src_row r;
-        if (s) r = entry_row(s);
+        if (s) r = entry_row(srctab_entry(&a->srcs, s));
         sample(a, p, s ? &r : NULL, c, fp, ts);
     }
     if (!s) {
@@ -445,7 +440,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
         unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
-        if (i == 8) ports_overflow(s, v, p->dport);
+        if (i == 8) ports_overflow(srctab_entry(&a->srcs, s), v, p->dport);
         if (i < 8) {
             uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
             counted = *bits >> i & 1;
@@ -720,12 +715,11 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
             decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
         /* Each step fetches what the next one reads, for the whole batch, so
-         * that the misses of 32 packets overlap: their first index slot and
-         * port counters; then the entry the slot names and the port's
-         * sketch lines; then the interval row the entry names (or, for a new
-         * source, its geo lookup).  Written out rather than through inline
-         * helpers: gcc 12 drops prefetches that come through an inline call
-         * in these loops. */
+         * that the misses of 32 packets overlap: first the source's index
+         * slot and the port's counters; then the interval row the slot names
+         * (or, for a new source, its geo lookup) and the port's sketch lines.
+         * Written out rather than through inline helpers: gcc 12 drops
+         * prefetches that come through an inline call in these loops. */
         const struct srctab *t = &a->srcs;
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
@@ -737,8 +731,11 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         }
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
-            const void *e = srctab_guess(t, d[i].hsrc);
-            if (e) __builtin_prefetch(e); /* its key and row index: one line */
+            const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
+            if (e && e->user < a->n_touched) /* its row, if it is the source's */
+                __builtin_prefetch(&a->iv[e->user]);
+            else if (!e && a->geo) /* a new source: it will be looked up */
+                geo_cache_prefetch(a->geo, &d[i].p.src);
             if (l4_proto(&d[i].p)) {
                 const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
                 if (ks && ks->stamp == a->serial) {
@@ -746,14 +743,6 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
                     sketch_prefetch(&ks->src, d[i].hsrc);
                 }
             }
-        }
-        for (size_t i = 0; i < k; i++) {
-            if (!d[i].darknet || !d[i].mine) continue;
-            const struct srcent *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
-            if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
-                __builtin_prefetch(&a->iv[e->iv]);
-            else if (!e && a->geo) /* a new source: it will be looked up */
-                geo_cache_prefetch(a->geo, &d[i].p.src);
         }
         for (size_t i = 0; i < k; i++) {
             const struct pcapf_rec *x = &f[at + i];

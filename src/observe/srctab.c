@@ -18,7 +18,7 @@ static void huge_hint(void *p, size_t bytes)
 
 static int index_make(struct srctab *t, size_t cap)
 {
-    uint64_t *slot;
+    struct srcslot *slot;
     size_t bytes = cap * sizeof *slot;
     if (bytes >= HUGE_FROM) {
         void *p;
@@ -30,12 +30,13 @@ static int index_make(struct srctab *t, size_t cap)
         return -ENOMEM;
     }
     size_t mask = cap - 1;
-    for (size_t k = 0; k < t->n; k++) { /* from the entries' hashes: entries stay put */
-        uint64_t h = t->hash[k];
-        size_t i = h & mask;
-        while (slot[i])
+    for (size_t k = 0; k < t->cap; k++) { /* by the entries' hashes: entries stay put */
+        const struct srcslot *o = &t->slot[k];
+        if (!o->number) continue;
+        size_t i = t->hash[o->number - 1] & mask;
+        while (slot[i].number)
             i = (i + 1) & mask;
-        slot[i] = (h >> 32) << 32 | (k + 1);
+        slot[i] = *o;
     }
     free(t->slot);
     t->slot = slot;
@@ -97,32 +98,31 @@ int srctab_reserve(struct srctab *t, size_t n)
     return cap > t->cap ? index_make(t, cap) : 0;
 }
 
-void *srctab_get(struct srctab *t, const struct ipaddr *key, uint64_t h, bool *created)
+struct srcslot *srctab_get(struct srctab *t, const struct ipaddr *key, uint64_t h, bool *created)
 {
     if (created) *created = false;
+    uint32_t v4, k = srctab_slot_key(key, h, &v4);
     size_t mask = t->cap - 1, i = h & mask;
     for (;; i = (i + 1) & mask) {
-        uint64_t s = t->slot[i];
-        if (!s) break;
-        if ((uint32_t)(s >> 32) != (uint32_t)(h >> 32)) continue;
-        void *e = srctab_at(t, (uint32_t)s - 1);
-        if (srctab_key_eq(e, key)) return e;
+        struct srcslot *s = &t->slot[i];
+        if (!s->number) break;
+        if (s->key == k && s->v4 == v4 && (v4 || srctab_key_eq(srctab_entry(t, s), key))) return s;
     }
     if (t->n == t->ecap && entries_room(t, t->ecap * 2) < 0) return NULL;
     if (2 * (t->n + 1) > t->cap) { /* at most half full: then look again for the free slot */
         if (index_make(t, t->cap * 2) < 0) return NULL;
         mask = t->cap - 1;
-        for (i = h & mask; t->slot[i]; i = (i + 1) & mask)
+        for (i = h & mask; t->slot[i].number; i = (i + 1) & mask)
             ;
     }
-    size_t k = t->n++;
-    t->slot[i] = (h >> 32) << 32 | (k + 1);
-    t->hash[k] = h;
-    void *e = srctab_at(t, k);
+    size_t n = t->n++;
+    t->slot[i] = (struct srcslot){.key = k, .number = (uint32_t)(n + 1), .v4 = v4};
+    t->hash[n] = h;
+    void *e = srctab_at(t, n);
     memset(e, 0, t->esize);
     memcpy(e, key, sizeof *key);
     if (created) *created = true;
-    return e;
+    return &t->slot[i];
 }
 
 void *srctab_take(struct srctab *t, size_t *n)
