@@ -715,33 +715,38 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
             decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
         /* Each step fetches what the next one reads, for the whole batch, so
-         * that the misses of 32 packets overlap: first the source's index
-         * slot and the port's counters; then the interval row the slot names
-         * (or, for a new source, its geo lookup) and the port's sketch lines.
-         * Written out rather than through inline helpers: gcc 12 drops
-         * prefetches that come through an inline call in these loops. */
+         * that the misses of 32 packets overlap and no step waits on a line
+         * nobody asked for: first the source's index slot and the port's
+         * pointer; then the port's counters, and the interval row the slot
+         * names (or, for a new source, its geo lookup); then the port's
+         * sketch lines.  Written out rather than through inline helpers:
+         * gcc 12 drops prefetches that come through an inline call in these
+         * loops. */
         const struct srctab *t = &a->srcs;
+        uint32_t kidx[BATCH];
         for (size_t i = 0; i < k; i++) {
+            kidx[i] = UINT32_MAX;
             if (!d[i].darknet || !d[i].mine) continue;
             __builtin_prefetch(srctab_first_slot(t, d[i].hsrc));
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks) __builtin_prefetch(ks);
+                kidx[i] = key_index(0, d[i].p.proto, d[i].p.dport);
+                __builtin_prefetch(&a->keys[kidx[i]]);
             }
         }
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
+            if (kidx[i] != UINT32_MAX && a->keys[kidx[i]]) __builtin_prefetch(a->keys[kidx[i]]);
             const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
             if (e && e->user < a->n_touched) /* its row, if it is the source's */
                 __builtin_prefetch(&a->iv[e->user]);
             else if (!e && a->geo) /* a new source: it will be looked up */
                 geo_cache_prefetch(a->geo, &d[i].p.src);
-            if (l4_proto(&d[i].p)) {
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks && ks->stamp == a->serial) {
-                    sketch_prefetch(&ks->dst, d[i].hdst);
-                    sketch_prefetch(&ks->src, d[i].hsrc);
-                }
+        }
+        for (size_t i = 0; i < k; i++) {
+            const struct keystat *ks = kidx[i] != UINT32_MAX ? a->keys[kidx[i]] : NULL;
+            if (ks && ks->stamp == a->serial) {
+                sketch_prefetch(&ks->dst, d[i].hdst);
+                sketch_prefetch(&ks->src, d[i].hsrc);
             }
         }
         for (size_t i = 0; i < k; i++) {
