@@ -1,16 +1,20 @@
 /* agg — per-interval aggregation (see agg.h).
  *
- * One source table per event window.  Each entry holds the window's row and
- * the index of its row in the open interval, valid while that row names the
- * entry back: a packet that finds no such row starts one (lazily, no pass
- * over the table), on the interval's touched list, which is what closing the
- * interval walks, folding each row into its window's.  So an interval costs
- * nothing per source it did not see, and a packet writes only its row.  The
- * port counters live in a table indexed by key that is kept from interval to
- * interval (a stamp again), so the packet path allocates only for a new
- * source, a growing sketch, or a key never seen before.  agg_frames() decodes
- * a batch of frames and prefetches their table slots before counting them:
- * at a million sources the table is far larger than the caches. */
+ * One source table per event window (srctab.h: dense entries behind an
+ * index of 16-byte slots).  Each entry holds the window's row; its slot
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, valid while that row names the entry back: a packet that finds
+ * no such row starts one (lazily, no pass over the table), on the
+ * interval's touched list, which is what closing the interval walks,
+ * folding each row into its window's.  So an interval costs nothing per
+ * source it did not see, and a packet reads one index line and writes only
+ * its row.  The port counters live in a table indexed by key that is kept
+ * from interval to interval (a stamp again), their sketches sized from the
+ * last interval (and up to two hashes inline), so the packet path allocates
+ * only for a new source, a growing sketch, or a key never seen before.
+ * agg_frames() decodes a batch of frames and prefetches what each packet
+ * will read, step by step, before counting them: at a million sources the
+ * table is far larger than the caches. */
 #include "agg.h"
 #include "srctab.h"
 #include "../core/err.h"
