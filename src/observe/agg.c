@@ -109,7 +109,8 @@ struct agg {
     int live_in_second;
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
-    uint32_t *used;        /* indexes of the keys counted in this interval */
+    uint64_t *usedmap;     /* bit per key counted in this interval */
+    uint32_t *used;        /* their indexes in key order, when the interval closes */
     size_t n_used;
 };
 
@@ -127,7 +128,9 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
+    a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
+        !a->usedmap ||
         srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
@@ -161,7 +164,8 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     if (k->stamp != a->serial) { /* first use in this interval: its sketches moved out */
         k->stamp = a->serial;
         k->packets = k->bytes = 0;
-        a->used[a->n_used++] = idx;
+        a->usedmap[idx >> 6] |= 1ull << (idx & 63);
+        a->n_used++;
         /* sized for what it held last time: ports see much the same each minute */
         if (sketch_reserve(&k->src, k->last_src) < 0 || sketch_reserve(&k->dst, k->last_dst) < 0)
             return NULL;
@@ -547,6 +551,8 @@ static void open_interval(struct agg *a, int64_t ts_us)
     a->floor_set = true;
     a->first_us = a->last_us = -1;
     a->serial++;
+    if (a->n_used) /* an interval that did not close normally left its keys */
+        memset(a->usedmap, 0, NKEYS / 8);
     a->n_touched = a->n_used = 0;
     if (!a->srcs.n) a->events_from = a->start;
 }
@@ -984,14 +990,24 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 
+/* The interval's port rows in key order (protocol, then port), as every
+ * shard makes them: merge.c then joins shards' rows in one pass, and the
+ * surge baselines and the store's rollups are walked in order. */
 static int build_ports(struct agg *a, struct interval_rec *r)
 {
     for (int kind = 0; kind < 2; kind++) {
         r->rows[kind] = calloc(a->n_used ? a->n_used : 1, sizeof(struct stat_row));
         if (!r->rows[kind]) return err_set(-ENOMEM, "observe: out of memory");
     }
+    size_t n = 0;
+    for (size_t w = 0; w < NKEYS / 64 && n < a->n_used; w++) {
+        for (uint64_t x = a->usedmap[w]; x; x &= x - 1)
+            a->used[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+        a->usedmap[w] = 0;
+    }
     for (size_t i = 0; i < a->n_used; i++) {
         uint32_t idx = a->used[i];
+        if (i + 8 < a->n_used) __builtin_prefetch(a->keys[a->used[i + 8]]);
         struct keystat *k = a->keys[idx];
         int kind = (int)(idx >> 17);
         struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
@@ -1138,6 +1154,7 @@ void agg_free(struct agg *a)
     }
     free(a->keys);
     free(a->used);
+    free(a->usedmap);
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
     srctab_free(&a->srcs);
