@@ -47,7 +47,7 @@ static int index_make(struct srctab *t, size_t cap)
 static size_t index_cap(size_t n)
 {
     size_t cap = 1024;
-    while (cap < 2 * n)
+    while (3 * cap < 4 * n)
         cap *= 2;
     return cap;
 }
@@ -109,7 +109,7 @@ struct srcslot *srctab_get(struct srctab *t, const struct ipaddr *key, uint64_t 
         if (s->key == k && s->v4 == v4 && (v4 || srctab_key_eq(srctab_entry(t, s), key))) return s;
     }
     if (t->n == t->ecap && entries_room(t, t->ecap * 2) < 0) return NULL;
-    if (2 * (t->n + 1) > t->cap) { /* at most half full: then look again for the free slot */
+    if (4 * (t->n + 1) > 3 * t->cap) { /* at most 3/4 full: then look again for the free slot */
         if (index_make(t, t->cap * 2) < 0) return NULL;
         mask = t->cap - 1;
         for (i = h & mask; t->slot[i].number; i = (i + 1) & mask)
