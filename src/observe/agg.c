@@ -91,6 +91,8 @@ struct agg {
     bool open, floor_set;
     uint32_t serial;    /* of the open interval, from 1 */
     int64_t start, end; /* seconds */
+    int64_t end_us;     /* end, in µs: what every frame is compared with */
+    size_t budget;      /* interval_budget() */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
     int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
     int64_t first_us, last_us;
@@ -126,6 +128,7 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->cfg = *cfg;
     if (!a->cfg.max_sources) a->cfg.max_sources = AGG_MAX_SOURCES;
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
+    a->budget = (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards; /* not per packet */
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
@@ -151,7 +154,7 @@ static inline unsigned shard_of(const struct agg *a, uint64_t h)
 /* Per-interval source budget of this shard: max_sources split evenly. */
 static inline size_t interval_budget(const struct agg *a)
 {
-    return (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards;
+    return a->budget;
 }
 
 static struct keystat *key_get(struct agg *a, uint32_t idx)
@@ -546,6 +549,7 @@ static void open_interval(struct agg *a, int64_t ts_us)
     int64_t iv = a->cfg.interval, sec = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
     a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
     a->end = a->start + iv;
+    a->end_us = a->end * 1000000;
     a->open = true;
     a->floor_us = a->start * 1000000;
     a->floor_set = true;
@@ -618,7 +622,7 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
         a->late++;
         return 0;
     }
-    if (a->open && ts >= a->end * 1000000 && (rc = agg_flush(a, false)) < 0) return rc;
+    if (a->open && ts >= a->end_us && (rc = agg_flush(a, false)) < 0) return rc;
     if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
