@@ -107,7 +107,7 @@ struct agg {
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
     struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
     size_t live_n, live_head;
-    int64_t live_second;
+    int64_t live_from, live_to; /* [from, to) µs: the second of packet time being sampled */
     int live_in_second;
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
@@ -368,9 +368,9 @@ static int account_untracked(struct agg *a, enum fingerprint fp, uint64_t hsrc, 
  * how many there are). */
 static bool sample_due(struct agg *a, int64_t ts)
 {
-    int64_t sec = ts / 1000000;
-    if (sec != a->live_second) {
-        a->live_second = sec;
+    if (ts < a->live_from || ts >= a->live_to) { /* a division only when the second changes */
+        a->live_from = ts / 1000000 * 1000000;
+        a->live_to = a->live_from + 1000000;
         a->live_in_second = 0;
     }
     return a->live_in_second++ < AGG_LIVE_PER_SECOND;
@@ -607,7 +607,7 @@ static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t cap
  * only count it past them). */
 static void sample_foreign_frame(struct agg *a, const struct decoded *d, int64_t ts)
 {
-    if (ts / 1000000 == a->live_second && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
+    if (ts >= a->live_from && ts < a->live_to && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
     struct pkt p;
     if (pkt_decode(d->dlt, d->data, d->caplen, &p) == PKT_OK &&
         pfx_set_contains(a->cfg.darknet, &p.dst))
