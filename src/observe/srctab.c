@@ -90,11 +90,16 @@ int srctab_init(struct srctab *t, size_t esize, size_t expect)
     return 0;
 }
 
+/* The index is zeroed when made, so it is sized ahead for at most
+ * INDEX_AHEAD entries: a reservation is an upper bound (a file's size over
+ * its smallest record), and past this the index doubles as sources come. */
+#define INDEX_AHEAD (1u << 20)
+
 int srctab_reserve(struct srctab *t, size_t n)
 {
     if (n < 1024) n = 1024;
     if (entries_room(t, n) < 0) return -ENOMEM;
-    size_t cap = index_cap(n);
+    size_t cap = index_cap(n < INDEX_AHEAD ? n : INDEX_AHEAD);
     return cap > t->cap ? index_make(t, cap) : 0;
 }
 
