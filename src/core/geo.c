@@ -26,9 +26,62 @@
 
 struct asn_range {
     struct ipaddr lo, hi;
+    uint32_t id; /* its (AS number, name) in ids */
+};
+
+/* A distinct (AS number, name) pair: what a range answers, and what a
+ * geo_ref's as names (ranges of one AS share it; ~81k pairs, 515k ranges). */
+struct as_id {
     uint32_t asn;
     uint32_t name; /* offset into names */
 };
+
+/* A map of 64-bit keys to indexes (stored + 1: 0 is an empty slot). */
+struct idmap {
+    uint64_t *key;
+    uint32_t *val;
+    size_t cap, n;
+};
+
+/* The slot of key: *val is 0 when new (the caller fills it in, counting
+ * m->n); NULL when out of memory. */
+static uint32_t *idmap_slot(struct idmap *m, uint64_t key)
+{
+    if (m->n * 2 >= m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 1u << 12;
+        uint64_t *k = calloc(cap, sizeof *k);
+        uint32_t *v = calloc(cap, sizeof *v);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return NULL;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->val[i]) continue;
+            size_t j = hash_mix64(m->key[i]) & (cap - 1);
+            while (v[j])
+                j = (j + 1) & (cap - 1);
+            k[j] = m->key[i];
+            v[j] = m->val[i];
+        }
+        free(m->key);
+        free(m->val);
+        m->key = k;
+        m->val = v;
+        m->cap = cap;
+    }
+    size_t j = hash_mix64(key) & (m->cap - 1);
+    while (m->val[j] && m->key[j] != key)
+        j = (j + 1) & (m->cap - 1);
+    m->key[j] = key;
+    return &m->val[j];
+}
+
+static void idmap_free(struct idmap *m)
+{
+    free(m->key);
+    free(m->val);
+}
 
 #define GEO_MAX_FLAT 2 /* the IPv4 trees worth a table (~17 MiB each) */
 
@@ -64,8 +117,16 @@ struct geo {
     size_t n_r, cap_r;
     uint32_t *asn16;     /* per IPv4 /16 + 1: index of its first range (see asn_upper_v4) */
     uint32_t *lo4, *hi4; /* ranges asn16[0].. as host-order IPv4 (hi4 0: compare whole) */
+    uint32_t *id4;       /* and their ids: an IPv4 answer never reads r */
+    struct as_id *ids;
+    uint32_t n_ids, cap_ids;
+    struct idmap id_of; /* asn << 32 | name -> id */
+    /* Each distinct name once (names repeat for every range of an AS): a
+     * set of offsets by the name's hash. */
     char *names;
     size_t names_len, names_cap;
+    uint32_t *name_at; /* offset + 1, 0 empty */
+    size_t n_names, cap_name_at;
 };
 
 struct geo *geo_new(void)
@@ -137,15 +198,16 @@ static uint32_t shared_rec(struct geo *g, int db, uint32_t off)
     return g->n_recs++;
 }
 
-/* The shared record of (db, off), or NULL when none was decoded at load. */
-static const struct geo_rec *shared_find(const struct geo *g, int db, uint32_t off)
+/* The index in g->recs of the record at (db, off), or UINT32_MAX when none
+ * was decoded at load. */
+static uint32_t shared_index(const struct geo *g, int db, uint32_t off)
 {
-    if (!g->rcap) return NULL;
+    if (!g->rcap) return UINT32_MAX;
     uint64_t key = ((uint64_t)db << 32 | off) + 1;
     size_t j = hash_mix64(key) & (g->rcap - 1);
     while (g->rkey[j] && g->rkey[j] != key)
         j = (j + 1) & (g->rcap - 1);
-    return g->rkey[j] ? &g->recs[g->rval[j]] : NULL;
+    return g->rkey[j] ? g->rval[j] : UINT32_MAX;
 }
 
 /* Decodes every record table i names (~0.1 s for GeoLite2 City). */
@@ -203,10 +265,44 @@ static int v4_table(struct geo *g, int i, const char *path)
     return 0;
 }
 
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    return hash_mix64(h);
+}
+
+/* The offset of name s (n bytes) in g->names, stored on first sight. */
 static int add_name(struct geo *g, const char *s, size_t n, uint32_t *off)
 {
+    if (g->n_names * 2 >= g->cap_name_at) {
+        size_t cap = g->cap_name_at ? g->cap_name_at * 2 : 1u << 14;
+        uint32_t *t = calloc(cap, sizeof *t);
+        if (!t) return err_set(-ENOMEM, "geo: out of memory");
+        for (size_t i = 0; i < g->cap_name_at; i++) {
+            uint32_t o = g->name_at[i];
+            if (!o) continue;
+            const char *nm = g->names + o - 1;
+            size_t j = name_hash(nm, strlen(nm)) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = o;
+        }
+        free(g->name_at);
+        g->name_at = t;
+        g->cap_name_at = cap;
+    }
+    size_t j = name_hash(s, n) & (g->cap_name_at - 1);
+    for (uint32_t o; (o = g->name_at[j]); j = (j + 1) & (g->cap_name_at - 1)) {
+        const char *nm = g->names + o - 1;
+        if (!memcmp(nm, s, n) && !nm[n]) {
+            *off = o - 1;
+            return 0;
+        }
+    }
     if (g->names_len + n + 1 > g->names_cap) {
-        size_t cap = g->names_cap ? g->names_cap * 2 : 1 << 20;
+        size_t cap = g->names_cap ? g->names_cap * 2 : 1 << 18;
         while (cap < g->names_len + n + 1)
             cap *= 2;
         char *p = realloc(g->names, cap);
@@ -214,10 +310,36 @@ static int add_name(struct geo *g, const char *s, size_t n, uint32_t *off)
         g->names = p;
         g->names_cap = cap;
     }
+    if (g->names_len + n + 1 > UINT32_MAX) return err_set(-E2BIG, "geo: too many AS names");
     memcpy(g->names + g->names_len, s, n);
     g->names[g->names_len + n] = 0;
     *off = (uint32_t)g->names_len;
+    g->name_at[j] = *off + 1;
+    g->n_names++;
     g->names_len += n + 1;
+    return 0;
+}
+
+/* The id of (asn, name offset), made on first sight. */
+static int add_id(struct geo *g, uint32_t asn, uint32_t name, uint32_t *id)
+{
+    uint32_t *v = idmap_slot(&g->id_of, (uint64_t)asn << 32 | name);
+    if (!v) return err_set(-ENOMEM, "geo: out of memory");
+    if (*v) {
+        *id = *v - 1;
+        return 0;
+    }
+    if (g->n_ids == g->cap_ids) {
+        uint32_t cap = g->cap_ids ? g->cap_ids * 2 : 1u << 12;
+        struct as_id *p = realloc(g->ids, cap * sizeof *p);
+        if (!p) return err_set(-ENOMEM, "geo: out of memory");
+        g->ids = p;
+        g->cap_ids = cap;
+    }
+    g->ids[g->n_ids] = (struct as_id){asn, name};
+    *id = g->n_ids++;
+    *v = *id + 1;
+    g->id_of.n++;
     return 0;
 }
 
@@ -314,12 +436,15 @@ static int asn_index(struct geo *g)
     uint32_t *lo4 = realloc(g->lo4, (n ? n : 1) * sizeof *lo4);
     if (lo4) g->lo4 = lo4;
     uint32_t *hi4 = lo4 ? realloc(g->hi4, (n ? n : 1) * sizeof *hi4) : NULL;
-    if (!hi4) return err_set(-ENOMEM, "geo: out of memory");
-    g->hi4 = hi4;
+    if (hi4) g->hi4 = hi4;
+    uint32_t *id4 = hi4 ? realloc(g->id4, (n ? n : 1) * sizeof *id4) : NULL;
+    if (!id4) return err_set(-ENOMEM, "geo: out of memory");
+    g->id4 = id4;
     for (size_t i = 0; i < n; i++) {
         const struct asn_range *r = &g->r[t[0] + i];
         lo4[i] = ip_v4(&r->lo);
         hi4[i] = ip_is_v4(&r->hi) ? ip_v4(&r->hi) : memcmp(&r->hi, &end, 16) > 0 ? UINT32_MAX : 0;
+        id4[i] = r->id;
     }
     return 0;
 }
@@ -355,9 +480,11 @@ int geo_add_asn_csv(struct geo *g, const char *path)
             rc = err_set(-EINVAL, "%s:%ld: bad AS number '%s'", path, lineno, fld[2]);
             break;
         }
-        r.asn = (uint32_t)asn;
         const char *nm = nf > 3 ? fld[3] : "";
-        if ((rc = add_name(g, nm, strlen(nm), &r.name)) < 0) break;
+        uint32_t name = 0;
+        if ((rc = add_name(g, nm, strlen(nm), &name)) < 0 ||
+            (rc = add_id(g, (uint32_t)asn, name, &r.id)) < 0)
+            break;
         if (g->n_r == g->cap_r) {
             size_t nc = g->cap_r ? g->cap_r * 2 : 1 << 16;
             struct asn_range *p = realloc(g->r, nc * sizeof *p);
@@ -493,10 +620,15 @@ static bool asn_in(const struct geo *g, size_t up, const struct ipaddr *a)
     return up > 0 && memcmp(a, &g->r[up - 1].hi, 16) <= 0;
 }
 
+static void id_fill(const struct geo *g, uint32_t id, struct geo_info *out)
+{
+    out->asn = g->ids[id].asn;
+    out->as_name = g->names + g->ids[id].name;
+}
+
 static void asn_fill(const struct geo *g, size_t up, struct geo_info *out)
 {
-    out->asn = g->r[up - 1].asn;
-    out->as_name = g->names + g->r[up - 1].name;
+    id_fill(g, g->r[up - 1].id, out);
 }
 
 void geo_lookup_walk(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
@@ -532,30 +664,34 @@ void geo_free(struct geo *g)
     free(g->asn16);
     free(g->lo4);
     free(g->hi4);
+    free(g->id4);
     free(g->r);
+    free(g->ids);
+    idmap_free(&g->id_of);
     free(g->names);
+    free(g->name_at);
     free(g);
 }
 
 /* ---- the per-thread cache (geo.h) ---- */
 
 #define ADDR_SLOTS (1u << 15) /* direct-mapped, for IPv6 */
-
-struct rec_slot { /* decoded MaxMind records by (database, data offset) */
-    uint64_t key; /* (db << 32 | offset) + 1; 0: empty */
-    struct geo_rec rec;
-};
+#define LOC_CACHE 0x80000000u  /* a geo_ref's loc: the cache's record (else g->recs[loc - 1]) */
 
 struct addr_slot {
     struct ipaddr a;
     bool used;
-    struct geo_info gi;
+    struct geo_ref ref;
 };
 
 struct geo_cache {
     const struct geo *g;
-    struct rec_slot *recs;
-    size_t n_recs, cap_recs;
+    /* Records g has not decoded: reached by a walk (by database and data
+     * offset), and the merge of two databases' answers (by the two refs),
+     * which is what a source whose first database has no country gets. */
+    struct geo_rec *loc;
+    uint32_t n_loc, cap_loc;
+    struct idmap walked, merged;
     struct addr_slot *addr;
 };
 
@@ -565,10 +701,8 @@ struct geo_cache *geo_cache_new(const struct geo *g)
     if (c) {
         c->g = g;
         c->addr = calloc(ADDR_SLOTS, sizeof *c->addr);
-        c->cap_recs = 1u << 12;
-        c->recs = calloc(c->cap_recs, sizeof *c->recs);
     }
-    if (!c || !c->addr || !c->recs) {
+    if (!c || !c->addr) {
         geo_cache_free(c);
         err_set(-ENOMEM, "geo cache: out of memory");
         return NULL;
@@ -579,7 +713,9 @@ struct geo_cache *geo_cache_new(const struct geo *g)
 void geo_cache_free(struct geo_cache *c)
 {
     if (!c) return;
-    free(c->recs);
+    free(c->loc);
+    idmap_free(&c->walked);
+    idmap_free(&c->merged);
     free(c->addr);
     free(c);
 }
@@ -593,68 +729,89 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
-/* Applies the record at (db, offset) to out, decoding it on first sight. */
-static void rec_apply_at(struct geo_cache *c, int db, uint32_t offset, struct geo_info *out)
+static const struct geo_rec *rec_at(const struct geo_cache *c, uint32_t loc)
 {
-    MMDB_entry_s e = {.mmdb = (MMDB_s *)&c->g->mmdb[db], .offset = offset};
-    if (c->n_recs * 2 >= c->cap_recs) {
-        size_t cap = c->cap_recs * 2;
-        struct rec_slot *t = calloc(cap, sizeof *t);
-        if (!t) { /* out of memory: decode on the stack, slower, same answer */
-            mmdb_fill(&e, out);
-            return;
-        }
-        for (size_t i = 0; i < c->cap_recs; i++) {
-            if (!c->recs[i].key) continue;
-            size_t j = mix(c->recs[i].key) & (cap - 1);
-            while (t[j].key)
-                j = (j + 1) & (cap - 1);
-            t[j] = c->recs[i];
-        }
-        free(c->recs);
-        c->recs = t;
-        c->cap_recs = cap;
-    }
-    uint64_t key = ((uint64_t)db << 32 | offset) + 1;
-    size_t j = mix(key) & (c->cap_recs - 1);
-    while (c->recs[j].key && c->recs[j].key != key)
-        j = (j + 1) & (c->cap_recs - 1);
-    if (!c->recs[j].key) {
-        c->recs[j].key = key;
-        memset(&c->recs[j].rec, 0, sizeof c->recs[j].rec);
-        mmdb_decode(&e, &c->recs[j].rec);
-        c->n_recs++;
-    }
-    rec_apply(&c->recs[j].rec, out);
+    return loc & LOC_CACHE ? &c->loc[loc & ~LOC_CACHE] : &c->g->recs[loc - 1];
 }
 
-/* geo_lookup()'s MaxMind loop for database i, through the tables. */
-static void mmdb_cached(const struct geo *g, struct geo_cache *c, int i, const struct ipaddr *a,
-                        bool v4, struct geo_info *out)
+/* The ref of a new record of the cache's, which *slot (of walked or merged)
+ * will name; 0 when out of memory. */
+static uint32_t loc_new(struct geo_cache *c, struct idmap *m, uint32_t *slot,
+                        struct geo_rec **rec)
 {
+    if (c->n_loc == c->cap_loc) {
+        uint32_t cap = c->cap_loc ? c->cap_loc * 2 : 1u << 10;
+        struct geo_rec *p = cap < LOC_CACHE ? realloc(c->loc, cap * sizeof *p) : NULL;
+        if (!p) return 0;
+        c->loc = p;
+        c->cap_loc = cap;
+    }
+    *rec = &c->loc[c->n_loc];
+    memset(*rec, 0, sizeof **rec);
+    *slot = c->n_loc + 1;
+    m->n++;
+    return LOC_CACHE | c->n_loc++;
+}
+
+/* The record database i gives address a, as a ref (0: none); -ENOMEM. */
+static int db_ref(struct geo_cache *c, int i, const struct ipaddr *a, bool v4, uint32_t *ref)
+{
+    const struct geo *g = c->g;
+    *ref = 0;
     if (v4 && g->v4[i] == V4_CONST) {
         uint32_t e = g->v4_const[i];
-        if (e >= 2) rec_apply(&g->recs[g->v4_const_rec[i]], out);
-        if (e != GEOFLAT_WALK) return;
+        if (e >= 2) *ref = g->v4_const_rec[i] + 1;
+        if (e != GEOFLAT_WALK) return 0;
     } else if (v4 && g->v4[i] == V4_TABLE) {
         uint32_t x24 = (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14];
         uint32_t code = geoflat_code(g->flat[i], x24);
-        if (code >= 2) rec_apply(&g->recs[g->rec_of[i][x24 >> 16][code - 2]], out);
-        if (code != GEOFLAT_WALK) return;
+        if (code >= 2) *ref = g->rec_of[i][x24 >> 16][code - 2] + 1;
+        if (code != GEOFLAT_WALK) return 0;
     }
     int err = 0;
     MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
-    if (err != MMDB_SUCCESS || !r.found_entry) return;
-    uint32_t off = r.entry.offset;
-    const struct geo_rec *shared = shared_find(g, i, off);
-    if (shared) {
-        rec_apply(shared, out);
-    } else if (c) {
-        rec_apply_at(c, i, off, out);
-    } else {
-        MMDB_entry_s en = {.mmdb = (MMDB_s *)&g->mmdb[i], .offset = off};
-        mmdb_fill(&en, out);
+    if (err != MMDB_SUCCESS || !r.found_entry) return 0;
+    uint32_t off = r.entry.offset, k = shared_index(g, i, off);
+    if (k != UINT32_MAX) {
+        *ref = k + 1;
+        return 0;
     }
+    uint32_t *slot = idmap_slot(&c->walked, (uint64_t)i << 32 | off);
+    if (!slot) return -ENOMEM;
+    if (*slot) {
+        *ref = LOC_CACHE | (*slot - 1);
+        return 0;
+    }
+    struct geo_rec *rec;
+    if (!(*ref = loc_new(c, &c->walked, slot, &rec))) return -ENOMEM;
+    MMDB_entry_s en = {.mmdb = (MMDB_s *)&g->mmdb[i], .offset = off};
+    mmdb_decode(&en, rec);
+    return 0;
+}
+
+/* The record that applying next after prev gives (rec_apply's effect). */
+static int merged_ref(struct geo_cache *c, uint32_t prev, uint32_t next, uint32_t *ref)
+{
+    uint32_t *slot = idmap_slot(&c->merged, (uint64_t)prev << 32 | next);
+    if (!slot) return -ENOMEM;
+    if (*slot) {
+        *ref = LOC_CACHE | (*slot - 1);
+        return 0;
+    }
+    struct geo_rec *m;
+    if (!(*ref = loc_new(c, &c->merged, slot, &m))) return -ENOMEM;
+    *m = *rec_at(c, prev);
+    const struct geo_rec *n = rec_at(c, next);
+    if (n->has_cc) {
+        m->has_cc = true;
+        memcpy(m->cc, n->cc, 2);
+    }
+    if (n->has_loc) {
+        m->has_loc = true;
+        m->lat = n->lat;
+        m->lon = n->lon;
+    }
+    return 0;
 }
 
 /* asn_upper() for an IPv4 address, among the ranges of its /16 only. */
@@ -680,6 +837,89 @@ static bool asn_in_v4(const struct geo *g, size_t up, uint32_t x, const struct i
     return x <= g->hi4[i - g->asn16[0]];
 }
 
+/* The id (+ 1) of the ASN range holding a, 0 when none. */
+static uint32_t as_ref(const struct geo *g, const struct ipaddr *a, bool v4)
+{
+    if (!g->n_r) return 0;
+    if (v4) {
+        uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+                     a->b[15];
+        size_t up = asn_upper_v4(g, x);
+        if (!asn_in_v4(g, up, x, a)) return 0;
+        return (up - 1 >= g->asn16[0] ? g->id4[up - 1 - g->asn16[0]] : g->r[up - 1].id) + 1;
+    }
+    size_t up = asn_upper(g, a);
+    return asn_in(g, up, a) ? g->r[up - 1].id + 1 : 0;
+}
+
+/* geo_lookup_walk()'s answer as refs: the databases in order until one
+ * gives a country, each record applied over the last (merged_ref). */
+static int resolve_ref(struct geo_cache *c, const struct ipaddr *a, bool v4, struct geo_ref *out)
+{
+    const struct geo *g = c->g;
+    uint32_t loc = 0;
+    for (int i = 0; i < g->n_mmdb; i++) {
+        if (!v4 && g->mmdb[i].metadata.ip_version != 6) continue;
+        uint32_t r;
+        if (db_ref(c, i, a, v4, &r) < 0 || (r && loc && merged_ref(c, loc, r, &r) < 0))
+            return -ENOMEM;
+        if (r) loc = r;
+        const struct geo_rec *rec = loc ? rec_at(c, loc) : NULL;
+        if (rec && rec->has_cc && rec->cc[0]) break;
+    }
+    out->loc = loc;
+    out->as = as_ref(g, a, v4);
+    return 0;
+}
+
+int geo_cache_ref(struct geo_cache *c, const struct ipaddr *a, struct geo_ref *out)
+{
+    *out = (struct geo_ref){0, 0};
+    if (!c || !c->g) return 0;
+    if (ip_is_v4(a))
+        return resolve_ref(c, a, true, out) < 0 ? err_set(-ENOMEM, "geo cache: out of memory") : 0;
+    struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
+    if (as->used && !memcmp(&as->a, a, sizeof *a)) {
+        *out = as->ref;
+        return 0;
+    }
+    if (resolve_ref(c, a, false, out) < 0) return err_set(-ENOMEM, "geo cache: out of memory");
+    as->a = *a;
+    as->used = true;
+    as->ref = *out;
+    return 0;
+}
+
+void geo_ref_info(const struct geo_cache *c, struct geo_ref r, struct geo_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->as_name = "";
+    if (!c || !c->g) return;
+    if (r.loc) rec_apply(rec_at(c, r.loc), out);
+    if (r.as) id_fill(c->g, r.as - 1, out);
+}
+
+void geo_ref_prefetch(const struct geo_cache *c, struct geo_ref r)
+{
+    if (!c || !c->g) return;
+    if (r.loc) __builtin_prefetch(rec_at(c, r.loc));
+    if (r.as) __builtin_prefetch(&c->g->ids[r.as - 1]);
+}
+
+void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out)
+{
+    if (!c || !c->g) {
+        geo_lookup(NULL, a, out);
+        return;
+    }
+    struct geo_ref r;
+    if (geo_cache_ref(c, a, &r) == 0) {
+        geo_ref_info(c, r, out);
+        return;
+    }
+    geo_lookup(c->g, a, out); /* out of memory: the same answer, decoded again */
+}
+
 void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
 {
     if (!c || !c->g || !ip_is_v4(a)) return;
@@ -689,45 +929,31 @@ void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a)
     if (c->g->asn16) __builtin_prefetch(&c->g->asn16[x >> 16]);
 }
 
-/* geo_lookup_walk()'s answer through the tables; c (decoded records) may be NULL. */
-static void resolve(const struct geo *g, struct geo_cache *c, const struct ipaddr *a, bool v4,
-                    struct geo_info *out)
+/* geo_lookup()'s MaxMind loop for database i, through the tables (records
+ * the tables do not name are decoded each time). */
+static void mmdb_tables(const struct geo *g, int i, const struct ipaddr *a, bool v4,
+                        struct geo_info *out)
 {
-    memset(out, 0, sizeof *out);
-    out->as_name = "";
-    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
-        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_cached(g, c, i, a, v4, out);
-    if (!g->n_r) return;
-    if (v4) {
-        uint32_t x = (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-                     a->b[15];
-        size_t up = asn_upper_v4(g, x);
-        if (asn_in_v4(g, up, x, a)) asn_fill(g, up, out);
-        return;
+    if (v4 && g->v4[i] == V4_CONST) {
+        uint32_t e = g->v4_const[i];
+        if (e >= 2) rec_apply(&g->recs[g->v4_const_rec[i]], out);
+        if (e != GEOFLAT_WALK) return;
+    } else if (v4 && g->v4[i] == V4_TABLE) {
+        uint32_t x24 = (uint32_t)a->b[12] << 16 | (uint32_t)a->b[13] << 8 | a->b[14];
+        uint32_t code = geoflat_code(g->flat[i], x24);
+        if (code >= 2) rec_apply(&g->recs[g->rec_of[i][x24 >> 16][code - 2]], out);
+        if (code != GEOFLAT_WALK) return;
     }
-    size_t up = asn_upper(g, a);
-    if (asn_in(g, up, a)) asn_fill(g, up, out);
-}
-
-void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out)
-{
-    if (!c || !c->g) {
-        geo_lookup(NULL, a, out);
-        return;
+    int err = 0;
+    MMDB_lookup_result_s r = mmdb_at(&g->mmdb[i], a, v4, &err);
+    if (err != MMDB_SUCCESS || !r.found_entry) return;
+    uint32_t k = shared_index(g, i, r.entry.offset);
+    if (k != UINT32_MAX) {
+        rec_apply(&g->recs[k], out);
+    } else {
+        MMDB_entry_s en = {.mmdb = (MMDB_s *)&g->mmdb[i], .offset = r.entry.offset};
+        mmdb_fill(&en, out);
     }
-    if (ip_is_v4(a)) {
-        resolve(c->g, c, a, true, out);
-        return;
-    }
-    struct addr_slot *as = &c->addr[mix(ip_hash(a, 0)) & (ADDR_SLOTS - 1)];
-    if (as->used && !memcmp(&as->a, a, sizeof *a)) {
-        *out = as->gi;
-        return;
-    }
-    resolve(c->g, c, a, false, out);
-    as->a = *a;
-    as->used = true;
-    as->gi = *out;
 }
 
 void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *out)
@@ -736,5 +962,11 @@ void geo_lookup(const struct geo *g, const struct ipaddr *a, struct geo_info *ou
         geo_lookup_walk(g, a, out);
         return;
     }
-    resolve(g, NULL, a, ip_is_v4(a), out);
+    bool v4 = ip_is_v4(a);
+    memset(out, 0, sizeof *out);
+    out->as_name = "";
+    for (int i = 0; i < g->n_mmdb && !out->cc[0]; i++)
+        if (v4 || g->mmdb[i].metadata.ip_version == 6) mmdb_tables(g, i, a, v4, out);
+    struct geo_ref r = {0, as_ref(g, a, v4)};
+    if (r.as) id_fill(g, r.as - 1, out);
 }

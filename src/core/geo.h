@@ -62,6 +62,20 @@ void geo_free(struct geo *g);
 struct geo_cache;
 struct geo_cache *geo_cache_new(const struct geo *g); /* NULL and err_set() on failure */
 void geo_cache_lookup(struct geo_cache *c, const struct ipaddr *a, struct geo_info *out);
+/* The same answer as two indexes, for a caller that keeps one per source
+ * (8 bytes instead of geo_info's 40): loc names a decoded MaxMind record
+ * (the geo handle's, or this cache's for one a walk reached or two
+ * databases' answers merged), as an (AS number, name) pair of the handle;
+ * 0 is "none" in both.  {0, 0} without a cache.  A ref is valid with the
+ * cache it came from, until that is freed; 0, or -ENOMEM (err_set). */
+struct geo_ref {
+    uint32_t loc, as;
+};
+int geo_cache_ref(struct geo_cache *c, const struct ipaddr *a, struct geo_ref *out);
+/* What geo_cache_lookup() gives, from the ref (c may be NULL: nothing). */
+void geo_ref_info(const struct geo_cache *c, struct geo_ref r, struct geo_info *out);
+/* Starts loading the records geo_ref_info(c, r) will read. */
+void geo_ref_prefetch(const struct geo_cache *c, struct geo_ref r);
 /* A hint a few sources ahead of geo_cache_lookup(a): starts loading the
  * table entries a's lookup will read (IPv4; nothing for IPv6). */
 void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a);
