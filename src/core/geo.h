@@ -76,6 +76,11 @@ int geo_cache_ref(struct geo_cache *c, const struct ipaddr *a, struct geo_ref *o
 void geo_ref_info(const struct geo_cache *c, struct geo_ref r, struct geo_info *out);
 /* Starts loading the records geo_ref_info(c, r) will read. */
 void geo_ref_prefetch(const struct geo_cache *c, struct geo_ref r);
+/* Only the country (geo_info's cc[0], cc[1]) and the AS (number, name), from
+ * arrays a tenth of the records' size: what per-interval rows are keyed by. */
+void geo_ref_keys(const struct geo_cache *c, struct geo_ref r, char cc[2], uint32_t *asn,
+                  const char **as_name);
+void geo_ref_prefetch_keys(const struct geo_cache *c, struct geo_ref r);
 /* A hint a few sources ahead of geo_cache_lookup(a): starts loading the
  * table entries a's lookup will read (IPv4; nothing for IPv6). */
 void geo_cache_prefetch(const struct geo_cache *c, const struct ipaddr *a);

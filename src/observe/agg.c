@@ -984,8 +984,8 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             __builtin_prefetch(e);
             __builtin_prefetch(e + sizeof(struct srcent) - 1);
         }
-        if (i + 8 < a->n_touched) /* its decoded geo records (the entry has arrived) */
-            geo_ref_prefetch(a->geo, entry_at(a, a->iv[i + 8].slot)->geo);
+        if (i + 8 < a->n_touched) /* its country and AS (the entry has arrived) */
+            geo_ref_prefetch_keys(a->geo, entry_at(a, a->iv[i + 8].slot)->geo);
         const struct ivrow *v = &a->iv[i];
         struct srcent *s = entry_at(a, v->slot);
         uint64_t h = a->srcs.hash[v->slot];
@@ -994,10 +994,12 @@ static int build_sources(struct agg *a, struct interval_rec *r)
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
         if (rc == 0 && a->geo) {
-            struct geo_info gi;
-            geo_ref_info(a->geo, s->geo, &gi);
-            if (gi.cc[0]) rc = keyrow_add(&cc, (uint32_t)(gi.cc[0] << 8 | gi.cc[1]), NULL, v, h);
-            if (rc == 0 && gi.asn) rc = keyrow_add(&asn, gi.asn, gi.as_name, v, h);
+            char c2[2];
+            uint32_t as;
+            const char *as_name;
+            geo_ref_keys(a->geo, s->geo, c2, &as, &as_name);
+            if (c2[0]) rc = keyrow_add(&cc, (uint32_t)(c2[0] << 8 | c2[1]), NULL, v, h);
+            if (rc == 0 && as) rc = keyrow_add(&asn, as, as_name, v, h);
         }
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
