@@ -491,9 +491,7 @@ int geo_add_asn_csv(struct geo *g, const char *path)
     size_t cap = 0;
     long lineno = 0;
     int rc = 0;
-    bool have_last = false, sorted = true;
-    unsigned long last_asn = 0;
-    uint32_t last_id = 0;
+    bool sorted = true;
     size_t first = g->n_r; /* this file's ranges: g->n_r.. */
     while (getline(&line, &cap, f) > 0) {
         lineno++;
@@ -515,15 +513,9 @@ int geo_add_asn_csv(struct geo *g, const char *path)
         }
         const char *nm = nf > 3 ? fld[3] : "";
         uint32_t name = 0;
-        if (have_last && last_asn == asn && !strcmp(g->names + g->ids[last_id].name, nm)) {
-            r.id = last_id; /* neighbouring ranges are mostly the same AS's */
-        } else if ((rc = add_name(g, nm, strlen(nm), &name)) < 0 ||
-                   (rc = add_id(g, (uint32_t)asn, name, &r.id)) < 0) {
+        if ((rc = add_name(g, nm, strlen(nm), &name)) < 0 ||
+            (rc = add_id(g, (uint32_t)asn, name, &r.id)) < 0)
             break;
-        }
-        have_last = true;
-        last_asn = asn;
-        last_id = r.id;
         if (g->n_r == g->cap_r) {
             size_t nc = g->cap_r ? g->cap_r * 2 : 1 << 16;
             struct asn_range *p = realloc(g->r, nc * sizeof *p);
