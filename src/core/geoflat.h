@@ -56,16 +56,6 @@ static inline uint32_t geoflat_code(const struct geoflat *t, uint32_t x24)
     return t->slab[d / GEOFLAT_SLAB_BLOCKS][(d % GEOFLAT_SLAB_BLOCKS) * 256 + (x24 & 255)];
 }
 
-/* Starts loading the code of the /24 x24 (reading the directory). */
-static inline void geoflat_prefetch(const struct geoflat *t, uint32_t x24)
-{
-    uint32_t d = t->dir[x24 >> 8];
-    if (!(d & GEOFLAT_DIR_BLOCK)) return;
-    d &= ~GEOFLAT_DIR_BLOCK;
-    const uint16_t *blk = t->slab[d / GEOFLAT_SLAB_BLOCKS] + (d % GEOFLAT_SLAB_BLOCKS) * 256;
-    __builtin_prefetch(&blk[x24 & 255]);
-}
-
 /* The entry of the /24 x24. */
 static inline uint32_t geoflat_entry(const struct geoflat *t, uint32_t x24)
 {
