@@ -417,8 +417,34 @@ static int csv_fields(char *line, char *f[4])
     return n;
 }
 
+/* a.b.c.d exactly as inet_pton takes it (no leading zeros, each <= 255);
+ * false for anything else, which ip_parse then judges. */
+static bool dotted4(const char *s, uint32_t *out)
+{
+    uint32_t x = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part && *s++ != '.') return false;
+        if (*s < '0' || *s > '9') return false;
+        if (*s == '0' && s[1] >= '0' && s[1] <= '9') return false;
+        uint32_t v = 0;
+        for (int d = 0; *s >= '0' && *s <= '9'; d++, s++) {
+            if (d == 3) return false;
+            v = v * 10 + (uint32_t)(*s - '0');
+        }
+        if (v > 255) return false;
+        x = x << 8 | v;
+    }
+    *out = x;
+    return *s == 0;
+}
+
 static int parse_csv_addr(const char *s, struct ipaddr *a)
 {
+    uint32_t x;
+    if (dotted4(s, &x)) { /* most lines: a third of the load's time in inet_pton */
+        ip_from_v4(a, x);
+        return 0;
+    }
     if (ip_parse(s, a) == 0) return 0;
     char *end;
     errno = 0;

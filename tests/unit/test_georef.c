@@ -3,7 +3,8 @@
  * through geo_cache_ref() + geo_ref_info() and through geo_ref_keys(), for
  * answers from a flat table, from a walk past /24 (a record the cache
  * decodes), and merged from two databases (the first without a country);
- * AS names stored once yet kept exact; ASN files out of order; and
+ * AS names stored once yet kept exact; ASN files out of order, addresses
+ * the parser must refuse; and
  * geo_add_dir() loading the ASN files in a thread of their own, its errors
  * reaching the caller.  The MaxMind databases are written here, byte by
  * byte (format 2.0: a search tree of 24-bit records, 16 zero bytes, the data
@@ -305,6 +306,18 @@ static void as_names(void **state)
     }
     geo_cache_free(c);
     geo_free(g);
+    /* what inet_pton refuses stays refused (the parser's own fast path) */
+    const char *bad[] = {"010.0.0.1", "1.2.3.256", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4x"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "%s,10.0.0.2,5,x\n", bad[k]);
+        char *p = write_tmp(text);
+        g = geo_new();
+        assert_true(geo_add_asn_csv(g, p) < 0);
+        assert_non_null(strstr(err_msg(), "not an ASN range line"));
+        geo_free(g);
+        unlink(p);
+    }
 }
 
 static void make_dir(char *dir, size_t n, const char *asn_csv, const struct rec *r)
