@@ -181,7 +181,6 @@ static void geo_fill(const struct agg *a, struct geo_ref ref, struct src_row *o)
     geo_fill_info(&gi, o);
 }
 
-
 /* The entry as the window's row (its counts as folded so far). */
 static struct src_row entry_row(const struct agg *a, const struct srcent *s)
 {
