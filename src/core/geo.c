@@ -479,14 +479,18 @@ static int asn_index(struct geo *g)
     uint32_t *t = realloc(g->asn16, 65537 * sizeof *t);
     if (!t) return err_set(-ENOMEM, "geo: out of memory");
     g->asn16 = t;
-    for (uint32_t k = 0; k < 65536; k++) {
-        struct ipaddr x;
-        ip_from_v4(&x, k << 16);
-        t[k] = (uint32_t)asn_lower(g, &x);
-    }
-    struct ipaddr end = {{0}};
+    /* in one pass: between ::ffff:0.0.0.0 and past ::ffff:255.255.255.255
+     * every start is an IPv4 address, ordered as its number */
+    struct ipaddr zero, end = {{0}};
+    ip_from_v4(&zero, 0);
     end.b[9] = 1; /* ::ffff:255.255.255.255 + 1 */
-    t[65536] = (uint32_t)asn_lower(g, &end);
+    size_t i4 = asn_lower(g, &zero), last = asn_lower(g, &end);
+    for (uint32_t k = 0; k < 65536; k++) {
+        while (i4 < last && ip_v4(&g->r[i4].lo) < k << 16)
+            i4++;
+        t[k] = (uint32_t)i4;
+    }
+    t[65536] = (uint32_t)last;
     /* The ranges of the IPv4 slice as 32-bit numbers: one compare instead of
      * a 16-byte memcmp.  A start in the slice is an IPv4 address; an end
      * beyond IPv4 covers the rest of it; an end below (a reversed range) is
