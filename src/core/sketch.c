@@ -52,6 +52,8 @@ static int to_hll(struct sketch *s)
     if (!reg) return err_set(-ENOMEM, "sketch: out of memory");
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->set[i]) hll_add(reg, s->set[i]);
+    for (uint32_t i = 0; !s->cap && i < s->n; i++)
+        hll_add(reg, s->one[i]);
     free(s->set);
     s->set = NULL;
     s->n = s->cap = 0;
@@ -85,8 +87,22 @@ static int grow(struct sketch *s)
     if (!set) return err_set(-ENOMEM, "sketch: out of memory");
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->set[i]) set_insert(set, cap, s->set[i]);
+    for (uint32_t i = 0; !s->cap && i < s->n; i++) /* out of the struct */
+        set_insert(set, cap, s->one[i]);
     free(s->set);
     s->set = set;
+    s->cap = cap;
+    return 0;
+}
+
+int sketch_reserve(struct sketch *s, uint32_t n)
+{
+    if (s->reg || s->cap || s->n || n <= SKETCH_INLINE) return 0;
+    if (n > SKETCH_EXACT_MAX) n = SKETCH_EXACT_MAX;
+    uint32_t cap = 8;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (!(s->set = calloc(cap, sizeof *s->set))) return err_set(-ENOMEM, "sketch: out of memory");
     s->cap = cap;
     return 0;
 }
@@ -98,7 +114,16 @@ int sketch_add(struct sketch *s, uint64_t h)
         hll_add(s->reg, h);
         return 0;
     }
-    if (s->cap && set_has(s->set, s->cap, h)) return 0; /* a repeat never promotes */
+    if (!s->cap) { /* inline while it fits */
+        for (uint32_t i = 0; i < s->n; i++)
+            if (s->one[i] == h) return 0;
+        if (s->n < SKETCH_INLINE) {
+            s->one[s->n++] = h;
+            return 0;
+        }
+    } else if (set_has(s->set, s->cap, h)) {
+        return 0; /* a repeat never promotes */
+    }
     if ((s->n + 1) * 2 > s->cap) {
         int rc = s->n + 1 > SKETCH_EXACT_MAX ? to_hll(s) : grow(s);
         if (rc < 0) return rc;
@@ -162,7 +187,12 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
         return 0;
     }
     if (!src->n) return 0;
-    if (!dst->reg && !dst->cap) { /* into an empty sketch: a copy of the set */
+    if (!src->cap) { /* inline entries */
+        for (uint32_t i = 0; i < src->n && rc == 0; i++)
+            rc = sketch_add(dst, src->one[i]);
+        return rc;
+    }
+    if (!dst->reg && !dst->cap && !dst->n) { /* into an empty sketch: a copy of the set */
         if (!(dst->set = malloc((size_t)src->cap * sizeof *dst->set)))
             return err_set(-ENOMEM, "sketch: out of memory");
         memcpy(dst->set, src->set, (size_t)src->cap * sizeof *dst->set);
@@ -233,6 +263,8 @@ size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
         b[0] = 'E';
         for (uint32_t i = 0; i < s->cap; i++)
             if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
+        for (uint32_t i = 0; !s->cap && i < s->n; i++)
+            put_u64(b + o, s->one[i]), o += 8;
         return o;
     }
     if (1 + hll_nonzero(s) * 3 >= 1 + (size_t)SKETCH_M) {

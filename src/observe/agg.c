@@ -1,17 +1,22 @@
 /* agg — per-interval aggregation (see agg.h).
  *
- * One source table per event window.  Each entry holds the window's row and
- * the index of its row in the open interval, valid while that row names the
- * entry back: a packet that finds no such row starts one (lazily, no pass
- * over the table), on the interval's touched list, which is what closing the
- * interval walks, folding each row into its window's.  So an interval costs
- * nothing per source it did not see, and a packet writes only its row.  The
- * port counters live in a table indexed by key that is kept from interval to
- * interval (a stamp again), so the packet path allocates only for a new
- * source, a growing sketch, or a key never seen before.  agg_frames() decodes
- * a batch of frames and prefetches their table slots before counting them:
- * at a million sources the table is far larger than the caches. */
+ * One source table per event window (srctab.h: dense entries behind an
+ * index of 16-byte slots).  Each entry holds the window's row; its slot
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, valid while that row names the entry back: a packet that finds
+ * no such row starts one (lazily, no pass over the table), on the
+ * interval's touched list, which is what closing the interval walks,
+ * folding each row into its window's.  So an interval costs nothing per
+ * source it did not see, and a packet reads one index line and writes only
+ * its row.  The port counters live in a table indexed by key that is kept
+ * from interval to interval (a stamp again), their sketches sized from the
+ * last interval (and up to two hashes inline), so the packet path allocates
+ * only for a new source, a growing sketch, or a key never seen before.
+ * agg_frames() decodes a batch of frames and prefetches what each packet
+ * will read, step by step, before counting them: at a million sources the
+ * table is far larger than the caches. */
 #include "agg.h"
+#include "srctab.h"
 #include "../core/err.h"
 #include "../core/table.h"
 
@@ -25,32 +30,30 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
-/* A source's entry.  What a packet reads here — the key and the row index —
- * comes first: the key is always in one cache line, the index in the next
- * for one entry in four (80 bytes start 0, 16, 32 or 48 bytes into a line;
- * agg_frames fetches both).  The entry has a row in the open interval when
- * its index names a row of the interval and that row names its slot back
- * (row_of): no stamp.  Its country, location and AS are two indexes of
- * decoded records (geo_ref: the geo handle's, or this aggregator's geo
- * cache's), resolved where rows are built (entry_row, build_sources): 8
- * bytes instead of 24, so 80-byte entries, a sixth less memory and fewer
- * lines for every pass over a million of them.
+/* A source's entry.  A packet does not read it: its index slot (srctab.h)
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, and the row its counts.  The entry has a row in the open
+ * interval when the slot's index names a row of the interval and that row
+ * names the entry back by number (row_of): no stamp to reset.  Its
+ * country, location and AS are two indexes of decoded records (geo_ref:
+ * the geo handle's, or this aggregator's geo cache's), resolved where rows
+ * are built (entry_row, build_sources): 8 bytes instead of 24, so 80-byte
+ * entries, a sixth less memory and fewer lines for every pass over a
+ * million of them.
  * The window's counts are not kept per packet but folded in from the
  * interval's row when it closes (fold_window), as its ports are when the
  * interval's own list of them is full (ports_overflow). */
 struct srcent {
     struct ipaddr ip; /* the key: the first member */
-    uint32_t iv;      /* index of its ivrow, when it has one (row_of) */
-    uint8_t nports, more_ports, fpmask, clsmask;
     int64_t first_us, last_us;
     uint64_t packets, bytes;
     uint16_t ports[8];
+    uint8_t nports, more_ports, fpmask, clsmask;
     struct geo_ref geo; /* {0, 0} without geo */
 };
 _Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
+_Static_assert(sizeof(struct srcent) % 16 == 0, "keys on 16-byte boundaries");
 _Static_assert(sizeof(struct srcent) == 80, "a sixth smaller than a src_row");
-_Static_assert(3 * sizeof(struct src_row) <= 4 * sizeof(struct srcent),
-               "flush_events: a 3/4 full table holds its rows");
 
 /* A source's counts in the open interval, in a dense array apart from the
  * window's table: the table's entries stay small (it is the memory of a
@@ -70,7 +73,8 @@ _Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
 struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
-    uint32_t stamp; /* serial of the interval it counts in */
+    uint32_t stamp;              /* serial of the interval it counts in */
+    uint32_t last_src, last_dst; /* distinct entries its sketches held last interval */
 };
 
 struct held_frame { /* a frame far ahead, copied until the clock decides */
@@ -96,7 +100,7 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;                         /* struct srcent per source of the event window */
+    struct srctab srcs;                        /* struct srcent per source of the event window */
     struct ivrow *iv;                          /* the sources the interval counted */
     size_t n_touched, cap_touched;
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
@@ -106,7 +110,8 @@ struct agg {
     int live_in_second;
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
-    uint32_t *used;        /* indexes of the keys counted in this interval */
+    uint64_t *usedmap;     /* bit per key counted in this interval */
+    uint32_t *used;        /* their indexes in key order, when the interval closes */
     size_t n_used;
 };
 
@@ -124,8 +129,10 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
+    a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
-        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0) {
+        !a->usedmap ||
+        srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -158,7 +165,11 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     if (k->stamp != a->serial) { /* first use in this interval: its sketches moved out */
         k->stamp = a->serial;
         k->packets = k->bytes = 0;
-        a->used[a->n_used++] = idx;
+        a->usedmap[idx >> 6] |= 1ull << (idx & 63);
+        a->n_used++;
+        /* sized for what it held last time: ports see much the same each minute */
+        if (sketch_reserve(&k->src, k->last_src) < 0 || sketch_reserve(&k->dst, k->last_dst) < 0)
+            return NULL;
     }
     return k;
 }
@@ -200,40 +211,13 @@ static struct src_row entry_row(const struct agg *a, const struct srcent *s)
 
 static struct srcent *entry_at(const struct agg *a, size_t slot)
 {
-    return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
+    return srctab_at(&a->srcs, slot);
 }
 
-static uint32_t slot_of(const struct agg *a, const struct srcent *s)
+/* The source's row in the open interval, or NULL. */
+static struct ivrow *row_of(const struct agg *a, const struct srcslot *s)
 {
-    return (uint32_t)(((const uint8_t *)s - a->srcs.slots) / sizeof(struct srcent));
-}
-
-/* The entry's row in the open interval, or NULL. */
-static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
-{
-    return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
-}
-
-#define IV_MARK 0x80000000u /* on the entries with a row, across a resize */
-
-/* A resize is about to move the entries (the table is full and the key is
- * new): the entries with a row are marked, to tell them afterwards. */
-static void touched_mark(struct agg *a)
-{
-    for (size_t i = 0; i < a->n_touched; i++)
-        entry_at(a, a->iv[i].slot)->iv |= IV_MARK;
-}
-
-/* The resize moved them: tell this interval's rows where they went. */
-static void touched_rebuild(struct agg *a)
-{
-    for (size_t i = 0; i < a->srcs.cap; i++) {
-        if (!a->srcs.hash[i]) continue;
-        struct srcent *s = entry_at(a, i);
-        if (!(s->iv & IV_MARK)) continue;
-        s->iv &= ~IV_MARK;
-        a->iv[s->iv].slot = (uint32_t)i;
-    }
+    return s->user < a->n_touched && a->iv[s->user].slot == s->number - 1 ? &a->iv[s->user] : NULL;
 }
 
 static int touched_room(struct agg *a)
@@ -250,41 +234,34 @@ static int touched_room(struct agg *a)
     return 0;
 }
 
-/* The source's entry and its row of this interval; NULL with *full set when
+/* The source's slot and its row of this interval; NULL with *full set when
  * the interval already counts its budget of sources. */
-static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
-                              bool *full, struct ivrow **ivp)
+static struct srcslot *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
+                               bool *full, struct ivrow **ivp)
 {
     bool created;
     *full = false;
-    struct srcent *s;
+    struct srcslot *s;
     if (a->n_touched >= interval_budget(a)) {
-        s = table_find(&a->srcs, ip, h);
+        s = srctab_find(&a->srcs, ip, h);
         *ivp = s ? row_of(a, s) : NULL;
         *full = !*ivp;
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
-    size_t cap = a->srcs.cap;
-    /* table_get grows the table for a new key when it is 3/4 full */
-    bool grows = (a->srcs.n + 1) * 4 > cap * 3 && !table_find(&a->srcs, ip, h);
-    if (grows) touched_mark(a);
-    if (!(s = table_get(&a->srcs, ip, h, &created))) {
-        for (size_t i = 0; grows && i < a->n_touched; i++) /* not moved after all */
-            entry_at(a, a->iv[i].slot)->iv &= ~IV_MARK;
-        return NULL;
-    }
-    if (grows) touched_rebuild(a);
+    /* an entry keeps its number when the table grows: the rows still name it */
+    if (!(s = srctab_get(&a->srcs, ip, h, &created))) return NULL;
     if (created) { /* geo and ASN once per source and window */
-        s->first_us = s->last_us = ts;
-        if (a->cfg.geo && geo_cache_ref(a->geo, ip, &s->geo) < 0) return NULL;
+        struct srcent *e = srctab_entry(&a->srcs, s);
+        e->first_us = e->last_us = ts;
+        if (a->cfg.geo && geo_cache_ref(a->geo, ip, &e->geo) < 0) return NULL;
     }
     struct ivrow *v = row_of(a, s);
     if (!v) {
-        s->iv = (uint32_t)a->n_touched;
+        s->user = (uint32_t)a->n_touched;
         v = &a->iv[a->n_touched++];
         memset(v, 0, sizeof *v);
-        v->slot = slot_of(a, s);
+        v->slot = s->number - 1;
         v->first = v->last = ts;
     }
     *ivp = v;
@@ -449,11 +426,11 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     a->cls[c]++;
     bool full;
     struct ivrow *v = NULL;
-    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
+    struct srcslot *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) {
         struct src_row r;
-        if (s) r = entry_row(a, s);
+        if (s) r = entry_row(a, srctab_entry(&a->srcs, s));
         sample(a, p, s ? &r : NULL, c, fp, ts);
     }
     if (!s) {
@@ -474,7 +451,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
         unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
-        if (i == 8) ports_overflow(s, v, p->dport);
+        if (i == 8) ports_overflow(srctab_entry(&a->srcs, s), v, p->dport);
         if (i < 8) {
             uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
             counted = *bits >> i & 1;
@@ -577,6 +554,8 @@ static void open_interval(struct agg *a, int64_t ts_us)
     a->floor_set = true;
     a->first_us = a->last_us = -1;
     a->serial++;
+    if (a->n_used) /* an interval that did not close normally left its keys */
+        memset(a->usedmap, 0, NKEYS / 8);
     a->n_touched = a->n_used = 0;
     if (!a->srcs.n) a->events_from = a->start;
 }
@@ -748,37 +727,40 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         size_t k = n - at < BATCH ? n - at : BATCH;
         for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
             decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
-        /* written out rather than through table_prefetch: gcc 12 drops the
-         * prefetches of this loop when they come through the inline call */
-        const struct table *t = &a->srcs;
+        /* Each step fetches what the next one reads, for the whole batch, so
+         * that the misses of 32 packets overlap and no step waits on a line
+         * nobody asked for: first the source's index slot and the port's
+         * pointer; then the port's counters, and the interval row the slot
+         * names (or, for a new source, its geo lookup); then the port's
+         * sketch lines.  Written out rather than through inline helpers:
+         * gcc 12 drops prefetches that come through an inline call in these
+         * loops. */
+        const struct srctab *t = &a->srcs;
+        uint32_t kidx[BATCH];
         for (size_t i = 0; i < k; i++) {
+            kidx[i] = UINT32_MAX;
             if (!d[i].darknet || !d[i].mine) continue;
-            size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* its key and row index */
-            __builtin_prefetch(&t->hash[j]);
-            __builtin_prefetch(e);
-            __builtin_prefetch(e + offsetof(struct srcent, iv)); /* the next line, 1 in 4 */
+            __builtin_prefetch(srctab_first_slot(t, d[i].hsrc));
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks) __builtin_prefetch(ks);
+                kidx[i] = key_index(0, d[i].p.proto, d[i].p.dport);
+                __builtin_prefetch(&a->keys[kidx[i]]);
             }
         }
-        /* the entries and counters have arrived (mostly): now the interval
-         * rows they point to, and the port's sketches where this packet goes */
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
-            if (l4_proto(&d[i].p)) {
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks && ks->stamp == a->serial) {
-                    sketch_prefetch(&ks->dst, d[i].hdst);
-                    sketch_prefetch(&ks->src, d[i].hsrc);
-                }
-            }
-            const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
-            if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
-                __builtin_prefetch(&a->iv[e->iv]);
+            if (kidx[i] != UINT32_MAX && a->keys[kidx[i]]) __builtin_prefetch(a->keys[kidx[i]]);
+            const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
+            if (e && e->user < a->n_touched) /* its row, if it is the source's */
+                __builtin_prefetch(&a->iv[e->user]);
             else if (!e && a->geo) /* a new source: it will be looked up */
                 geo_cache_prefetch(a->geo, &d[i].p.src);
+        }
+        for (size_t i = 0; i < k; i++) {
+            const struct keystat *ks = kidx[i] != UINT32_MAX ? a->keys[kidx[i]] : NULL;
+            if (ks && ks->stamp == a->serial) {
+                sketch_prefetch(&ks->dst, d[i].hdst);
+                sketch_prefetch(&ks->src, d[i].hsrc);
+            }
         }
         for (size_t i = 0; i < k; i++) {
             const struct pcapf_rec *x = &f[at + i];
@@ -793,7 +775,7 @@ int agg_expect_sources(struct agg *a, size_t sources)
 {
     size_t budget = interval_budget(a);
     if (a->srcs.n) return 0;
-    if (table_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
+    if (srctab_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
         return err_set(-ENOMEM, "observe: out of memory");
     return 0;
 }
@@ -854,40 +836,38 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
     return 0;
 }
 
-/* The window's rows go to the record in the table's own storage (a row is
- * larger than an entry, but the table is at most 3/4 full): the entries
- * move to the front, then each becomes its src_row from the last one back,
- * so that a row only overwrites entries already made rows; and the table
- * starts over, sized for as many.  Every interval of the window has been
- * folded into its entries (build_sources ran before). */
+/* The window's rows go to the record in the table's own storage (grown
+ * when its reservation has no room: a row is larger than an entry): each
+ * entry becomes its src_row from the last one back, so that a row only
+ * overwrites entries already made rows; and the table starts over, sized
+ * for as many.  Every interval of the window has been folded
+ * into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
-    struct table *t = &a->srcs;
+    struct srctab *t = &a->srcs;
     if (!t->n) return 0;
-    size_t n = 0, next = t->n;
-    if (t->n * sizeof(struct src_row) > t->cap * t->esize) { /* not with a 3/4 load */
-        uint8_t *p = realloc(t->slots, t->n * sizeof(struct src_row));
-        if (!p) return err_set(-ENOMEM, "observe: out of memory");
-        t->slots = p;
-    }
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->hash[i]) {
-            if (n != i) memcpy(t->slots + n * t->esize, t->slots + i * t->esize, t->esize);
-            n++;
+    size_t n, room = t->ecap * t->esize;
+    uint8_t *ent = srctab_take(t, &n);
+    if (n * sizeof(struct src_row) > room) { /* rows are larger than entries */
+        uint8_t *p = realloc(ent, n * sizeof(struct src_row));
+        if (!p) {
+            free(ent);
+            return err_set(-ENOMEM, "observe: out of memory");
         }
-    for (size_t i = n; i-- > 0;) { /* the row overlaps its own entry: built apart first */
-        if (i >= 8) geo_ref_prefetch(a->geo, ((const struct srcent *)t->slots)[i - 8].geo);
-        struct src_row o = entry_row(a, (const struct srcent *)(t->slots + i * t->esize));
-        memcpy(t->slots + i * sizeof(struct src_row), &o, sizeof o);
+        ent = p;
     }
-    struct src_row *rows = realloc(t->slots, n * sizeof *rows);
-    r->events = rows ? rows : (struct src_row *)t->slots;
+    /* in first-seen order, from the last: a row overlaps its own entry and
+     * the next ones, already rows */
+    for (size_t i = n; i-- > 0;) {
+        if (i >= 8) geo_ref_prefetch(a->geo, ((const struct srcent *)ent)[i - 8].geo);
+        struct src_row o = entry_row(a, (const struct srcent *)(ent + i * sizeof(struct srcent)));
+        memcpy(ent + i * sizeof(struct src_row), &o, sizeof o);
+    }
+    struct src_row *rows = realloc(ent, n * sizeof *rows);
+    r->events = rows ? rows : (struct src_row *)ent;
     r->n_events = n;
-    free(t->hash);
-    memset(t, 0, sizeof *t);
     a->n_touched = 0;
-    if (table_init(t, sizeof(struct srcent), sizeof(struct ipaddr), final ? 16 : next) < 0)
-        return err_set(-ENOMEM, "observe: out of memory");
+    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n) < 0) return -ENOMEM;
     return 0;
 }
 
@@ -976,18 +956,16 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 16 < a->n_touched) { /* the hash, and the lines of the fields read below */
-            uint32_t ahead = a->iv[i + 16].slot;
-            const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
-            __builtin_prefetch(&a->srcs.hash[ahead]);
-            __builtin_prefetch(e);
-            __builtin_prefetch(e + sizeof(struct srcent) - 1);
+        if (i + 32 < a->n_touched) { /* the lines of the entry read below */
+            const uint8_t *e = (const uint8_t *)entry_at(a, a->iv[i + 32].slot);
+            __builtin_prefetch(e, 1);
+            __builtin_prefetch(e + sizeof(struct srcent) - 1, 1);
         }
         if (i + 8 < a->n_touched) /* its country and AS (the entry has arrived) */
             geo_ref_prefetch_keys(a->geo, entry_at(a, a->iv[i + 8].slot)->geo);
         const struct ivrow *v = &a->iv[i];
         struct srcent *s = entry_at(a, v->slot);
-        uint64_t h = a->srcs.hash[v->slot];
+        uint64_t h = ip_hash(&s->ip, HASH_SEED_SRC); /* as the packets' (cheaper than a miss) */
         fold_window(s, v);
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
@@ -1035,14 +1013,24 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 
+/* The interval's port rows in key order (protocol, then port), as every
+ * shard makes them: merge.c then joins shards' rows in one pass, and the
+ * surge baselines and the store's rollups are walked in order. */
 static int build_ports(struct agg *a, struct interval_rec *r)
 {
     for (int kind = 0; kind < 2; kind++) {
         r->rows[kind] = calloc(a->n_used ? a->n_used : 1, sizeof(struct stat_row));
         if (!r->rows[kind]) return err_set(-ENOMEM, "observe: out of memory");
     }
+    size_t n = 0;
+    for (size_t w = 0; w < NKEYS / 64 && n < a->n_used; w++) {
+        for (uint64_t x = a->usedmap[w]; x; x &= x - 1)
+            a->used[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+        a->usedmap[w] = 0;
+    }
     for (size_t i = 0; i < a->n_used; i++) {
         uint32_t idx = a->used[i];
+        if (i + 8 < a->n_used) __builtin_prefetch(a->keys[a->used[i + 8]]);
         struct keystat *k = a->keys[idx];
         int kind = (int)(idx >> 17);
         struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
@@ -1052,6 +1040,8 @@ static int build_ports(struct agg *a, struct interval_rec *r)
         o->bytes = k->bytes;
         o->src = k->src; /* ownership moves: the key starts the next interval empty */
         o->dst = k->dst;
+        k->last_src = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
+        k->last_dst = k->dst.reg ? SKETCH_EXACT_MAX : k->dst.n;
         sketch_init(&k->src);
         sketch_init(&k->dst);
     }
@@ -1187,9 +1177,10 @@ void agg_free(struct agg *a)
     }
     free(a->keys);
     free(a->used);
+    free(a->usedmap);
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
-    table_free(&a->srcs);
+    srctab_free(&a->srcs);
     free(a->iv);
     geo_cache_free(a->geo);
     sketch_free(&a->over_src);
