@@ -55,7 +55,7 @@ void geo_free(struct geo *g);
  * flattens a database's IPv4 tree into a table of every /24 (geoflat.h:
  * ~17 MiB for GeoLite2 City) saying which record the walk would reach,
  * "none", or "walk" where a network longer than /24 lies, and decodes every
- * record the table names once (~0.14 s at load, 94k records); an IPv4 ASN
+ * record the table names once (~0.1 s at load, 94k records); an IPv4 ASN
  * search looks only among the ranges of the address's /16.  All of it
  * belongs to the geo handle, read-only after loading, shared by threads.
  * Once flattened, the database's mapped pages are let go (MADV_DONTNEED):
