@@ -77,6 +77,19 @@ struct keystat {
     uint32_t last_src, last_dst; /* distinct entries its sketches held last interval */
 };
 
+/* A (packets, sources) row of a country or an AS, kept from interval to
+ * interval like the port counters: its sketch starts each interval sized
+ * for what it held in the last (an AS sees much the same sources each
+ * minute), so thousands of rows do not grow from 8 every interval. */
+struct keyrow {
+    uint32_t key;
+    uint32_t stamp;  /* serial of the interval it counts in */
+    uint32_t last_n; /* distinct sources its sketch held last time */
+    const char *label;
+    uint64_t packets, bytes;
+    struct sketch src;
+};
+
 struct held_frame { /* a frame far ahead, copied until the clock decides */
     uint8_t *data;
     size_t cap, caplen;
@@ -112,6 +125,7 @@ struct agg {
     int live_in_second;
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
+    struct table cc_rows, asn_rows; /* struct keyrow per country / AS, kept across intervals */
     uint64_t *usedmap;     /* bit per key counted in this interval */
     uint32_t *used;        /* their indexes in key order, when the interval closes */
     size_t n_used;
@@ -134,7 +148,8 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->used = malloc(NKEYS * sizeof *a->used);
     a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
-        !a->usedmap ||
+        !a->usedmap || table_init(&a->cc_rows, sizeof(struct keyrow), sizeof(uint32_t), 64) < 0 ||
+        table_init(&a->asn_rows, sizeof(struct keyrow), sizeof(uint32_t), 256) < 0 ||
         srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
@@ -805,38 +820,49 @@ int agg_settle(struct agg *a, int64_t now_us)
     return apply(a, &st);
 }
 
-/* Upsert a (packets, sources) row into a small table keyed by u32. */
-struct keyrow {
-    uint32_t key;
-    const char *label;
-    uint64_t packets, bytes;
-    struct sketch src;
-};
-
-static int keyrow_add(struct table *t, uint32_t key, const char *label, const struct ivrow *s,
-                      uint64_t hash)
+static int keyrow_add(struct agg *a, struct table *t, uint32_t key, const char *label,
+                      const struct ivrow *s, uint64_t hash)
 {
     struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
     if (!r) return -ENOMEM;
-    if (!r->label) r->label = label;
+    if (r->stamp != a->serial) { /* first in this interval (its sketch moved out, or failed) */
+        r->stamp = a->serial;
+        r->packets = r->bytes = 0;
+        r->label = label;
+        sketch_free(&r->src);
+        if (sketch_reserve(&r->src, r->last_n) < 0) return -ENOMEM;
+    }
     r->packets += s->packets;
     r->bytes += s->bytes;
     return sketch_add(&r->src, hash);
 }
 
-static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
+static int by_key(const void *x, const void *y)
+{
+    const struct stat_row *a = x, *b = y;
+    return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* The interval's rows of the table, in key order (merge.c joins shards'
+ * rows in one pass then). */
+static int rows_from_table(struct agg *a, struct table *t, struct interval_rec *r, int kind)
 {
     r->rows[kind] = calloc(t->n ? t->n : 1, sizeof(struct stat_row));
     if (!r->rows[kind]) return -ENOMEM;
     struct keyrow *k;
     for (size_t i = 0; (k = table_next(t, &i));) {
+        if (k->stamp != a->serial) continue;
         struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
         o->key = k->key;
         o->label = k->label;
         o->packets = k->packets;
         o->bytes = k->bytes;
         o->src = k->src; /* ownership moves */
+        k->last_n = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
+        sketch_init(&k->src);
+        k->stamp = 0; /* counted out */
     }
+    qsort(r->rows[kind], r->n_rows[kind], sizeof *r->rows[kind], by_key);
     return 0;
 }
 
@@ -950,14 +976,9 @@ static int top_sources(struct agg *a, struct interval_rec *r)
 
 static int build_sources(struct agg *a, struct interval_rec *r)
 {
-    struct table cc, asn;
+    struct table *cc = &a->cc_rows, *asn = &a->asn_rows;
     struct keyrow fps[FP_COUNT];
     memset(fps, 0, sizeof fps);
-    if (table_init(&cc, sizeof(struct keyrow), sizeof(uint32_t), 64) < 0) return -ENOMEM;
-    if (table_init(&asn, sizeof(struct keyrow), sizeof(uint32_t), 256) < 0) {
-        table_free(&cc);
-        return -ENOMEM;
-    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
         if (i + 32 < a->n_touched) { /* the lines of the entry read below */
@@ -979,8 +1000,8 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             uint32_t as;
             const char *as_name;
             geo_ref_keys(a->geo, s->geo, c2, &as, &as_name);
-            if (c2[0]) rc = keyrow_add(&cc, (uint32_t)(c2[0] << 8 | c2[1]), NULL, v, h);
-            if (rc == 0 && as) rc = keyrow_add(&asn, as, as_name, v, h);
+            if (c2[0]) rc = keyrow_add(a, cc, (uint32_t)(c2[0] << 8 | c2[1]), NULL, v, h);
+            if (rc == 0 && as) rc = keyrow_add(a, asn, as, as_name, v, h);
         }
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
@@ -990,8 +1011,8 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     for (int f = 0; f < FP_COUNT; f++)
         sketch_free(&a->over_fp[f]);
     if (rc == 0) rc = top_sources(a, r);
-    if (rc == 0) rc = rows_from_table(&cc, r, ROW_COUNTRY);
-    if (rc == 0) rc = rows_from_table(&asn, r, ROW_ASN);
+    if (rc == 0) rc = rows_from_table(a, cc, r, ROW_COUNTRY);
+    if (rc == 0) rc = rows_from_table(a, asn, r, ROW_ASN);
     if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))
         rc = -ENOMEM;
     for (int f = 0; f < FP_COUNT; f++) {
@@ -1005,15 +1026,7 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             sketch_free(&fps[f].src);
         }
     }
-    struct keyrow *k;
-    if (rc < 0) { /* rows not handed over still own their sketches */
-        for (size_t i = 0; (k = table_next(&cc, &i));)
-            sketch_free(&k->src);
-        for (size_t i = 0; (k = table_next(&asn, &i));)
-            sketch_free(&k->src);
-    }
-    table_free(&cc);
-    table_free(&asn);
+    /* rows not handed over keep their sketches until their next use (keyrow_add) */
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 
@@ -1171,6 +1184,13 @@ const struct agg_totals *agg_totals(const struct agg *a)
 void agg_free(struct agg *a)
 {
     if (!a) return;
+    struct table *rows[2] = {&a->cc_rows, &a->asn_rows};
+    for (int t = 0; t < 2; t++) {
+        struct keyrow *k;
+        for (size_t i = 0; (k = table_next(rows[t], &i));)
+            sketch_free(&k->src);
+        table_free(rows[t]);
+    }
     for (size_t i = 0; a->keys && i < NKEYS; i++) {
         struct keystat *k = a->keys[i];
         if (k) {

@@ -282,6 +282,94 @@ static void shards_join_like_one(void **state)
     agg_free(sh[1]);
 }
 
+static const struct stat_row *asn_row(const struct interval_rec *r, uint32_t asn)
+{
+    return find(r, ROW_ASN, asn);
+}
+
+/* AS rows count each interval on its own — a row kept from the last
+ * interval (sized from it) starts over at zero, takes the label again, and
+ * an AS absent from an interval has no row in it — and come in key order,
+ * also when two shards' rows are joined. */
+static void as_rows_per_interval(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mamori-test-asn-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *csv = "10.1.0.0,10.1.255.255,64501,First AS\n"
+                      "10.2.0.0,10.2.255.255,64502,Second AS\n"
+                      "10.3.0.0,10.3.255.255,300,Third AS\n";
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    struct geo *g = geo_new();
+    assert_int_equal(geo_add_asn_csv(g, path), 0);
+    unlink(path);
+    for (unsigned shards = 1; shards <= 2; shards++) {
+        struct sink part[2];
+        memset(part, 0, sizeof part);
+        struct agg *sh[2] = {0};
+        for (unsigned i = 0; i < shards; i++) {
+            struct agg_cfg c = {.interval = 60, .event_window = 3600, .darknet = &darknet,
+                                .iot = &iot, .geo = g, .sink = collect, .sink_ctx = &part[i],
+                                .shard = i, .n_shards = shards};
+            assert_non_null(sh[i] = agg_new(&c));
+        }
+        int64_t t = 1474329600;
+        for (unsigned i = 0; i < shards; i++) {
+            for (int k = 0; k < 40; k++) { /* interval 1: 40 sources of AS 64501, 5 of AS 300 */
+                char src[32];
+                snprintf(src, sizeof src, "10.1.%d.%d", k / 10, k);
+                frame(sh[i], t, src, "198.18.0.1", 23, TCP_SYN, 1000);
+                if (k < 5) {
+                    snprintf(src, sizeof src, "10.3.0.%d", k);
+                    frame(sh[i], t, src, "198.18.0.1", 23, TCP_SYN, 1000);
+                }
+            }
+            for (int k = 0; k < 3; k++) { /* interval 2: 3 of AS 64501 (again), 2 of AS 64502 */
+                char src[32];
+                snprintf(src, sizeof src, "10.1.0.%d", k);
+                frame(sh[i], t + 60, src, "198.18.0.1", 23, TCP_SYN, 1000);
+                snprintf(src, sizeof src, "10.2.0.%d", k);
+                if (k < 2) frame(sh[i], t + 60, src, "198.18.0.1", 23, TCP_SYN, 1000);
+            }
+            assert_int_equal(agg_flush(sh[i], true), 0);
+            assert_int_equal(part[i].n, 2);
+        }
+        struct interval_rec *iv[2];
+        for (int n = 0; n < 2; n++) {
+            struct interval_rec *parts[2] = {part[0].r[n], part[1].r[n]};
+            if (shards == 2) assert_int_equal(agg_merge(parts, 2), 0);
+            iv[n] = parts[0];
+        }
+        const struct stat_row *a1 = asn_row(iv[0], 64501), *c1 = asn_row(iv[0], 300);
+        assert_non_null(a1);
+        assert_non_null(c1);
+        assert_int_equal(a1->packets, 40);
+        assert_int_equal(sketch_count(&a1->src), 40);
+        assert_string_equal(a1->label, "First AS");
+        assert_int_equal(sketch_count(&c1->src), 5);
+        assert_null(asn_row(iv[0], 64502));
+        const struct stat_row *a2 = asn_row(iv[1], 64501), *b2 = asn_row(iv[1], 64502);
+        assert_non_null(a2);
+        assert_non_null(b2);
+        assert_int_equal(a2->packets, 3); /* not 43: the kept row started over */
+        assert_int_equal(sketch_count(&a2->src), 3);
+        assert_string_equal(a2->label, "First AS");
+        assert_int_equal(sketch_count(&b2->src), 2);
+        assert_string_equal(b2->label, "Second AS");
+        assert_null(asn_row(iv[1], 300)); /* absent this interval: no row */
+        for (int n = 0; n < 2; n++) {
+            for (size_t i = 1; i < iv[n]->n_rows[ROW_ASN]; i++) /* key order */
+                assert_true(iv[n]->rows[ROW_ASN][i - 1].key < iv[n]->rows[ROW_ASN][i].key);
+            interval_rec_free(iv[n]);
+        }
+        for (unsigned i = 0; i < shards; i++)
+            agg_free(sh[i]);
+    }
+    geo_free(g);
+}
+
 static void store_report_unions_intervals(void **state)
 {
     (void)state;
@@ -441,6 +529,7 @@ int main(void)
         cmocka_unit_test(top_sources_of_interval),
         cmocka_unit_test(table_grows_mid_interval),
         cmocka_unit_test(shards_join_like_one),
+        cmocka_unit_test(as_rows_per_interval),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pfx_set_free(&darknet);
