@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define NKEYS (2 * 2 * 65536) /* kind (dst/backscatter) x proto (tcp/udp) x port */
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
@@ -107,6 +109,7 @@ struct agg {
     int64_t start, end; /* seconds */
     int64_t end_us;     /* end, in µs: what every frame is compared with */
     size_t budget;      /* interval_budget() */
+    uint64_t idx_seed;  /* the source table's index hash (srctab.h): random per run */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
     int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
     int64_t first_us, last_us;
@@ -144,13 +147,15 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     if (!a->cfg.max_sources) a->cfg.max_sources = AGG_MAX_SOURCES;
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
     a->budget = (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards; /* not per packet */
+    if (getrandom(&a->idx_seed, sizeof a->idx_seed, GRND_NONBLOCK) != sizeof a->idx_seed)
+        a->idx_seed = hash_mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)a); /* early boot */
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
         !a->usedmap || table_init(&a->cc_rows, sizeof(struct keyrow), sizeof(uint32_t), 64) < 0 ||
         table_init(&a->asn_rows, sizeof(struct keyrow), sizeof(uint32_t), 256) < 0 ||
-        srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
+        srctab_init(&a->srcs, sizeof(struct srcent), 1024, a->idx_seed) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -434,8 +439,8 @@ size_t agg_take_samples(struct agg *a, struct live_sample *out, size_t cap)
     return n;
 }
 
-static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t hdst, int64_t ts,
-                   uint32_t len)
+static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t hidx,
+                   uint64_t hdst, int64_t ts, uint32_t len)
 {
     enum pkt_class c = classify(p);
     enum fingerprint fp = c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE;
@@ -444,7 +449,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     a->cls[c]++;
     bool full;
     struct ivrow *v = NULL;
-    struct srcslot *s = src_get(a, &p->src, hsrc, ts, &full, &v);
+    struct srcslot *s = src_get(a, &p->src, hidx, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) {
         struct src_row r;
@@ -590,7 +595,7 @@ struct decoded {
     struct pkt p;
     enum pkt_status st;
     bool darknet, mine, foreign;
-    uint64_t hsrc, hdst;
+    uint64_t hsrc, hdst, hidx; /* hidx: the source's in the table's index (srctab_hash) */
     int dlt; /* the frame, for a foreign one shard 0 may yet sample */
     const uint8_t *data;
     size_t caplen;
@@ -617,7 +622,10 @@ static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t cap
     if (d->st != PKT_OK || !(d->darknet = pfx_set_contains(a->cfg.darknet, &d->p.dst))) return;
     if (!hashed) d->hsrc = ip_hash(&d->p.src, HASH_SEED_SRC); /* else: the same address's */
     d->mine = a->cfg.n_shards <= 1 || shard_of(a, d->hsrc) == a->cfg.shard;
-    if (d->mine) d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
+    if (d->mine) {
+        d->hdst = ip_hash(&d->p.dst, HASH_SEED_DST);
+        d->hidx = srctab_hash(&a->srcs, &d->p.src);
+    }
 }
 
 /* Shard 0 samples every shard's packets: a foreign frame is decoded after
@@ -666,7 +674,7 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
         if (a->cfg.shard == 0) sample_foreign(a, &d->p, ts);
         return 0;
     }
-    return account(a, &d->p, d->hsrc, d->hdst, ts, len);
+    return account(a, &d->p, d->hsrc, d->hidx, d->hdst, ts, len);
 }
 
 static int take_raw(struct agg *a, int dlt, int64_t ts, const uint8_t *data, size_t caplen,
@@ -759,7 +767,7 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) {
             kidx[i] = UINT32_MAX;
             if (!d[i].darknet || !d[i].mine) continue;
-            __builtin_prefetch(srctab_first_slot(t, d[i].hsrc));
+            __builtin_prefetch(srctab_first_slot(t, d[i].hidx));
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
                 kidx[i] = key_index(0, d[i].p.proto, d[i].p.dport);
                 __builtin_prefetch(&a->keys[kidx[i]]);
@@ -768,7 +776,7 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
             if (kidx[i] != UINT32_MAX && a->keys[kidx[i]]) __builtin_prefetch(a->keys[kidx[i]]);
-            const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
+            const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hidx);
             if (e && e->user < a->n_touched) /* its row, if it is the source's */
                 __builtin_prefetch(&a->iv[e->user]);
             else if (!e && a->geo) /* a new source: it will be looked up */
@@ -897,7 +905,7 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
     r->events = rows ? rows : (struct src_row *)ent;
     r->n_events = n;
     a->n_touched = 0;
-    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n) < 0) return -ENOMEM;
+    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n, a->idx_seed) < 0) return -ENOMEM;
     return 0;
 }
 

@@ -79,10 +79,11 @@ static int entries_room(struct srctab *t, size_t ecap)
     return 0;
 }
 
-int srctab_init(struct srctab *t, size_t esize, size_t expect)
+int srctab_init(struct srctab *t, size_t esize, size_t expect, uint64_t seed)
 {
     memset(t, 0, sizeof *t);
     t->esize = esize;
+    t->seed = seed;
     if (srctab_reserve(t, expect) < 0) {
         srctab_free(t);
         return err_set(-ENOMEM, "observe: out of memory");

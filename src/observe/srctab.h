@@ -20,9 +20,14 @@
  *   never renumbers an entry, so what names an entry by number (the
  *   interval's rows) stays true across growth;
  * - the window's close walks entries in order, with no holes to skip.
- * Pointers to slots are valid until the next srctab_get, pointers to
- * entries until the next one that adds an entry.  Keys are struct ipaddr,
- * the first 16 bytes of an entry. */
+ * The index hashes keys with a seed of the caller's (srctab_hash), not with
+ * the fixed seed of the sketches: whoever sends the packets chooses the
+ * source addresses, and addresses made to collide under a known hash would
+ * otherwise pile into one probe chain (each probe of an IPv6 chain reads an
+ * entry): a telescope slowed to a crawl by a crafted flood.
+ * Pointers to slots are valid until the next srctab_get or srctab_reserve,
+ * pointers to entries until the next one that adds an entry.  Keys are
+ * struct ipaddr, the first 16 bytes of an entry. */
 #ifndef MAMORI_SRCTAB_H
 #define MAMORI_SRCTAB_H
 
@@ -44,15 +49,24 @@ struct srctab {
     struct srcslot *slot; /* cap slots */
     size_t cap;           /* a power of two */
     uint8_t *ent;         /* n entries of esize bytes, numbered from 0 */
-    uint64_t *hash;       /* each entry's hash */
+    uint64_t *hash;       /* each entry's srctab_hash */
     size_t n, ecap, esize;
+    uint64_t seed;
 };
 
-/* expect: entries to reserve (address space only) and to index without growing. */
-int srctab_init(struct srctab *t, size_t esize, size_t expect);
+/* expect: entries to reserve (address space only, and the index for up to
+ * 2^20 of them, zeroed); seed: the index's (the same for the table's life,
+ * e.g. random per run). */
+int srctab_init(struct srctab *t, size_t esize, size_t expect, uint64_t seed);
 /* Reserves room for n entries in an empty table (as srctab_init would). */
 int srctab_reserve(struct srctab *t, size_t n);
 void srctab_free(struct srctab *t);
+
+/* The hash every lookup of a key takes (h below). */
+static inline uint64_t srctab_hash(const struct srctab *t, const struct ipaddr *key)
+{
+    return ip_hash(key, t->seed);
+}
 
 static inline void *srctab_at(const struct srctab *t, size_t i)
 {

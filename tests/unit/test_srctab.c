@@ -32,7 +32,7 @@ static void numbers_survive_growth(void **state)
 {
     (void)state;
     struct srctab t;
-    assert_int_equal(srctab_init(&t, sizeof(struct ent), 16), 0);
+    assert_int_equal(srctab_init(&t, sizeof(struct ent), 16, 77), 0);
     const uint32_t n = 300000; /* the index doubles from 2048 slots past 2^19 */
     for (uint32_t i = 0; i < n; i++) {
         struct ipaddr a = addr(i);
@@ -83,7 +83,7 @@ static void same_hash_different_keys(void **state)
 {
     (void)state;
     struct srctab t;
-    assert_int_equal(srctab_init(&t, sizeof(struct ent), 0), 0);
+    assert_int_equal(srctab_init(&t, sizeof(struct ent), 0, 77), 0);
     struct ipaddr k[4] = {addr(1), addr(2), addr(4), addr(9)}; /* v4, v4, v6, v6 */
     struct ipaddr v6_of_v4 = k[0];
     memset(v6_of_v4.b, 0, 12);
@@ -101,13 +101,69 @@ static void same_hash_different_keys(void **state)
     srctab_free(&t);
 }
 
+/* hash_mix64 undone (its multipliers are odd: invertible modulo 2^64). */
+static uint64_t inverse(uint64_t c)
+{
+    uint64_t x = c;
+    for (int i = 0; i < 6; i++)
+        x *= 2 - c * x;
+    return x;
+}
+
+static uint64_t unmix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= inverse(0xc4ceb9fe1a85ec53ULL);
+    x ^= x >> 33;
+    x *= inverse(0xff51afd7ed558ccdULL);
+    x ^= x >> 33;
+    return x;
+}
+
+/* IPv6 sources crafted to share one hash under a known seed (as anyone can
+ * for the sketches' fixed seed) spread over the index under the table's own
+ * seed: no chain thousands of probes long for a flood to build. */
+static void crafted_collisions_spread(void **state)
+{
+    (void)state;
+    const uint64_t known = 0x6d616d6f72690001ULL, target = 0x0123456789abcdefULL;
+    const uint32_t n = 5000;
+    struct ipaddr *k = calloc(n, sizeof *k);
+    assert_non_null(k);
+    for (uint32_t i = 0; i < n; i++) { /* ip_hash = mix(lo ^ mix(hi ^ seed ^ golden)) */
+        uint64_t hi = 0x20010db800000000ULL + i + 1;
+        uint64_t lo = unmix(target) ^ hash_mix64(hi ^ known ^ 0x9e3779b97f4a7c15ULL);
+        memcpy(k[i].b, &hi, 8);
+        memcpy(k[i].b + 8, &lo, 8);
+        assert_true(ip_hash(&k[i], known) == target); /* they do collide there */
+    }
+    struct srctab t;
+    assert_int_equal(srctab_init(&t, sizeof(struct ent), n, 0x5eed), 0);
+    uint8_t *first = calloc(t.cap, 1);
+    assert_non_null(first);
+    size_t distinct = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = srctab_hash(&t, &k[i]);
+        distinct += !first[h & (t.cap - 1)]++;
+        bool created;
+        assert_non_null(srctab_get(&t, &k[i], h, &created));
+        assert_true(created);
+    }
+    assert_true(distinct >= n / 2); /* random placement: ~0.8 n of them */
+    for (uint32_t i = 0; i < n; i++)
+        assert_non_null(srctab_find(&t, &k[i], srctab_hash(&t, &k[i])));
+    free(first);
+    free(k);
+    srctab_free(&t);
+}
+
 /* A table reserved for many sources holds them without growing: reserving
  * is address space, the index is sized for the reservation. */
 static void reserve_then_fill(void **state)
 {
     (void)state;
     struct srctab t;
-    assert_int_equal(srctab_init(&t, sizeof(struct ent), 0), 0);
+    assert_int_equal(srctab_init(&t, sizeof(struct ent), 0, 77), 0);
     assert_int_equal(srctab_reserve(&t, 100000), 0);
     size_t cap = t.cap;
     assert_true(3 * cap >= 4 * 100000);
@@ -125,6 +181,7 @@ int main(void)
         cmocka_unit_test(numbers_survive_growth),
         cmocka_unit_test(same_hash_different_keys),
         cmocka_unit_test(reserve_then_fill),
+        cmocka_unit_test(crafted_collisions_spread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
