@@ -32,9 +32,10 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
-/* A source's entry.  A packet does not read it: its index slot (srctab.h)
- * holds an IPv4 source's address and the index of its row in the open
- * interval, and the row its counts.  The entry has a row in the open
+/* A source's entry.  A packet from an IPv4 source does not read it: its
+ * index slot (srctab.h) holds the address and the index of its row in the
+ * open interval, and the row its counts (an IPv6 source's key is compared
+ * here, and a full port list or a live sample reads it too).  The entry has a row in the open
  * interval when the slot's index names a row of the interval and that row
  * names the entry back by number (row_of): no stamp to reset.  Its
  * country, location and AS are two indexes of decoded records (geo_ref:
@@ -76,7 +77,8 @@ struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
     uint32_t stamp;              /* serial of the interval it counts in */
-    uint32_t last_src, last_dst; /* distinct entries its sketches held last interval */
+    uint32_t last_src, last_dst; /* entries its sketches held the last interval it was used
+                                    (SKETCH_EXACT_MAX: a HyperLogLog) */
 };
 
 /* A (packets, sources) row of a country or an AS, kept from interval to
@@ -86,7 +88,7 @@ struct keystat {
 struct keyrow {
     uint32_t key;
     uint32_t stamp;  /* serial of the interval it counts in */
-    uint32_t last_n; /* distinct sources its sketch held last time */
+    uint32_t last_n; /* entries its sketch held the last time (SKETCH_EXACT_MAX: a HyperLogLog) */
     const char *label;
     uint64_t packets, bytes;
     struct sketch src;
@@ -855,9 +857,12 @@ static int by_key(const void *x, const void *y)
  * rows in one pass then). */
 static int rows_from_table(struct agg *a, struct table *t, struct interval_rec *r, int kind)
 {
-    r->rows[kind] = calloc(t->n ? t->n : 1, sizeof(struct stat_row));
-    if (!r->rows[kind]) return -ENOMEM;
+    size_t n = 0; /* this interval's: the table holds every key of the run */
     struct keyrow *k;
+    for (size_t i = 0; (k = table_next(t, &i));)
+        n += k->stamp == a->serial;
+    r->rows[kind] = calloc(n ? n : 1, sizeof(struct stat_row));
+    if (!r->rows[kind]) return -ENOMEM;
     for (size_t i = 0; (k = table_next(t, &i));) {
         if (k->stamp != a->serial) continue;
         struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];

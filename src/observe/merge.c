@@ -7,8 +7,9 @@
  * the darknet are counted by the shard that owns them (agg.c), so they add
  * up too; the clock's counters (late, bad time, first and last) are the same
  * in every shard and are taken from the first.  Rows in key order in every
- * part (the port rows) are joined in one pass and stay in key order; other
- * rows keep the first shard's order, then the keys only later shards saw. */
+ * part (agg makes port, country and AS rows so) are joined in one pass and
+ * stay in key order; rows in any other order keep the first part's order,
+ * then the keys only later parts had. */
 #include "../core/err.h"
 #include "../core/table.h"
 #include "agg.h"
