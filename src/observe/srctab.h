@@ -15,7 +15,8 @@
  * - the memory is what the sources use, not a capacity kept under 3/4 full:
  *   at a million sources the kernel zeroes ~100 MiB of pages fewer (a large
  *   cost on this kind of machine), and a table reserved for a file's worth
- *   of sources costs nothing it does not fill (reserving is address space);
+ *   of sources costs no entry it does not fill (reserving entries is
+ *   address space; only the index is made ahead, for up to 2^20 of them);
  * - growing rehashes slots from the entries' hashes kept beside them and
  *   never renumbers an entry, so what names an entry by number (the
  *   interval's rows) stays true across growth;
