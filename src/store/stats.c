@@ -10,6 +10,7 @@
 #define MAGIC1 'S'
 #define VERSION 1
 #define LABEL_MAX 255 /* longer labels are cut: an AS name is data from outside */
+_Static_assert(LABEL_MAX <= UINT8_MAX, "a label's length fits stats_entry.nlabel");
 
 void stats_acc_init(struct stats_acc *a)
 {
@@ -87,7 +88,7 @@ static int keep_label(struct stats_entry *e, const char *label, size_t n)
 {
     if (n > LABEL_MAX) n = LABEL_MAX;
     if (e->label) {
-        size_t m = strlen(e->label);
+        size_t m = e->nlabel; /* kept, not measured: an hour folds in every AS row of it */
         int c = memcmp(label, e->label, n < m ? n : m);
         if (c < 0 || (c == 0 && n <= m)) return 0;
     }
@@ -97,6 +98,7 @@ static int keep_label(struct stats_entry *e, const char *label, size_t n)
     copy[n] = 0;
     free(e->label);
     e->label = copy;
+    e->nlabel = (uint8_t)n;
     return 0;
 }
 
@@ -128,8 +130,8 @@ static int add_rows(struct stats_acc *a, int k, const struct stat_row *w, size_t
             struct stats_entry *e = &a->e[idx[j]];
             e->packets += r->packets;
             e->bytes += r->bytes;
-            rc = sketch_merge(&e->src, &r->src);
-            if (rc == 0) rc = sketch_merge(&e->dst, &r->dst);
+            rc = sketch_union(&e->src, &r->src);
+            if (rc == 0) rc = sketch_union(&e->dst, &r->dst);
             /* the interval table stores a missing AS name as '' */
             if (rc == 0 && k == ROW_ASN)
                 rc = keep_label(e, r->label ? r->label : "", r->label ? strlen(r->label) : 0);
@@ -140,7 +142,7 @@ static int add_rows(struct stats_acc *a, int k, const struct stat_row *w, size_t
 
 int stats_acc_add_rec(struct stats_acc *a, const struct interval_rec *r)
 {
-    int rc = sketch_merge(&a->sources, &r->sources);
+    int rc = sketch_union(&a->sources, &r->sources);
     for (int k = 0; k < ROW_KINDS && rc == 0; k++)
         rc = add_rows(a, k, r->rows[k], r->n_rows[k]);
     return rc;
@@ -148,16 +150,16 @@ int stats_acc_add_rec(struct stats_acc *a, const struct interval_rec *r)
 
 int stats_acc_merge(struct stats_acc *dst, const struct stats_acc *src)
 {
-    int rc = sketch_merge(&dst->sources, &src->sources);
+    int rc = sketch_union(&dst->sources, &src->sources);
     for (size_t i = 0; i < src->n && rc == 0; i++) {
         const struct stats_entry *s = &src->e[i];
         struct stats_entry *e = entry(dst, s->kind, s->proto, s->key);
         if (!e) return -ENOMEM;
         e->packets += s->packets;
         e->bytes += s->bytes;
-        rc = sketch_merge(&e->src, &s->src);
-        if (rc == 0) rc = sketch_merge(&e->dst, &s->dst);
-        if (rc == 0 && s->label) rc = keep_label(e, s->label, strlen(s->label));
+        rc = sketch_union(&e->src, &s->src);
+        if (rc == 0) rc = sketch_union(&e->dst, &s->dst);
+        if (rc == 0 && s->label) rc = keep_label(e, s->label, s->nlabel);
     }
     return rc;
 }
@@ -184,10 +186,10 @@ static size_t sketch_len(const struct sketch *s)
 #define RECORD_FIXED (6 + 5 * 10)
 
 static size_t put_record(uint8_t *b, uint8_t kind, uint8_t proto, uint32_t key, uint64_t packets,
-                         uint64_t bytes, const char *label, const struct sketch *src,
+                         uint64_t bytes, const char *label, size_t nl, const struct sketch *src,
                          const struct sketch *dst)
 {
-    size_t o = 0, nl = label ? strlen(label) : 0;
+    size_t o = 0;
     if (nl > LABEL_MAX) nl = LABEL_MAX;
     b[o++] = kind;
     b[o++] = proto;
@@ -212,9 +214,10 @@ static size_t put_record(uint8_t *b, uint8_t kind, uint8_t proto, uint32_t key, 
     return o;
 }
 
-static size_t bound(const char *label, const struct sketch *src, const struct sketch *dst)
+/* nl bounds the label's length: an interval's rows are not measured twice
+ * (their labels, an AS name each, are scattered over the geo data). */
+static size_t bound(size_t nl, const struct sketch *src, const struct sketch *dst)
 {
-    size_t nl = label ? strlen(label) : 0;
     return RECORD_FIXED + (nl > LABEL_MAX ? LABEL_MAX : nl) + (src ? sketch_len(src) : 0) +
            (dst ? sketch_len(dst) : 0);
 }
@@ -234,7 +237,7 @@ int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
     size_t cap = 3;
     for (int k = 0; k < ROW_KINDS; k++)
         for (size_t i = 0; i < r->n_rows[k]; i++)
-            cap += bound(r->rows[k][i].label, &r->rows[k][i].src, &r->rows[k][i].dst);
+            cap += bound(k == ROW_ASN ? LABEL_MAX : 0, &r->rows[k][i].src, &r->rows[k][i].dst);
     uint8_t *b = malloc(cap);
     if (!b) return err_set(-ENOMEM, "stats: out of memory");
     size_t o = 0;
@@ -245,8 +248,9 @@ int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
         for (size_t i = 0; i < r->n_rows[k]; i++) {
             const struct stat_row *w = &r->rows[k][i];
             if (i + AHEAD < r->n_rows[k]) prefetch_sketches(&w[AHEAD].src, &w[AHEAD].dst);
-            o += put_record(b + o, (uint8_t)k, w->proto, w->key, w->packets, w->bytes,
-                            k == ROW_ASN ? (w->label ? w->label : "") : NULL, &w->src, &w->dst);
+            const char *label = k == ROW_ASN ? (w->label ? w->label : "") : NULL;
+            o += put_record(b + o, (uint8_t)k, w->proto, w->key, w->packets, w->bytes, label,
+                            label ? strlen(label) : 0, &w->src, &w->dst);
         }
     *buf = b;
     *len = o;
@@ -255,9 +259,9 @@ int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len)
 
 int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
 {
-    size_t cap = 3 + bound(NULL, &a->sources, NULL);
+    size_t cap = 3 + bound(0, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++)
-        cap += bound(a->e[i].label, &a->e[i].src, &a->e[i].dst);
+        cap += bound(a->e[i].nlabel, &a->e[i].src, &a->e[i].dst);
     uint8_t *b = malloc(cap);
     if (!b) return err_set(-ENOMEM, "stats: out of memory");
     size_t o = 0;
@@ -265,12 +269,12 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
     b[o++] = MAGIC1;
     b[o++] = VERSION;
     if (a->sources.cap || a->sources.reg) /* an interval's sources are in interval_sketches */
-        o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, &a->sources, NULL);
+        o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, 0, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++) {
         const struct stats_entry *e = &a->e[i];
         if (i + AHEAD < a->n) prefetch_sketches(&e[AHEAD].src, &e[AHEAD].dst);
-        o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label, &e->src,
-                        &e->dst);
+        o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label,
+                        e->nlabel, &e->src, &e->dst);
     }
     *buf = b;
     *len = o;

@@ -28,6 +28,7 @@
 
 struct stats_entry {
     uint8_t kind, proto;
+    uint8_t nlabel; /* strlen(label): labels are cut at 255 bytes (stats.c) */
     uint32_t key;
     uint64_t packets, bytes;
     char *label; /* owned copy; NULL when none */

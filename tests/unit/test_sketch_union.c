@@ -1,0 +1,97 @@
+/* sketch_union (the writer's rollups, the shards' join) leaves exactly what
+ * sketch_merge leaves: the same count and the same encoded bytes, for every
+ * pairing of empty, small exact, near-limit exact, promoting and HyperLogLog
+ * sketches, with overlapping and disjoint members. */
+#include "core/addr.h"
+#include "core/sketch.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t item(uint64_t i)
+{
+    struct ipaddr a;
+    ip_from_v4(&a, (uint32_t)(i * 2654435761u + 17));
+    return ip_hash(&a, 1);
+}
+
+/* A sketch of n members starting at member `from`. */
+static void make(struct sketch *s, uint64_t from, uint64_t n)
+{
+    sketch_init(s);
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal(sketch_add(s, item(from + i)), 0);
+}
+
+static void assert_same(const struct sketch *a, const struct sketch *b)
+{
+    assert_int_equal(sketch_count(a), sketch_count(b));
+    assert_int_equal(a->reg != NULL, b->reg != NULL);
+    assert_int_equal(a->cap, b->cap);
+    uint8_t *x, *y;
+    size_t nx, ny;
+    assert_int_equal(sketch_encode(a, &x, &nx), 0);
+    assert_int_equal(sketch_encode(b, &y, &ny), 0);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x);
+    free(y);
+}
+
+static void same_as_merge(void **state)
+{
+    (void)state;
+    /* sizes around the growth steps, the exact limit and past it */
+    static const uint64_t sizes[] = {0, 1, 3, 4, 5, 100, 511, 512, 513, 1000, 1024, 1025, 5000, 100000};
+    static const uint64_t shifts[] = {0, 2, 300, 1u << 20}; /* overlap, then disjoint */
+    size_t ns = sizeof sizes / sizeof sizes[0];
+    unsigned hll_into_exact = 0, exact_fast = 0;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = 0; j < ns; j++)
+            for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+                struct sketch d1, d2, s;
+                make(&d1, 0, sizes[i]);
+                make(&d2, 0, sizes[i]);
+                make(&s, shifts[k], sizes[j]);
+                hll_into_exact += s.reg && !d1.reg;
+                exact_fast += !s.reg && d1.cap && !d1.reg && d1.n + s.n <= SKETCH_EXACT_MAX;
+                assert_int_equal(sketch_merge(&d1, &s), 0);
+                assert_int_equal(sketch_union(&d2, &s), 0);
+                assert_same(&d1, &d2);
+                /* a second union of the same source changes nothing either way */
+                assert_int_equal(sketch_merge(&d1, &s), 0);
+                assert_int_equal(sketch_union(&d2, &s), 0);
+                assert_same(&d1, &d2);
+                sketch_free(&d1);
+                sketch_free(&d2);
+                sketch_free(&s);
+            }
+    assert_true(hll_into_exact > 0); /* every path was taken */
+    assert_true(exact_fast > 0);
+}
+
+/* Dense registers: every register of the union is the greater of the two. */
+static void registers_are_max(void **state)
+{
+    (void)state;
+    struct sketch a, b, c;
+    make(&a, 0, 200000);
+    make(&b, 150000, 200000);
+    assert_int_equal(sketch_copy(&c, &a), 0);
+    assert_int_equal(sketch_union(&c, &b), 0);
+    for (uint32_t i = 0; i < SKETCH_M; i++)
+        assert_int_equal(c.reg[i], a.reg[i] > b.reg[i] ? a.reg[i] : b.reg[i]);
+    sketch_free(&a);
+    sketch_free(&b);
+    sketch_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_as_merge),
+        cmocka_unit_test(registers_are_max),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
