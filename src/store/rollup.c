@@ -283,10 +283,9 @@ int rollup_unmark(struct rollup *ru, const struct interval_rec *r)
     return rc;
 }
 
-int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id)
+struct stats_acc *rollup_hour(struct rollup *ru, const struct interval_rec *r, int64_t id)
 {
     int64_t hour = r->start - r->start % HOUR, day = r->start - r->start % DAY;
-    int rc = 0;
     if (ru->day != day) {
         stats_acc_free(&ru->d);
         ru->hours = 0;
@@ -295,15 +294,34 @@ int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t 
     if (ru->hour != hour) { /* a seam: what the hour already holds, once */
         stats_acc_free(&ru->h);
         ru->hour = hour;
-        rc = rollup_load_window(ru->db, hour, hour + HOUR, id, &ru->h);
+        if (rollup_load_window(ru->db, hour, hour + HOUR, id, &ru->h) < 0) {
+            rollup_invalidate(ru);
+            return NULL;
+        }
     }
-    if (rc == 0) rc = stats_acc_add_rec(&ru->h, r);
-    if (rc == 0) rc = run(ru, Q_UNMARK, HOUR, hour);
+    return &ru->h;
+}
+
+int rollup_folded(struct rollup *ru, const struct interval_rec *r)
+{
+    int64_t hour = r->start - r->start % HOUR, day = r->start - r->start % DAY;
+    int rc = run(ru, Q_UNMARK, HOUR, hour);
     if (rc == 0) rc = run(ru, Q_UNMARK, DAY, day);
     if (rc == 0 && r->end >= hour + HOUR) rc = close_hour(ru);
     if (rc == 0 && r->end >= day + DAY) rc = close_day(ru);
     if (rc < 0) rollup_invalidate(ru);
     return rc;
+}
+
+int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id)
+{
+    struct stats_acc *h = rollup_hour(ru, r, id);
+    int rc = h ? stats_acc_add_rec(h, r) : -EIO;
+    if (rc < 0) {
+        rollup_invalidate(ru);
+        return rc;
+    }
+    return rollup_folded(ru, r);
 }
 
 /* ---- migration from per-key rows ---- */
