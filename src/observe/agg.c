@@ -14,6 +14,7 @@
 #include "agg.h"
 #include "../core/err.h"
 #include "../core/table.h"
+#include "../store/evpack.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -866,6 +867,11 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
     struct src_row *rows = realloc(t->slots, n * sizeof *rows);
     r->events = rows ? rows : (struct src_row *)t->slots;
     r->n_events = n;
+    /* in address order, as the store keeps them: here each shard sorts its
+     * own share at once (at the end of a capture, beside the others) instead
+     * of the writer sorting them all after the last packet.  Out of memory,
+     * they stay as they are and the writer sorts them. */
+    (void)ev_sort(r->events, n);
     free(t->hash);
     memset(t, 0, sizeof *t);
     a->n_touched = 0;
