@@ -334,3 +334,48 @@ int sketch_union(struct sketch *dst, const struct sketch *src)
 #endif
     return 0;
 }
+
+/* sketch_encode_into's bytes, sixteen HyperLogLog registers a step: the
+ * zeros are counted by vector compares (not a popcount call per eight) and
+ * a sparse blob's registers are found by a mask of the non-zero ones (not a
+ * test per register); the writer encodes every interval's hot keys so. */
+size_t sketch_encode_fast(const struct sketch *s, uint8_t *b)
+{
+#if defined(__SSE2__)
+    if (!s->reg) return sketch_encode_into(s, b);
+    const __m128i zero = _mm_setzero_si128();
+    size_t zeros = 0;
+    for (uint32_t i = 0; i < SKETCH_M;) {
+        __m128i acc = zero; /* per byte lane, at most 255 steps */
+        for (uint32_t k = 0; k < 255 && i < SKETCH_M; k++, i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s->reg + i));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, zero));
+        }
+        __m128i sum = _mm_sad_epu8(acc, zero);
+        zeros += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_extract_epi16(sum, 4);
+    }
+    size_t nz = SKETCH_M - zeros;
+    if (1 + nz * 3 >= 1 + (size_t)SKETCH_M) {
+        b[0] = 'D';
+        memcpy(b + 1, s->reg, SKETCH_M);
+        return 1 + SKETCH_M;
+    }
+    size_t o = 1;
+    b[0] = 'S';
+    for (uint32_t i = 0; i < SKETCH_M; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(s->reg + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) ^ 0xffffu;
+        while (m) {
+            uint32_t idx = i + (uint32_t)__builtin_ctz(m);
+            b[o] = (uint8_t)idx;
+            b[o + 1] = (uint8_t)(idx >> 8);
+            b[o + 2] = s->reg[idx];
+            o += 3;
+            m &= m - 1;
+        }
+    }
+    return o;
+#else
+    return sketch_encode_into(s, b);
+#endif
+}

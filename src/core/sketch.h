@@ -58,5 +58,7 @@ void sketch_free(struct sketch *s);
 /* The same union as sketch_merge, faster between two HyperLogLogs (the
  * writer's rollups); added apart from the packet path's functions above. */
 int sketch_union(struct sketch *dst, const struct sketch *src);
+/* sketch_encode_into's bytes, faster for a HyperLogLog (the writer's blobs). */
+size_t sketch_encode_fast(const struct sketch *s, uint8_t *out);
 
 #endif

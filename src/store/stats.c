@@ -167,7 +167,7 @@ static size_t put_record(uint8_t *b, uint8_t kind, uint8_t proto, uint32_t key, 
      * rather than measured first (two passes over a HyperLogLog's registers) */
     const struct sketch *sk[2] = {src, dst};
     for (int i = 0; i < 2; i++) {
-        size_t n = sk[i] && (sk[i]->cap || sk[i]->reg) ? sketch_encode_into(sk[i], b + o + 3) : 0;
+        size_t n = sk[i] && (sk[i]->cap || sk[i]->reg) ? sketch_encode_fast(sk[i], b + o + 3) : 0;
         b[o] = (uint8_t)(n | 0x80);
         b[o + 1] = (uint8_t)(n >> 7 | 0x80);
         b[o + 2] = (uint8_t)(n >> 14);

@@ -1,7 +1,8 @@
 /* sketch_union (the writer's rollups, the shards' join) leaves exactly what
  * sketch_merge leaves: the same count and the same encoded bytes, for every
  * pairing of empty, small exact, near-limit exact, promoting and HyperLogLog
- * sketches, with overlapping and disjoint members. */
+ * sketches, with overlapping and disjoint members; sketch_encode_fast writes
+ * what sketch_encode_into writes. */
 #include "core/addr.h"
 #include "core/sketch.h"
 #include "testutil.h"
@@ -87,9 +88,51 @@ static void registers_are_max(void **state)
     sketch_free(&c);
 }
 
+/* sketch_encode_fast writes sketch_encode_into's bytes: exact, sparse and
+ * dense HyperLogLogs, at and around the sparse/dense threshold. */
+static void fast_encoding_same_bytes(void **state)
+{
+    (void)state;
+    static const uint64_t sizes[] = {0, 1, 7, 1024, 1025, 2000, 4000, 6000, 6500, 7000, 9000, 50000};
+    unsigned sparse = 0, dense = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct sketch s;
+        make(&s, 3 * i, sizes[i]);
+        size_t max = sketch_encoded_max(&s);
+        uint8_t *a = malloc(max + 1), *b = malloc(max + 1);
+        size_t na = sketch_encode_into(&s, a), nb = sketch_encode_fast(&s, b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        sparse += a[0] == 'S';
+        dense += a[0] == 'D';
+        free(a);
+        free(b);
+        sketch_free(&s);
+    }
+    /* registers set one by one across the threshold where sparse turns dense */
+    struct sketch s;
+    make(&s, 0, 1025);
+    uint8_t *a = malloc(1 + SKETCH_M), *b = malloc(1 + SKETCH_M);
+    for (uint32_t i = 0; i < SKETCH_M; i += 3) {
+        s.reg[i] = (uint8_t)(1 + i % 50);
+        if (i % 96 == 0 || (i > 5000 && i < 6000)) {
+            size_t na = sketch_encode_into(&s, a), nb = sketch_encode_fast(&s, b);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na);
+            sparse += a[0] == 'S';
+            dense += a[0] == 'D';
+        }
+    }
+    free(a);
+    free(b);
+    sketch_free(&s);
+    assert_true(sparse > 0 && dense > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fast_encoding_same_bytes),
         cmocka_unit_test(same_as_merge),
         cmocka_unit_test(registers_are_max),
     };
