@@ -304,10 +304,33 @@ int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
  * gcc -O2 leaves sketch_merge's loop, cost 10-20 µs a union), and an exact
  * source's hashes go into an exact set without a lookup and a growth test
  * each.  The result is sketch_merge's, slot for slot. */
+/* An exact set's n hashes, in slot order, into out[0..n): about half the
+ * slots are empty, at random, so a test and branch per slot mispredicts half
+ * the time; here every slot is stored and the cursor moves only past a
+ * hash.  No slot past the last hash is read, so no store lands past out[n-1]. */
+static uint32_t set_hashes(const struct sketch *s, uint64_t *out)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; k < s->n; i++) {
+        uint64_t h = s->set[i];
+        out[k] = h;
+        k += h != 0;
+    }
+    return k;
+}
+
 int sketch_union(struct sketch *dst, const struct sketch *src)
 {
     int rc;
     if (!src->reg) {
+        uint64_t h[SKETCH_EXACT_MAX];
+        /* exact into a HyperLogLog: sketch_merge's sketch_add of each hash */
+        if (dst->reg && src->n) {
+            uint32_t n = set_hashes(src, h);
+            for (uint32_t i = 0; i < n; i++)
+                hll_add(dst->reg, h[i]);
+            return 0;
+        }
         /* exact into exact with room for both: sketch_merge grows dst first
          * and then sketch_add never grows it, so inserting straight away
          * leaves the same slots (an exact blob lists them in slot order) */
@@ -315,8 +338,9 @@ int sketch_union(struct sketch *dst, const struct sketch *src)
             return sketch_merge(dst, src);
         while ((dst->n + src->n) * 2 > dst->cap)
             if ((rc = grow(dst)) < 0) return rc;
-        for (uint32_t i = 0; i < src->cap; i++)
-            if (src->set[i]) dst->n += (uint32_t)set_insert(dst->set, dst->cap, src->set[i]);
+        uint32_t n = set_hashes(src, h);
+        for (uint32_t i = 0; i < n; i++)
+            dst->n += (uint32_t)set_insert(dst->set, dst->cap, h[i]);
         return 0;
     }
     if (!dst->reg && (rc = to_hll(dst)) < 0) return rc;
@@ -335,14 +359,25 @@ int sketch_union(struct sketch *dst, const struct sketch *src)
     return 0;
 }
 
-/* sketch_encode_into's bytes, sixteen HyperLogLog registers a step: the
- * zeros are counted by vector compares (not a popcount call per eight) and
- * a sparse blob's registers are found by a mask of the non-zero ones (not a
- * test per register); the writer encodes every interval's hot keys so. */
+/* sketch_encode_into's bytes: an exact set's hashes without a branch per
+ * slot (as set_hashes), a HyperLogLog sixteen registers a step: the zeros
+ * are counted by vector compares (not a popcount call per eight) and a
+ * sparse blob's registers are found by a mask of the non-zero ones (not a
+ * test per register).  The writer encodes every interval's rows so. */
 size_t sketch_encode_fast(const struct sketch *s, uint8_t *b)
 {
+    if (!s->reg) { /* the hashes without a branch per slot (set_hashes) */
+        b[0] = 'E';
+        size_t o = 1, k = 0;
+        for (uint32_t i = 0; k < s->n; i++) {
+            uint64_t h = s->set[i];
+            put_u64(b + o, h);
+            o += h ? 8 : 0;
+            k += h != 0;
+        }
+        return o;
+    }
 #if defined(__SSE2__)
-    if (!s->reg) return sketch_encode_into(s, b);
     const __m128i zero = _mm_setzero_si128();
     size_t zeros = 0;
     for (uint32_t i = 0; i < SKETCH_M;) {
