@@ -64,7 +64,7 @@ test-unit: build
 	meson test -C $(BUILD) $(MESON_TEST_FLAGS)
 
 $(ASAN)/build.ninja:
-	CC=clang meson setup $(ASAN) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	CC=clang meson setup $(ASAN) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
 	    -Dbuildtype=debug
 
 test-asan: $(ASAN)/build.ninja
@@ -73,7 +73,7 @@ test-asan: $(ASAN)/build.ninja
 	    meson test -C $(ASAN) $(MESON_TEST_FLAGS) --timeout-multiplier 4
 
 $(FUZZ)/build.ninja:
-	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dwerror=true -Db_lundef=false -Dbuildtype=debugoptimized
+	CC=clang meson setup $(FUZZ) -Dfuzz=true -Dwerror=true -Db_lundef=false -Db_lto=false -Dbuildtype=debugoptimized
 
 fuzz: $(FUZZ)/build.ninja build
 	ninja -C $(FUZZ)

@@ -50,7 +50,11 @@ static inline uint64_t ip_hash(const struct ipaddr *a, uint64_t seed)
     uint64_t hi, lo;
     memcpy(&hi, a->b, 8);
     memcpy(&lo, a->b + 8, 8);
-    return hash_mix64(lo ^ hash_mix64(hi ^ seed ^ 0x9e3779b97f4a7c15ULL));
+    /* an IPv4 address (::ffff:a.b.c.d) has hi == 0: with a constant seed its
+     * inner mix is a constant, one mix per address instead of two */
+    uint64_t k = hi ? hash_mix64(hi ^ seed ^ 0x9e3779b97f4a7c15ULL)
+                    : hash_mix64(seed ^ 0x9e3779b97f4a7c15ULL);
+    return hash_mix64(lo ^ k);
 }
 
 struct pfx {

@@ -55,6 +55,8 @@ static int to_hll(struct sketch *s)
     if (!reg) return err_set(-ENOMEM, "sketch: out of memory");
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->set[i]) hll_add(reg, s->set[i]);
+    for (uint32_t i = 0; !s->cap && i < s->n; i++)
+        hll_add(reg, s->one[i]);
     free(s->set);
     s->set = NULL;
     s->n = s->cap = 0;
@@ -88,8 +90,22 @@ static int grow(struct sketch *s)
     if (!set) return err_set(-ENOMEM, "sketch: out of memory");
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->set[i]) set_insert(set, cap, s->set[i]);
+    for (uint32_t i = 0; !s->cap && i < s->n; i++) /* out of the struct */
+        set_insert(set, cap, s->one[i]);
     free(s->set);
     s->set = set;
+    s->cap = cap;
+    return 0;
+}
+
+int sketch_reserve(struct sketch *s, uint32_t n)
+{
+    if (s->reg || s->cap || s->n || n <= SKETCH_INLINE) return 0;
+    if (n > SKETCH_EXACT_MAX) n = SKETCH_EXACT_MAX;
+    uint32_t cap = 8;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (!(s->set = calloc(cap, sizeof *s->set))) return err_set(-ENOMEM, "sketch: out of memory");
     s->cap = cap;
     return 0;
 }
@@ -101,7 +117,16 @@ int sketch_add(struct sketch *s, uint64_t h)
         hll_add(s->reg, h);
         return 0;
     }
-    if (s->cap && set_has(s->set, s->cap, h)) return 0; /* a repeat never promotes */
+    if (!s->cap) { /* inline while it fits */
+        for (uint32_t i = 0; i < s->n; i++)
+            if (s->one[i] == h) return 0;
+        if (s->n < SKETCH_INLINE) {
+            s->one[s->n++] = h;
+            return 0;
+        }
+    } else if (set_has(s->set, s->cap, h)) {
+        return 0; /* a repeat never promotes */
+    }
     if ((s->n + 1) * 2 > s->cap) {
         int rc = s->n + 1 > SKETCH_EXACT_MAX ? to_hll(s) : grow(s);
         if (rc < 0) return rc;
@@ -165,7 +190,12 @@ int sketch_merge(struct sketch *dst, const struct sketch *src)
         return 0;
     }
     if (!src->n) return 0;
-    if (!dst->reg && !dst->cap) { /* into an empty sketch: a copy of the set */
+    if (!src->cap) { /* inline entries */
+        for (uint32_t i = 0; i < src->n && rc == 0; i++)
+            rc = sketch_add(dst, src->one[i]);
+        return rc;
+    }
+    if (!dst->reg && !dst->cap && !dst->n) { /* into an empty sketch: a copy of the set */
         if (!(dst->set = malloc((size_t)src->cap * sizeof *dst->set)))
             return err_set(-ENOMEM, "sketch: out of memory");
         memcpy(dst->set, src->set, (size_t)src->cap * sizeof *dst->set);
@@ -236,6 +266,8 @@ size_t sketch_encode_into(const struct sketch *s, uint8_t *b)
         b[0] = 'E';
         for (uint32_t i = 0; i < s->cap; i++)
             if (s->set[i]) put_u64(b + o, s->set[i]), o += 8;
+        for (uint32_t i = 0; !s->cap && i < s->n; i++)
+            put_u64(b + o, s->one[i]), o += 8;
         return o;
     }
     if (1 + hll_nonzero(s) * 3 >= 1 + (size_t)SKETCH_M) {
@@ -311,6 +343,10 @@ int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
 static uint32_t set_hashes(const struct sketch *s, uint64_t *out)
 {
     uint32_t k = 0;
+    if (!s->cap) { /* inline */
+        memcpy(out, s->one, s->n * sizeof *out);
+        return s->n;
+    }
     for (uint32_t i = 0; k < s->n; i++) {
         uint64_t h = s->set[i];
         out[k] = h;
@@ -331,10 +367,12 @@ int sketch_union(struct sketch *dst, const struct sketch *src)
                 hll_add(dst->reg, h[i]);
             return 0;
         }
-        /* exact into exact with room for both: sketch_merge grows dst first
+        /* a set into a set with room for both: sketch_merge grows dst first
          * and then sketch_add never grows it, so inserting straight away
-         * leaves the same slots (an exact blob lists them in slot order) */
-        if (dst->reg || !dst->cap || !src->n || dst->n + src->n > SKETCH_EXACT_MAX)
+         * leaves the same slots (an exact blob lists them in slot order).
+         * Inline sketches (either side) go through sketch_merge, which adds
+         * an inline source's few hashes one by one, growing as it goes. */
+        if (dst->reg || !dst->cap || !src->cap || !src->n || dst->n + src->n > SKETCH_EXACT_MAX)
             return sketch_merge(dst, src);
         while ((dst->n + src->n) * 2 > dst->cap)
             if ((rc = grow(dst)) < 0) return rc;
@@ -366,6 +404,7 @@ int sketch_union(struct sketch *dst, const struct sketch *src)
  * test per register).  The writer encodes every interval's rows so. */
 size_t sketch_encode_fast(const struct sketch *s, uint8_t *b)
 {
+    if (!s->reg && !s->cap) return sketch_encode_into(s, b); /* inline: at most two */
     if (!s->reg) { /* the hashes without a branch per slot (set_hashes) */
         b[0] = 'E';
         size_t o = 1, k = 0;

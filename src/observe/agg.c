@@ -12,6 +12,7 @@
  * a batch of frames and prefetches their table slots before counting them:
  * at a million sources the table is far larger than the caches. */
 #include "agg.h"
+#include "srctab.h"
 #include "../core/err.h"
 #include "../core/table.h"
 #include "../store/evpack.h"
@@ -26,17 +27,16 @@
 #define HASH_SEED_SRC 0x6d616d6f72690001ULL
 #define HASH_SEED_DST 0x6d616d6f72690002ULL
 
-/* A source's entry.  What a packet reads here — the key and the row index —
- * comes first, and entries are 96 bytes, so that it is always one cache
- * line.  The entry has a row in the open interval when its index names a
- * row of the interval and that row names its slot back (row_of): no stamp,
- * so the entry stays 96 bytes.
+/* A source's entry.  A packet does not read it: its index slot (srctab.h)
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, and the row its counts.  The entry has a row in the open
+ * interval when the slot's index names a row of the interval and that row
+ * names the entry back by number (row_of): no stamp to reset.
  * The window's counts are not kept per packet but folded in from the
  * interval's row when it closes (fold_window), as its ports are when the
  * interval's own list of them is full (ports_overflow). */
 struct srcent {
     struct ipaddr ip; /* the key: the first member */
-    uint32_t iv;      /* index of its ivrow, when it has one (row_of) */
     uint32_t asn;
     const char *as_name;
     int64_t first_us, last_us;
@@ -48,7 +48,7 @@ struct srcent {
     float lat, lon;
 };
 _Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
-_Static_assert(sizeof(struct srcent) == 96, "entries at 0 or 32 bytes into a line");
+_Static_assert(sizeof(struct srcent) % 16 == 0, "keys on 16-byte boundaries");
 _Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
 
 /* A source's counts in the open interval, in a dense array apart from the
@@ -69,7 +69,8 @@ _Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
 struct keystat {
     uint64_t packets, bytes;
     struct sketch src, dst;
-    uint32_t stamp; /* serial of the interval it counts in */
+    uint32_t stamp;              /* serial of the interval it counts in */
+    uint32_t last_src, last_dst; /* distinct entries its sketches held last interval */
 };
 
 struct held_frame { /* a frame far ahead, copied until the clock decides */
@@ -95,7 +96,7 @@ struct agg {
     uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
     uint64_t cls[CLS_COUNT];
     uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct table srcs;                         /* struct srcent per source of the event window */
+    struct srctab srcs;                        /* struct srcent per source of the event window */
     struct ivrow *iv;                          /* the sources the interval counted */
     size_t n_touched, cap_touched;
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
@@ -124,7 +125,7 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
-        table_init(&a->srcs, sizeof(struct srcent), sizeof(struct ipaddr), 1024) < 0) {
+        srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
     }
@@ -158,6 +159,9 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
         k->stamp = a->serial;
         k->packets = k->bytes = 0;
         a->used[a->n_used++] = idx;
+        /* sized for what it held last time: ports see much the same each minute */
+        if (sketch_reserve(&k->src, k->last_src) < 0 || sketch_reserve(&k->dst, k->last_dst) < 0)
+            return NULL;
     }
     return k;
 }
@@ -199,40 +203,13 @@ static struct src_row entry_row(const struct srcent *s)
 
 static struct srcent *entry_at(const struct agg *a, size_t slot)
 {
-    return (struct srcent *)(a->srcs.slots + slot * a->srcs.esize);
+    return srctab_at(&a->srcs, slot);
 }
 
-static uint32_t slot_of(const struct agg *a, const struct srcent *s)
+/* The source's row in the open interval, or NULL. */
+static struct ivrow *row_of(const struct agg *a, const struct srcslot *s)
 {
-    return (uint32_t)(((const uint8_t *)s - a->srcs.slots) / sizeof(struct srcent));
-}
-
-/* The entry's row in the open interval, or NULL. */
-static struct ivrow *row_of(const struct agg *a, const struct srcent *s)
-{
-    return s->iv < a->n_touched && a->iv[s->iv].slot == slot_of(a, s) ? &a->iv[s->iv] : NULL;
-}
-
-#define IV_MARK 0x80000000u /* on the entries with a row, across a resize */
-
-/* A resize is about to move the entries (the table is full and the key is
- * new): the entries with a row are marked, to tell them afterwards. */
-static void touched_mark(struct agg *a)
-{
-    for (size_t i = 0; i < a->n_touched; i++)
-        entry_at(a, a->iv[i].slot)->iv |= IV_MARK;
-}
-
-/* The resize moved them: tell this interval's rows where they went. */
-static void touched_rebuild(struct agg *a)
-{
-    for (size_t i = 0; i < a->srcs.cap; i++) {
-        if (!a->srcs.hash[i]) continue;
-        struct srcent *s = entry_at(a, i);
-        if (!(s->iv & IV_MARK)) continue;
-        s->iv &= ~IV_MARK;
-        a->iv[s->iv].slot = (uint32_t)i;
-    }
+    return s->user < a->n_touched && a->iv[s->user].slot == s->number - 1 ? &a->iv[s->user] : NULL;
 }
 
 static int touched_room(struct agg *a)
@@ -249,43 +226,36 @@ static int touched_room(struct agg *a)
     return 0;
 }
 
-/* The source's entry and its row of this interval; NULL with *full set when
+/* The source's slot and its row of this interval; NULL with *full set when
  * the interval already counts its budget of sources. */
-static struct srcent *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
-                              bool *full, struct ivrow **ivp)
+static struct srcslot *src_get(struct agg *a, const struct ipaddr *ip, uint64_t h, int64_t ts,
+                               bool *full, struct ivrow **ivp)
 {
     bool created;
     *full = false;
-    struct srcent *s;
+    struct srcslot *s;
     if (a->n_touched >= interval_budget(a)) {
-        s = table_find(&a->srcs, ip, h);
+        s = srctab_find(&a->srcs, ip, h);
         *ivp = s ? row_of(a, s) : NULL;
         *full = !*ivp;
         return *full ? NULL : s;
     }
     if (touched_room(a) < 0) return NULL;
-    size_t cap = a->srcs.cap;
-    /* table_get grows the table for a new key when it is 3/4 full */
-    bool grows = (a->srcs.n + 1) * 4 > cap * 3 && !table_find(&a->srcs, ip, h);
-    if (grows) touched_mark(a);
-    if (!(s = table_get(&a->srcs, ip, h, &created))) {
-        for (size_t i = 0; grows && i < a->n_touched; i++) /* not moved after all */
-            entry_at(a, a->iv[i].slot)->iv &= ~IV_MARK;
-        return NULL;
-    }
-    if (grows) touched_rebuild(a);
+    /* an entry keeps its number when the table grows: the rows still name it */
+    if (!(s = srctab_get(&a->srcs, ip, h, &created))) return NULL;
     if (created) { /* geo and ASN once per source and window */
-        s->first_us = s->last_us = ts;
-        s->as_name = "";
+        struct srcent *e = srctab_entry(&a->srcs, s);
+        e->first_us = e->last_us = ts;
+        e->as_name = "";
         if (a->cfg.geo)
-            geo_fill(a, ip, s->cc, &s->asn, &s->as_name, &s->has_loc, &s->lat, &s->lon);
+            geo_fill(a, ip, e->cc, &e->asn, &e->as_name, &e->has_loc, &e->lat, &e->lon);
     }
     struct ivrow *v = row_of(a, s);
     if (!v) {
-        s->iv = (uint32_t)a->n_touched;
+        s->user = (uint32_t)a->n_touched;
         v = &a->iv[a->n_touched++];
         memset(v, 0, sizeof *v);
-        v->slot = slot_of(a, s);
+        v->slot = s->number - 1;
         v->first = v->last = ts;
     }
     *ivp = v;
@@ -446,11 +416,11 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     a->cls[c]++;
     bool full;
     struct ivrow *v = NULL;
-    struct srcent *s = src_get(a, &p->src, hsrc, ts, &full, &v);
+    struct srcslot *s = src_get(a, &p->src, hsrc, ts, &full, &v);
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) {
         struct src_row r;
-        if (s) r = entry_row(s);
+        if (s) r = entry_row(srctab_entry(&a->srcs, s));
         sample(a, p, s ? &r : NULL, c, fp, ts);
     }
     if (!s) {
@@ -471,7 +441,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     bool counted = false;
     if (l4_proto(p) && c != CLS_BACKSCATTER) {
         unsigned i = ports_add(v->ports, &v->nports, &v->more, p->dport);
-        if (i == 8) ports_overflow(s, v, p->dport);
+        if (i == 8) ports_overflow(srctab_entry(&a->srcs, s), v, p->dport);
         if (i < 8) {
             uint8_t *bits = &v->counted[p->proto == IPPROTO_UDP];
             counted = *bits >> i & 1;
@@ -745,36 +715,40 @@ int agg_frames(struct agg *a, const struct pcapf_rec *f, size_t n)
         size_t k = n - at < BATCH ? n - at : BATCH;
         for (size_t i = 0; i < k; i++) /* decode and hash, then fetch their slots */
             decode(a, f[at + i].dlt, f[at + i].data, f[at + i].caplen, &d[i]);
-        /* written out rather than through table_prefetch: gcc 12 drops the
-         * prefetches of this loop when they come through the inline call */
-        const struct table *t = &a->srcs;
+        /* Each step fetches what the next one reads, for the whole batch, so
+         * that the misses of 32 packets overlap and no step waits on a line
+         * nobody asked for: first the source's index slot and the port's
+         * pointer; then the port's counters, and the interval row the slot
+         * names (or, for a new source, its geo lookup); then the port's
+         * sketch lines.  Written out rather than through inline helpers:
+         * gcc 12 drops prefetches that come through an inline call in these
+         * loops. */
+        const struct srctab *t = &a->srcs;
+        uint32_t kidx[BATCH];
         for (size_t i = 0; i < k; i++) {
+            kidx[i] = UINT32_MAX;
             if (!d[i].darknet || !d[i].mine) continue;
-            size_t j = (size_t)(d[i].hsrc ? d[i].hsrc : 1) & (t->cap - 1);
-            const uint8_t *e = t->slots + j * t->esize; /* its key and row index: one line */
-            __builtin_prefetch(&t->hash[j]);
-            __builtin_prefetch(e);
+            __builtin_prefetch(srctab_first_slot(t, d[i].hsrc));
             if (l4_proto(&d[i].p)) { /* the port's counters, when it is no backscatter */
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks) __builtin_prefetch(ks);
+                kidx[i] = key_index(0, d[i].p.proto, d[i].p.dport);
+                __builtin_prefetch(&a->keys[kidx[i]]);
             }
         }
-        /* the entries and counters have arrived (mostly): now the interval
-         * rows they point to, and the port's sketches where this packet goes */
         for (size_t i = 0; i < k; i++) {
             if (!d[i].darknet || !d[i].mine) continue;
-            if (l4_proto(&d[i].p)) {
-                const struct keystat *ks = a->keys[key_index(0, d[i].p.proto, d[i].p.dport)];
-                if (ks && ks->stamp == a->serial) {
-                    sketch_prefetch(&ks->dst, d[i].hdst);
-                    sketch_prefetch(&ks->src, d[i].hsrc);
-                }
-            }
-            const struct srcent *e = table_find(t, &d[i].p.src, d[i].hsrc);
-            if (e && e->iv < a->n_touched) /* its row, if it is the entry's */
-                __builtin_prefetch(&a->iv[e->iv]);
+            if (kidx[i] != UINT32_MAX && a->keys[kidx[i]]) __builtin_prefetch(a->keys[kidx[i]]);
+            const struct srcslot *e = srctab_find(t, &d[i].p.src, d[i].hsrc);
+            if (e && e->user < a->n_touched) /* its row, if it is the source's */
+                __builtin_prefetch(&a->iv[e->user]);
             else if (!e && a->geo) /* a new source: it will be looked up */
                 geo_cache_prefetch(a->geo, &d[i].p.src);
+        }
+        for (size_t i = 0; i < k; i++) {
+            const struct keystat *ks = kidx[i] != UINT32_MAX ? a->keys[kidx[i]] : NULL;
+            if (ks && ks->stamp == a->serial) {
+                sketch_prefetch(&ks->dst, d[i].hdst);
+                sketch_prefetch(&ks->src, d[i].hsrc);
+            }
         }
         for (size_t i = 0; i < k; i++) {
             const struct pcapf_rec *x = &f[at + i];
@@ -789,7 +763,7 @@ int agg_expect_sources(struct agg *a, size_t sources)
 {
     size_t budget = interval_budget(a);
     if (a->srcs.n) return 0;
-    if (table_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
+    if (srctab_reserve(&a->srcs, sources < budget ? sources : budget) < 0)
         return err_set(-ENOMEM, "observe: out of memory");
     return 0;
 }
@@ -856,27 +830,24 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
  * folded into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
-    struct table *t = &a->srcs;
+    struct srctab *t = &a->srcs;
     if (!t->n) return 0;
-    size_t n = 0, next = t->n;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->hash[i]) { /* the row overlaps its own entry: built apart first */
-            struct src_row o = entry_row((const struct srcent *)(t->slots + i * t->esize));
-            memcpy(t->slots + n++ * sizeof(struct src_row), &o, sizeof o);
-        }
-    struct src_row *rows = realloc(t->slots, n * sizeof *rows);
-    r->events = rows ? rows : (struct src_row *)t->slots;
+    size_t n;
+    uint8_t *ent = srctab_take(t, &n);
+    for (size_t i = 0; i < n; i++) { /* in first-seen order; a row overlaps its own entry */
+        struct src_row o = entry_row((const struct srcent *)(ent + i * sizeof(struct srcent)));
+        memcpy(ent + i * sizeof(struct src_row), &o, sizeof o);
+    }
+    struct src_row *rows = realloc(ent, n * sizeof *rows);
+    r->events = rows ? rows : (struct src_row *)ent;
     r->n_events = n;
     /* in address order, as the store keeps them: here each shard sorts its
      * own share at once (at the end of a capture, beside the others) instead
      * of the writer sorting them all after the last packet.  Out of memory,
      * they stay as they are and the writer sorts them. */
     (void)ev_sort(r->events, n);
-    free(t->hash);
-    memset(t, 0, sizeof *t);
     a->n_touched = 0;
-    if (table_init(t, sizeof(struct srcent), sizeof(struct ipaddr), final ? 16 : next) < 0)
-        return err_set(-ENOMEM, "observe: out of memory");
+    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n) < 0) return -ENOMEM;
     return 0;
 }
 
@@ -965,16 +936,14 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 16 < a->n_touched) { /* the hash, and the lines of the fields read below */
-            uint32_t ahead = a->iv[i + 16].slot;
-            const uint8_t *e = (const uint8_t *)entry_at(a, ahead);
-            __builtin_prefetch(&a->srcs.hash[ahead]);
-            __builtin_prefetch(e + offsetof(struct srcent, as_name));
-            __builtin_prefetch(e + sizeof(struct srcent) - 1);
+        if (i + 32 < a->n_touched) { /* the lines of the entry read below */
+            const uint8_t *e = (const uint8_t *)entry_at(a, a->iv[i + 32].slot);
+            __builtin_prefetch(e, 1);
+            __builtin_prefetch(e + sizeof(struct srcent) - 1, 1);
         }
         const struct ivrow *v = &a->iv[i];
         struct srcent *s = entry_at(a, v->slot);
-        uint64_t h = a->srcs.hash[v->slot];
+        uint64_t h = ip_hash(&s->ip, HASH_SEED_SRC); /* as the packets' (cheaper than a miss) */
         fold_window(s, v);
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
@@ -1034,6 +1003,8 @@ static int build_ports(struct agg *a, struct interval_rec *r)
         o->bytes = k->bytes;
         o->src = k->src; /* ownership moves: the key starts the next interval empty */
         o->dst = k->dst;
+        k->last_src = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
+        k->last_dst = k->dst.reg ? SKETCH_EXACT_MAX : k->dst.n;
         sketch_init(&k->src);
         sketch_init(&k->dst);
     }
@@ -1171,7 +1142,7 @@ void agg_free(struct agg *a)
     free(a->used);
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
-    table_free(&a->srcs);
+    srctab_free(&a->srcs);
     free(a->iv);
     geo_cache_free(a->geo);
     sketch_free(&a->over_src);

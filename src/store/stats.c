@@ -141,7 +141,7 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 
 static size_t sketch_len(const struct sketch *s)
 {
-    return s->cap || s->reg ? sketch_encoded_max(s) : 0;
+    return sketch_used(s) ? sketch_encoded_max(s) : 0;
 }
 
 /* The most one record takes besides its label and sketches. */
@@ -167,7 +167,7 @@ static size_t put_record(uint8_t *b, uint8_t kind, uint8_t proto, uint32_t key, 
      * rather than measured first (two passes over a HyperLogLog's registers) */
     const struct sketch *sk[2] = {src, dst};
     for (int i = 0; i < 2; i++) {
-        size_t n = sk[i] && (sk[i]->cap || sk[i]->reg) ? sketch_encode_fast(sk[i], b + o + 3) : 0;
+        size_t n = sk[i] && sketch_used(sk[i]) ? sketch_encode_fast(sk[i], b + o + 3) : 0;
         b[o] = (uint8_t)(n | 0x80);
         b[o + 1] = (uint8_t)(n >> 7 | 0x80);
         b[o + 2] = (uint8_t)(n >> 14);
@@ -290,7 +290,7 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
     b[o++] = MAGIC0;
     b[o++] = MAGIC1;
     b[o++] = VERSION;
-    if (a->sources.cap || a->sources.reg) /* an interval's sources are in interval_sketches */
+    if (sketch_used(&a->sources)) /* an interval's sources are in interval_sketches */
         o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, 0, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++) {
         const struct stats_entry *e = &a->e[i];

@@ -31,6 +31,97 @@ static void exact_while_small(void **state)
     sketch_free(&s);
 }
 
+/* A sketch given room ahead (the size a port's sketch had last interval)
+ * counts exactly what one grown from empty counts, promotes at the same
+ * entry, and its blob merges into the same union. */
+static void reserved_same_as_grown(void **state)
+{
+    (void)state;
+    const uint32_t hints[] = {1, 7, 100, SKETCH_EXACT_MAX, 5 * SKETCH_EXACT_MAX};
+    for (size_t h = 0; h < sizeof hints / sizeof *hints; h++) {
+        struct sketch r, g;
+        sketch_init(&r);
+        sketch_init(&g);
+        assert_int_equal(sketch_reserve(&r, hints[h]), 0);
+        if (hints[h] > SKETCH_INLINE) /* fewer fit in the struct: nothing to reserve */
+            assert_true(r.cap >= 2 * (hints[h] < SKETCH_EXACT_MAX ? hints[h] : SKETCH_EXACT_MAX));
+        else
+            assert_int_equal(r.cap, 0);
+        for (uint64_t i = 0; i <= SKETCH_EXACT_MAX; i++) {
+            for (uint64_t x = i / 3; x <= i; x += i - i / 3 + !(i - i / 3)) { /* repeats too */
+                assert_int_equal(sketch_add(&r, item(x)), 0);
+                assert_int_equal(sketch_add(&g, item(x)), 0);
+            }
+            assert_int_equal(sketch_count(&r), sketch_count(&g));
+            assert_true((r.reg == NULL) == (g.reg == NULL));
+        }
+        assert_non_null(r.reg); /* both promoted past SKETCH_EXACT_MAX entries */
+        assert_memory_equal(r.reg, g.reg, SKETCH_M);
+        sketch_free(&r);
+        sketch_free(&g);
+    }
+    struct sketch s;
+    sketch_init(&s);
+    assert_int_equal(sketch_reserve(&s, 0), 0); /* nothing to make room for */
+    assert_null(s.set);
+    sketch_add(&s, item(1));
+    uint64_t *before = s.set;
+    assert_int_equal(sketch_reserve(&s, 500), 0); /* not empty: left as it is */
+    assert_ptr_equal(s.set, before);
+    assert_int_equal(sketch_count(&s), 1);
+    sketch_free(&s);
+}
+
+/* The first SKETCH_INLINE entries need no allocation; the next one moves
+ * them out, and nothing is lost or counted twice on the way, in unions
+ * (both ways) and blobs alike. */
+static void inline_then_set(void **state)
+{
+    (void)state;
+    struct sketch s, u, b;
+    sketch_init(&s);
+    sketch_init(&u);
+    sketch_init(&b);
+    for (uint64_t i = 0; i < SKETCH_INLINE; i++) {
+        sketch_add(&s, item(i));
+        sketch_add(&s, item(i)); /* a repeat */
+    }
+    assert_int_equal(sketch_count(&s), SKETCH_INLINE);
+    assert_null(s.set);
+    assert_true(sketch_used(&s));
+    assert_int_equal(sketch_merge(&u, &s), 0); /* inline into empty */
+    assert_int_equal(sketch_count(&u), SKETCH_INLINE);
+    uint8_t *blob;
+    size_t len;
+    assert_int_equal(sketch_encode(&s, &blob, &len), 0);
+    assert_int_equal(len, 1 + 8 * SKETCH_INLINE);
+    assert_int_equal(sketch_merge_blob(&b, blob, len), 0);
+    assert_int_equal(sketch_count(&b), SKETCH_INLINE);
+    free(blob);
+    for (uint64_t i = 0; i < 50; i++) /* past inline: into a set */
+        sketch_add(&s, item(i));
+    assert_non_null(s.set);
+    assert_int_equal(sketch_count(&s), 50);
+    assert_int_equal(sketch_merge(&u, &s), 0); /* a set into inline */
+    assert_int_equal(sketch_count(&u), 50);
+    struct sketch one;
+    sketch_init(&one);
+    sketch_add(&one, item(1000));
+    assert_int_equal(sketch_merge(&s, &one), 0); /* inline into a set */
+    assert_int_equal(sketch_count(&s), 51);
+    struct sketch c;
+    assert_int_equal(sketch_copy(&c, &one), 0);
+    assert_int_equal(sketch_count(&c), 1);
+    struct sketch empty;
+    sketch_init(&empty);
+    assert_false(sketch_used(&empty));
+    sketch_free(&c);
+    sketch_free(&one);
+    sketch_free(&s);
+    sketch_free(&u);
+    sketch_free(&b);
+}
+
 static double rel_err(uint64_t n)
 {
     struct sketch s;
@@ -117,7 +208,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_while_small),  cmocka_unit_test(hll_accuracy),
         cmocka_unit_test(union_not_sum),      cmocka_unit_test(blob_round_trip),
-        cmocka_unit_test(bad_blobs_rejected),
+        cmocka_unit_test(bad_blobs_rejected), cmocka_unit_test(reserved_same_as_grown),
+        cmocka_unit_test(inline_then_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "core/sketch.h"
 #include "testutil.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,15 @@ static uint64_t item(uint64_t i)
 static void make(struct sketch *s, uint64_t from, uint64_t n)
 {
     sketch_init(s);
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal(sketch_add(s, item(from + i)), 0);
+}
+
+/* The same, sized ahead for n entries first when reserve. */
+static void make_reserved(struct sketch *s, uint64_t from, uint64_t n, bool reserve)
+{
+    sketch_init(s);
+    if (reserve) assert_int_equal(sketch_reserve(s, (uint32_t)(n < 5000 ? n : 5000)), 0);
     for (uint64_t i = 0; i < n; i++)
         assert_int_equal(sketch_add(s, item(from + i)), 0);
 }
@@ -44,17 +54,23 @@ static void same_as_merge(void **state)
 {
     (void)state;
     /* sizes around the growth steps, the exact limit and past it */
-    static const uint64_t sizes[] = {0, 1, 3, 4, 5, 100, 511, 512, 513, 1000, 1024, 1025, 5000, 100000};
+    /* 1 and 2: inline (no set) */
+    static const uint64_t sizes[] = {0, 1, 2, 3, 4, 5, 100, 511, 512, 513, 1000, 1024, 1025, 5000, 100000};
     static const uint64_t shifts[] = {0, 2, 300, 1u << 20}; /* overlap, then disjoint */
     size_t ns = sizeof sizes / sizeof sizes[0];
-    unsigned hll_into_exact = 0, exact_fast = 0;
+    unsigned hll_into_exact = 0, exact_fast = 0, inline_src = 0, inline_dst = 0;
     for (size_t i = 0; i < ns; i++)
         for (size_t j = 0; j < ns; j++)
-            for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+            for (size_t k = 0; k < 2 * sizeof shifts / sizeof shifts[0]; k++) {
                 struct sketch d1, d2, s;
-                make(&d1, 0, sizes[i]);
-                make(&d2, 0, sizes[i]);
-                make(&s, shifts[k], sizes[j]);
+                /* the second half: sketches sized ahead (sketch_reserve), as the aggregator's */
+                bool reserve = k >= sizeof shifts / sizeof shifts[0];
+                uint64_t shift = shifts[k % (sizeof shifts / sizeof shifts[0])];
+                make_reserved(&d1, 0, sizes[i], reserve);
+                make_reserved(&d2, 0, sizes[i], reserve);
+                make_reserved(&s, shift, sizes[j], reserve);
+                inline_src += !s.reg && !s.cap && s.n;
+                inline_dst += !d1.reg && !d1.cap && d1.n;
                 hll_into_exact += s.reg && !d1.reg;
                 exact_fast += !s.reg && d1.cap && !d1.reg && d1.n + s.n <= SKETCH_EXACT_MAX;
                 assert_int_equal(sketch_merge(&d1, &s), 0);
@@ -70,6 +86,7 @@ static void same_as_merge(void **state)
             }
     assert_true(hll_into_exact > 0); /* every path was taken */
     assert_true(exact_fast > 0);
+    assert_true(inline_src > 0 && inline_dst > 0);
 }
 
 /* Dense registers: every register of the union is the greater of the two. */
@@ -93,11 +110,12 @@ static void registers_are_max(void **state)
 static void fast_encoding_same_bytes(void **state)
 {
     (void)state;
-    static const uint64_t sizes[] = {0, 1, 7, 1024, 1025, 2000, 4000, 6000, 6500, 7000, 9000, 50000};
+    static const uint64_t sizes[] = {0, 1, 2, 3, 7, 1024, 1025, 2000, 4000, 6000, 6500, 7000, 9000, 50000};
     unsigned sparse = 0, dense = 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    for (size_t i = 0; i < 2 * sizeof sizes / sizeof sizes[0]; i++) {
         struct sketch s;
-        make(&s, 3 * i, sizes[i]);
+        size_t z = i % (sizeof sizes / sizeof sizes[0]);
+        make_reserved(&s, 3 * i, sizes[z], i != z); /* inline, reserved, grown, HyperLogLog */
         size_t max = sketch_encoded_max(&s);
         uint8_t *a = malloc(max + 1), *b = malloc(max + 1);
         size_t na = sketch_encode_into(&s, a), nb = sketch_encode_fast(&s, b);
