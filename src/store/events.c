@@ -135,8 +135,8 @@ static int put_block(struct ev_writer *w, int64_t from, int64_t to, size_t n)
 
 /* The next row in address order from runs r (cursor at[i], end end[i]); on
  * equal addresses the earlier run's, as a stable sort of them all would. */
-static const struct src_row *next_of_runs(const struct src_row *rows, size_t *at,
-                                          const size_t *end, size_t k)
+static const struct src_row *next_of_runs(const struct src_row *rows, size_t *at, const size_t *end,
+                                          size_t k)
 {
     size_t best = k;
     for (size_t i = 0; i < k; i++)

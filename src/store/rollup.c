@@ -79,7 +79,7 @@ struct rollup {
     sqlite3_stmt *q[Q_COUNT];
     int64_t hour, day; /* the buckets in memory, NONE when none */
     struct stats_acc h, d;
-    uint32_t hours; /* bit per hour of the day folded into d */
+    uint32_t hours;    /* bit per hour of the day folded into d */
     uint8_t rank[256]; /* per protocol number, its name's place in strcmp order (write_ports) */
 };
 

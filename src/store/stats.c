@@ -229,8 +229,8 @@ static int fold_rows(struct stats_acc *a, int k, const struct stat_row *w, size_
             const char *label = k == ROW_ASN ? (r->label ? r->label : "") : NULL;
             size_t nl = label ? strlen(label) : 0;
             if (b)
-                *o += put_record(b + *o, (uint8_t)k, r->proto, r->key, r->packets, r->bytes,
-                                 label, nl, &r->src, &r->dst);
+                *o += put_record(b + *o, (uint8_t)k, r->proto, r->key, r->packets, r->bytes, label,
+                                 nl, &r->src, &r->dst);
             if (!a) continue;
             struct stats_entry *e = &a->e[idx[j]];
             e->packets += r->packets;
@@ -295,8 +295,8 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
     for (size_t i = 0; i < a->n; i++) {
         const struct stats_entry *e = &a->e[i];
         if (i + AHEAD < a->n) prefetch_sketches(&e[AHEAD].src, &e[AHEAD].dst);
-        o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label,
-                        e->nlabel, &e->src, &e->dst);
+        o += put_record(b + o, e->kind, e->proto, e->key, e->packets, e->bytes, e->label, e->nlabel,
+                        &e->src, &e->dst);
     }
     *buf = b;
     *len = o;

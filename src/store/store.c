@@ -493,10 +493,11 @@ static int write_one(struct store *s, struct interval_rec *r, bool split, int64_
 }
 
 /* A batch of one interval that ends an event window (the window's packed
- * events: tens of MiB) commits before its rollups (folded in memory in the
- * first, written in the second), which go in a second transaction: the checkpoint of the big commit then runs beside the rollup's
- * work instead of after it (most of the time to exit at the end of a
- * capture).  The interval's buckets lose their marks in the first, so after
+ * events: tens of MiB) commits before its rollups, which go in a second
+ * transaction (the interval is folded into its hour in memory in the first,
+ * as its stats blob is encoded): the checkpoint of the big commit then runs
+ * beside the rollup's work instead of after it (most of the time to exit at
+ * the end of a capture).  The interval's buckets lose their marks in the first, so after
  * a kill -9 between the two they are unmarked and read from their intervals
  * (rollup.c); a failure of the second leaves the interval stored, its buckets
  * unmarked, and is returned.  Only a batch of one: a later interval of the

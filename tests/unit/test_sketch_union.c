@@ -55,7 +55,8 @@ static void same_as_merge(void **state)
     (void)state;
     /* sizes around the growth steps, the exact limit and past it */
     /* 1 and 2: inline (no set) */
-    static const uint64_t sizes[] = {0, 1, 2, 3, 4, 5, 100, 511, 512, 513, 1000, 1024, 1025, 5000, 100000};
+    static const uint64_t sizes[] = {0,   1,   2,    3,    4,    5,    100,   511,
+                                     512, 513, 1000, 1024, 1025, 5000, 100000};
     static const uint64_t shifts[] = {0, 2, 300, 1u << 20}; /* overlap, then disjoint */
     size_t ns = sizeof sizes / sizeof sizes[0];
     unsigned hll_into_exact = 0, exact_fast = 0, inline_src = 0, inline_dst = 0;
@@ -110,7 +111,8 @@ static void registers_are_max(void **state)
 static void fast_encoding_same_bytes(void **state)
 {
     (void)state;
-    static const uint64_t sizes[] = {0, 1, 2, 3, 7, 1024, 1025, 2000, 4000, 6000, 6500, 7000, 9000, 50000};
+    static const uint64_t sizes[] = {0,    1,    2,    3,    7,    1024, 1025,
+                                     2000, 4000, 6000, 6500, 7000, 9000, 50000};
     unsigned sparse = 0, dense = 0;
     for (size_t i = 0; i < 2 * sizeof sizes / sizeof sizes[0]; i++) {
         struct sketch s;
