@@ -22,42 +22,55 @@ uint32_t geoflat_record(const MMDB_s *m, uint64_t rec, uint8_t type, uint32_t of
     }
 }
 
-struct build { /* codes given so far: (/8 << 32 | entry) + 1 -> code */
+/* The codes given so far in the /8 being filled: entry -> code.  The walk
+ * visits addresses in order, so each /8 is filled whole before the next,
+ * and a map of one /8's records (a few thousand: L2-sized) replaces one of
+ * every (/8, record) pair, whose misses were half the table's build time. */
+struct build {
     struct geoflat *t;
-    uint64_t *key;
+    uint32_t s8;
+    uint32_t *key; /* entry (>= 2), 0 empty */
     uint16_t *val;
     size_t n, cap;
 };
 
+static int map_grow(struct build *b, size_t cap)
+{
+    uint32_t *k = calloc(cap, sizeof *k);
+    uint16_t *v = calloc(cap, sizeof *v);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < b->cap; i++) {
+        if (!b->key[i]) continue;
+        size_t j = hash_mix64(b->key[i]) & (cap - 1);
+        while (k[j])
+            j = (j + 1) & (cap - 1);
+        k[j] = b->key[i];
+        v[j] = b->val[i];
+    }
+    free(b->key);
+    free(b->val);
+    b->key = k;
+    b->val = v;
+    b->cap = cap;
+    return 0;
+}
+
 static uint16_t code_of(struct build *b, uint32_t s8, uint32_t e)
 {
     if (e == GEOFLAT_EMPTY || e == GEOFLAT_WALK) return (uint16_t)e;
-    if (b->n * 2 >= b->cap) { /* grow, or walk what does not fit */
-        size_t cap = b->cap * 2;
-        uint64_t *k = calloc(cap, sizeof *k);
-        uint16_t *v = calloc(cap, sizeof *v);
-        if (!k || !v) {
-            free(k);
-            free(v);
-            return GEOFLAT_WALK;
-        }
-        for (size_t i = 0; i < b->cap; i++) {
-            if (!b->key[i]) continue;
-            size_t j = hash_mix64(b->key[i]) & (cap - 1);
-            while (k[j])
-                j = (j + 1) & (cap - 1);
-            k[j] = b->key[i];
-            v[j] = b->val[i];
-        }
-        free(b->key);
-        free(b->val);
-        b->key = k;
-        b->val = v;
-        b->cap = cap;
+    if (s8 != b->s8) { /* the next /8: its records start over */
+        if (b->n) memset(b->key, 0, b->cap * sizeof *b->key);
+        b->n = 0;
+        b->s8 = s8;
     }
-    uint64_t key = ((uint64_t)s8 << 32 | e) + 1;
-    size_t j = hash_mix64(key) & (b->cap - 1);
-    while (b->key[j] && b->key[j] != key)
+    if (b->n * 2 >= b->cap && map_grow(b, b->cap * 2) < 0)
+        return GEOFLAT_WALK; /* out of memory: walked, the same answer */
+    size_t j = hash_mix64(e) & (b->cap - 1);
+    while (b->key[j] && b->key[j] != e)
         j = (j + 1) & (b->cap - 1);
     if (b->key[j]) return b->val[j];
     struct geoflat *t = b->t;
@@ -70,7 +83,7 @@ static uint16_t code_of(struct build *b, uint32_t s8, uint32_t e)
     }
     t->dict[s8][n] = e - 2;
     t->n_dict[s8] = n + 1;
-    b->key[j] = key;
+    b->key[j] = e;
     b->val[j] = (uint16_t)(n + 2);
     b->n++;
     return (uint16_t)(n + 2);
@@ -159,7 +172,7 @@ void geoflat_free(struct geoflat *t)
 struct geoflat *geoflat_build(const MMDB_s *m, uint32_t root)
 {
     struct geoflat *t = calloc(1, sizeof *t);
-    struct build b = {.t = t, .cap = 1u << 16};
+    struct build b = {.t = t, .cap = 1u << 12};
     b.key = calloc(b.cap, sizeof *b.key);
     b.val = calloc(b.cap, sizeof *b.val);
     int rc = t && b.key && b.val ? fill(m, &b, root, 0, 0) : -ENOMEM;

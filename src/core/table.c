@@ -43,7 +43,9 @@ int table_init(struct table *t, size_t esize, size_t ksize, size_t initial)
     return 0;
 }
 
-/* Keys of 16 bytes (addresses) compare as two words: memcmp is a call here. */
+/* Keys of 16 bytes (addresses) compare as two words, of 4 (countries, ASNs
+ * per interval: two lookups per source and interval) as one: memcmp is a
+ * call here. */
 static inline bool key_eq(const void *a, const void *b, size_t n)
 {
     if (n == 16) {
@@ -51,6 +53,12 @@ static inline bool key_eq(const void *a, const void *b, size_t n)
         memcpy(x, a, 16);
         memcpy(y, b, 16);
         return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    if (n == 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return x == y;
     }
     return memcmp(a, b, n) == 0;
 }

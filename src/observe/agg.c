@@ -1,16 +1,20 @@
 /* agg — per-interval aggregation (see agg.h).
  *
- * One source table per event window.  Each entry holds the window's row and
- * the index of its row in the open interval, valid while that row names the
- * entry back: a packet that finds no such row starts one (lazily, no pass
- * over the table), on the interval's touched list, which is what closing the
- * interval walks, folding each row into its window's.  So an interval costs
- * nothing per source it did not see, and a packet writes only its row.  The
- * port counters live in a table indexed by key that is kept from interval to
- * interval (a stamp again), so the packet path allocates only for a new
- * source, a growing sketch, or a key never seen before.  agg_frames() decodes
- * a batch of frames and prefetches their table slots before counting them:
- * at a million sources the table is far larger than the caches. */
+ * One source table per event window (srctab.h: dense entries behind an
+ * index of 16-byte slots).  Each entry holds the window's row; its slot
+ * holds an IPv4 source's address and the index of its row in the open
+ * interval, valid while that row names the entry back: a packet that finds
+ * no such row starts one (lazily, no pass over the table), on the
+ * interval's touched list, which is what closing the interval walks,
+ * folding each row into its window's.  So an interval costs nothing per
+ * source it did not see, and a packet reads one index line and writes only
+ * its row.  The port counters live in a table indexed by key that is kept
+ * from interval to interval (a stamp again), their sketches sized from the
+ * last interval (and up to two hashes inline), so the packet path allocates
+ * only for a new source, a growing sketch, or a key never seen before.
+ * agg_frames() decodes a batch of frames and prefetches what each packet
+ * will read, step by step, before counting them: at a million sources the
+ * table is far larger than the caches. */
 #include "agg.h"
 #include "srctab.h"
 #include "../core/err.h"
@@ -31,25 +35,26 @@
  * holds an IPv4 source's address and the index of its row in the open
  * interval, and the row its counts.  The entry has a row in the open
  * interval when the slot's index names a row of the interval and that row
- * names the entry back by number (row_of): no stamp to reset.
+ * names the entry back by number (row_of): no stamp to reset.  Its
+ * country, location and AS are two indexes of decoded records (geo_ref:
+ * the geo handle's, or this aggregator's geo cache's), resolved where rows
+ * are built (entry_row, build_sources): 8 bytes instead of 24, so 80-byte
+ * entries, a sixth less memory and fewer lines for every pass over a
+ * million of them.
  * The window's counts are not kept per packet but folded in from the
  * interval's row when it closes (fold_window), as its ports are when the
  * interval's own list of them is full (ports_overflow). */
 struct srcent {
     struct ipaddr ip; /* the key: the first member */
-    uint32_t asn;
-    const char *as_name;
     int64_t first_us, last_us;
     uint64_t packets, bytes;
     uint16_t ports[8];
     uint8_t nports, more_ports, fpmask, clsmask;
-    char cc[3];
-    uint8_t has_loc;
-    float lat, lon;
+    struct geo_ref geo; /* {0, 0} without geo */
 };
 _Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
 _Static_assert(sizeof(struct srcent) % 16 == 0, "keys on 16-byte boundaries");
-_Static_assert(sizeof(struct src_row) <= sizeof(struct srcent), "flush_events packs rows in place");
+_Static_assert(sizeof(struct srcent) == 80, "a sixth smaller than a src_row");
 
 /* A source's counts in the open interval, in a dense array apart from the
  * window's table: the table's entries stay small (it is the memory of a
@@ -88,6 +93,8 @@ struct agg {
     bool open, floor_set;
     uint32_t serial;    /* of the open interval, from 1 */
     int64_t start, end; /* seconds */
+    int64_t end_us;     /* end, in µs: what every frame is compared with */
+    size_t budget;      /* interval_budget() */
     int64_t floor_us;   /* start of the newest interval opened: older is late */
     int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
     int64_t first_us, last_us;
@@ -102,11 +109,12 @@ struct agg {
     struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
     struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
     size_t live_n, live_head;
-    int64_t live_second;
+    int64_t live_from, live_to; /* [from, to) µs: the second of packet time being sampled */
     int live_in_second;
     int64_t events_from;   /* start of the event window */
     struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
-    uint32_t *used;        /* indexes of the keys counted in this interval */
+    uint64_t *usedmap;     /* bit per key counted in this interval */
+    uint32_t *used;        /* their indexes in key order, when the interval closes */
     size_t n_used;
 };
 
@@ -122,9 +130,12 @@ struct agg *agg_new(const struct agg_cfg *cfg)
     a->cfg = *cfg;
     if (!a->cfg.max_sources) a->cfg.max_sources = AGG_MAX_SOURCES;
     if (a->cfg.n_shards < 1) a->cfg.n_shards = 1;
+    a->budget = (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards; /* not per packet */
     a->keys = calloc(NKEYS, sizeof *a->keys);
     a->used = malloc(NKEYS * sizeof *a->used);
+    a->usedmap = calloc(NKEYS / 64, sizeof *a->usedmap);
     if ((a->cfg.geo && !(a->geo = geo_cache_new(a->cfg.geo))) || !a->keys || !a->used ||
+        !a->usedmap ||
         srctab_init(&a->srcs, sizeof(struct srcent), 1024) < 0) {
         agg_free(a);
         goto oom;
@@ -145,7 +156,7 @@ static inline unsigned shard_of(const struct agg *a, uint64_t h)
 /* Per-interval source budget of this shard: max_sources split evenly. */
 static inline size_t interval_budget(const struct agg *a)
 {
-    return (a->cfg.max_sources + a->cfg.n_shards - 1) / a->cfg.n_shards;
+    return a->budget;
 }
 
 static struct keystat *key_get(struct agg *a, uint32_t idx)
@@ -158,7 +169,8 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     if (k->stamp != a->serial) { /* first use in this interval: its sketches moved out */
         k->stamp = a->serial;
         k->packets = k->bytes = 0;
-        a->used[a->n_used++] = idx;
+        a->usedmap[idx >> 6] |= 1ull << (idx & 63);
+        a->n_used++;
         /* sized for what it held last time: ports see much the same each minute */
         if (sketch_reserve(&k->src, k->last_src) < 0 || sketch_reserve(&k->dst, k->last_dst) < 0)
             return NULL;
@@ -166,21 +178,26 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static void geo_fill(struct agg *a, const struct ipaddr *ip, char cc[3], uint32_t *asn,
-                     const char **as_name, uint8_t *has_loc, float *lat, float *lon)
+static void geo_fill_info(const struct geo_info *g, struct src_row *o)
+{
+    memcpy(o->cc, g->cc, 3);
+    o->asn = g->asn;
+    o->as_name = g->as_name;
+    o->has_loc = g->has_loc;
+    o->lat = (float)g->lat;
+    o->lon = (float)g->lon;
+}
+
+/* A row's geo fields from the source's ref. */
+static void geo_fill(const struct agg *a, struct geo_ref ref, struct src_row *o)
 {
     struct geo_info gi;
-    geo_cache_lookup(a->geo, ip, &gi);
-    memcpy(cc, gi.cc, 3);
-    *asn = gi.asn;
-    *as_name = gi.as_name;
-    *has_loc = gi.has_loc;
-    *lat = (float)gi.lat;
-    *lon = (float)gi.lon;
+    geo_ref_info(a->geo, ref, &gi);
+    geo_fill_info(&gi, o);
 }
 
 /* The entry as the window's row (its counts as folded so far). */
-static struct src_row entry_row(const struct srcent *s)
+static struct src_row entry_row(const struct agg *a, const struct srcent *s)
 {
     struct src_row o = {.ip = s->ip,
                         .first_us = s->first_us,
@@ -190,14 +207,9 @@ static struct src_row entry_row(const struct srcent *s)
                         .nports = s->nports,
                         .more_ports = s->more_ports,
                         .fpmask = s->fpmask,
-                        .clsmask = s->clsmask,
-                        .asn = s->asn,
-                        .has_loc = s->has_loc,
-                        .lat = s->lat,
-                        .lon = s->lon,
-                        .as_name = s->as_name};
+                        .clsmask = s->clsmask};
     memcpy(o.ports, s->ports, sizeof o.ports);
-    memcpy(o.cc, s->cc, sizeof o.cc);
+    geo_fill(a, s->geo, &o);
     return o;
 }
 
@@ -246,9 +258,7 @@ static struct srcslot *src_get(struct agg *a, const struct ipaddr *ip, uint64_t 
     if (created) { /* geo and ASN once per source and window */
         struct srcent *e = srctab_entry(&a->srcs, s);
         e->first_us = e->last_us = ts;
-        e->as_name = "";
-        if (a->cfg.geo)
-            geo_fill(a, ip, e->cc, &e->asn, &e->as_name, &e->has_loc, &e->lat, &e->lon);
+        if (a->cfg.geo && geo_cache_ref(a->geo, ip, &e->geo) < 0) return NULL;
     }
     struct ivrow *v = row_of(a, s);
     if (!v) {
@@ -358,9 +368,9 @@ static int account_untracked(struct agg *a, enum fingerprint fp, uint64_t hsrc, 
  * how many there are). */
 static bool sample_due(struct agg *a, int64_t ts)
 {
-    int64_t sec = ts / 1000000;
-    if (sec != a->live_second) {
-        a->live_second = sec;
+    if (ts < a->live_from || ts >= a->live_to) { /* a division only when the second changes */
+        a->live_from = ts / 1000000 * 1000000;
+        a->live_to = a->live_from + 1000000;
         a->live_in_second = 0;
     }
     return a->live_in_second++ < AGG_LIVE_PER_SECOND;
@@ -393,7 +403,11 @@ static void sample_foreign(struct agg *a, const struct pkt *p, int64_t ts)
     if (!sample_due(a, ts)) return;
     enum pkt_class c = classify(p);
     struct src_row r = {.ip = p->src, .as_name = ""};
-    if (a->cfg.geo) geo_fill(a, &r.ip, r.cc, &r.asn, &r.as_name, &r.has_loc, &r.lat, &r.lon);
+    if (a->cfg.geo) {
+        struct geo_info gi;
+        geo_cache_lookup(a->geo, &r.ip, &gi);
+        geo_fill_info(&gi, &r);
+    }
     sample(a, p, &r, c, c == CLS_TCP_SYN ? fingerprint(p) : FP_NONE, ts);
 }
 
@@ -420,7 +434,7 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     if (!s && !full) return err_set(-ENOMEM, "observe: out of memory");
     if (a->cfg.shard == 0 && sample_due(a, ts)) {
         struct src_row r;
-        if (s) r = entry_row(srctab_entry(&a->srcs, s));
+        if (s) r = entry_row(a, srctab_entry(&a->srcs, s));
         sample(a, p, s ? &r : NULL, c, fp, ts);
     }
     if (!s) {
@@ -539,11 +553,14 @@ static void open_interval(struct agg *a, int64_t ts_us)
     int64_t iv = a->cfg.interval, sec = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
     a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
     a->end = a->start + iv;
+    a->end_us = a->end * 1000000;
     a->open = true;
     a->floor_us = a->start * 1000000;
     a->floor_set = true;
     a->first_us = a->last_us = -1;
     a->serial++;
+    if (a->n_used) /* an interval that did not close normally left its keys */
+        memset(a->usedmap, 0, NKEYS / 8);
     a->n_touched = a->n_used = 0;
     if (!a->srcs.n) a->events_from = a->start;
 }
@@ -594,7 +611,7 @@ static void decode(const struct agg *a, int dlt, const uint8_t *data, size_t cap
  * only count it past them). */
 static void sample_foreign_frame(struct agg *a, const struct decoded *d, int64_t ts)
 {
-    if (ts / 1000000 == a->live_second && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
+    if (ts >= a->live_from && ts < a->live_to && a->live_in_second >= AGG_LIVE_PER_SECOND) return;
     struct pkt p;
     if (pkt_decode(d->dlt, d->data, d->caplen, &p) == PKT_OK &&
         pfx_set_contains(a->cfg.darknet, &p.dst))
@@ -609,7 +626,7 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
         a->late++;
         return 0;
     }
-    if (a->open && ts >= a->end * 1000000 && (rc = agg_flush(a, false)) < 0) return rc;
+    if (a->open && ts >= a->end_us && (rc = agg_flush(a, false)) < 0) return rc;
     if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
@@ -824,18 +841,31 @@ static int rows_from_table(struct table *t, struct interval_rec *r, int kind)
     return 0;
 }
 
-/* The window's rows go to the record in the table's own storage: each
- * entry, as a src_row (smaller than it), moves to the front, and the table
- * starts over, sized for as many.  Every interval of the window has been
- * folded into its entries (build_sources ran before). */
+/* The window's rows go to the record in the table's own storage (grown
+ * when its reservation has no room: a row is larger than an entry): each
+ * entry becomes its src_row from the last one back, so that a row only
+ * overwrites entries already made rows; and the table starts over, sized
+ * for as many.  Every interval of the window has been folded
+ * into its entries (build_sources ran before). */
 static int flush_events(struct agg *a, struct interval_rec *r, bool final)
 {
     struct srctab *t = &a->srcs;
     if (!t->n) return 0;
-    size_t n;
+    size_t n, room = t->ecap * t->esize;
     uint8_t *ent = srctab_take(t, &n);
-    for (size_t i = 0; i < n; i++) { /* in first-seen order; a row overlaps its own entry */
-        struct src_row o = entry_row((const struct srcent *)(ent + i * sizeof(struct srcent)));
+    if (n * sizeof(struct src_row) > room) { /* rows are larger than entries */
+        uint8_t *p = realloc(ent, n * sizeof(struct src_row));
+        if (!p) {
+            free(ent);
+            return err_set(-ENOMEM, "observe: out of memory");
+        }
+        ent = p;
+    }
+    /* in first-seen order, from the last: a row overlaps its own entry and
+     * the next ones, already rows */
+    for (size_t i = n; i-- > 0;) {
+        if (i >= 8) geo_ref_prefetch(a->geo, ((const struct srcent *)ent)[i - 8].geo);
+        struct src_row o = entry_row(a, (const struct srcent *)(ent + i * sizeof(struct srcent)));
         memcpy(ent + i * sizeof(struct src_row), &o, sizeof o);
     }
     struct src_row *rows = realloc(ent, n * sizeof *rows);
@@ -886,7 +916,7 @@ static void heap_down(const struct agg *a, const struct ivrow **h, size_t n, siz
 /* The interval's view of a source: its own counts, the window's identity. */
 static struct src_row interval_row(const struct agg *a, const struct ivrow *v)
 {
-    struct src_row o = entry_row(entry_at(a, v->slot));
+    struct src_row o = entry_row(a, entry_at(a, v->slot));
     o.first_us = v->first;
     o.last_us = v->last;
     o.packets = v->packets;
@@ -941,6 +971,8 @@ static int build_sources(struct agg *a, struct interval_rec *r)
             __builtin_prefetch(e, 1);
             __builtin_prefetch(e + sizeof(struct srcent) - 1, 1);
         }
+        if (i + 8 < a->n_touched) /* its country and AS (the entry has arrived) */
+            geo_ref_prefetch_keys(a->geo, entry_at(a, a->iv[i + 8].slot)->geo);
         const struct ivrow *v = &a->iv[i];
         struct srcent *s = entry_at(a, v->slot);
         uint64_t h = ip_hash(&s->ip, HASH_SEED_SRC); /* as the packets' (cheaper than a miss) */
@@ -948,9 +980,14 @@ static int build_sources(struct agg *a, struct interval_rec *r)
         rc = sketch_add(&r->sources, h);
         for (int f = 0; f < FP_COUNT && rc == 0; f++)
             if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
-        if (rc == 0 && s->cc[0])
-            rc = keyrow_add(&cc, (uint32_t)(s->cc[0] << 8 | s->cc[1]), NULL, v, h);
-        if (rc == 0 && s->asn) rc = keyrow_add(&asn, s->asn, s->as_name, v, h);
+        if (rc == 0 && a->geo) {
+            char c2[2];
+            uint32_t as;
+            const char *as_name;
+            geo_ref_keys(a->geo, s->geo, c2, &as, &as_name);
+            if (c2[0]) rc = keyrow_add(&cc, (uint32_t)(c2[0] << 8 | c2[1]), NULL, v, h);
+            if (rc == 0 && as) rc = keyrow_add(&asn, as, as_name, v, h);
+        }
     }
     if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
     for (int f = 0; f < FP_COUNT && rc == 0; f++)
@@ -986,14 +1023,24 @@ static int build_sources(struct agg *a, struct interval_rec *r)
     return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
 }
 
+/* The interval's port rows in key order (protocol, then port), as every
+ * shard makes them: merge.c then joins shards' rows in one pass, and the
+ * surge baselines and the store's rollups are walked in order. */
 static int build_ports(struct agg *a, struct interval_rec *r)
 {
     for (int kind = 0; kind < 2; kind++) {
         r->rows[kind] = calloc(a->n_used ? a->n_used : 1, sizeof(struct stat_row));
         if (!r->rows[kind]) return err_set(-ENOMEM, "observe: out of memory");
     }
+    size_t n = 0;
+    for (size_t w = 0; w < NKEYS / 64 && n < a->n_used; w++) {
+        for (uint64_t x = a->usedmap[w]; x; x &= x - 1)
+            a->used[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+        a->usedmap[w] = 0;
+    }
     for (size_t i = 0; i < a->n_used; i++) {
         uint32_t idx = a->used[i];
+        if (i + 8 < a->n_used) __builtin_prefetch(a->keys[a->used[i + 8]]);
         struct keystat *k = a->keys[idx];
         int kind = (int)(idx >> 17);
         struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
@@ -1140,6 +1187,7 @@ void agg_free(struct agg *a)
     }
     free(a->keys);
     free(a->used);
+    free(a->usedmap);
     for (size_t i = 0; i < AGG_CONFIRM; i++)
         free(a->held[i].data);
     srctab_free(&a->srcs);

@@ -6,8 +6,9 @@
  * are simply put together.  Frames that are malformed, not IP or outside
  * the darknet are counted by the shard that owns them (agg.c), so they add
  * up too; the clock's counters (late, bad time, first and last) are the same
- * in every shard and are taken from the first.  Rows keep the first
- * shard's order, then the keys only later shards saw. */
+ * in every shard and are taken from the first.  Rows in key order in every
+ * part (the port rows) are joined in one pass and stay in key order; other
+ * rows keep the first shard's order, then the keys only later shards saw. */
 #include "../core/err.h"
 #include "../core/table.h"
 #include "agg.h"
@@ -33,11 +34,52 @@ static uint32_t row_id(const struct stat_row *r)
     return (uint32_t)r->proto << 24 ^ r->key;
 }
 
+static bool ordered(const struct stat_row *r, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (row_id(&r[i - 1]) >= row_id(&r[i])) return false;
+    return true;
+}
+
+/* Rows of one kind both in key order (the port rows: agg's build_ports):
+ * one pass, and the joined rows stay in key order. */
+static int join_ordered(struct interval_rec *dst, struct interval_rec *src, int kind)
+{
+    size_t n = dst->n_rows[kind], m = src->n_rows[kind], i = 0, j = 0, k = 0;
+    struct stat_row *a = dst->rows[kind], *b = src->rows[kind];
+    struct stat_row *out = malloc((n + m) * sizeof *out);
+    if (!out) return -ENOMEM;
+    int rc = 0;
+    while (i < n || j < m) {
+        uint32_t x = i < n ? row_id(&a[i]) : UINT32_MAX, y = j < m ? row_id(&b[j]) : UINT32_MAX;
+        if (j >= m || (i < n && x < y)) {
+            out[k++] = a[i++];
+        } else if (i >= n || y < x) { /* moves, sketches and all */
+            out[k++] = b[j];
+            memset(&b[j++], 0, sizeof *b);
+        } else {
+            struct stat_row *t = &out[k++];
+            *t = a[i++];
+            struct stat_row *o = &b[j++];
+            t->packets += o->packets;
+            t->bytes += o->bytes;
+            if (!t->label) t->label = o->label;
+            if (rc == 0 && (sketch_merge(&t->src, &o->src) < 0 || sketch_merge(&t->dst, &o->dst) < 0))
+                rc = -ENOMEM;
+        }
+    }
+    free(a);
+    dst->rows[kind] = out;
+    dst->n_rows[kind] = k;
+    return rc;
+}
+
 /* Appends src's rows of one kind to dst's, adding into rows of the same key. */
 static int join_rows(struct interval_rec *dst, struct interval_rec *src, int kind)
 {
     size_t n = dst->n_rows[kind], m = src->n_rows[kind];
     if (!m) return 0;
+    if (ordered(dst->rows[kind], n) && ordered(src->rows[kind], m)) return join_ordered(dst, src, kind);
     struct stat_row *rows = realloc(dst->rows[kind], (n + m) * sizeof *rows);
     if (!rows) return -ENOMEM;
     dst->rows[kind] = rows;

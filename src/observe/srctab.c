@@ -47,7 +47,7 @@ static int index_make(struct srctab *t, size_t cap)
 static size_t index_cap(size_t n)
 {
     size_t cap = 1024;
-    while (cap < 2 * n)
+    while (3 * cap < 4 * n)
         cap *= 2;
     return cap;
 }
@@ -90,11 +90,16 @@ int srctab_init(struct srctab *t, size_t esize, size_t expect)
     return 0;
 }
 
+/* The index is zeroed when made, so it is sized ahead for at most
+ * INDEX_AHEAD entries: a reservation is an upper bound (a file's size over
+ * its smallest record), and past this the index doubles as sources come. */
+#define INDEX_AHEAD (1u << 20)
+
 int srctab_reserve(struct srctab *t, size_t n)
 {
     if (n < 1024) n = 1024;
     if (entries_room(t, n) < 0) return -ENOMEM;
-    size_t cap = index_cap(n);
+    size_t cap = index_cap(n < INDEX_AHEAD ? n : INDEX_AHEAD);
     return cap > t->cap ? index_make(t, cap) : 0;
 }
 
@@ -109,7 +114,7 @@ struct srcslot *srctab_get(struct srctab *t, const struct ipaddr *key, uint64_t 
         if (s->key == k && s->v4 == v4 && (v4 || srctab_key_eq(srctab_entry(t, s), key))) return s;
     }
     if (t->n == t->ecap && entries_room(t, t->ecap * 2) < 0) return NULL;
-    if (2 * (t->n + 1) > t->cap) { /* at most half full: then look again for the free slot */
+    if (4 * (t->n + 1) > 3 * t->cap) { /* at most 3/4 full: then look again for the free slot */
         if (index_make(t, t->cap * 2) < 0) return NULL;
         mask = t->cap - 1;
         for (i = h & mask; t->slot[i].number; i = (i + 1) & mask)

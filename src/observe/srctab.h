@@ -3,7 +3,7 @@
  * An event window holds up to a million sources, each an entry that packets
  * update at random.  Here entries live in one array in arrival order and
  * keep their number for the whole window, and an open-addressed index of
- * 16-byte slots (at most half full) finds them.  A slot holds the entry's
+ * 16-byte slots (at most 3/4 full, four to a line) finds them.  A slot holds the entry's
  * number, a word free for the caller (agg keeps the index of the source's
  * row in the open interval there), and a key: an IPv4 source's whole
  * address, so that for nearly every packet of a darknet the slot alone

@@ -6,7 +6,9 @@
 #include "store/store.h"
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct sink {
@@ -228,6 +230,58 @@ static void ports_sources_and_backscatter(void **state)
     agg_free(a);
 }
 
+/* Two shards' records of an interval, joined, hold exactly what one
+ * aggregator's record holds — packets, bytes and distinct sources and
+ * destinations per port — and the port rows come in key order (protocol,
+ * then port) either way, so the result does not depend on --threads. */
+static void shards_join_like_one(void **state)
+{
+    (void)state;
+    struct sink one = {0}, part[2];
+    memset(part, 0, sizeof part);
+    struct agg *a = new_agg(&one), *sh[2];
+    for (unsigned i = 0; i < 2; i++) {
+        struct agg_cfg c = {.interval = 60, .event_window = 3600, .darknet = &darknet, .iot = &iot,
+                            .sink = collect, .sink_ctx = &part[i], .shard = i, .n_shards = 2};
+        assert_non_null(sh[i] = agg_new(&c));
+    }
+    int64_t t = 1474329600;
+    const uint16_t ports[] = {8080, 23, 2323, 443, 23, 65000, 1, 80, 23, 7547};
+    for (int k = 0; k < 200; k++) {
+        char src[32], dst[32];
+        snprintf(src, sizeof src, "10.%d.%d.%d", k % 7, k % 13, k % 31);
+        snprintf(dst, sizeof dst, "198.18.%d.%d", k % 3, k % 5);
+        struct agg *all[3] = {a, sh[0], sh[1]};
+        for (int x = 0; x < 3; x++)
+            frame(all[x], t + k / 10, src, dst, ports[k % 10], TCP_SYN, 1000);
+    }
+    assert_int_equal(agg_flush(a, true), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(agg_flush(sh[i], true), 0);
+    assert_int_equal(part[0].n, 1);
+    assert_int_equal(part[1].n, 1);
+    assert_true(part[0].r[0]->packets > 0 && part[1].r[0]->packets > 0); /* both shards counted */
+    struct interval_rec *parts[2] = {part[0].r[0], part[1].r[0]};
+    assert_int_equal(agg_merge(parts, 2), 0);
+    const struct interval_rec *j = parts[0], *r = one.r[0];
+    assert_int_equal(j->packets, r->packets);
+    assert_int_equal(j->n_rows[ROW_PORT], r->n_rows[ROW_PORT]);
+    for (size_t i = 0; i < j->n_rows[ROW_PORT]; i++) {
+        const struct stat_row *x = &j->rows[ROW_PORT][i], *y = &r->rows[ROW_PORT][i];
+        assert_int_equal(x->key, y->key); /* the same order */
+        if (i) assert_true(j->rows[ROW_PORT][i - 1].key < x->key);
+        assert_int_equal(x->packets, y->packets);
+        assert_int_equal(x->bytes, y->bytes);
+        assert_int_equal(sketch_count(&x->src), sketch_count(&y->src));
+        assert_int_equal(sketch_count(&x->dst), sketch_count(&y->dst));
+    }
+    interval_rec_free(parts[0]);
+    interval_rec_free(one.r[0]);
+    agg_free(a);
+    agg_free(sh[0]);
+    agg_free(sh[1]);
+}
+
 static void store_report_unions_intervals(void **state)
 {
     (void)state;
@@ -386,6 +440,7 @@ int main(void)
         cmocka_unit_test(bounded_sources),
         cmocka_unit_test(top_sources_of_interval),
         cmocka_unit_test(table_grows_mid_interval),
+        cmocka_unit_test(shards_join_like_one),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pfx_set_free(&darknet);

@@ -9,7 +9,7 @@
  * batch stay valid together) and through a pipe written in small pieces.  A
  * damaged file: the same records first, then an error naming the byte.
  * Files of 8 MiB and more are mapped (and checked to be, in /proc/self/maps):
- * read whole and in batches past the 32 MiB the mapping gives back at a time,
+ * read whole and in batches past the 4 MiB the mapping gives back at a time,
  * cut at the end of the mapping, and grown after they were opened, and
  * truncated to half while two readers (one in its own thread) are in it. */
 #include "core/err.h"
