@@ -64,7 +64,7 @@ static int join_ordered(struct interval_rec *dst, struct interval_rec *src, int 
             t->packets += o->packets;
             t->bytes += o->bytes;
             if (!t->label) t->label = o->label;
-            if (rc == 0 && (sketch_merge(&t->src, &o->src) < 0 || sketch_merge(&t->dst, &o->dst) < 0))
+            if (rc == 0 && (sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0))
                 rc = -ENOMEM;
         }
     }
