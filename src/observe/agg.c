@@ -19,7 +19,6 @@
 #include "srctab.h"
 #include "../core/err.h"
 #include "../core/table.h"
-#include "../store/evpack.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -871,11 +870,6 @@ static int flush_events(struct agg *a, struct interval_rec *r, bool final)
     struct src_row *rows = realloc(ent, n * sizeof *rows);
     r->events = rows ? rows : (struct src_row *)ent;
     r->n_events = n;
-    /* in address order, as the store keeps them: here each shard sorts its
-     * own share at once (at the end of a capture, beside the others) instead
-     * of the writer sorting them all after the last packet.  Out of memory,
-     * they stay as they are and the writer sorts them. */
-    (void)ev_sort(r->events, n);
     a->n_touched = 0;
     if (srctab_init(t, sizeof(struct srcent), final ? 16 : n) < 0) return -ENOMEM;
     return 0;

@@ -15,9 +15,8 @@
 #include "../core/err.h"
 #include "evpack.h"
 
-#define EV_MAX_RUNS 8 /* sorted runs merged while packing; more are sorted first */
-
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,46 +132,25 @@ static int put_block(struct ev_writer *w, int64_t from, int64_t to, size_t n)
     return rc == SQLITE_DONE ? 0 : ev_db_err(w, "insert event block");
 }
 
-/* The next row in address order from runs r (cursor at[i], end end[i]); on
- * equal addresses the earlier run's, as a stable sort of them all would. */
-static const struct src_row *next_of_runs(const struct src_row *rows, size_t *at, const size_t *end,
-                                          size_t k)
-{
-    size_t best = k;
-    for (size_t i = 0; i < k; i++)
-        if (at[i] < end[i] && (best == k || ev_ip_after(&rows[at[best]].ip, &rows[at[i]].ip)))
-            best = i;
-    return &rows[at[best]++];
-}
-
 int ev_write_window(struct ev_writer *w, int64_t from, int64_t to, const struct src_row *rows,
                     size_t n)
 {
     if (!n) return 0;
     if (!w->buf && !(w->buf = malloc((size_t)EV_BLOCK_RECORDS * EV_RECORD)))
         return err_set(-ENOMEM, "%s: out of memory", w->path);
-    /* the aggregator's shards hand their rows over sorted, one run each
-     * (flush_events): the runs are merged as they are packed, reading each
-     * in order, rather than the writer sorting them all and then gathering */
-    size_t at[EV_MAX_RUNS], end[EV_MAX_RUNS];
-    size_t k = ev_runs(rows, n, at, EV_MAX_RUNS);
-    uint32_t *order = k <= EV_MAX_RUNS ? NULL : ev_order(rows, n);
-    if (k > EV_MAX_RUNS && !order) return err_set(-ENOMEM, "%s: out of memory", w->path);
-    for (size_t i = 0; i < k && !order; i++)
-        end[i] = i + 1 < k ? at[i + 1] : n;
+    uint32_t *order = ev_order(rows, n);
+    if (!order) return err_set(-ENOMEM, "%s: out of memory", w->path);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += EV_BLOCK_RECORDS) {
-        size_t b = n - i < EV_BLOCK_RECORDS ? n - i : EV_BLOCK_RECORDS;
-        for (size_t j = 0; !order && j < b; j++)
-            ev_pack(w->buf + j * EV_RECORD, k == 1 ? &rows[i + j] : next_of_runs(rows, at, end, k));
-        for (size_t j = 0; order && j < b; j++) { /* a gather: fetch ahead, or it waits on memory */
+        size_t k = n - i < EV_BLOCK_RECORDS ? n - i : EV_BLOCK_RECORDS;
+        for (size_t j = 0; j < k; j++) { /* a gather: fetch ahead, or it waits on memory */
             if (i + j + 16 < n) {
                 __builtin_prefetch(&rows[order[i + j + 16]]);
                 __builtin_prefetch((const char *)&rows[order[i + j + 16]] + 64);
             }
             ev_pack(w->buf + j * EV_RECORD, &rows[order[i + j]]);
         }
-        rc = put_block(w, from, to, b);
+        rc = put_block(w, from, to, k);
     }
     free(order);
     if (rc == 0) rc = put_names(w, rows, n);

@@ -23,12 +23,9 @@
  * radix sort over the address bytes that differ, the few IPv6 by qsort, then
  * merged where ::ffff:0:0/96 falls in IPv6 order) so that a
  * block holds one address range and a reader finds one address by binary
- * search inside the few blocks whose range holds it.  The aggregator sorts
- * each shard's rows in place (ev_sort) when it closes a window, so the
- * writer finds a few sorted runs (ev_runs) and merges them as it packs. */
+ * search inside the few blocks whose range holds it. */
 #include "evpack.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,73 +187,6 @@ out:
     free(v4);
     free(tmp);
     return order;
-}
-
-/* The address's 16 bytes as two big-endian halves: memcmp's order in two
- * compares, not a library call per pair of rows. */
-static inline uint64_t half(const struct ipaddr *a, int i)
-{
-    uint64_t v;
-    memcpy(&v, a->b + 8 * i, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-static inline bool after(const struct ipaddr *a, const struct ipaddr *b)
-{
-    uint64_t a0 = half(a, 0), b0 = half(b, 0);
-    return a0 != b0 ? a0 > b0 : half(a, 1) > half(b, 1);
-}
-
-bool ev_ip_after(const struct ipaddr *a, const struct ipaddr *b)
-{
-    return after(a, b);
-}
-
-bool ev_sorted(const struct src_row *rows, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        if (after(&rows[i - 1].ip, &rows[i].ip)) return false;
-    return true;
-}
-
-int ev_sort(struct src_row *rows, size_t n)
-{
-    if (ev_sorted(rows, n)) return 0;
-    uint32_t *order = ev_order(rows, n);
-    if (!order) return -ENOMEM;
-    /* rows[k] becomes what rows[order[k]] was, cycle by cycle; a place done
-     * points at itself */
-    for (size_t i = 0; i < n; i++) {
-        if (order[i] == i) continue;
-        struct src_row held = rows[i];
-        size_t j = i;
-        for (;;) {
-            size_t from = order[j];
-            order[j] = (uint32_t)j;
-            if (from == i) {
-                rows[j] = held;
-                break;
-            }
-            rows[j] = rows[from];
-            j = from;
-        }
-    }
-    free(order);
-    return 0;
-}
-
-size_t ev_runs(const struct src_row *rows, size_t n, size_t *starts, size_t max)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || after(&rows[i - 1].ip, &rows[i].ip)) {
-            if (k == max) return max + 1;
-            starts[k++] = i;
-        }
-    return k;
 }
 
 long ev_lower_bound(size_t n, const uint8_t ip[16], int (*read)(void *ctx, size_t i, uint8_t *buf),

@@ -7,7 +7,6 @@
 
 #include "record.h"
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,17 +27,6 @@ uint32_t *ev_order(const struct src_row *rows, size_t n);
 /* The first record of a block (n records, address order) whose address is
  * >= ip, by binary search; read(i, buf) fetches record i (from memory or an
  * incremental blob).  n when none; a negative value when read fails. */
-/* a > b in address order (memcmp's order of the 16 bytes). */
-bool ev_ip_after(const struct ipaddr *a, const struct ipaddr *b);
-/* Whether rows are in address order already (ev_write_window then packs
- * them as they are). */
-bool ev_sorted(const struct src_row *rows, size_t n);
-/* Puts rows in ev_order's order, in place (each row moves once); -ENOMEM. */
-int ev_sort(struct src_row *rows, size_t n);
-/* rows as runs in address order, one after another (each aggregator shard
- * sorts its own and the shards' are put together): how many, with the start
- * of each in starts[0..], or max + 1 when there are more than max. */
-size_t ev_runs(const struct src_row *rows, size_t n, size_t *starts, size_t max);
 long ev_lower_bound(size_t n, const uint8_t ip[16], int (*read)(void *ctx, size_t i, uint8_t *buf),
                     void *ctx);
 
