@@ -71,5 +71,10 @@ int sketch_merge_blob(struct sketch *s, const void *buf, size_t len);
 /* dst (uninitialised) becomes an independent copy of src that encodes to the same bytes. */
 int sketch_copy(struct sketch *dst, const struct sketch *src);
 void sketch_free(struct sketch *s);
+/* The same union as sketch_merge, faster between two HyperLogLogs (the
+ * writer's rollups); added apart from the packet path's functions above. */
+int sketch_union(struct sketch *dst, const struct sketch *src);
+/* sketch_encode_into's bytes, faster for a HyperLogLog (the writer's blobs). */
+size_t sketch_encode_fast(const struct sketch *s, uint8_t *out);
 
 #endif

@@ -65,7 +65,7 @@ static int join_ordered(struct interval_rec *dst, struct interval_rec *src, int 
             t->packets += o->packets;
             t->bytes += o->bytes;
             if (!t->label) t->label = o->label;
-            if (rc == 0 && (sketch_merge(&t->src, &o->src) < 0 || sketch_merge(&t->dst, &o->dst) < 0))
+            if (rc == 0 && (sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0))
                 rc = -ENOMEM;
         }
     }
@@ -112,7 +112,7 @@ static int join_rows(struct interval_rec *dst, struct interval_rec *src, int kin
         t->packets += o->packets;
         t->bytes += o->bytes;
         if (!t->label) t->label = o->label;
-        if (sketch_merge(&t->src, &o->src) < 0 || sketch_merge(&t->dst, &o->dst) < 0) rc = -ENOMEM;
+        if (sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0) rc = -ENOMEM;
     }
     dst->n_rows[kind] = n;
     table_free(&idx);
@@ -143,7 +143,7 @@ static int join(struct interval_rec *d, struct interval_rec *s)
     d->outside += s->outside;
     for (int c = 0; c < CLS_COUNT; c++)
         d->cls[c] += s->cls[c];
-    if (sketch_merge(&d->sources, &s->sources) < 0) return -ENOMEM;
+    if (sketch_union(&d->sources, &s->sources) < 0) return -ENOMEM;
     for (int k = 0; k < ROW_KINDS; k++)
         if (join_rows(d, s, k) < 0) return -ENOMEM;
     if (append((void **)&d->srcs, &d->n_srcs, (void **)&s->srcs, &s->n_srcs, sizeof *d->srcs) < 0 ||

@@ -16,6 +16,7 @@
 #include "evpack.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,12 +86,24 @@ static int asn_add(struct ev_writer *w, uint32_t asn)
     return 1;
 }
 
+static bool asn_has(const struct ev_writer *w, uint32_t asn)
+{
+    if (!w->cap) return false;
+    size_t j = hash_mix64(asn) & (w->cap - 1);
+    while (w->asns[j] && w->asns[j] != asn)
+        j = (j + 1) & (w->cap - 1);
+    return w->asns[j] != 0;
+}
+
 static int put_names(struct ev_writer *w, const struct src_row *rows, size_t n)
 {
     uint32_t last = 0; /* neighbours often share an AS: skip the probe */
     for (size_t i = 0; i < n; i++) {
         const struct src_row *r = &rows[i];
-        if (!r->asn || r->asn == last || !r->as_name || !r->as_name[0]) continue;
+        /* an AS already stored is known without reading its name (a miss
+         * into the geo data for nearly every source) */
+        if (!r->asn || r->asn == last || !r->as_name || asn_has(w, r->asn)) continue;
+        if (!r->as_name[0]) continue;
         last = r->asn;
         int fresh = asn_add(w, r->asn);
         if (fresh < 0) return err_set(-ENOMEM, "%s: out of memory", w->path);

@@ -79,7 +79,8 @@ struct rollup {
     sqlite3_stmt *q[Q_COUNT];
     int64_t hour, day; /* the buckets in memory, NONE when none */
     struct stats_acc h, d;
-    uint32_t hours; /* bit per hour of the day folded into d */
+    uint32_t hours;    /* bit per hour of the day folded into d */
+    uint8_t rank[256]; /* per protocol number, its name's place in strcmp order (write_ports) */
 };
 
 static int db_err(sqlite3 *db, const char *path)
@@ -122,6 +123,9 @@ struct rollup *rollup_new(sqlite3 *db, const char *path)
     stats_acc_init(&ru->h);
     stats_acc_init(&ru->d);
     ru->hour = ru->day = NONE;
+    for (int x = 0; x < 256; x++) /* how many names sort before x's: equal names, equal ranks */
+        for (int y = 0; y < 256; y++)
+            ru->rank[x] += strcmp(proto_name((uint8_t)y), proto_name((uint8_t)x)) < 0;
     char ports[64 + PORT_BATCH * 20] = "INSERT OR REPLACE INTO port_rollups VALUES";
     for (int i = 0; i < PORT_BATCH; i++)
         strcat(ports, i ? ",(?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?)");
@@ -163,32 +167,44 @@ static int run(struct rollup *ru, int q, int64_t res, int64_t bucket)
     return rc == SQLITE_DONE ? 0 : db_err(ru->db, ru->path);
 }
 
-static int by_port_key(const void *pa, const void *pb)
+/* A port row's place in the table's key order (proto as text, port,
+ * backscatter) as one integer: the protocol names' order comes from a table
+ * built once, so the sort compares integers instead of calling proto_name()
+ * and strcmp() a few million times an hour (125k ports). */
+struct port_ref {
+    uint64_t order;
+    const struct stats_entry *e;
+};
+
+static int by_port_ref(const void *pa, const void *pb)
 {
-    const struct stats_entry *a = *(const struct stats_entry *const *)pa,
-                             *b = *(const struct stats_entry *const *)pb;
-    int c = a->proto == b->proto ? 0 : strcmp(proto_name(a->proto), proto_name(b->proto));
-    if (c) return c;
-    if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    return (int)a->kind - (int)b->kind;
+    const struct port_ref *a = pa, *b = pb;
+    if (a->order != b->order) return a->order < b->order ? -1 : 1;
+    return a->e < b->e ? -1 : a->e > b->e; /* as a stable sort of the entries would */
 }
 
 /* One port_rollups row per port, in key order (the table is clustered on
  * its key, so this appends within each port's run). */
 static int write_ports(struct rollup *ru, int64_t res, int64_t bucket, const struct stats_acc *a)
 {
-    const struct stats_entry **v = malloc((a->n + 1) * sizeof *v);
+    struct port_ref *v = malloc((a->n + 1) * sizeof *v);
     if (!v) return err_set(-ENOMEM, "rollup: out of memory");
     size_t n = 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->e[i].kind == ROW_PORT || a->e[i].kind == ROW_BACKSCATTER_PORT) v[n++] = &a->e[i];
-    qsort(v, n, sizeof *v, by_port_key);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct stats_entry *e = &a->e[i];
+        if (e->kind == ROW_PORT || e->kind == ROW_BACKSCATTER_PORT)
+            v[n++] = (struct port_ref){.order = (uint64_t)ru->rank[e->proto] << 33 |
+                                                (uint64_t)e->key << 1 |
+                                                (e->kind == ROW_BACKSCATTER_PORT),
+                                       .e = e};
+    }
+    qsort(v, n, sizeof *v, by_port_ref);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) { /* PORT_BATCH rows a statement while they last */
         size_t k = n - i >= PORT_BATCH ? PORT_BATCH : 1;
         sqlite3_stmt *st = ru->q[k > 1 ? Q_PORTS : Q_PORT];
         for (size_t j = 0; j < k; j++, i++) {
-            const struct stats_entry *e = v[i];
+            const struct stats_entry *e = v[i].e;
             int c = (int)j * 8;
             sqlite3_bind_int64(st, c + 1, res);
             sqlite3_bind_int64(st, c + 2, bucket);
@@ -283,10 +299,9 @@ int rollup_unmark(struct rollup *ru, const struct interval_rec *r)
     return rc;
 }
 
-int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id)
+struct stats_acc *rollup_hour(struct rollup *ru, const struct interval_rec *r, int64_t id)
 {
     int64_t hour = r->start - r->start % HOUR, day = r->start - r->start % DAY;
-    int rc = 0;
     if (ru->day != day) {
         stats_acc_free(&ru->d);
         ru->hours = 0;
@@ -295,15 +310,34 @@ int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t 
     if (ru->hour != hour) { /* a seam: what the hour already holds, once */
         stats_acc_free(&ru->h);
         ru->hour = hour;
-        rc = rollup_load_window(ru->db, hour, hour + HOUR, id, &ru->h);
+        if (rollup_load_window(ru->db, hour, hour + HOUR, id, &ru->h) < 0) {
+            rollup_invalidate(ru);
+            return NULL;
+        }
     }
-    if (rc == 0) rc = stats_acc_add_rec(&ru->h, r);
-    if (rc == 0) rc = run(ru, Q_UNMARK, HOUR, hour);
+    return &ru->h;
+}
+
+int rollup_folded(struct rollup *ru, const struct interval_rec *r)
+{
+    int64_t hour = r->start - r->start % HOUR, day = r->start - r->start % DAY;
+    int rc = run(ru, Q_UNMARK, HOUR, hour);
     if (rc == 0) rc = run(ru, Q_UNMARK, DAY, day);
     if (rc == 0 && r->end >= hour + HOUR) rc = close_hour(ru);
     if (rc == 0 && r->end >= day + DAY) rc = close_day(ru);
     if (rc < 0) rollup_invalidate(ru);
     return rc;
+}
+
+int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id)
+{
+    struct stats_acc *h = rollup_hour(ru, r, id);
+    int rc = h ? stats_acc_add_rec(h, r) : -EIO;
+    if (rc < 0) {
+        rollup_invalidate(ru);
+        return rc;
+    }
+    return rollup_folded(ru, r);
 }
 
 /* ---- migration from per-key rows ---- */

@@ -17,6 +17,13 @@ struct rollup *rollup_new(sqlite3 *db, const char *path);
  * folds it into its hour and day, writes the rollups it closes (and marks
  * them current) or drops the marks of the buckets it reopens. */
 int rollup_after_write(struct rollup *ru, const struct interval_rec *r, int64_t id);
+/* The same in two steps, for a writer that folds r in while it encodes r's
+ * stats blob (stats_encode_rec_fold): rollup_hour() returns the hour r goes
+ * into (loaded at a seam; NULL on failure), rollup_folded() then writes or
+ * unmarks as rollup_after_write() does, in the same or a later transaction.
+ * A failure of either, or of the fold between them, needs rollup_invalidate(). */
+struct stats_acc *rollup_hour(struct rollup *ru, const struct interval_rec *r, int64_t id);
+int rollup_folded(struct rollup *ru, const struct interval_rec *r);
 /* Only the marks r's hour and day lose, for a caller that folds r in with
  * rollup_after_write() in a later transaction. */
 int rollup_unmark(struct rollup *ru, const struct interval_rec *r);

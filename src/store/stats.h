@@ -28,6 +28,7 @@
 
 struct stats_entry {
     uint8_t kind, proto;
+    uint8_t nlabel; /* strlen(label): labels are cut at 255 bytes (stats.c) */
     uint32_t key;
     uint64_t packets, bytes;
     char *label; /* owned copy; NULL when none */
@@ -72,6 +73,10 @@ int stats_iter_next(struct stats_iter *it, struct stats_view *v);
 
 /* An interval's rows as a blob (its sources stay in interval_sketches). */
 int stats_encode_rec(const struct interval_rec *r, uint8_t **buf, size_t *len);
+/* The same, folding r into a as stats_acc_add_rec() does, in one pass over
+ * its rows; a NULL a folds nothing.  On failure a is partly folded. */
+int stats_encode_rec_fold(const struct interval_rec *r, uint8_t **buf, size_t *len,
+                          struct stats_acc *a);
 /* A rollup: every entry and the source union. */
 int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len);
 

@@ -181,12 +181,16 @@ static int step(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* The interval's per-key stats as one blob (stats.h): one insert instead of
- * one per port, fingerprint, country and ASN, each with its index updates. */
+ * one per port, fingerprint, country and ASN, each with its index updates.
+ * The rows are folded into their hour's rollup (rollup.c) in the same pass. */
 static int write_rows(struct store *s, const struct interval_rec *r, int64_t id)
 {
     uint8_t *blob;
     size_t len;
-    if (stats_encode_rec(r, &blob, &len) < 0) return -ENOMEM;
+    struct stats_acc *hour = rollup_hour(s->rollup, r, id);
+    if (!hour) return -EIO;
+    int rc = stats_encode_rec_fold(r, &blob, &len, hour);
+    if (rc < 0) return rc;
     sqlite3_bind_int64(s->ins_stats, 1, id);
     sqlite3_bind_blob64(s->ins_stats, 2, blob, len, free);
     return step(s, s->ins_stats, "insert interval stats");
@@ -483,16 +487,17 @@ static int write_one(struct store *s, struct interval_rec *r, bool split, int64_
     if (rc == 0) rc = write_top(s, r, id);
     if (rc == 0) rc = ev_write_window(&s->events, r->events_from, r->end, r->events, r->n_events);
     if (rc == 0) rc = write_events(s, r, id);
-    if (rc == 0) rc = split ? rollup_unmark(s->rollup, r) : rollup_after_write(s->rollup, r, id);
+    if (rc == 0) rc = split ? rollup_unmark(s->rollup, r) : rollup_folded(s->rollup, r);
     *id_out = id;
     return rc;
 }
 
 /* A batch of one interval that ends an event window (the window's packed
  * events: tens of MiB) commits before its rollups, which go in a second
- * transaction: the checkpoint of the big commit then runs beside the rollup's
- * work instead of after it (most of the time to exit at the end of a
- * capture).  The interval's buckets lose their marks in the first, so after
+ * transaction (the interval is folded into its hour in memory in the first,
+ * as its stats blob is encoded): the checkpoint of the big commit then runs
+ * beside the rollup's work instead of after it (most of the time to exit at
+ * the end of a capture).  The interval's buckets lose their marks in the first, so after
  * a kill -9 between the two they are unmarked and read from their intervals
  * (rollup.c); a failure of the second leaves the interval stored, its buckets
  * unmarked, and is returned.  Only a batch of one: a later interval of the
@@ -510,7 +515,7 @@ int store_write_intervals(struct store *s, struct interval_rec **r, size_t n)
     for (int t = 0; t < 1 + split && rc == 0; t++) {
         if (t && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             rc = db_err(s, "begin"); /* and memory lacks the interval: invalidated below */
-        if (t && rc == 0) rc = rollup_after_write(s->rollup, r[0], id);
+        if (t && rc == 0) rc = rollup_folded(s->rollup, r[0]);
         if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = db_err(s, "commit");
     }
