@@ -14,11 +14,11 @@
  * only for a new source, a growing sketch, or a key never seen before.
  * agg_frames() decodes a batch of frames and prefetches what each packet
  * will read, step by step, before counting them: at a million sources the
- * table is far larger than the caches. */
-#include "agg.h"
-#include "srctab.h"
+ * table is far larger than the caches.  This file is the packet path and
+ * the clock; closing an interval is agg_close.c, their shared state
+ * agg_int.h. */
+#include "agg_int.h"
 #include "../core/err.h"
-#include "../core/table.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,119 +27,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#define NKEYS (2 * 2 * 65536) /* kind (dst/backscatter) x proto (tcp/udp) x port */
-#define HASH_SEED_SRC 0x6d616d6f72690001ULL
-#define HASH_SEED_DST 0x6d616d6f72690002ULL
-
-/* A source's entry.  A packet from an IPv4 source does not read it: its
- * index slot (srctab.h) holds the address and the index of its row in the
- * open interval, and the row its counts (an IPv6 source's key is compared
- * here, and a full port list or a live sample reads it too).  The entry has a row in the open
- * interval when the slot's index names a row of the interval and that row
- * names the entry back by number (row_of): no stamp to reset.  Its
- * country, location and AS are two indexes of decoded records (geo_ref:
- * the geo handle's, or this aggregator's geo cache's), resolved where rows
- * are built (entry_row, build_sources): 8 bytes instead of 24, so 80-byte
- * entries, a sixth less memory and fewer lines for every pass over a
- * million of them.
- * The window's counts are not kept per packet but folded in from the
- * interval's row when it closes (fold_window), as its ports are when the
- * interval's own list of them is full (ports_overflow). */
-struct srcent {
-    struct ipaddr ip; /* the key: the first member */
-    int64_t first_us, last_us;
-    uint64_t packets, bytes;
-    uint16_t ports[8];
-    uint8_t nports, more_ports, fpmask, clsmask;
-    struct geo_ref geo; /* {0, 0} without geo */
-};
-_Static_assert(offsetof(struct srcent, ip) == 0, "the table's key is the entry's start");
-_Static_assert(sizeof(struct srcent) % 16 == 0, "keys on 16-byte boundaries");
-_Static_assert(sizeof(struct srcent) == 80, "a sixth smaller than a src_row");
-
-/* A source's counts in the open interval, in a dense array apart from the
- * window's table: the table's entries stay small (it is the memory of a
- * million sources) and closing an interval walks only this array. */
-struct ivrow {
-    uint32_t slot; /* of the source's entry in the table */
-    uint8_t nports, more, fpmask, clsmask;
-    uint8_t counted[2]; /* bit i: the port key (TCP, UDP) of ports[i] holds this source */
-    uint8_t spilled;    /* its full list of ports went to the window early */
-    uint16_t ports[8];
-    uint64_t packets, bytes;
-    int64_t first, last;
-};
-
-_Static_assert(sizeof(struct ivrow) == 64, "an interval row is one cache line");
-
-struct keystat {
-    uint64_t packets, bytes;
-    struct sketch src, dst;
-    uint32_t stamp;              /* serial of the interval it counts in */
-    uint32_t last_src, last_dst; /* entries its sketches held the last interval it was used
-                                    (SKETCH_EXACT_MAX: a HyperLogLog) */
-};
-
-/* A (packets, sources) row of a country or an AS, kept from interval to
- * interval like the port counters: its sketch starts each interval sized
- * for what it held in the last (an AS sees much the same sources each
- * minute), so thousands of rows do not grow from 8 every interval. */
-struct keyrow {
-    uint32_t key;
-    uint32_t stamp;  /* serial of the interval it counts in */
-    uint32_t last_n; /* entries its sketch held the last time (SKETCH_EXACT_MAX: a HyperLogLog) */
-    const char *label;
-    uint64_t packets, bytes;
-    struct sketch src;
-};
-
-struct held_frame { /* a frame far ahead, copied until the clock decides */
-    uint8_t *data;
-    size_t cap, caplen;
-    uint32_t len;
-    int dlt;
-    int64_t ts;
-};
-
-struct agg {
-    struct agg_cfg cfg;
-    struct geo_cache *geo; /* this aggregator's (thread's) cache of cfg.geo */
-    struct agg_totals tot;
-    bool open, floor_set;
-    uint32_t serial;    /* of the open interval, from 1 */
-    int64_t start, end; /* seconds */
-    int64_t end_us;     /* end, in µs: what every frame is compared with */
-    size_t budget;      /* interval_budget() */
-    uint64_t idx_seed;  /* the source table's index hash (srctab.h): random per run */
-    int64_t floor_us;   /* start of the newest interval opened: older is late */
-    int64_t min_us;     /* agg_set_floor(): older is late too (0: none) */
-    int64_t first_us, last_us;
-    struct agg_clock clock;
-    struct held_frame held[AGG_CONFIRM];
-    uint64_t packets, bytes, malformed, non_ip, outside, iot_packets, late, bad_time;
-    uint64_t cls[CLS_COUNT];
-    uint64_t fp_packets[FP_COUNT], fp_bytes[FP_COUNT];
-    struct srctab srcs;                        /* struct srcent per source of the event window */
-    struct ivrow *iv;                          /* the sources the interval counted */
-    size_t n_touched, cap_touched;
-    struct sketch over_src, over_fp[FP_COUNT]; /* sources past max_sources */
-    struct live_sample live[AGG_LIVE_MAX];     /* ring of samples for the live view */
-    size_t live_n, live_head;
-    int64_t live_from, live_to; /* [from, to) µs: the second of packet time being sampled */
-    int live_in_second;
-    int64_t events_from;   /* start of the event window */
-    struct keystat **keys; /* NKEYS lazily allocated, kept across intervals */
-    struct table cc_rows, asn_rows; /* struct keyrow per country / AS, kept across intervals */
-    uint64_t *usedmap;     /* bit per key counted in this interval */
-    uint32_t *used;        /* their indexes in key order, when the interval closes */
-    size_t n_used;
-};
-
-static inline uint32_t key_index(int kind, uint8_t proto, uint16_t port)
-{
-    return (uint32_t)kind << 17 | (uint32_t)(proto == IPPROTO_UDP) << 16 | port;
-}
 
 struct agg *agg_new(const struct agg_cfg *cfg)
 {
@@ -199,45 +86,9 @@ static struct keystat *key_get(struct agg *a, uint32_t idx)
     return k;
 }
 
-static void geo_fill_info(const struct geo_info *g, struct src_row *o)
-{
-    memcpy(o->cc, g->cc, 3);
-    o->asn = g->asn;
-    o->as_name = g->as_name;
-    o->has_loc = g->has_loc;
-    o->lat = (float)g->lat;
-    o->lon = (float)g->lon;
-}
 
-/* A row's geo fields from the source's ref. */
-static void geo_fill(const struct agg *a, struct geo_ref ref, struct src_row *o)
-{
-    struct geo_info gi;
-    geo_ref_info(a->geo, ref, &gi);
-    geo_fill_info(&gi, o);
-}
 
-/* The entry as the window's row (its counts as folded so far). */
-static struct src_row entry_row(const struct agg *a, const struct srcent *s)
-{
-    struct src_row o = {.ip = s->ip,
-                        .first_us = s->first_us,
-                        .last_us = s->last_us,
-                        .packets = s->packets,
-                        .bytes = s->bytes,
-                        .nports = s->nports,
-                        .more_ports = s->more_ports,
-                        .fpmask = s->fpmask,
-                        .clsmask = s->clsmask};
-    memcpy(o.ports, s->ports, sizeof o.ports);
-    geo_fill(a, s->geo, &o);
-    return o;
-}
 
-static struct srcent *entry_at(const struct agg *a, size_t slot)
-{
-    return srctab_at(&a->srcs, slot);
-}
 
 /* The source's row in the open interval, or NULL. */
 static struct ivrow *row_of(const struct agg *a, const struct srcslot *s)
@@ -293,18 +144,6 @@ static struct srcslot *src_get(struct agg *a, const struct ipaddr *ip, uint64_t 
     return s;
 }
 
-/* Its index in ports, or 8 when the list was already full without it. */
-static unsigned ports_add(uint16_t *ports, uint8_t *n, uint8_t *more, uint16_t port)
-{
-    for (uint8_t i = 0; i < *n; i++)
-        if (ports[i] == port) return i;
-    if (*n < 8) {
-        ports[*n] = port;
-        return (*n)++;
-    }
-    *more = 1;
-    return 8;
-}
 
 /* A port the interval's full list has no room for still goes to the window's
  * list, after the interval's (in packet order, as if the window's list took
@@ -319,20 +158,6 @@ static void ports_overflow(struct srcent *s, struct ivrow *v, uint16_t port)
     ports_add(s->ports, &s->nports, &s->more_ports, port);
 }
 
-/* The closing interval's counts of a source into its window's: sums, the
- * earliest and latest, the masks, and its ports after the window's (a port
- * already there, or spilled, changes nothing). */
-static void fold_window(struct srcent *s, const struct ivrow *v)
-{
-    s->packets += v->packets;
-    s->bytes += v->bytes;
-    if (v->first < s->first_us) s->first_us = v->first;
-    if (v->last > s->last_us) s->last_us = v->last;
-    s->clsmask |= v->clsmask;
-    s->fpmask |= v->fpmask;
-    for (uint8_t j = 0; j < v->nports; j++)
-        ports_add(s->ports, &s->nports, &s->more_ports, v->ports[j]);
-}
 
 static bool l4_proto(const struct pkt *p)
 {
@@ -486,10 +311,6 @@ static int account(struct agg *a, const struct pkt *p, uint64_t hsrc, uint64_t h
     return account_keys(a, p, c, hsrc, hdst, ts, len, counted);
 }
 
-static int64_t max64(int64_t x, int64_t y)
-{
-    return x > y ? x : y;
-}
 
 /* The held frames are taken: the clock moves to the newest of them, but a
  * held frame far ahead of the frame after it (next, for the last) is a lone
@@ -569,7 +390,7 @@ void agg_clock_settle(struct agg_clock *c, int64_t now_us, bool final, struct ag
     c->n_held = 0;
 }
 
-static void open_interval(struct agg *a, int64_t ts_us)
+void agg_open_interval(struct agg *a, int64_t ts_us)
 {
     int64_t iv = a->cfg.interval, sec = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
     a->start = sec >= 0 ? sec / iv * iv : (sec - iv + 1) / iv * iv;
@@ -651,7 +472,7 @@ static int take(struct agg *a, int64_t ts, const struct decoded *d, uint32_t len
         return 0;
     }
     if (a->open && ts >= a->end_us && (rc = agg_flush(a, false)) < 0) return rc;
-    if (!a->open) open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
+    if (!a->open) agg_open_interval(a, a->floor_set ? max64(ts, a->floor_us) : ts);
     if (a->first_us < 0 || ts < a->first_us) a->first_us = ts;
     if (ts > a->last_us) a->last_us = ts;
     if (d->foreign) {
@@ -830,364 +651,6 @@ int agg_settle(struct agg *a, int64_t now_us)
     return apply(a, &st);
 }
 
-static int keyrow_add(struct agg *a, struct table *t, uint32_t key, const char *label,
-                      const struct ivrow *s, uint64_t hash)
-{
-    struct keyrow *r = table_get(t, &key, hash_mix64(key + 1), NULL);
-    if (!r) return -ENOMEM;
-    if (r->stamp != a->serial) { /* first in this interval (its sketch moved out, or failed) */
-        r->stamp = a->serial;
-        r->packets = r->bytes = 0;
-        r->label = label;
-        sketch_free(&r->src);
-        if (sketch_reserve(&r->src, r->last_n) < 0) return -ENOMEM;
-    }
-    r->packets += s->packets;
-    r->bytes += s->bytes;
-    return sketch_add(&r->src, hash);
-}
-
-static int by_key(const void *x, const void *y)
-{
-    const struct stat_row *a = x, *b = y;
-    return a->key < b->key ? -1 : a->key > b->key;
-}
-
-/* The interval's rows of the table, in key order (merge.c joins shards'
- * rows in one pass then). */
-static int rows_from_table(struct agg *a, struct table *t, struct interval_rec *r, int kind)
-{
-    size_t n = 0; /* this interval's: the table holds every key of the run */
-    struct keyrow *k;
-    for (size_t i = 0; (k = table_next(t, &i));)
-        n += k->stamp == a->serial;
-    r->rows[kind] = calloc(n ? n : 1, sizeof(struct stat_row));
-    if (!r->rows[kind]) return -ENOMEM;
-    for (size_t i = 0; (k = table_next(t, &i));) {
-        if (k->stamp != a->serial) continue;
-        struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
-        o->key = k->key;
-        o->label = k->label;
-        o->packets = k->packets;
-        o->bytes = k->bytes;
-        o->src = k->src; /* ownership moves */
-        k->last_n = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
-        sketch_init(&k->src);
-        k->stamp = 0; /* counted out */
-    }
-    qsort(r->rows[kind], r->n_rows[kind], sizeof *r->rows[kind], by_key);
-    return 0;
-}
-
-/* The window's rows go to the record in the table's own storage (grown
- * when its reservation has no room: a row is larger than an entry): each
- * entry becomes its src_row from the last one back, so that a row only
- * overwrites entries already made rows; and the table starts over, sized
- * for as many.  Every interval of the window has been folded
- * into its entries (build_sources ran before). */
-static int flush_events(struct agg *a, struct interval_rec *r, bool final)
-{
-    struct srctab *t = &a->srcs;
-    if (!t->n) return 0;
-    size_t n, room = t->ecap * t->esize;
-    uint8_t *ent = srctab_take(t, &n);
-    if (n * sizeof(struct src_row) > room) { /* rows are larger than entries */
-        uint8_t *p = realloc(ent, n * sizeof(struct src_row));
-        if (!p) {
-            free(ent);
-            return err_set(-ENOMEM, "observe: out of memory");
-        }
-        ent = p;
-    }
-    /* in first-seen order, from the last: a row overlaps its own entry and
-     * the next ones, already rows */
-    for (size_t i = n; i-- > 0;) {
-        if (i >= 8) geo_ref_prefetch(a->geo, ((const struct srcent *)ent)[i - 8].geo);
-        struct src_row o = entry_row(a, (const struct srcent *)(ent + i * sizeof(struct srcent)));
-        memcpy(ent + i * sizeof(struct src_row), &o, sizeof o);
-    }
-    struct src_row *rows = realloc(ent, n * sizeof *rows);
-    r->events = rows ? rows : (struct src_row *)ent;
-    r->n_events = n;
-    a->n_touched = 0;
-    if (srctab_init(t, sizeof(struct srcent), final ? 16 : n, a->idx_seed) < 0) return -ENOMEM;
-    return 0;
-}
-
-/* Busiest first; among equals, the lower address, so that the choice does
- * not depend on table order (one aggregator or several agree). */
-static bool busier(const struct agg *a, const struct ivrow *x, const struct ivrow *y)
-{
-    if (x->packets != y->packets) return x->packets > y->packets;
-    return memcmp(&entry_at(a, x->slot)->ip, &entry_at(a, y->slot)->ip,
-                  sizeof(struct ipaddr)) < 0;
-}
-
-static int by_rank(const void *x, const void *y)
-{
-    const struct src_row *a = x, *b = y;
-    if (a->packets != b->packets) return a->packets < b->packets ? 1 : -1;
-    return memcmp(&a->ip, &b->ip, sizeof a->ip);
-}
-
-/* The RECORD_TOP_SOURCES busiest sources of the interval, by a min-heap
- * (the least busy on top) over its rows. */
-static void heap_down(const struct agg *a, const struct ivrow **h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && busier(a, h[m], h[l])) m = l;
-        if (l + 1 < n && busier(a, h[m], h[l + 1])) m = l + 1;
-        if (m == i) return;
-        const struct ivrow *t = h[i];
-        h[i] = h[m];
-        h[m] = t;
-        i = m;
-    }
-}
-
-/* The interval's view of a source: its own counts, the window's identity. */
-static struct src_row interval_row(const struct agg *a, const struct ivrow *v)
-{
-    struct src_row o = entry_row(a, entry_at(a, v->slot));
-    o.first_us = v->first;
-    o.last_us = v->last;
-    o.packets = v->packets;
-    o.bytes = v->bytes;
-    memcpy(o.ports, v->ports, sizeof o.ports);
-    o.nports = v->nports;
-    o.more_ports = v->more;
-    o.fpmask = v->fpmask;
-    o.clsmask = v->clsmask;
-    return o;
-}
-
-static int top_sources(struct agg *a, struct interval_rec *r)
-{
-    const struct ivrow *heap[RECORD_TOP_SOURCES];
-    size_t k = 0;
-    for (size_t i = 0; i < a->n_touched; i++) {
-        const struct ivrow *v = &a->iv[i];
-        if (k < RECORD_TOP_SOURCES) {
-            heap[k++] = v;
-            if (k == RECORD_TOP_SOURCES)
-                for (size_t j = k / 2; j-- > 0;)
-                    heap_down(a, heap, k, j);
-        } else if (v->packets >= heap[0]->packets && busier(a, v, heap[0])) {
-            heap[0] = v;
-            heap_down(a, heap, k, 0);
-        }
-    }
-    if (!(r->srcs = malloc((k ? k : 1) * sizeof *r->srcs)))
-        return err_set(-ENOMEM, "observe: out of memory");
-    for (size_t i = 0; i < k; i++)
-        r->srcs[i] = interval_row(a, heap[i]);
-    r->n_srcs = k;
-    qsort(r->srcs, k, sizeof *r->srcs, by_rank);
-    return 0;
-}
-
-static int build_sources(struct agg *a, struct interval_rec *r)
-{
-    struct table *cc = &a->cc_rows, *asn = &a->asn_rows;
-    struct keyrow fps[FP_COUNT];
-    memset(fps, 0, sizeof fps);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < a->n_touched; i++) {
-        if (i + 32 < a->n_touched) { /* the lines of the entry read below */
-            const uint8_t *e = (const uint8_t *)entry_at(a, a->iv[i + 32].slot);
-            __builtin_prefetch(e, 1);
-            __builtin_prefetch(e + sizeof(struct srcent) - 1, 1);
-        }
-        if (i + 8 < a->n_touched) /* its country and AS (the entry has arrived) */
-            geo_ref_prefetch_keys(a->geo, entry_at(a, a->iv[i + 8].slot)->geo);
-        const struct ivrow *v = &a->iv[i];
-        struct srcent *s = entry_at(a, v->slot);
-        uint64_t h = ip_hash(&s->ip, HASH_SEED_SRC); /* as the packets' (cheaper than a miss) */
-        fold_window(s, v);
-        rc = sketch_add(&r->sources, h);
-        for (int f = 0; f < FP_COUNT && rc == 0; f++)
-            if (v->fpmask & (1u << f)) rc = sketch_add(&fps[f].src, h);
-        if (rc == 0 && a->geo) {
-            char c2[2];
-            uint32_t as;
-            const char *as_name;
-            geo_ref_keys(a->geo, s->geo, c2, &as, &as_name);
-            if (c2[0]) rc = keyrow_add(a, cc, (uint32_t)(c2[0] << 8 | c2[1]), NULL, v, h);
-            if (rc == 0 && as) rc = keyrow_add(a, asn, as, as_name, v, h);
-        }
-    }
-    if (rc == 0) rc = sketch_merge(&r->sources, &a->over_src);
-    for (int f = 0; f < FP_COUNT && rc == 0; f++)
-        rc = sketch_merge(&fps[f].src, &a->over_fp[f]);
-    sketch_free(&a->over_src);
-    for (int f = 0; f < FP_COUNT; f++)
-        sketch_free(&a->over_fp[f]);
-    if (rc == 0) rc = top_sources(a, r);
-    if (rc == 0) rc = rows_from_table(a, cc, r, ROW_COUNTRY);
-    if (rc == 0) rc = rows_from_table(a, asn, r, ROW_ASN);
-    if (rc == 0 && !(r->rows[ROW_FINGERPRINT] = calloc(FP_COUNT, sizeof(struct stat_row))))
-        rc = -ENOMEM;
-    for (int f = 0; f < FP_COUNT; f++) {
-        if (rc == 0 && a->fp_packets[f]) {
-            struct stat_row *o = &r->rows[ROW_FINGERPRINT][r->n_rows[ROW_FINGERPRINT]++];
-            o->key = (uint32_t)f;
-            o->packets = a->fp_packets[f];
-            o->bytes = a->fp_bytes[f];
-            o->src = fps[f].src;
-        } else {
-            sketch_free(&fps[f].src);
-        }
-    }
-    /* rows not handed over keep their sketches until their next use (keyrow_add) */
-    return rc < 0 ? err_set(-ENOMEM, "observe: out of memory") : 0;
-}
-
-/* The interval's port rows in key order (protocol, then port), as every
- * shard makes them: merge.c then joins shards' rows in one pass, and the
- * surge baselines and the store's rollups are walked in order. */
-static int build_ports(struct agg *a, struct interval_rec *r)
-{
-    for (int kind = 0; kind < 2; kind++) {
-        r->rows[kind] = calloc(a->n_used ? a->n_used : 1, sizeof(struct stat_row));
-        if (!r->rows[kind]) return err_set(-ENOMEM, "observe: out of memory");
-    }
-    size_t n = 0;
-    for (size_t w = 0; w < NKEYS / 64 && n < a->n_used; w++) {
-        for (uint64_t x = a->usedmap[w]; x; x &= x - 1)
-            a->used[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-        a->usedmap[w] = 0;
-    }
-    for (size_t i = 0; i < a->n_used; i++) {
-        uint32_t idx = a->used[i];
-        if (i + 8 < a->n_used) __builtin_prefetch(a->keys[a->used[i + 8]]);
-        struct keystat *k = a->keys[idx];
-        int kind = (int)(idx >> 17);
-        struct stat_row *o = &r->rows[kind][r->n_rows[kind]++];
-        o->proto = (idx >> 16 & 1) ? IPPROTO_UDP : IPPROTO_TCP;
-        o->key = idx & 0xffff;
-        o->packets = k->packets;
-        o->bytes = k->bytes;
-        o->src = k->src; /* ownership moves: the key starts the next interval empty */
-        o->dst = k->dst;
-        k->last_src = k->src.reg ? SKETCH_EXACT_MAX : k->src.n;
-        k->last_dst = k->dst.reg ? SKETCH_EXACT_MAX : k->dst.n;
-        sketch_init(&k->src);
-        sketch_init(&k->dst);
-    }
-    a->n_used = 0;
-    return 0;
-}
-int agg_surge(struct surge *sg, struct interval_rec *r)
-{
-    int64_t idx = surge_next_interval(sg);
-    for (size_t i = 0; i < r->n_rows[ROW_PORT]; i++) {
-        struct stat_row *row = &r->rows[ROW_PORT][i];
-        struct alert_row al;
-        if (!surge_observe(sg, row->proto, (uint16_t)row->key, idx, sketch_count(&row->src), &al))
-            continue;
-        al.at = r->start;
-        struct alert_row *n = realloc(r->alerts, (r->n_alerts + 1) * sizeof *n);
-        if (!n) return err_set(-ENOMEM, "observe: out of memory");
-        r->alerts = n;
-        r->alerts[r->n_alerts++] = al;
-    }
-    return 0;
-}
-
-/* Sums *v over the shards (each waits for the others); alone, nothing to do. */
-static int sync_sum(struct agg *a, uint64_t *v)
-{
-    if (a->cfg.n_shards <= 1 || !a->cfg.sync) return 0;
-    return a->cfg.sync(a->cfg.sync_ctx, v);
-}
-
-static int detect(struct agg *a, struct interval_rec *r, bool final)
-{
-    if (a->cfg.surge) {
-        int rc = agg_surge(a->cfg.surge, r);
-        if (rc < 0) return rc;
-    }
-    if (a->cfg.dos) {
-        int rc = dos_expire(a->cfg.dos, final ? -1 : r->end * 1000000, &r->dos, &r->n_dos);
-        if (rc < 0) return rc;
-    }
-    return 0;
-}
-
-int agg_flush(struct agg *a, bool final)
-{
-    if (final && a->clock.n_held) { /* never confirmed, and the caller did not settle */
-        struct agg_clock_step st;
-        agg_clock_settle(&a->clock, INT64_MIN, true, &st);
-        a->bad_time += st.drop;
-    }
-    if (!a->open) {
-        uint64_t open_dos = final && a->cfg.dos ? dos_open(a->cfg.dos) : 0;
-        if (final && sync_sum(a, &open_dos) < 0) return -ECANCELED;
-        bool dos = open_dos > 0;
-        /* frames counted apart since the last interval closed (a live capture
-         * whose clock is behind the database takes nothing) are in the
-         * contract only in a row: the interval they are older than */
-        int64_t at = a->floor_set ? a->floor_us : a->min_us > 0 ? a->min_us : -1;
-        bool apart = final && (a->late || a->bad_time) && at >= 0;
-        if (!dos && !apart) { /* no interval to count them in */
-            a->tot.late += a->late;
-            a->tot.bad_time += a->bad_time;
-            a->late = a->bad_time = 0;
-            return 0;
-        }
-        /* a last, empty interval carries the DoS rows, or those frames */
-        open_interval(a, dos ? a->end * 1000000 : at);
-    }
-    struct interval_rec *r = calloc(1, sizeof *r);
-    if (!r) return err_set(-ENOMEM, "observe: out of memory");
-    r->start = a->start;
-    r->end = a->end;
-    r->packets = a->packets;
-    r->bytes = a->bytes;
-    r->malformed = a->malformed;
-    r->non_ip = a->non_ip;
-    r->outside = a->outside;
-    r->iot_packets = a->iot_packets;
-    r->late = a->late;
-    r->bad_time = a->bad_time;
-    r->first_us = a->first_us;
-    r->last_us = a->last_us;
-    memcpy(r->cls, a->cls, sizeof r->cls);
-    int rc = build_ports(a, r);
-    if (rc == 0) rc = build_sources(a, r);
-    if (rc == 0) rc = detect(a, r, final);
-    uint64_t window = a->srcs.n; /* of every shard */
-    if (sync_sum(a, &window) < 0 && rc == 0) rc = -ECANCELED;
-    if (rc == 0 && (final || a->end - a->events_from >= a->cfg.event_window ||
-                    window >= a->cfg.max_sources)) {
-        r->events_from = a->events_from;
-        rc = flush_events(a, r, final);
-        a->events_from = a->end;
-    }
-    a->tot.packets += a->packets;
-    a->tot.malformed += a->malformed;
-    a->tot.non_ip += a->non_ip;
-    a->tot.outside += a->outside;
-    a->tot.late += a->late;
-    a->tot.bad_time += a->bad_time;
-    a->tot.intervals++;
-    a->tot.alerts += r->n_alerts;
-    a->tot.dos += r->n_dos;
-    a->n_touched = 0;
-    a->packets = a->bytes = a->malformed = a->non_ip = a->outside = a->iot_packets = 0;
-    a->late = a->bad_time = 0;
-    memset(a->cls, 0, sizeof a->cls);
-    memset(a->fp_packets, 0, sizeof a->fp_packets);
-    memset(a->fp_bytes, 0, sizeof a->fp_bytes);
-    a->open = false;
-    if (rc < 0) {
-        interval_rec_free(r);
-        return rc;
-    }
-    return a->cfg.sink ? a->cfg.sink(r, a->cfg.sink_ctx) : (interval_rec_free(r), 0);
-}
 
 const struct agg_totals *agg_totals(const struct agg *a)
 {
