@@ -13,12 +13,14 @@
  * database is never left half way between two schemas. */
 #include "migrate.h"
 #include "../core/err.h"
+#include "baselines.h"
 #include "events.h"
 #include "rollup.h"
 #include "store.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const schema_v1 =
@@ -133,6 +135,76 @@ static const char *const schema_v6 =
     "DROP TABLE temp.top_hours;"
     "CREATE INDEX IF NOT EXISTS top_rollups_packets ON top_rollups(bucket, packets, ip);";
 
+/* v7: the surge baselines as one blob per interval length (baselines.h):
+ * observe rewrites them all at exit, and 125k rows cost more than the rest
+ * of what it writes after the last packet.  surge_state's rows go to every
+ * interval length meta names, as they were read before (the rows of the
+ * last run, whatever its interval); surge_state is emptied but kept (older
+ * steps name it, and a database labelled older by hand replays them). */
+static int baselines_migrate(sqlite3 *db, const char *path)
+{
+    if (sqlite3_exec(db,
+                     "CREATE TABLE IF NOT EXISTS surge_baselines(interval INTEGER PRIMARY KEY,"
+                     " intervals INTEGER NOT NULL, state BLOB NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return err_set(-EIO, "%s: %s", path, sqlite3_errmsg(db));
+    struct baselines b = {0};
+    size_t cap = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT proto, port, mean, var, last_idx, n, alerted"
+                                    " FROM surge_state ORDER BY proto, port",
+                                -1, &st, NULL) == SQLITE_OK ? 0 : -EIO;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        if (b.n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            struct baseline_row *g = realloc(b.rows, ncap * sizeof *g);
+            if (!g) {
+                rc = err_set(-ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            b.rows = g;
+            cap = ncap;
+        }
+        b.rows[b.n++] = (struct baseline_row){.proto = (uint8_t)sqlite3_column_int(st, 0),
+                                              .port = (uint16_t)sqlite3_column_int(st, 1),
+                                              .mean = sqlite3_column_double(st, 2),
+                                              .var = sqlite3_column_double(st, 3),
+                                              .last_idx = sqlite3_column_int64(st, 4),
+                                              .n = (uint32_t)sqlite3_column_int64(st, 5),
+                                              .alerted = (uint8_t)sqlite3_column_int(st, 6)};
+    }
+    sqlite3_finalize(st);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (rc == 0) rc = baselines_encode(&b, &blob, &len);
+    baselines_free(&b);
+    sqlite3_stmt *keys = NULL, *ins = NULL;
+    if (rc == 0 &&
+        (sqlite3_prepare_v2(db, "SELECT CAST(substr(key, 17) AS INTEGER), CAST(value AS INTEGER)"
+                                " FROM meta WHERE key GLOB 'surge_intervals_*'",
+                            -1, &keys, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO surge_baselines VALUES(?, ?, ?)", -1, &ins,
+                            NULL) != SQLITE_OK))
+        rc = -EIO;
+    while (rc == 0 && sqlite3_step(keys) == SQLITE_ROW) {
+        sqlite3_bind_int64(ins, 1, sqlite3_column_int64(keys, 0));
+        sqlite3_bind_int64(ins, 2, sqlite3_column_int64(keys, 1));
+        sqlite3_bind_blob64(ins, 3, blob, len, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = -EIO;
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(keys);
+    sqlite3_finalize(ins);
+    free(blob);
+    if (rc == 0 && sqlite3_exec(db,
+                                "DELETE FROM surge_state;"
+                                "DELETE FROM meta WHERE key GLOB 'surge_intervals_*'",
+                                NULL, NULL, NULL) != SQLITE_OK)
+        rc = -EIO;
+    if (rc == -EIO) err_set(rc, "%s: migrating the surge baselines: %s", path, sqlite3_errmsg(db));
+    return rc;
+}
+
 struct migration {
     const char *what;  /* in the error message of a failed step */
     const char *needs; /* tables the step reads or changes, space-separated: checked first */
@@ -154,6 +226,7 @@ static const struct migration migrations[] = {
      rollup_migrate_stats},
     /* v6: hourly top sources uncut, indexed by packets (rollup.c, query.c) */
     {"top sources rollups uncut", "intervals top_sources top_rollups", schema_v6, NULL},
+    {"surge baselines as one blob", "surge_state meta", NULL, baselines_migrate},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,

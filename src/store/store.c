@@ -2,6 +2,7 @@
 #include "store_int.h"
 #include "../core/cli.h"
 #include "../core/err.h"
+#include "baselines.h"
 #include "ckpt.h"
 #include "events.h"
 #include "evpack.h"
@@ -601,102 +602,48 @@ int store_set_meta(struct store *s, const char *key, const char *value)
     return rc;
 }
 
+/* One blob per interval length (baselines.h, schema 7): baselines learned
+ * with another interval length do not apply. */
 int store_load_baselines(struct store *s, int64_t interval, struct baselines *out)
 {
     sqlite3_stmt *st;
-    char sql[160];
     *out = (struct baselines){0};
-    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='surge_intervals_%lld'",
-             (long long)interval);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_err(s, "surge state");
-    bool have = sqlite3_step(st) == SQLITE_ROW;
-    if (have) out->intervals = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (!have) return 0; /* baselines learned with another interval length do not apply */
-    if (sqlite3_prepare_v2(s->db, "SELECT proto,port,mean,var,last_idx,n,alerted FROM surge_state",
+    if (sqlite3_prepare_v2(s->db, "SELECT intervals, state FROM surge_baselines WHERE interval = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return db_err(s, "surge state");
-    size_t cap = 0;
-    int rc = 1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            struct baseline_row *g = realloc(out->rows, ncap * sizeof *g);
-            if (!g) {
-                rc = err_set(-ENOMEM, "surge state: out of memory");
-                break;
-            }
-            out->rows = g;
-            cap = ncap;
-        }
-        out->rows[out->n++] = (struct baseline_row){.proto = (uint8_t)sqlite3_column_int(st, 0),
-                                                    .port = (uint16_t)sqlite3_column_int(st, 1),
-                                                    .mean = sqlite3_column_double(st, 2),
-                                                    .var = sqlite3_column_double(st, 3),
-                                                    .last_idx = sqlite3_column_int64(st, 4),
-                                                    .n = (uint32_t)sqlite3_column_int64(st, 5),
-                                                    .alerted = (uint8_t)sqlite3_column_int(st, 6)};
+    sqlite3_bind_int64(st, 1, interval);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->intervals = sqlite3_column_int64(st, 0);
+        const void *blob = sqlite3_column_blob(st, 1);
+        int len = sqlite3_column_bytes(st, 1);
+        rc = baselines_decode(blob ? blob : "", (size_t)len, out);
+        if (rc < 0)
+            err_set(rc, "%s: %s", s->path, err_msg());
+        else
+            rc = 1;
     }
     sqlite3_finalize(st);
-    if (rc < 0) baselines_free(out);
     return rc;
-}
-
-/* One row per port that ever saw traffic (125k at 1.15M sources): rows go
- * BASELINE_BATCH to a statement, since a step per row costs more than the row
- * (0.2 s -> well under 0.1 s at exit). */
-#define BASELINE_BATCH 32
-#define BASELINE_ROW "(?,?,?,?,?,?,?)"
-
-static int prepare_baseline_insert(struct store *s, size_t rows, sqlite3_stmt **st)
-{
-    char sql[64 + BASELINE_BATCH * sizeof "," BASELINE_ROW];
-    size_t o = (size_t)snprintf(sql, sizeof sql, "INSERT INTO surge_state VALUES" BASELINE_ROW);
-    for (size_t i = 1; i < rows; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o, "," BASELINE_ROW);
-    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 int store_save_baselines(struct store *s, int64_t interval, const struct baselines *b)
 {
-    sqlite3_stmt *one = NULL, *many = NULL;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; DELETE FROM surge_state", NULL, NULL, NULL) !=
-        SQLITE_OK)
+    uint8_t *blob;
+    size_t len;
+    int rc = baselines_encode(b, &blob, &len);
+    if (rc < 0) return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO surge_baselines VALUES(?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(blob);
         return db_err(s, "surge state");
-    if (prepare_baseline_insert(s, 1, &one) < 0 ||
-        prepare_baseline_insert(s, BASELINE_BATCH, &many) < 0) {
-        int rc = db_err(s, "surge state");
-        sqlite3_finalize(one);
-        sqlite3_finalize(many);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
     }
-    int rc = 0;
-    for (size_t i = 0; i < b->n && rc == 0;) {
-        size_t k = b->n - i >= BASELINE_BATCH ? BASELINE_BATCH : 1;
-        sqlite3_stmt *st = k > 1 ? many : one;
-        for (size_t j = 0; j < k; j++, i++) {
-            const struct baseline_row *x = &b->rows[i];
-            int c = (int)j * 7;
-            sqlite3_bind_int(st, c + 1, x->proto);
-            sqlite3_bind_int(st, c + 2, x->port);
-            sqlite3_bind_double(st, c + 3, x->mean);
-            sqlite3_bind_double(st, c + 4, x->var);
-            sqlite3_bind_int64(st, c + 5, x->last_idx);
-            sqlite3_bind_int64(st, c + 6, x->n);
-            sqlite3_bind_int(st, c + 7, x->alerted);
-        }
-        rc = step(s, st, "surge state");
-    }
-    sqlite3_finalize(one);
-    sqlite3_finalize(many);
-    char key[64], val[32];
-    snprintf(key, sizeof key, "surge_intervals_%lld", (long long)interval);
-    snprintf(val, sizeof val, "%lld", (long long)b->intervals);
-    if (rc == 0) rc = store_set_meta(s, key, val);
-    if (rc == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_err(s, "commit");
-    if (rc < 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_bind_int64(st, 1, interval);
+    sqlite3_bind_int64(st, 2, b->intervals);
+    sqlite3_bind_blob64(st, 3, blob, len, free);
+    rc = step(s, st, "surge state");
+    sqlite3_finalize(st);
     return rc;
 }
 
