@@ -330,12 +330,6 @@ int sketch_merge_blob(struct sketch *s, const void *blob, size_t len)
     }
 }
 
-/* As sketch_merge, for the writer's rollups and the shards' join, which union
- * the same hot keys' HyperLogLogs every interval: sixteen registers a step
- * by the vector max every x86-64 has (a compare and branch per register, as
- * gcc -O2 leaves sketch_merge's loop, cost 10-20 µs a union), and an exact
- * source's hashes go into an exact set without a lookup and a growth test
- * each.  The result is sketch_merge's, slot for slot. */
 /* An exact set's n hashes, in slot order, into out[0..n): about half the
  * slots are empty, at random, so a test and branch per slot mispredicts half
  * the time; here every slot is stored and the cursor moves only past a
@@ -355,6 +349,12 @@ static uint32_t set_hashes(const struct sketch *s, uint64_t *out)
     return k;
 }
 
+/* As sketch_merge, for the writer's rollups and the shards' join, which union
+ * the same hot keys' HyperLogLogs every interval: sixteen registers a step
+ * by the vector max every x86-64 has (a compare and branch per register, as
+ * gcc -O2 leaves sketch_merge's loop, cost 10-20 µs a union), and an exact
+ * source's hashes go into an exact set without a lookup and a growth test
+ * each.  The result is sketch_merge's, slot for slot. */
 int sketch_union(struct sketch *dst, const struct sketch *src)
 {
     int rc;

@@ -35,6 +35,15 @@ static uint32_t row_id(const struct stat_row *r)
     return (uint32_t)r->proto << 24 ^ r->key;
 }
 
+/* o's counts into t, its sketches unioned (o keeps its own, freed with it). */
+static int add_row(struct stat_row *t, const struct stat_row *o)
+{
+    t->packets += o->packets;
+    t->bytes += o->bytes;
+    if (!t->label) t->label = o->label;
+    return sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0 ? -ENOMEM : 0;
+}
+
 static bool ordered(const struct stat_row *r, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -42,8 +51,8 @@ static bool ordered(const struct stat_row *r, size_t n)
     return true;
 }
 
-/* Rows of one kind both in key order (the port rows: agg's build_ports):
- * one pass, and the joined rows stay in key order. */
+/* Rows of one kind both in key order (as agg makes them): one pass, and the
+ * joined rows stay in key order. */
 static int join_ordered(struct interval_rec *dst, struct interval_rec *src, int kind)
 {
     size_t n = dst->n_rows[kind], m = src->n_rows[kind], i = 0, j = 0, k = 0;
@@ -59,14 +68,9 @@ static int join_ordered(struct interval_rec *dst, struct interval_rec *src, int 
             out[k++] = b[j];
             memset(&b[j++], 0, sizeof *b);
         } else {
-            struct stat_row *t = &out[k++];
-            *t = a[i++];
-            struct stat_row *o = &b[j++];
-            t->packets += o->packets;
-            t->bytes += o->bytes;
-            if (!t->label) t->label = o->label;
-            if (rc == 0 && (sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0))
-                rc = -ENOMEM;
+            out[k] = a[i++];
+            if (rc == 0) rc = add_row(&out[k], &b[j]);
+            k++, j++;
         }
     }
     free(a);
@@ -108,11 +112,7 @@ static int join_rows(struct interval_rec *dst, struct interval_rec *src, int kin
             memset(o, 0, sizeof *o);
             continue;
         }
-        struct stat_row *t = &rows[s->at];
-        t->packets += o->packets;
-        t->bytes += o->bytes;
-        if (!t->label) t->label = o->label;
-        if (sketch_union(&t->src, &o->src) < 0 || sketch_union(&t->dst, &o->dst) < 0) rc = -ENOMEM;
+        rc = add_row(&rows[s->at], o);
     }
     dst->n_rows[kind] = n;
     table_free(&idx);

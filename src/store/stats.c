@@ -251,6 +251,20 @@ static int fold_rec(struct stats_acc *a, const struct interval_rec *r, uint8_t *
     return rc;
 }
 
+/* A blob of at most cap bytes with its header written (3 bytes), or NULL. */
+static uint8_t *blob_start(size_t cap)
+{
+    uint8_t *b = malloc(cap);
+    if (!b) {
+        err_set(-ENOMEM, "stats: out of memory");
+        return NULL;
+    }
+    b[0] = MAGIC0;
+    b[1] = MAGIC1;
+    b[2] = VERSION;
+    return b;
+}
+
 int stats_encode_rec_fold(const struct interval_rec *r, uint8_t **buf, size_t *len,
                           struct stats_acc *a)
 {
@@ -258,12 +272,9 @@ int stats_encode_rec_fold(const struct interval_rec *r, uint8_t **buf, size_t *l
     for (int k = 0; k < ROW_KINDS; k++)
         for (size_t i = 0; i < r->n_rows[k]; i++)
             cap += bound(k == ROW_ASN ? LABEL_MAX : 0, &r->rows[k][i].src, &r->rows[k][i].dst);
-    uint8_t *b = malloc(cap);
-    if (!b) return err_set(-ENOMEM, "stats: out of memory");
-    size_t o = 0;
-    b[o++] = MAGIC0;
-    b[o++] = MAGIC1;
-    b[o++] = VERSION;
+    uint8_t *b = blob_start(cap);
+    if (!b) return -ENOMEM;
+    size_t o = 3;
     int rc = fold_rec(a, r, b, &o);
     if (rc < 0) {
         free(b);
@@ -284,12 +295,9 @@ int stats_encode_acc(const struct stats_acc *a, uint8_t **buf, size_t *len)
     size_t cap = 3 + bound(0, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++)
         cap += bound(a->e[i].nlabel, &a->e[i].src, &a->e[i].dst);
-    uint8_t *b = malloc(cap);
-    if (!b) return err_set(-ENOMEM, "stats: out of memory");
-    size_t o = 0;
-    b[o++] = MAGIC0;
-    b[o++] = MAGIC1;
-    b[o++] = VERSION;
+    uint8_t *b = blob_start(cap);
+    if (!b) return -ENOMEM;
+    size_t o = 3;
     if (sketch_used(&a->sources)) /* an interval's sources are in interval_sketches */
         o += put_record(b + o, STATS_SOURCES, 0, 0, 0, 0, NULL, 0, &a->sources, NULL);
     for (size_t i = 0; i < a->n; i++) {

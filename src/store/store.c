@@ -618,10 +618,13 @@ int store_load_baselines(struct store *s, int64_t interval, struct baselines *ou
         const void *blob = sqlite3_column_blob(st, 1);
         int len = sqlite3_column_bytes(st, 1);
         rc = baselines_decode(blob ? blob : "", (size_t)len, out);
-        if (rc < 0)
-            err_set(rc, "%s: %s", s->path, err_msg());
-        else
+        if (rc < 0) { /* the message names the database (err_msg is the buffer err_set writes) */
+            char why[256];
+            snprintf(why, sizeof why, "%s", err_msg());
+            err_set(rc, "%s: %s", s->path, why);
+        } else {
             rc = 1;
+        }
     }
     sqlite3_finalize(st);
     return rc;

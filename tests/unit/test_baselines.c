@@ -129,6 +129,7 @@ static void per_interval_length(void **state)
     assert_non_null(s = store_open(path, true));
     assert_int_equal(store_load_baselines(s, 60, &got), -EINVAL);
     assert_non_null(strstr(err_msg(), path));
+    assert_non_null(strstr(err_msg(), "not a baselines blob (5 bytes)")); /* and why, whole */
     store_close(s);
     baselines_free(&a);
     baselines_free(&b);
