@@ -149,6 +149,49 @@ struct indicator_rec {
     int64_t ts_us;
 };
 
+/* The survey's records (scan, probe).  A round is one survey pass: a scan or
+ * probe run names it (--round, default the run's start time), so a later round
+ * can say which devices were fixed since.  A sink receives SURVEY_ROUND once at
+ * the start of a run and again at its end (counts filled, ended_us > 0), and
+ * one SURVEY_OPEN or SURVEY_PROBE per result as it comes.  Every pointer is
+ * lent for the put call.  No record ever carries a password: a probe names the
+ * credential that worked only by its dictionary and class. */
+enum survey_kind { SURVEY_ROUND, SURVEY_OPEN, SURVEY_PROBE };
+
+struct survey_rec {
+    enum survey_kind kind;
+    const char *round; /* the round's name */
+    int64_t ts_us;     /* when the result was seen (ROUND: when the run started) */
+    /* SURVEY_ROUND */
+    const char *tool;    /* "scan" or "probe" */
+    const char *targets; /* as given (CIDRs, ranges, file names), for the record */
+    const char *contact; /* the scanner identity (--contact) */
+    uint64_t rate;       /* packets or connections per second asked for */
+    uint64_t dict_size;  /* credential pairs in the dictionary (probe) */
+    int64_t ended_us;    /* 0 while running */
+    uint64_t sent, hits; /* probes sent, results found */
+    /* SURVEY_OPEN and SURVEY_PROBE */
+    struct ipaddr ip;
+    uint16_t port;
+    /* SURVEY_OPEN: a reply to a SYN probe, with ZMap's fields */
+    uint16_t sport;
+    uint32_t seqnum, acknum;
+    uint16_t window;
+    uint8_t ttl;
+    const char *classification; /* "synack" or "rst" */
+    bool success;               /* a SYN-ACK: the port listens */
+    bool repeat;                /* a reply for a target already answered */
+    /* SURVEY_PROBE: one application-layer check of (ip, port) */
+    const char *protocol;   /* "telnet", "ssh", "http" */
+    const char *status;     /* "success" (the check ran), "connection-refused", "timeout", "io-error", ... */
+    const char *banner;     /* what the service said first, valid UTF-8, capped; may be NULL */
+    const char *device;     /* device hints (server header, title, vendor), may be NULL */
+    bool login_accepted;    /* some dictionary pair logged in */
+    const char *cred_class; /* that pair's class ("mirai-default", ...), NULL when none */
+    const char *cred_dict;  /* the dictionary it came from (file name), NULL when none */
+    uint32_t attempts;      /* login attempts made */
+};
+
 void interval_rec_free(struct interval_rec *r);
 /* A deep copy that owns every byte, labels included (a sink that keeps a
  * record past its put call keeps this), or NULL when out of memory. */

@@ -40,7 +40,7 @@ enum sink_kind {
     SINK_SAMPLES = 1u << 2,   /* live-view packet samples (best effort) */
     SINK_SESSIONS = 1u << 3,  /* honeypot session steps: open, logins, commands, downloads, close */
     SINK_INDICATORS = 1u << 4, /* indicator sightings (url, host, sha256, attacker/loader ip) */
-    SINK_SURVEY = 1u << 5,     /* scan and probe results (scan, probe): to come, no records yet */
+    SINK_SURVEY = 1u << 5,     /* survey rounds, scan replies and probe results (record.h) */
     SINK_ALL_KINDS = (1u << 6) - 1,
 };
 
@@ -62,6 +62,7 @@ struct sink_ops {
     int (*put_samples)(void *state, const struct live_sample *v, size_t n);
     int (*put_session)(void *state, const struct session_rec *r);
     int (*put_indicator)(void *state, const struct indicator_rec *r);
+    int (*put_survey)(void *state, const struct survey_rec *r);
     int (*flush)(void *state);
     /* The file descriptor the sink writes to, or NULL: two sinks on one file
      * (st_dev/st_ino, however it was spelled) are refused. */
@@ -96,6 +97,7 @@ int sinks_put_intervals(struct sinks *set, struct interval_rec *const *r, size_t
 void sinks_put_samples(struct sinks *set, const struct live_sample *v, size_t n);
 int sinks_put_session(struct sinks *set, const struct session_rec *r);
 int sinks_put_indicator(struct sinks *set, const struct indicator_rec *r);
+int sinks_put_survey(struct sinks *set, const struct survey_rec *r);
 int sinks_flush(struct sinks *set);
 /* Flushes and closes every sink; returns the first error (also an earlier one of a sticky set). */
 int sinks_close(struct sinks *set);

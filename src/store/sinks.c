@@ -244,6 +244,16 @@ int sinks_put_indicator(struct sinks *set, const struct indicator_rec *r)
     return fan_out(set, SINK_INDICATORS, put_indicator, r);
 }
 
+static int put_survey(const struct sink_ops *o, void *state, const void *arg)
+{
+    return o->put_survey ? o->put_survey(state, arg) : 0;
+}
+
+int sinks_put_survey(struct sinks *set, const struct survey_rec *r)
+{
+    return fan_out(set, SINK_SURVEY, put_survey, r);
+}
+
 int sinks_flush(struct sinks *set)
 {
     int first = 0;
