@@ -17,6 +17,7 @@
 #include "events.h"
 #include "rollup.h"
 #include "store.h"
+#include "survey.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -227,6 +228,8 @@ static const struct migration migrations[] = {
     /* v6: hourly top sources uncut, indexed by packets (rollup.c, query.c) */
     {"top sources rollups uncut", "intervals top_sources top_rollups", schema_v6, NULL},
     {"surge baselines as one blob", "surge_state meta", NULL, baselines_migrate},
+    /* v8: the vulnerable-device survey: rounds, open ports, findings, notices (survey.c) */
+    {"survey tables", "meta", survey_schema_sql, NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,

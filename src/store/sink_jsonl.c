@@ -548,6 +548,50 @@ static int jl_indicator(void *state, const struct indicator_rec *r)
     return end(j);
 }
 
+static int jl_survey(void *state, const struct survey_rec *r)
+{
+    static const char *const kinds[] = {[SURVEY_ROUND] = "survey_round", [SURVEY_OPEN] = "survey_open",
+                                        [SURVEY_PROBE] = "survey_probe"};
+    struct jsonl *j = state;
+    begin(j, kinds[r->kind]);
+    str(j, "round", r->round);
+    num_i(j, "ts_us", r->ts_us);
+    if (r->kind == SURVEY_ROUND) {
+        str(j, "tool", r->tool);
+        str(j, "targets", r->targets);
+        str(j, "contact", r->contact);
+        num_u(j, "rate", r->rate);
+        num_u(j, "dict_size", r->dict_size);
+        num_i(j, "ended_us", r->ended_us);
+        num_u(j, "sent", r->sent);
+        num_u(j, "hits", r->hits);
+        return end(j);
+    }
+    char ip[IP_STRLEN];
+    str(j, "ip", ip_format(&r->ip, ip));
+    num_u(j, "port", r->port);
+    if (r->kind == SURVEY_OPEN) {
+        num_u(j, "sport", r->sport);
+        num_u(j, "seqnum", r->seqnum);
+        num_u(j, "acknum", r->acknum);
+        num_u(j, "window", r->window);
+        num_u(j, "ttl", r->ttl);
+        str(j, "classification", r->classification);
+        boolean(j, "success", r->success);
+        boolean(j, "repeat", r->repeat);
+        return end(j);
+    }
+    str(j, "protocol", r->protocol);
+    str(j, "status", r->status);
+    str(j, "banner", r->banner);
+    str(j, "device", r->device);
+    boolean(j, "login_accepted", r->login_accepted);
+    str(j, "credential_class", r->login_accepted ? r->cred_class : NULL);
+    str(j, "credential_dictionary", r->login_accepted ? r->cred_dict : NULL);
+    num_u(j, "attempts", r->attempts);
+    return end(j);
+}
+
 static int jl_flush(void *state)
 {
     return drain(state);
@@ -572,12 +616,14 @@ static int jl_close(void *state)
 const struct sink_ops sink_jsonl = {
     .name = "jsonl",
     .help = "JSON lines, one record a line: jsonl:FILE (appended) or jsonl:- (stdout)",
-    .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES | SINK_SESSIONS | SINK_INDICATORS,
+    .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES | SINK_SESSIONS | SINK_INDICATORS |
+             SINK_SURVEY,
     .open = jl_open,
     .put_intervals = jl_intervals,
     .put_samples = jl_samples,
     .put_session = jl_session,
     .put_indicator = jl_indicator,
+    .put_survey = jl_survey,
     .flush = jl_flush,
     .fd = jl_fd,
     .close = jl_close,

@@ -5,12 +5,13 @@
  * no argument and owns nothing but its statements.  Intervals go through
  * store_write_intervals() (a batch is one transaction: the writer's group
  * commit; returning 0 means committed), live samples through
- * store_write_samples(), honeypot rows through honeypot.c, whose transaction
- * flush commits. */
+ * store_write_samples(), honeypot rows through honeypot.c and survey rows
+ * through survey.c, whose transactions flush commits. */
 #include "../core/err.h"
 #include "honeypot.h"
 #include "sink.h"
 #include "store.h"
+#include "survey.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 struct sqlite_sink {
     struct store *store;
     struct honeypot_db *hp; /* prepared on the first honeypot record */
+    struct survey_db *sv;   /* prepared on the first survey record */
 };
 
 static int sq_open(const char *arg, const struct sink_env *env, void **state)
@@ -71,16 +73,26 @@ static int sq_indicator(void *state, const struct indicator_rec *r)
     return rc < 0 ? rc : honeypot_db_indicator(s->hp, r);
 }
 
+static int sq_survey(void *state, const struct survey_rec *r)
+{
+    struct sqlite_sink *s = state;
+    if (!s->sv && !(s->sv = survey_db_open(s->store))) return -EIO;
+    return survey_db_put(s->sv, r);
+}
+
 static int sq_flush(void *state)
 {
     struct sqlite_sink *s = state;
-    return s->hp ? honeypot_db_commit(s->hp) : 0;
+    int rc = s->hp ? honeypot_db_commit(s->hp) : 0;
+    int rs = s->sv ? survey_db_commit(s->sv) : 0;
+    return rc < 0 ? rc : rs;
 }
 
 static int sq_close(void *state)
 {
     struct sqlite_sink *s = state;
     honeypot_db_close(s->hp);
+    survey_db_close(s->sv);
     free(s);
     return 0;
 }
@@ -88,12 +100,14 @@ static int sq_close(void *state)
 const struct sink_ops sink_sqlite = {
     .name = "sqlite",
     .help = "the mamori database given by --db (the default; no ARG)",
-    .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES | SINK_SESSIONS | SINK_INDICATORS,
+    .kinds = SINK_INTERVALS | SINK_EVENTS | SINK_SAMPLES | SINK_SESSIONS | SINK_INDICATORS |
+             SINK_SURVEY,
     .open = sq_open,
     .put_intervals = sq_intervals,
     .put_samples = sq_samples,
     .put_session = sq_session,
     .put_indicator = sq_indicator,
+    .put_survey = sq_survey,
     .flush = sq_flush,
     .close = sq_close,
 };
