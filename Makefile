@@ -8,6 +8,7 @@
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
+APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
 BENCH_PKGS := tshark time wrk
 BUILD := build
 ASAN := build-asan

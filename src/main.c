@@ -13,6 +13,7 @@ int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lure(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -22,6 +23,7 @@ static const struct command {
     {"lure", cmd_lure, "run an IoT telnet honeypot (BusyBox personas, Cowrie events)"},
     {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
+    {"scan", cmd_scan, "TCP SYN scan of explicit targets (ZMap's method), results as CSV/JSON and rounds"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
 };

@@ -1,0 +1,106 @@
+/* mod_tcp_syn — the TCP SYN probe (ZMap's tcp_synscan): one SYN with an MSS
+ * option, sequence number and source port from the cookie; a SYN-ACK is a
+ * listening port ("synack", success), an RST a closed one ("rst").
+ *
+ * Replies are parsed by hand rather than through pkt_decode: the receive
+ * thread sees only what the BPF filter let through, and the checks here are
+ * the whole of what a stateless scanner trusts, so they sit in one screen. */
+#include "../core/craft.h"
+#include "module.h"
+
+#include <string.h>
+
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+static size_t make(const struct scan_probe_ctx *c, uint8_t *f, const struct ipaddr *dst,
+                   uint16_t dport, uint16_t ip_id)
+{
+    bool v4 = ip_is_v4(dst);
+    const struct ipaddr *src = v4 ? &c->src4 : &c->src6;
+    uint64_t h = scan_cookie(&c->key, src, dst, dport);
+    uint16_t sport = (uint16_t)(c->sport_base + (h >> 32) % SCAN_SPORT_SPAN);
+    memcpy(f, c->gw_mac, 6);
+    memcpy(f + 6, c->src_mac, 6);
+    craft_put16(f + 12, v4 ? 0x0800 : 0x86dd);
+    size_t o = 14;
+    uint8_t *tcp = f + o + (v4 ? 20 : 40);
+    size_t tl = craft_tcp(tcp, sport, dport, (uint32_t)h, 0, TCP_SYN, 65535, CRAFT_OPTS_MSS);
+    o += v4 ? craft_ip4(f + o, src, dst, 6, ip_id, c->ttl, tl)
+            : craft_ip6(f + o, src, dst, 6, c->ttl, tl);
+    craft_l4_fill(src, dst, 6, tcp, tl);
+    return o + tl;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* The IP header: addresses, TTL and where TCP starts, or 0. */
+static size_t ip_hdr(const uint8_t *f, size_t n, struct scan_reply *r)
+{
+    if (n < 14) return 0;
+    uint16_t et = get16(f + 12);
+    const uint8_t *ip = f + 14;
+    if (et == 0x0800) {
+        if (n < 14 + 20 || ip[0] >> 4 != 4 || ip[9] != 6) return 0;
+        size_t ihl = (size_t)(ip[0] & 15) * 4;
+        if (ihl < 20 || n < 14 + ihl + 20 || (get16(ip + 6) & 0x3fff)) return 0; /* no fragments */
+        ip_from_v4(&r->saddr, get32(ip + 12));
+        ip_from_v4(&r->daddr, get32(ip + 16));
+        r->ttl = ip[8];
+        return 14 + ihl;
+    }
+    if (et == 0x86dd) {
+        if (n < 14 + 40 + 20 || ip[0] >> 4 != 6 || ip[6] != 6) return 0;
+        ip_from_v6(&r->saddr, ip + 8);
+        ip_from_v6(&r->daddr, ip + 24);
+        r->ttl = ip[7];
+        return 14 + 40;
+    }
+    return 0;
+}
+
+static int validate(const struct scan_probe_ctx *c, const uint8_t *f, size_t n,
+                    struct scan_reply *r)
+{
+    size_t o = ip_hdr(f, n, r);
+    if (!o) return 0;
+    const struct ipaddr *us = ip_is_v4(&r->daddr) ? &c->src4 : &c->src6;
+    if (memcmp(&r->daddr, us, sizeof *us) != 0) return 0;
+    const uint8_t *t = f + o;
+    r->sport = get16(t);
+    r->dport = get16(t + 2);
+    r->seqnum = get32(t + 4);
+    r->acknum = get32(t + 8);
+    r->window = get16(t + 14);
+    uint8_t fl = t[13];
+    uint64_t h = scan_cookie(&c->key, us, &r->saddr, r->sport);
+    if (r->dport != (uint16_t)(c->sport_base + (h >> 32) % SCAN_SPORT_SPAN)) return 0;
+    if (!(fl & TCP_ACK) || r->acknum - 1 != (uint32_t)h) return 0;
+    if ((fl & (TCP_SYN | TCP_RST)) == TCP_SYN) {
+        r->success = true;
+        r->classification = "synack";
+        return 1;
+    }
+    if (fl & TCP_RST) {
+        r->success = false;
+        r->classification = "rst";
+        return 1;
+    }
+    return 0;
+}
+
+const struct scan_module scan_mod_tcp_syn = {
+    .name = "tcp_syn",
+    .help = "TCP SYN: a SYN-ACK is an open port (synack), an RST a closed one (rst)",
+    .make = make,
+    .validate = validate,
+};
