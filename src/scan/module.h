@@ -31,6 +31,7 @@ struct scan_probe_ctx {
     struct ipaddr src4, src6; /* src6 all-zero: no IPv6 */
     uint16_t sport_base;      /* derived from the key: sport_base .. +SCAN_SPORT_SPAN-1 */
     uint8_t ttl;
+    uint32_t pre[4]; /* what the module's init precomputed (partial checksums) */
 };
 
 /* A validated reply, with ZMap's fields. */
@@ -46,7 +47,14 @@ struct scan_reply {
 
 struct scan_module {
     const char *name, *help;
-    /* Builds the probe to (dst, dport) into f; its length. */
+    /* Precomputes into c->pre once a run (may be NULL). */
+    void (*init)(struct scan_probe_ctx *c);
+    /* Writes what every IPv4 probe shares into f, once per buffer (may be NULL);
+     * make_fast then fills in only what differs per target. */
+    void (*prepare4)(const struct scan_probe_ctx *c, uint8_t *f);
+    size_t (*make_fast4)(const struct scan_probe_ctx *c, uint8_t *f, uint32_t dst, uint16_t dport,
+                         uint16_t ip_id);
+    /* Builds the probe to (dst, dport) into f whole; its length. */
     size_t (*make)(const struct scan_probe_ctx *c, uint8_t *f, const struct ipaddr *dst,
                    uint16_t dport, uint16_t ip_id);
     /* 1 when the Ethernet frame f[0..n) is a valid reply (filled in), else 0. */

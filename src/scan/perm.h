@@ -43,7 +43,9 @@ static inline bool perm_next(struct perm_lane *w, uint64_t *out)
 {
     while (w->done < w->total) {
         uint64_t v = w->cur;
-        w->cur = (uint64_t)((unsigned __int128)w->cur * w->step % w->p);
+        /* below 2^32 a 64-bit product and division do (a 128-bit one is a libgcc call) */
+        w->cur = w->p <= UINT32_MAX ? w->cur * w->step % w->p
+                                    : (uint64_t)((unsigned __int128)w->cur * w->step % w->p);
         w->done++;
         if (v - 1 < w->n) {
             *out = v - 1;

@@ -98,23 +98,37 @@ static void send_all(struct sender *s, struct mmsghdr *m, unsigned k)
     }
 }
 
-/* Builds up to batch frames from the lane; how many were built. */
-static unsigned fill(struct sender *s, uint8_t (*fr)[SCAN_FRAME_MAX], struct iovec *iov,
-                     unsigned batch, uint16_t *ipid)
+/* Builds up to batch frames from the lane; how many were built.  fam[k]
+ * remembers what buffer k was prepared for (4: the module's IPv4 template). */
+static unsigned fill(struct sender *s, uint8_t (*fr)[SCAN_FRAME_MAX], uint8_t *fam,
+                     struct iovec *iov, unsigned batch, uint16_t *ipid)
 {
     const struct scan_cfg *cfg = s->sh->cfg;
-    uint64_t count = s->sh->count, e;
+    const struct scan_module *mod = cfg->mod;
+    const struct target_set *t = cfg->targets;
+    uint64_t count = s->sh->count, count4 = target_count_v4(t), e;
     unsigned k = 0;
     while (k < batch && perm_next(&s->lane, &e)) {
-        struct ipaddr dst;
-        uint64_t ai = e % count;
-        uint16_t port = cfg->ports[e / count];
-        target_get(cfg->targets, ai, &dst);
-        if (!target_allowed(cfg->targets, &dst)) { /* cannot happen: the last guard */
-            atomic_fetch_add(&s->skipped, 1);
-            continue;
+        uint64_t ai = cfg->nports == 1 ? e : e % count;
+        uint16_t port = cfg->ports[cfg->nports == 1 ? 0 : e / count];
+        if (ai < count4 && mod->make_fast4) {
+            uint32_t dst = target_get_v4(t, ai);
+            if (!target_allowed_v4(t, dst)) { /* cannot happen: the last guard */
+                atomic_fetch_add(&s->skipped, 1);
+                continue;
+            }
+            if (fam[k] != 4) mod->prepare4(&s->sh->ctx, fr[k]), fam[k] = 4;
+            iov[k].iov_len = mod->make_fast4(&s->sh->ctx, fr[k], dst, port, (*ipid)++);
+        } else {
+            struct ipaddr dst;
+            target_get(t, ai, &dst);
+            if (!target_allowed(t, &dst)) {
+                atomic_fetch_add(&s->skipped, 1);
+                continue;
+            }
+            fam[k] = 0;
+            iov[k].iov_len = mod->make(&s->sh->ctx, fr[k], &dst, port, (*ipid)++);
         }
-        iov[k].iov_len = cfg->mod->make(&s->sh->ctx, fr[k], &dst, port, (*ipid)++);
         k++;
     }
     return k;
@@ -125,7 +139,7 @@ static void *send_main(void *arg)
     struct sender *s = arg;
     struct scan_shared *sh = s->sh;
     const struct scan_cfg *cfg = sh->cfg;
-    static __thread uint8_t frames[BATCH_MAX][SCAN_FRAME_MAX];
+    static __thread uint8_t frames[BATCH_MAX][SCAN_FRAME_MAX], fam[BATCH_MAX];
     struct iovec iov[BATCH_MAX];
     struct mmsghdr m[BATCH_MAX];
     memset(m, 0, sizeof m);
@@ -144,7 +158,7 @@ static void *send_main(void *arg)
     uint64_t sent = 0;
     double t0 = now_s();
     while (!atomic_load_explicit(&sh->stop_send, memory_order_relaxed)) {
-        unsigned k = fill(s, frames, iov, batch, &ipid);
+        unsigned k = fill(s, frames, fam, iov, batch, &ipid);
         if (k == 0) break;
         if (s->rate > 0) {
             double due = t0 + (double)sent / s->rate;
@@ -399,6 +413,7 @@ int scan_run(const struct scan_cfg *cfg, const struct scan_link *l, struct scan_
     memcpy(sh->ctx.src_mac, l->mac, 6);
     memcpy(sh->ctx.gw_mac, l->gw_mac, 6);
     sh->ctx.sport_base = scan_sport_base(&st->key);
+    if (cfg->mod->init) cfg->mod->init(&sh->ctx);
     sh->rfd = -1;
     for (unsigned i = 0; i < SCAN_THREADS_MAX; i++)
         sh->send[i].fd = -1;
