@@ -76,14 +76,20 @@ static uint64_t splitmix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+static uint64_t prime_above(uint64_t n)
+{
+    uint64_t p = n + 1;
+    while (!perm_is_prime(p))
+        p++;
+    return p;
+}
+
 int perm_init(struct perm *pm, uint64_t n, uint64_t seed)
 {
     if (n == 0 || n > PERM_MAX)
         return err_set(-EINVAL, "scan: %llu targets x ports: not in 1..2^48",
                        (unsigned long long)n);
-    uint64_t p = n + 1;
-    while (!perm_is_prime(p))
-        p++;
+    uint64_t p = prime_above(n);
     uint64_t s = seed, g = 1;
     if (p > 2) {
         uint64_t q[16];
@@ -100,10 +106,12 @@ int perm_init(struct perm *pm, uint64_t n, uint64_t seed)
     return 0;
 }
 
+/* p must be the prime perm_init picks for n: that bounds the factoring of p-1
+ * (a checkpoint is outside input) and refuses a cycle of another size. */
 int perm_restore(struct perm *pm, uint64_t n, uint64_t p, uint64_t g, uint64_t start)
 {
-    if (n == 0 || n > PERM_MAX || p <= n || !perm_is_prime(p) || !perm_is_generator(g, p) ||
-        start == 0 || start >= p)
+    if (n == 0 || n > PERM_MAX || p != prime_above(n) || !perm_is_generator(g, p) || start == 0 ||
+        start >= p)
         return err_set(-EINVAL, "not a valid permutation (n %llu, p %llu, g %llu, start %llu)",
                        (unsigned long long)n, (unsigned long long)p, (unsigned long long)g,
                        (unsigned long long)start);

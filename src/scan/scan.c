@@ -73,7 +73,8 @@ static const struct optdef optdefs[] = {
     {"contact", 1, O_CONTACT, "TEXT", "scanner identity (who scans, where to opt out)"},
     {"blocklist", 1, 'b', "FILE", "addresses never to probe (CIDRs, ranges, addresses)"},
     {"optout", 1, O_OPTOUT, "FILE", "the opt-out list (default " TARGET_OPTOUT_DEFAULT ")"},
-    {"allow-testbed", 0, O_TESTBED, NULL, "let targets lie in 198.18.0.0/15 (the testbed)"},
+    {"allow-testbed", 0, O_TESTBED, NULL,
+     "let targets lie in 198.18.0.0/15, 2001:db8::/32 (testbeds)"},
     {"audit", 1, O_AUDIT, "FILE", "the audit log (default " AUDIT_DEFAULT ")"},
     {"interface", 1, 'i', "IF", "send on IF (default: the route's)"},
     {"source-ip", 1, 'S', "ADDR", "source IPv4 address (default: the interface's)"},
@@ -113,6 +114,13 @@ struct opts {
     double max_runtime, cooldown;
     bool quiet, all, no_bypass;
 };
+
+static bool esc_has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return true;
+    return false;
+}
 
 static bool parse_secs(const char *opt, const char *s, double *out)
 {
@@ -198,6 +206,12 @@ static int parse_opt(int c, struct opts *o)
         break;
     case O_ROUND:
         o->round = optarg;
+        if (!*optarg || strlen(optarg) > 64 || strpbrk(optarg, "/\\") ||
+            strspn(optarg, ".") == strlen(optarg) || esc_has_control(optarg))
+            return cli_error("--round: '%s' is not a name (1-64 characters, no / or control "
+                             "characters: it names a directory)",
+                             optarg),
+                   EXIT_USAGE;
         break;
     case O_CONTACT:
         o->contact = optarg;
