@@ -508,9 +508,26 @@ static json_t *rows(sqlite3 *db, const char *q)
     return a;
 }
 
+/* Whether the survey's tables are there: a database older than schema 8, opened
+ * read-only, has none, which is an empty survey, not an error. */
+static int has_tables(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                               " ('survey_rounds', 'survey_findings', 'survey_notices')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "survey view");
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n < 0 ? db_err(db, "survey view") : n == 3;
+}
+
 json_t *query_survey(struct store *s)
 {
     sqlite3 *db = store_db(s);
+    int has = has_tables(db);
+    if (has < 0) return NULL;
+    if (!has) return json_pack("{s:[],s:[],s:[]}", "rounds", "findings", "notices");
     /* clang-format off */
     static const char rounds[] =
         "SELECT round, tool, started_us, ended_us, targets, contact, rate, dict_size, sent, hits"

@@ -178,6 +178,16 @@ def main():
         check(n1 == total and n2 == total, f"notices {n1}, then {n2}, want {total}")
         check(c.execute("SELECT count(*) FROM survey_notices WHERE owner='Small Reseller'"
                         " AND ip='198.18.0.11'").fetchone()[0] == 1, "the longest prefix did not win")
+        # the survey view (report, and the dashboard's /api/v1/survey) groups the notices by owner
+        rep = json.loads(run("report", "--db", db, "--format", "json").stdout)["survey"]
+        view = {}
+        for x in rep["notices"]:
+            if x["round"] == "r2":
+                view.setdefault(x["owner"], {})[x["kind"]] = x["hosts"]
+        check(view == {o: {k: len(v) for k, v in kinds.items()} for o, kinds in want.items()},
+              f"survey view {view}")
+        check([(x["round"], x["tool"]) for x in rep["rounds"]] == [("r1", "probe"), ("r2", "scan"), ("r2", "probe")],
+              f"survey rounds {rep['rounds']}")
         # round r1 alone: five vulnerable, nothing fixed
         p = run("notify", "--db", db, "--owners", owners, "--no-geo", "--no-infected", "--round", "r1",
                 "--out", os.path.join(t, "r1"), "--format", "json")
