@@ -8,6 +8,7 @@
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
+APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
 BENCH_PKGS := tshark time wrk
 BUILD := build
 ASAN := build-asan
@@ -99,6 +100,10 @@ fuzz: $(FUZZ)/build.ninja build
 	@mkdir -p var/fuzz/seed/fuzz_baselines && printf 'MSB\001\001\000\000\000\006\001\027\000\005\000\000\000\000\000\000\000\000\000\044\100\000\000\000\000\000\000\360\077\007\000\000\000\000\000\000\000' >var/fuzz/seed/fuzz_baselines/one
 	@mkdir -p var/fuzz/seed/fuzz_notify && printf '\000prefix,isp,asn,abuse\n198.18.0.0/22,"A, Inc",AS64500,abuse@a.example\n' >var/fuzz/seed/fuzz_notify/owners && \
 	    (printf '\001'; cat data/notify/letter.en.txt) >var/fuzz/seed/fuzz_notify/letter
+	@mkdir -p var/fuzz/seed/fuzz_target var/fuzz/seed/fuzz_scan_reply   # survey: scan
+	@printf '198.18.0.0/20\n# c\n198.18.1.5-198.18.1.9\n2001:db8::/120\n8.8.8.8\n' >var/fuzz/seed/fuzz_target/list
+	@printf '\0\002\0\0\0\0\001\002\0\0\0\0\002\010\0\105\0\0\050\0\001\0\0\075\006\0\0\306\022\0\012\306\023\377\001\0\027\200\0\0\0\060\071\0\0\0\001\120\022\162\020\0\0\0\0' >var/fuzz/seed/fuzz_scan_reply/synack
+	@printf '\001mamori-scan-checkpoint 1\ntargets 256 198.18.0.0/24\nports 23\nperm 256 257 3 1\nkey 000102030405060708090a0b0c0d0e0f\nshard 0 1\nround r\nlanes 1\nlane 0 10\ncomplete 0\n' >var/fuzz/seed/fuzz_scan_reply/ckpt
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \
