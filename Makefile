@@ -9,6 +9,8 @@ APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-de
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
 BENCH_PKGS := tshark time wrk
+APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
+BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz
