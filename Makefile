@@ -99,6 +99,8 @@ fuzz: $(FUZZ)/build.ninja build
 	@(printf U; cat data/lure/userdb.txt) >var/fuzz/seed/fuzz_shell/userdb
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@mkdir -p var/fuzz/seed/fuzz_baselines && printf 'MSB\001\001\000\000\000\006\001\027\000\005\000\000\000\000\000\000\000\000\000\044\100\000\000\000\000\000\000\360\077\007\000\000\000\000\000\000\000' >var/fuzz/seed/fuzz_baselines/one
+	@mkdir -p var/fuzz/seed/fuzz_notify && printf '\000prefix,isp,asn,abuse\n198.18.0.0/22,"A, Inc",AS64500,abuse@a.example\n' >var/fuzz/seed/fuzz_notify/owners && \
+	    (printf '\001'; cat data/notify/letter.en.txt) >var/fuzz/seed/fuzz_notify/letter
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \

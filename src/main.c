@@ -13,6 +13,7 @@ int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lure(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -20,6 +21,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"lure", cmd_lure, "run an IoT telnet honeypot (BusyBox personas, Cowrie events)"},
+    {"notify", cmd_notify, "group survey findings by ISP: CSV, JSON and letters (en, ja) per owner"},
     {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
