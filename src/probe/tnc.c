@@ -123,6 +123,7 @@ static enum tnc_screen prompt_of(const char *low, size_t n)
     const char *last = low;
     for (const char *p = low; *p; p++)
         if (*p == '\n' || *p == '\r') last = p + 1;
+    if (has_any(last, fail_words)) return TNC_NOTHING; /* "Login incorrect" is not a prompt */
     if (has_any(last, password_words)) return TNC_PASSWORD;
     if (has_any(last, login_words)) return TNC_LOGIN;
     char end = low[n - 1];

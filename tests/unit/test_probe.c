@@ -98,6 +98,8 @@ static void t_verdicts(void **st)
         {"\r\nLogin incorrect\r\n\r\nrouter login: ", TNC_FAILED, TNC_LOGIN},
         {"\r\nAccess denied\r\nUsername: ", TNC_FAILED, TNC_LOGIN},
         {"\r\n% Authentication failed!\r\n", TNC_FAILED, TNC_NOTHING},
+        /* lure's last failure before it hangs up: no prompt follows, none may be read into it */
+        {"\r\nLogin incorrect\r\n", TNC_FAILED, TNC_NOTHING},
         {"\r\nUser Access Verification\r\n\r\nUsername: ", TNC_LOGIN, TNC_LOGIN},
         {"(none) login: ", TNC_LOGIN, TNC_LOGIN},
         {"Password: ", TNC_PASSWORD, TNC_PASSWORD},
