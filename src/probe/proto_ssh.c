@@ -2,7 +2,8 @@
  *
  * libssh is blocking-oriented (its non-blocking mode still blocks inside key exchange), so each
  * check runs in one of --ssh-workers threads, bounded by libssh's own timeout (--read-timeout,
- * for the connect and every blocking step) and --host-timeout between attempts.  OpenSSH refuses
+ * for the connect and key exchange; each password attempt polls the socket itself, so a server
+ * that hangs up is seen at once) and --host-timeout between attempts.  OpenSSH refuses
  * a change of user name inside one connection, and drops a connection after MaxAuthTries, so a
  * new connection is made when the user changes or the server hung up.  On success the socket is
  * closed without a word (ssh_silent_disconnect): no channel is opened, nothing runs.  The host
@@ -11,6 +12,7 @@
 #include "probe.h"
 
 #include <libssh/libssh.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +53,23 @@ static ssh_session ssh_open(struct probe_conn *c, const char *user)
     return s;
 }
 
+/* A password attempt.  Blocking userauth waits out the whole timeout on a socket the server
+ * has already closed (OpenSSH after MaxAuthTries); non-blocking calls and our own poll see the
+ * close at once. */
+static int ssh_try(ssh_session s, const char *pass, double timeout)
+{
+    ssh_set_blocking(s, 0);
+    double t0 = cli_now();
+    for (;;) {
+        int rc = ssh_userauth_password(s, NULL, pass);
+        if (rc != SSH_AUTH_AGAIN) return rc;
+        int fd = ssh_get_fd(s);
+        if (fd < 0 || !ssh_is_connected(s) || cli_now() - t0 > timeout) return SSH_AUTH_ERROR;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, 50);
+    }
+}
+
 static void ssh_close(ssh_session s)
 {
     ssh_silent_disconnect(s);
@@ -73,7 +92,7 @@ static void ssh_run(struct probe_conn *c)
             if (!(s = ssh_open(c, user))) return;
         }
         probe_next_pair(c);
-        int rc = ssh_userauth_password(s, NULL, cr->pass);
+        int rc = ssh_try(s, cr->pass, c->cfg->read_timeout);
         if (rc == SSH_AUTH_SUCCESS) {
             probe_accepted(c);
             break;

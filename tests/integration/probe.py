@@ -25,6 +25,8 @@ import time
 M = os.environ.get("MAMORI", "build/mamori")
 ROOT = os.environ.get("MAMORI_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../.."))
 NS = f"prb-it-{os.getpid()}"
+SSHD = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "--inside" else (
+    sys.argv[2] if len(sys.argv) > 2 else "build/tests/sshd_stub")
 MAX_ATT = 5
 STRONG = "Zq9-strong-Xk"  # a password no dictionary has
 
@@ -206,7 +208,7 @@ def events(path):
 
 def inside():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    for i in range(10, 21):
+    for i in range(10, 23):
         subprocess.run(["ip", "addr", "add", f"198.18.0.{i}/32", "dev", "lo"], check=True)
     tmp = tempfile.mkdtemp(prefix="mamori-prb-")
     procs = []
@@ -227,6 +229,13 @@ def run_inside(tmp, procs):
     p1, ev1 = lure(tmp, "vizxv", "198.18.0.10", 23001, ["root:x:vizxv"])
     p2, ev2 = lure(tmp, "late", "198.18.0.11", 23002, ["root:x:12345"])  # Mirai's 15th pair
     procs += [p1, p2]
+    ssh_logs = {}
+    for ip, pw in (("198.18.0.21", "admin"), ("198.18.0.22", STRONG)):
+        ssh_logs[ip] = os.path.join(tmp, f"ssh-{ip}.log")
+        p = subprocess.Popen([SSHD, ip, "23022", "admin", pw, ssh_logs[ip], "3"],
+                             stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        check(p.stdout.readline().strip() == "listening", f"sshd_stub on {ip} did not start")
     serve("198.18.0.12", 23003, telnet_recorder)
     serve("198.18.0.13", 23080, http_handler("basic", ("admin", "admin")))
     serve("198.18.0.14", 23081, http_handler("digest", ("root", "admin")))
@@ -237,7 +246,8 @@ def run_inside(tmp, procs):
         serve(ip, 23001, lambda c, ip=ip: (C.add("touched-" + ip), c.close()))
     targets = [("198.18.0.10", 23001), ("198.18.0.11", 23002), ("198.18.0.12", 23003),
                ("198.18.0.13", 23080), ("198.18.0.14", 23081), ("198.18.0.15", 23082),
-               ("198.18.0.16", 23083), ("198.18.0.17", 23004)]
+               ("198.18.0.16", 23083), ("198.18.0.17", 23004), ("198.18.0.21", 23022),
+               ("198.18.0.22", 23022)]
     scan = os.path.join(tmp, "scan.csv")
     with open(scan, "w") as f:  # ZMap's CSV: saddr, sport is the port that answered
         f.write("saddr,daddr,sport,dport,success\n")
@@ -252,7 +262,7 @@ def run_inside(tmp, procs):
     with open(block, "w") as f:
         f.write("198.18.0.20/32\n")
     out, sink, audit = (os.path.join(tmp, n) for n in ("out.jsonl", "sink.jsonl", "audit.jsonl"))
-    ports = "23001/telnet,23002/telnet,23003/telnet,23080/http,23081/http,23082/http,23083/http,23004/telnet"
+    ports = "23001/telnet,23002/telnet,23003/telnet,23080/http,23081/http,23082/http,23083/http,23004/telnet,23022/ssh"
     t0 = time.time()
     r = subprocess.run([M, "probe", "--input", scan, "--ports", ports, "--allow-testbed",
                         "--max-attempts", str(MAX_ATT), "--read-timeout", "3", "--output", out,
@@ -268,16 +278,19 @@ def run_inside(tmp, procs):
           f"opt-out or blocklisted address touched: {C.v}")
     res = {(o["ip"], o["port"]): o for o in map(json.loads, open(out))}
     check(len(res) == len(targets), f"{len(res)} results for {len(targets)} targets: {sorted(res)}")
+    if os.environ.get("PRB_DEBUG"):
+        for k, o in sorted(res.items(), key=lambda x: x[1]["timestamp"]):
+            print(o["timestamp"], k, o["status"], o["attempts"], o["connections"])
     accepted = {k for k, o in res.items() if o["login_accepted"]}
     want = {("198.18.0.10", 23001), ("198.18.0.12", 23003), ("198.18.0.13", 23080),
-            ("198.18.0.14", 23081)}
+            ("198.18.0.14", 23081), ("198.18.0.21", 23022)}
     check(accepted == want, f"accepted {sorted(accepted)}, want {sorted(want)}")
     # the pair's place in Mirai's list is the number of attempts
     for k, n in {("198.18.0.10", 23001): 2, ("198.18.0.12", 23003): 4, ("198.18.0.13", 23080): 4,
-                 ("198.18.0.14", 23081): 3}.items():
+                 ("198.18.0.14", 23081): 3, ("198.18.0.21", 23022): 4}.items():
         check(res[k]["attempts"] == n and res[k]["credential_class"] == "mirai-default" and
               res[k]["credential_dict"] == "mirai", f"{k}: {res[k]}")
-    for k in [("198.18.0.11", 23002), ("198.18.0.16", 23083)]:
+    for k in [("198.18.0.11", 23002), ("198.18.0.16", 23083), ("198.18.0.22", 23022)]:
         check(res[k]["attempts"] == MAX_ATT and res[k]["status"] == "success" and
               res[k]["credential_class"] is None, f"{k}: {res[k]}")
     check(res[("198.18.0.15", 23082)]["device"].get("auth") == "none" and
@@ -317,6 +330,19 @@ def run_inside(tmp, procs):
         check(C.get(kind + "-after") == 0, f"{kind}: a request after the login was accepted")
     check(C.get("basic-ua:mamori-probe/0.1.0 (survey@example.org, opt out: https://example.org/optout)") == 5,
           f"User-Agent: {C.v}")
+    # SSH: root x3 on one connection (the device hangs up after 3), admin on a new one; nothing
+    # after the login; the strong one: MAX_ATT tries in all
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(
+            open(ssh_logs[ip]).read().count("closed") == want_conns
+            for ip, want_conns in (("198.18.0.21", 2), ("198.18.0.22", 2))):
+        time.sleep(0.01)
+    l21 = open(ssh_logs["198.18.0.21"]).read().split("\n")
+    check([l for l in l21 if l.startswith(("try", "ok", "after"))] ==
+          ["try root"] * 3 + ["try admin", "ok admin"], f"ssh 21 saw {l21}")
+    check(res[("198.18.0.21", 23022)]["banner"].startswith("SSH-2.0-"), f"ssh banner {res[('198.18.0.21', 23022)]}")
+    l22 = open(ssh_logs["198.18.0.22"]).read()
+    check(l22.count("try ") == MAX_ATT and "ok " not in l22, f"ssh 22 saw {l22}")
     # no password anywhere (the accepted ones and the strong one)
     for path in (out, sink, audit):
         text = open(path).read()
@@ -336,13 +362,13 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces)")
         sys.exit(77)
-    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+    if "--inside" in sys.argv:
         inside()
         return
     subprocess.run(["ip", "netns", "add", NS], check=True)
     try:
         r = subprocess.run(["ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__),
-                            "--inside"], timeout=240)
+                            "--inside", os.path.abspath(SSHD)], timeout=240)
         sys.exit(r.returncode)
     finally:
         subprocess.run(["ip", "netns", "del", NS])
