@@ -101,6 +101,9 @@ fuzz: $(FUZZ)/build.ninja build
 	@mkdir -p var/fuzz/seed/fuzz_baselines && printf 'MSB\001\001\000\000\000\006\001\027\000\005\000\000\000\000\000\000\000\000\000\044\100\000\000\000\000\000\000\360\077\007\000\000\000\000\000\000\000' >var/fuzz/seed/fuzz_baselines/one
 	@mkdir -p var/fuzz/seed/fuzz_notify && printf '\000prefix,isp,asn,abuse\n198.18.0.0/22,"A, Inc",AS64500,abuse@a.example\n' >var/fuzz/seed/fuzz_notify/owners && \
 	    (printf '\001'; cat data/notify/letter.en.txt) >var/fuzz/seed/fuzz_notify/letter
+	@mkdir -p var/fuzz/seed/fuzz_probe_telnet var/fuzz/seed/fuzz_probe_http   # survey: probe
+	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
+	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \

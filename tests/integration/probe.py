@@ -358,7 +358,21 @@ def run_inside(tmp, procs):
           f"attempts capped at {MAX_ATT}; nothing sent after a login")
 
 
+def man_matches_help():
+    """The option table is the one source of --help; the man page must list the same options."""
+    h = subprocess.run([M, "probe", "--help"], capture_output=True, text=True, check=True).stdout
+    helped = set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z-]*)", h, re.M))
+    man = open(os.path.join(ROOT, "doc/mamori-probe.1")).read()
+    opts = man.split(".SH OPTIONS", 1)[1].split(".SH ", 1)[0]
+    tp = [l for i, l in enumerate(opts.split("\n")) if i and opts.split("\n")[i - 1] == ".TP"]
+    listed = {o.replace("\\-", "-") for l in tp for o in re.findall(r"\\-\\-((?:[a-z]|\\-)+)", l)}
+    check(helped == listed, f"--help and the man page differ: only in help {helped - listed}, "
+          f"only in the man page {listed - helped}")
+
+
 def main():
+    if "--inside" not in sys.argv:
+        man_matches_help()
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces)")
         sys.exit(77)
