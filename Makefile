@@ -123,6 +123,7 @@ bench: deps build
 	bench/observe
 	bench/serve
 	bench/lure
+	bench/probe
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
