@@ -10,6 +10,8 @@ APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-de
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
 APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
 BENCH_PKGS := tshark time wrk
+APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
+BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz
@@ -104,6 +106,9 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '198.18.0.0/20\n# c\n198.18.1.5-198.18.1.9\n2001:db8::/120\n8.8.8.8\n' >var/fuzz/seed/fuzz_target/list
 	@printf '\0\002\0\0\0\0\001\002\0\0\0\0\002\010\0\105\0\0\050\0\001\0\0\075\006\0\0\306\022\0\012\306\023\377\001\0\027\200\0\0\0\060\071\0\0\0\001\120\022\162\020\0\0\0\0' >var/fuzz/seed/fuzz_scan_reply/synack
 	@printf '\001mamori-scan-checkpoint 1\ntargets 256 198.18.0.0/24\nports 23\nperm 256 257 3 1\nkey 000102030405060708090a0b0c0d0e0f\nshard 0 1\nround r\nlanes 1\nlane 0 10\ncomplete 0\n' >var/fuzz/seed/fuzz_scan_reply/ckpt
+	@mkdir -p var/fuzz/seed/fuzz_probe_telnet var/fuzz/seed/fuzz_probe_http   # survey: probe
+	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
+	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \
@@ -123,6 +128,7 @@ bench: deps build
 	bench/observe
 	bench/serve
 	bench/lure
+	bench/probe
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
