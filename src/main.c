@@ -13,6 +13,7 @@ int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lure(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -24,6 +25,7 @@ static const struct command {
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
+    {"testbed", cmd_testbed, "emulated IoT devices in network namespaces, for the survey"},
 };
 
 static void usage(FILE *f)
