@@ -263,22 +263,22 @@ static bool interrupted(void)
     return true;
 }
 
+static int save_truth(struct sup *S)
+{
+    char p[4200];
+    sup_path(S->o->dir, "owners.csv", p, sizeof p);
+    if (tb_owners_csv(p, S->spec) < 0) return -1;
+    sup_path(S->o->dir, "truth.json", p, sizeof p);
+    return tb_truth_write(p, S->spec, S->o->name, S->mac, S->o->dir);
+}
+
 static int bring_up(struct sup *S)
 {
     if (spec_save(S->spec, S->spec_path) < 0 || interrupted()) return -1;
     if (net_up(S->o->name, S->spec, S->o->dir, S->mac) < 0 || interrupted()) return -1;
     if (units_build(S->spec, &S->env, &S->units) < 0 || interrupted()) return -1;
     if (start_all(S) < 0 || wait_units(S) < 0) return -1;
-    char p[4200];
-    sup_path(S->o->dir, "truth.json", p, sizeof p);
-    return tb_truth_write(p, S->spec, S->o->name, S->mac, S->o->dir);
-}
-
-static int save_truth(struct sup *S)
-{
-    char p[4200];
-    sup_path(S->o->dir, "truth.json", p, sizeof p);
-    return tb_truth_write(p, S->spec, S->o->name, S->mac, S->o->dir);
+    return save_truth(S);
 }
 
 /* After `fix`: the new spec's units; those with an old unit's key keep its

@@ -3,7 +3,8 @@
  * name, range, the two namespaces, the link, owners, and every host with its
  * state and services (port, protocol, persona or server/title, accepted
  * pairs).  A closed host is "up" with no services.  Written to a temporary
- * file and renamed: a reader sees the old truth or the new one. */
+ * file and renamed: a reader sees the old truth or the new one.  owners.csv
+ * beside it (prefix,isp,asn,abuse) is the owner table for `mamori notify`. */
 #include "truth.h"
 
 #include "../core/err.h"
@@ -85,6 +86,44 @@ int tb_truth_write(const char *path, const struct tb_spec *s, const char *name, 
     int rc = json_dump_file(t, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(t);
     if (rc < 0) {
+        unlink(tmp);
+        return err_set(-EIO, "%s: cannot write", tmp);
+    }
+    if (rename(tmp, path) < 0) return err_set(-errno, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* One CSV field, RFC 4180: quoted when it holds a comma, quote or line break. */
+static void csv_field(FILE *f, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"') fputc('"', f);
+        fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+int tb_owners_csv(const char *path, const struct tb_spec *s)
+{
+    char tmp[4200], b[16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return err_set(-errno, "%s: %s", tmp, strerror(errno));
+    fputs("prefix,isp,asn,abuse\n", f);
+    for (size_t i = 0; i < s->nowners; i++) {
+        const struct tb_owner *o = &s->owners[i];
+        fprintf(f, "%s/%d,", spec_ip(o->net, b), o->len);
+        csv_field(f, o->isp);
+        fprintf(f, ",%u,", o->asn);
+        csv_field(f, o->abuse);
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0) {
         unlink(tmp);
         return err_set(-EIO, "%s: cannot write", tmp);
     }

@@ -10,4 +10,7 @@ json_t *tb_truth_json(const struct tb_spec *s, const char *name, const char *mac
 int tb_truth_write(const char *path, const struct tb_spec *s, const char *name, const char *mac,
                    const char *dir);
 
+/* The owner table as CSV (header prefix,isp,asn,abuse; RFC 4180 quoting). */
+int tb_owners_csv(const char *path, const struct tb_spec *s);
+
 #endif

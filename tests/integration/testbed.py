@@ -14,6 +14,7 @@ FILE:LINE and leaves nothing; a failing device process fails `up` and leaves not
 The client-side checks run in a child of this script inside NAME-c (`ip netns exec NAME-c python3
 testbed.py --client ...`); every wait is on a condition with a bounded timeout."""
 import base64
+import csv
 import json
 import os
 import re
@@ -31,7 +32,7 @@ PREFIX = "tbt"
 SPEC = """# the test's devices
 range 198.18.0.0/24
 owner 198.18.0.0/25 64500 "Example Cable" abuse@cable.example.net
-owner 198.18.0.128/25 64501 "Example Fiber" abuse@fiber.example.net
+owner 198.18.0.128/25 64501 "Example Fiber, Inc." abuse@fiber.example.net
 telnet 198.18.0.10 23 persona=router-mips accept=root:xc3511
 telnet 198.18.0.10 2323 persona=router-mips accept=root:xc3511
 telnet 198.18.0.11 23 persona=dvr-armv7 accept=admin:admin,root:vizxv
@@ -60,7 +61,7 @@ SERVICES = {
 CLOSED = ["198.18.0.40"]
 FILTERED = ["198.18.0.50", "198.18.0.150"]
 OWNERS = [("198.18.0.0/25", 64500, "Example Cable", "abuse@cable.example.net"),
-          ("198.18.0.128/25", 64501, "Example Fiber", "abuse@fiber.example.net")]
+          ("198.18.0.128/25", 64501, "Example Fiber, Inc.", "abuse@fiber.example.net")]
 
 failures = []
 
@@ -300,6 +301,10 @@ def main_test(tmp):
     check(summary["hosts"] == 8 and summary["services"] == 7, "up --json: counts")
     truth = json.load(open(os.path.join(d, "truth.json")))
     check_truth(truth, name)
+    with open(os.path.join(d, "owners.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    check(rows == [["prefix", "isp", "asn", "abuse"]] + [[p, i, str(a), e] for p, a, i, e in OWNERS],
+          f"owners.csv: {rows}")
     st = run("status", "--name", name, "--dir", d, "--json")
     s = json.loads(st.stdout)
     check(st.returncode == 0 and s["status"]["up"] and s["status"]["healthy"], "status: healthy")
