@@ -16,6 +16,7 @@ int cmd_lure(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -30,6 +31,7 @@ static const struct command {
     {"scan", cmd_scan, "TCP SYN scan of explicit targets (ZMap's method), results as CSV/JSON and rounds"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
+    {"testbed", cmd_testbed, "emulated IoT devices in network namespaces, for the survey"},
 };
 
 static void usage(FILE *f)
