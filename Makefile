@@ -1,6 +1,7 @@
 # mamori — the README's two commands:
 #   make demo   installs dependencies, builds, synthesises a capture, observes it, replays Mirai-family
-#               bots against the honeypot on loopback, prints the report
+#               bots against the honeypot on loopback, surveys a testbed of emulated IoT devices in
+#               network namespaces (scan, probe, notify, two rounds), prints the report
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
 # make demo ends serving the dashboard on http://127.0.0.1:8080/ until Ctrl-C.
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
@@ -59,6 +60,8 @@ demo: deps build
 	$(BUILD)/mamori observe --darknet 198.18.0.0/16,2001:db8:1::/48 --read $(DEMO)/telescope.pcap \
 	    --db $(DEMO)/mamori.db
 	python3 tools/lure_replay.py $(DEMO)/mamori.db $(DEMO)/lure.json $(DEMO)/lure-files
+	rm -rf $(DEMO)/notify $(DEMO)/scan-*.csv $(DEMO)/probe-*.jsonl
+	tools/survey_demo.sh $(BUILD)/mamori $(DEMO)
 	$(BUILD)/mamori report --db $(DEMO)/mamori.db
 	@echo "dashboard: open the URL below (Ctrl-C stops it)"
 	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist
