@@ -32,7 +32,9 @@ for round in r1 r2; do
     ip netns exec "$CLIENT" "$M" probe -q "${SAFE[@]}" --input "$D/scan-$round.csv" --round "$round" \
         --max-attempts 62 --db "$DB" --output "$D/probe-$round.jsonl"
     "$M" notify --db "$DB" --owners "$TB/owners.csv" --round "$round" --since 2016-01-01 \
-        --until 2017-01-01 --out "$D/notify/$round"
+        --until 2017-01-01 --out "$D/notify/$round" >"$D/notify-$round.txt"
+    head -n 8 "$D/notify-$round.txt"
+    echo "  ... (the whole list: $D/notify-$round.txt; the packages: $D/notify/$round/)"
     if [ "$round" = r1 ]; then
         # the owners act on the first notices: a third of the vulnerable devices get new passwords
         mapfile -t fixed < <(python3 -c '
