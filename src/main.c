@@ -13,7 +13,10 @@ int cmd_report(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lure(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -21,11 +24,14 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"lure", cmd_lure, "run an IoT telnet honeypot (BusyBox personas, Cowrie events)"},
+    {"notify", cmd_notify, "group survey findings by ISP: CSV, JSON and letters (en, ja) per owner"},
     {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
+    {"probe", cmd_probe, "check telnet, SSH and HTTP services for default-credential logins"},
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
     {"scan", cmd_scan, "TCP SYN scan of explicit targets (ZMap's method), results as CSV/JSON and rounds"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
+    {"testbed", cmd_testbed, "emulated IoT devices in network namespaces, for the survey"},
 };
 
 static void usage(FILE *f)

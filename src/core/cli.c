@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void cli_error(const char *fmt, ...)
 {
@@ -97,5 +98,44 @@ bool cli_no_operands(const char *cmd, int argc, char **argv, int optind)
 {
     if (optind >= argc) return true;
     cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+    return false;
+}
+
+#ifndef MAMORI_DATADIR
+#define MAMORI_DATADIR "/usr/local/share/mamori"
+#endif
+
+/* The directory of the running executable, or "" when /proc is not there. */
+static void exe_dir(char *out, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", out, n - 1);
+    out[len > 0 ? len : 0] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    else
+        out[0] = 0;
+}
+
+bool cli_data_file(const char *rel, char *out, size_t n)
+{
+    /* next to the executable first: an installed tree works wherever it was
+     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources and
+     * the compiled-in prefix.  Never ./data: the working directory may be one
+     * anyone can write (a root honeypot started from /tmp would parse a
+     * planted persona and accept a planted userdb); MAMORI_DATA=./data asks. */
+    char exe[4096], installed[4200];
+    exe_dir(exe, sizeof exe);
+    snprintf(installed, sizeof installed, "%s/../share/mamori", exe);
+    const char *dirs[] = {getenv("MAMORI_DATA"), exe[0] ? installed : NULL,
+#ifdef MAMORI_BUILD_ROOT
+                          !strcmp(exe, MAMORI_BUILD_ROOT) ? MAMORI_SOURCE_DATA : NULL,
+#endif
+                          MAMORI_DATADIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i] || !dirs[i][0]) continue;
+        snprintf(out, n, "%s/%s", dirs[i], rel);
+        if (access(out, R_OK) == 0) return true;
+    }
     return false;
 }

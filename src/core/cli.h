@@ -21,6 +21,12 @@ const char *cli_iso(int64_t sec, char *buf);
 /* Microseconds to "2016-09-01T00:00:00.123456Z"; buf >= 32 bytes. */
 const char *cli_iso_us(int64_t us, char *buf);
 double cli_now(void); /* monotonic seconds */
+/* Finds a data file the product ships (e.g. "lure/userdb.txt") in
+ * $MAMORI_DATA, then EXEDIR/../share/mamori (an installed tree, wherever it
+ * lies), the source tree's data/ (when run from the build directory) and the
+ * compiled-in data directory (never the working directory's ./data: it may be
+ * one anyone can write); writes its path to out.  false when none has it. */
+bool cli_data_file(const char *rel, char *out, size_t n);
 /* After getopt: refuses operands nobody asked for ("CMD: unexpected argument"). */
 bool cli_no_operands(const char *cmd, int argc, char **argv, int optind);
 

@@ -9,6 +9,7 @@
  * begin at the /16's first range (asn16) without changing its result.
  * geo_lookup_walk() keeps the plain way, which the tests compare with. */
 #include "geo.h"
+#include "text.h"
 #include "err.h"
 #include "geoflat.h"
 
@@ -376,47 +377,6 @@ static int add_id(struct geo *g, uint32_t asn, uint32_t name, uint32_t *id)
     return 0;
 }
 
-/* Splits one CSV line in place into at most 4 fields; handles "quoted, ""names""". */
-static int csv_fields(char *line, char *f[4])
-{
-    int n = 0;
-    char *p = line;
-    while (n < 4) {
-        if (*p == '"') {
-            char *w = ++p;
-            f[n++] = w;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            *w = 0;
-            if (*p == ',')
-                p++;
-            else if (*p && *p != '\n' && *p != '\r')
-                return -1;
-        } else {
-            f[n++] = p;
-            p += strcspn(p, ",\r\n");
-            char c = *p;
-            *p = 0;
-            if (c == ',')
-                p++;
-            else
-                break;
-        }
-        if (!*p || *p == '\n' || *p == '\r') break;
-    }
-    return n;
-}
-
 /* a.b.c.d exactly as inet_pton takes it (no leading zeros, each <= 255);
  * false for anything else, which ip_parse then judges. */
 static bool dotted4(const char *s, uint32_t *out)
@@ -527,7 +487,7 @@ int geo_add_asn_csv(struct geo *g, const char *path)
         lineno++;
         char *fld[4];
         if (line[0] == '#' || line[0] == '\n') continue;
-        int nf = csv_fields(line, fld);
+        int nf = text_csv_fields(line, fld, 4);
         struct asn_range r;
         char *end;
         if (nf < 3 || parse_csv_addr(fld[0], &r.lo) < 0 || parse_csv_addr(fld[1], &r.hi) < 0) {

@@ -1,4 +1,5 @@
-/* text — walking line-oriented text (config and data files) without copying it. */
+/* text — walking line-oriented text (config and data files) without copying it,
+ * reading such files whole and bounded, and splitting CSV lines. */
 #ifndef MAMORI_TEXT_H
 #define MAMORI_TEXT_H
 
@@ -22,5 +23,12 @@ static inline bool text_line(const char *text, size_t len, size_t *pos, int *lin
     *n = ll;
     return true;
 }
+
+/* The whole file at path, NUL-terminated (free it), its length in *len; NULL
+ * with err_set() ("PATH: problem") when it cannot be read or is over max bytes. */
+char *text_load(const char *path, size_t max, size_t *len);
+/* Splits one CSV line in place into at most max fields (RFC 4180 quoting:
+ * "quoted, ""names"""); the number of fields, or -1 for a broken quote. */
+int text_csv_fields(char *line, char **f, int max);
 
 #endif

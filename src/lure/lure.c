@@ -378,7 +378,7 @@ int cmd_lure(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     char userdb_path[4096], sensor[64];
     if (!o.userdb) {
-        if (!persona_data_file("lure/userdb.txt", userdb_path, sizeof userdb_path)) {
+        if (!cli_data_file("lure/userdb.txt", userdb_path, sizeof userdb_path)) {
             cli_error("--userdb: no default userdb (lure/userdb.txt) in any data directory: "
                       "set MAMORI_DATA or give --userdb");
             return 1;

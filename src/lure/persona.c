@@ -1,5 +1,6 @@
 /* persona — persona data files (see persona.h). */
 #include "persona.h"
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/text.h"
 
@@ -10,10 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef MAMORI_DATADIR
-#define MAMORI_DATADIR "/usr/local/share/mamori"
-#endif
 
 #define PERSONA_MAX_FILE (256 * 1024)
 #define PERSONA_MAX_ITEMS 4096
@@ -429,71 +426,16 @@ fail:
     return NULL;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(PERSONA_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, PERSONA_MAX_FILE + 1, f) : 0;
-    fclose(f);
-    if (buf && n > PERSONA_MAX_FILE) {
-        free(buf);
-        errno = EFBIG;
-        return NULL;
-    }
-    if (buf) buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-/* The directory of the running executable, or "" when /proc is not there. */
-static void exe_dir(char *out, size_t n)
-{
-    ssize_t len = readlink("/proc/self/exe", out, n - 1);
-    out[len > 0 ? len : 0] = 0;
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = 0;
-    else
-        out[0] = 0;
-}
-
-bool persona_data_file(const char *rel, char *out, size_t n)
-{
-    /* next to the executable first: an installed tree works wherever it was
-     * unpacked (DESTDIR, a tarball, /opt); then the build tree's sources and
-     * the compiled-in prefix.  Never ./data: the working directory may be one
-     * anyone can write (a root honeypot started from /tmp would parse a
-     * planted persona and accept a planted userdb); MAMORI_DATA=./data asks. */
-    char exe[4096], installed[4200];
-    exe_dir(exe, sizeof exe);
-    snprintf(installed, sizeof installed, "%s/../share/mamori", exe);
-    const char *dirs[] = {getenv("MAMORI_DATA"), exe[0] ? installed : NULL,
-#ifdef MAMORI_BUILD_ROOT
-                          !strcmp(exe, MAMORI_BUILD_ROOT) ? MAMORI_SOURCE_DATA : NULL,
-#endif
-                          MAMORI_DATADIR};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (!dirs[i] || !dirs[i][0]) continue;
-        snprintf(out, n, "%s/%s", dirs[i], rel);
-        if (access(out, R_OK) == 0) return true;
-    }
-    return false;
-}
-
 struct persona *persona_load(const char *name_or_path)
 {
     char path[4096];
     size_t len = 0;
-    char *text = NULL;
     if (strchr(name_or_path, '/')) {
         snprintf(path, sizeof path, "%s", name_or_path);
-        text = slurp(path, &len);
     } else {
         char rel[300];
         snprintf(rel, sizeof rel, "personas/%s.persona", name_or_path);
-        if (persona_data_file(rel, path, sizeof path)) text = slurp(path, &len);
-        if (!text) {
+        if (!cli_data_file(rel, path, sizeof path)) {
             err_set(-ENOENT,
                     "persona '%s' not found (bundled: dvr-armv7, router-mips, camera-arm; "
                     "no data directory has it: set MAMORI_DATA)",
@@ -501,10 +443,8 @@ struct persona *persona_load(const char *name_or_path)
             return NULL;
         }
     }
-    if (!text) {
-        err_set(-errno, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    char *text = text_load(path, PERSONA_MAX_FILE, &len);
+    if (!text) return NULL;
     struct persona *p = persona_parse(text, len, path);
     free(text);
     return p;

@@ -41,7 +41,7 @@ struct persona {
 
 /* Parses persona text; name is used in messages ("NAME:LINE: problem"). */
 struct persona *persona_parse(const char *text, size_t len, const char *name);
-/* NAME (looked up as personas/NAME.persona with persona_data_file) or a path
+/* NAME (looked up as personas/NAME.persona with cli_data_file) or a path
  * to a .persona file. */
 struct persona *persona_load(const char *name_or_path);
 void persona_free(struct persona *p);
@@ -52,12 +52,6 @@ const struct persona_file *persona_file(const struct persona *p, const char *pat
 bool persona_is_dir(const struct persona *p, const char *path);
 /* True when path lies on a writable mount. */
 bool persona_writable(const struct persona *p, const char *path);
-/* Finds a data file (e.g. "lure/userdb.txt") in $MAMORI_DATA, then
- * EXEDIR/../share/mamori (an installed tree, wherever it lies), the source
- * tree's data/ (when run from the build directory) and the compiled-in data
- * directory (never the working directory's ./data); writes its path to out.
- * false when none has it. */
-bool persona_data_file(const char *rel, char *out, size_t n);
 /* Names of the bundled personas, NULL-terminated. */
 extern const char *const persona_builtin[];
 

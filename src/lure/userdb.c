@@ -117,19 +117,9 @@ fail:
 
 struct userdb *userdb_load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(-errno, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(USERDB_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, USERDB_MAX_FILE + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > USERDB_MAX_FILE) {
-        free(buf);
-        err_set(-EFBIG, "%s: larger than 16 MiB", path);
-        return NULL;
-    }
+    size_t n;
+    char *buf = text_load(path, USERDB_MAX_FILE, &n);
+    if (!buf) return NULL;
     struct userdb *db = userdb_parse(buf, n, path);
     free(buf);
     return db;

@@ -79,6 +79,24 @@ static void print_csv(FILE *out, json_t *d)
             fprintf(out, ",%lld,,\n", n(o, lure[sct][2]));
         }
     }
+    /* survey: logins accepted per round/protocol, notified hosts per round/owner/kind */
+    json_t *sv = json_object_get(d, "survey");
+    json_array_foreach(json_object_get(sv, "findings"), i, o)
+    {
+        char key[300];
+        snprintf(key, sizeof key, "%s/%s", s(o, "round"), s(o, "protocol"));
+        fputs("survey_accepted,", out);
+        csv_field(out, key);
+        fprintf(out, ",%lld,,%lld\n", n(o, "accepted"), n(o, "probed"));
+    }
+    json_array_foreach(json_object_get(sv, "notices"), i, o)
+    {
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s/%s", s(o, "round"), s(o, "owner"), s(o, "kind"));
+        fputs("survey_notices,", out);
+        csv_field(out, key);
+        fprintf(out, ",%lld,,\n", n(o, "hosts"));
+    }
 }
 
 static int csv_print(FILE *out, json_t *doc)

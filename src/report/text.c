@@ -3,10 +3,12 @@
  * Strings in the document came from outside (attackers typed the honeypot's
  * commands, credentials and URLs; AS names come from a feed): they are shown
  * with their control characters escaped (T(), core/esc). */
+#include "../core/cli.h"
 #include "../core/esc.h"
 #include "format.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #define s(o, k) report_str(o, k) /* short: the printf lines below are long */
 #define n(o, k) report_int(o, k)
@@ -83,17 +85,69 @@ static void print_honeypot(FILE *out, json_t *h)
     }
 }
 
+/* The survey's rounds, findings by protocol and notices by owner (query_survey). */
+static void print_survey(FILE *out, json_t *sv)
+{
+    json_t *o;
+    size_t i;
+    fputs("Survey (scan, probe, notify)\n\n  round                tool   started               "
+          "ended                 rate     pairs  sent     hits\n",
+          out);
+    json_array_foreach(json_object_get(sv, "rounds"), i, o)
+    {
+        char a[24], b[24];
+        long long st = n(o, "started_us"), en = n(o, "ended_us");
+        fprintf(out, "  %-20.20s %-6s %-21s %-21s %-8lld %-6lld %-8lld %lld\n", T(o, "round"),
+                T(o, "tool"), st > 0 ? cli_iso(st / 1000000, a) : "-",
+                en > 0 ? cli_iso(en / 1000000, b) : "(not ended)", n(o, "rate"), n(o, "dict_size"),
+                n(o, "sent"), n(o, "hits"));
+    }
+    fputs("\n  Logins accepted by round and protocol\n", out);
+    if (!json_array_size(json_object_get(sv, "findings"))) fputs("    (none)\n", out);
+    json_array_foreach(json_object_get(sv, "findings"), i, o)
+    {
+        fprintf(out, "    %-20.20s %-8s %6lld of %6lld probed\n", T(o, "round"), T(o, "protocol"),
+                n(o, "accepted"), n(o, "probed"));
+    }
+    fputs("\n  Notices by round, owner and kind\n", out);
+    if (!json_array_size(json_object_get(sv, "notices"))) fputs("    (none: run mamori notify)\n", out);
+    const char *round = NULL, *kind = NULL;
+    size_t shown = 0, more = 0;
+    json_array_foreach(json_object_get(sv, "notices"), i, o)
+    {
+        if (!round || strcmp(round, s(o, "round")) || strcmp(kind, s(o, "kind"))) {
+            /* per round and kind, the owners with the most hosts first, ten of them */
+            if (more) fprintf(out, "    (and %zu more)\n", more);
+            round = s(o, "round");
+            kind = s(o, "kind");
+            shown = more = 0;
+        }
+        if (shown++ >= 10) {
+            more++;
+            continue;
+        }
+        char as[16] = "-";
+        if (n(o, "asn")) snprintf(as, sizeof as, "AS%lld", n(o, "asn"));
+        fprintf(out, "    %-20.20s %-32.32s %-9s %-13s %6lld hosts\n", T(o, "round"), T(o, "owner"), as,
+                T(o, "kind"), n(o, "hosts"));
+    }
+    if (more) fprintf(out, "    (and %zu more)\n", more);
+}
+
 static void print_text(FILE *out, json_t *d)
 {
     json_t *w = json_object_get(d, "window"), *t = json_object_get(d, "totals"), *o;
     json_t *c = json_object_get(d, "classes"), *h = json_object_get(d, "honeypot");
     size_t i;
+    json_t *sv = json_object_get(d, "survey");
     bool lure = h && n(h, "sessions");
     if (!n(w, "intervals")) {
-        if (lure)
-            print_honeypot(out, h);
-        else
-            fputs("no intervals in this window\n", out);
+        if (lure) print_honeypot(out, h);
+        if (sv) {
+            if (lure) fputc('\n', out);
+            print_survey(out, sv);
+        }
+        if (!lure && !sv) fputs("no intervals in this window\n", out);
         return;
     }
     fprintf(out, "mamori darknet report  %s .. %s  (%lld intervals)\n\n", T(w, "from"), T(w, "to"),
@@ -158,6 +212,10 @@ static void print_text(FILE *out, json_t *d)
     if (lure) {
         fputc('\n', out);
         print_honeypot(out, h);
+    }
+    if (sv) {
+        fputc('\n', out);
+        print_survey(out, sv);
     }
 }
 

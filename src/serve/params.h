@@ -31,6 +31,7 @@ enum api_route {
     API_STREAM, /* Server-Sent Events: live samples and alerts */
     API_NAMES,  /* classify's tables */
     API_ROUTES, /* the route table */
+    API_SURVEY, /* the survey view: rounds, findings by protocol, notices by owner */
 };
 
 struct api_arg {

@@ -1,6 +1,7 @@
 /* routes — the registry of API endpoints (see routes.h for the model). */
 #include "routes.h"
 #include "../store/query.h"
+#include "../store/survey.h"
 #include "serve.h"
 
 #include <stdlib.h>
@@ -19,6 +20,12 @@ static json_t *q_section(struct store *s, const struct api_req *q)
 static json_t *q_geo(struct store *s, const struct api_req *q)
 {
     return query_geo(s, &q->w);
+}
+
+static json_t *q_survey(struct store *s, const struct api_req *q)
+{
+    (void)q;
+    return query_survey(s);
 }
 
 static enum MHD_Result now_metrics(struct server *s, struct conn *k, struct MHD_Connection *c)
@@ -75,6 +82,8 @@ const struct api_route_def api_routes[] = {
     SECTION("/api/v1/dos", "dos", "DoS victims"),
     {"/api/v1/geo", API_GEO, NULL, "?n=50", "located sources per 1-degree cell",
      NULL, NULL, q_geo, NULL, true},
+    {"/api/v1/survey", API_SURVEY, NULL, "", "survey rounds, logins accepted by protocol, notices by owner",
+     NULL, NULL, q_survey, NULL, true},
     {"/api/v1/stream", API_STREAM, NULL, "", "Server-Sent Events: live samples and alerts",
      NULL, NULL, NULL, now_stream, false},
     {"/api/v1/names", API_NAMES, NULL, "", "packet classes and scanner fingerprints",

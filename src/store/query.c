@@ -1,5 +1,6 @@
 /* query — window summary over the observatory schema (see query.h). */
 #include "query.h"
+#include "survey.h"
 #include "../core/classify.h"
 #include "../core/cli.h"
 #include "../core/err.h"
@@ -501,5 +502,14 @@ json_t *query_summary(struct store *s, const struct query_window *w)
         return NULL;
     }
     if (h) json_object_set_new(out, "honeypot", h);
+    json_t *sv = query_survey(s); /* shown when some round was run */
+    if (!sv) {
+        json_decref(out);
+        return NULL;
+    }
+    if (json_array_size(json_object_get(sv, "rounds")))
+        json_object_set_new(out, "survey", sv);
+    else
+        json_decref(sv);
     return out;
 }

@@ -199,6 +199,35 @@ int survey_latest_round(struct store *s, char *out, size_t cap)
     return out_rc;
 }
 
+int survey_read_round(struct store *s, const char *round, const char *tool,
+                      struct survey_round_info *out)
+{
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT started_us, ended_us, rate, dict_size, sent, hits, targets,"
+                           " contact FROM survey_rounds WHERE round = ?1 AND tool = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "survey rounds");
+    sqlite3_bind_text(st, 1, round, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, tool, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    int out_rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(db, "survey rounds");
+    if (out_rc == 1) {
+        out->started_us = sqlite3_column_int64(st, 0);
+        out->ended_us = sqlite3_column_int64(st, 1);
+        out->rate = (uint64_t)sqlite3_column_int64(st, 2);
+        out->dict_size = (uint64_t)sqlite3_column_int64(st, 3);
+        out->sent = (uint64_t)sqlite3_column_int64(st, 4);
+        out->hits = (uint64_t)sqlite3_column_int64(st, 5);
+        copy(out->targets, sizeof out->targets, sqlite3_column_text(st, 6));
+        copy(out->contact, sizeof out->contact, sqlite3_column_text(st, 7));
+    }
+    sqlite3_finalize(st);
+    return out_rc;
+}
+
 /* The probe round started before round (by start time, then name): 1, 0 when none. */
 static int previous_round(sqlite3 *db, const char *round, char *out, size_t cap)
 {
@@ -479,9 +508,26 @@ static json_t *rows(sqlite3 *db, const char *q)
     return a;
 }
 
+/* Whether the survey's tables are there: a database older than schema 8, opened
+ * read-only, has none, which is an empty survey, not an error. */
+static int has_tables(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                               " ('survey_rounds', 'survey_findings', 'survey_notices')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "survey view");
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n < 0 ? db_err(db, "survey view") : n == 3;
+}
+
 json_t *query_survey(struct store *s)
 {
     sqlite3 *db = store_db(s);
+    int has = has_tables(db);
+    if (has < 0) return NULL;
+    if (!has) return json_pack("{s:[],s:[],s:[]}", "rounds", "findings", "notices");
     /* clang-format off */
     static const char rounds[] =
         "SELECT round, tool, started_us, ended_us, targets, contact, rate, dict_size, sent, hits"
@@ -494,7 +540,9 @@ json_t *query_survey(struct store *s)
         "SELECT n.round, n.owner, n.asn, n.abuse, n.kind, count(DISTINCT n.ip) AS hosts,"
         " count(*) AS findings"
         " FROM survey_notices n LEFT JOIN survey_rounds r ON r.round = n.round AND r.tool = 'probe'"
-        " GROUP BY n.round, n.owner, n.kind ORDER BY r.started_us, n.round, n.owner, n.kind";
+        " GROUP BY n.round, n.owner, n.kind ORDER BY r.started_us, n.round,"
+        " CASE n.kind WHEN 'vulnerable' THEN 0 WHEN 'not-retested' THEN 1 WHEN 'fixed' THEN 2"
+        " ELSE 3 END, hosts DESC, n.owner";
     /* clang-format on */
     json_t *o = json_object(), *a = rows(db, rounds), *b = a ? rows(db, findings) : NULL,
            *c = b ? rows(db, notices) : NULL;

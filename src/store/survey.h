@@ -54,6 +54,16 @@ struct survey_findings {
     size_t n;
 };
 
+/* A round as it was run. */
+struct survey_round_info {
+    int64_t started_us, ended_us; /* ended_us 0: never ended (interrupted) */
+    uint64_t rate, dict_size, sent, hits;
+    char targets[512], contact[256];
+};
+/* Round round of tool ("scan", "probe"): 1 and *out, 0 when there is none, or an error. */
+int survey_read_round(struct store *s, const char *round, const char *tool,
+                      struct survey_round_info *out);
+
 /* The newest probe round's name into out (cap bytes): 1, 0 when there is none, or an error. */
 int survey_latest_round(struct store *s, char *out, size_t cap);
 /* Round round's vulnerable devices, and the previous round's that are fixed

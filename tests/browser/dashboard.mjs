@@ -5,7 +5,7 @@
 // of `report --format json`, and switch its language.  Screenshots go to
 // var/browser/.  Usage: node tests/browser/dashboard.mjs (MAMORI = binary).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -35,6 +35,26 @@ execFileSync(M, ["observe", "-q", "--darknet", DN, "--read", cap, "--db", db,
 // the honeypot on loopback, attacked by replayed bots, writes into the same database
 execFileSync("python3", [join(root, "tools/lure_replay.py"), db, join(tmp, "lure.json"),
                          join(tmp, "lure-files")], { stdio: "ignore", env: { ...process.env, MAMORI: M } });
+// two survey rounds (rows as probe writes them), then notify's notices for each
+execFileSync("python3", ["-c", `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for r, s in (("r1", 1000), ("r2", 2000)):
+    c.execute("INSERT INTO survey_rounds VALUES(?, 'probe', ?, ?, '198.18.0.0/20', 'x', 100, 62, 9, 4)",
+              (r, s * 10**6, (s + 60) * 10**6))
+f = "INSERT INTO survey_findings VALUES(?, ?, ?, ?, 0, 'success', NULL, NULL, ?, ?, 'mirai.tsv', 2)"
+for ip, port, proto, a1, a2 in (("198.18.0.10", 23, "telnet", 1, 0), ("198.18.0.11", 23, "telnet", 1, 1),
+                                ("198.18.4.2", 80, "http", 1, 1), ("198.18.4.3", 22, "ssh", 0, 1)):
+    c.execute(f, ("r1", ip, port, proto, a1, "mirai-default" if a1 else None))
+    c.execute(f, ("r2", ip, port, proto, a2, "mirai-default" if a2 else None))
+c.commit()
+`, db]);
+const owners = join(tmp, "owners.csv");
+writeFileSync(owners, "prefix,isp,asn,abuse\n198.18.0.0/22,Example Net A,64500,abuse@a.example\n" +
+                      "198.18.4.0/22,Example Net B,64501,abuse@b.example\n");
+for (const r of ["r1", "r2"])
+  execFileSync(M, ["notify", "-q", "--db", db, "--owners", owners, "--no-geo", "--no-infected", "--round", r,
+                   "--out", join(tmp, "notify", r)]);
 const report = JSON.parse(execFileSync(M, ["report", "--db", db, "--format", "json", "--top", "10"]));
 
 const server = spawn(M, ["serve", "--db", db, "--web", join(root, "web/dist"), "--listen", "127.0.0.1:0"]);
@@ -98,6 +118,20 @@ try {
   check(urls.length === 3 && urls.every((u) => hp.urls.some((r) => r.url === u)), `urls shown ${urls}`);
   check(await page.locator("#hp-hashes tr").count() === 1, "dropper hash not shown");
   await page.locator("#honeypot").screenshot({ path: join(shots, "dashboard-honeypot.png") });
+  // the survey panel: per round, still open vs fixed as notify reported them; per ISP the latest round
+  check(await page.locator("#survey").isVisible(), "survey panel hidden");
+  const want = {};
+  for (const n of report.survey.notices) {
+    want[n.round] ??= { open: 0, fixed: 0 };
+    want[n.round][n.kind === "fixed" ? "fixed" : "open"] += n.hosts;
+  }
+  const bars = await page.locator("#sv-chart g.round").evaluateAll((gs) =>
+    Object.fromEntries(gs.map((g) => [g.dataset.round, { open: Number(g.dataset.open), fixed: Number(g.dataset.fixed) }])));
+  check(JSON.stringify(bars) === JSON.stringify(want) && want.r2.fixed === 1 && want.r2.open === 3,
+        `survey bars ${JSON.stringify(bars)} != ${JSON.stringify(want)}`);
+  const isps = await page.locator("#sv-owners td:first-child").allTextContents();
+  check(JSON.stringify(isps.sort()) === JSON.stringify(["Example Net A", "Example Net B"]), `survey ISPs ${isps}`);
+  await page.locator("#survey").screenshot({ path: join(shots, "dashboard-survey.png") });
   const before = await page.locator("[data-i18n='map_title']").textContent();
   await page.keyboard.press("Tab"); // keyboard usable: reach the language button and press it
   await page.focus("#lang");
@@ -127,4 +161,4 @@ if (errors.length) {
   console.log(`FAIL:\n  ${errors.join("\n  ")}`);
   process.exit(1);
 }
-console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, honeypot panel, ja/en, live view)");
+console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, honeypot panel, survey panel, ja/en, live view)");

@@ -15,7 +15,10 @@ const I18N = {
         live_packets: "live packets", honeypot_title: "Honeypot", sessions: "sessions",
         logins_ok: "logins accepted", urls_seen: "download URLs", files_saved: "files saved",
         credentials: "Credentials tried", commands: "Commands",
-        urls: "Download URLs (never fetched)", hashes: "Files bots built (SHA-256)" },
+        urls: "Download URLs (never fetched)", hashes: "Files bots built (SHA-256)",
+        survey_title: "Vulnerable-device survey", latest_round: "latest round", still_open: "still open",
+        fixed: "fixed", infected: "infected hosts", by_protocol: "Logins accepted by protocol",
+        by_isp: "Notices by ISP (still open · fixed · infected)", of: "of" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
         last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
         packets: "パケット", sources: "送信元", iot_share: "IoTポート宛", alerts: "急増アラート",
@@ -28,7 +31,10 @@ const I18N = {
         sessions: "セッション", logins_ok: "ログイン成功", urls_seen: "ダウンロードURL",
         files_saved: "保存したファイル", credentials: "試行されたID・パスワード",
         commands: "実行されたコマンド", urls: "ダウンロードURL（取得はしない）",
-        hashes: "ボットが作ったファイル（SHA-256）" },
+        hashes: "ボットが作ったファイル（SHA-256）",
+        survey_title: "脆弱な IoT 機器の調査", latest_round: "最新ラウンド", still_open: "未対策",
+        fixed: "対策済み", infected: "感染ホスト", by_protocol: "プロトコル別ログイン成功",
+        by_isp: "ISP 別の通知（未対策・対策済み・感染）", of: "/" },
 };
 // display only: a colour per class name the server sends (unknown names get "other"'s)
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
@@ -91,6 +97,60 @@ function drawHoneypot(h) {
   table("hp-urls", h.urls, [[(r) => r.url], [(r) => r.count, 1]]);
   table("hp-hashes", h.hashes, [[(r) => r.sha256.slice(0, 16) + "…"], [(r) => r.path],
         [(r) => r.size, 1]]);
+}
+
+/* The survey: per probe round, devices still open (vulnerable or not tested
+ * again) against those fixed since the round before; per ISP, what notify
+ * reported in the latest round.  Owner names come from files an operator
+ * gave, device text never reaches this view. */
+function drawSurvey(sv) {
+  const panel = document.getElementById("survey");
+  panel.hidden = !(sv && sv.rounds.length);
+  if (panel.hidden) return;
+  const probes = sv.rounds.filter((r) => r.tool === "probe").map((r) => r.round);
+  const per = new Map(probes.map((r) => [r, { round: r, open: 0, fixed: 0, infected: 0 }]));
+  for (const n of sv.notices) {
+    const x = per.get(n.round);
+    if (!x) continue;
+    if (n.kind === "fixed") x.fixed += n.hosts;
+    else if (n.kind === "infected") x.infected += n.hosts;
+    else x.open += n.hosts;
+  }
+  const rows = [...per.values()];
+  const last = rows[rows.length - 1] || { round: "–", open: 0, fixed: 0, infected: 0 };
+  document.getElementById("sv-round").textContent = last.round;
+  document.getElementById("sv-open").textContent = fmt(last.open);
+  document.getElementById("sv-fixed").textContent = fmt(last.fixed);
+  document.getElementById("sv-infected").textContent = fmt(last.infected);
+  const latest = sv.findings.filter((f) => f.round === last.round);
+  table("sv-protocols", latest, [[(r) => r.protocol], [(r) => `${fmt(r.accepted)} ${t("of")} ${fmt(r.probed)}`]]);
+  const owners = new Map();
+  for (const n of sv.notices.filter((n) => n.round === last.round)) {
+    const o = owners.get(n.owner) ?? { owner: n.owner, asn: n.asn, open: 0, fixed: 0, infected: 0 };
+    if (n.kind === "fixed") o.fixed += n.hosts; else if (n.kind === "infected") o.infected += n.hosts;
+    else o.open += n.hosts;
+    owners.set(n.owner, o);
+  }
+  table("sv-owners", [...owners.values()].sort((a, b) => b.open - a.open),
+        [[(r) => r.owner], [(r) => (r.asn ? `AS${r.asn}` : "–")], [(r) => r.open, 1], [(r) => r.fixed, 1],
+         [(r) => r.infected, 1]]);
+  const svg = d3.select("#sv-chart");
+  svg.selectAll("*").remove();
+  const W = 600, H = 170, m = { l: 48, r: 12, t: 20, b: 24 };
+  const x = d3.scaleBand().domain(rows.map((r) => r.round)).range([m.l, W - m.r]).padding(0.3);
+  const y = d3.scaleLinear().domain([0, d3.max(rows, (r) => r.open + r.fixed) || 1]).nice().range([H - m.b, m.t]);
+  svg.append("g").attr("class", "axis").attr("transform", `translate(0,${H - m.b})`).call(d3.axisBottom(x));
+  svg.append("g").attr("class", "axis").attr("transform", `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(4));
+  const g = svg.append("g").selectAll("g").data(rows).join("g").attr("class", "round")
+    .attr("data-round", (r) => r.round).attr("data-open", (r) => r.open).attr("data-fixed", (r) => r.fixed);
+  g.append("rect").attr("class", "open").attr("x", (r) => x(r.round)).attr("width", x.bandwidth())
+    .attr("y", (r) => y(r.open)).attr("height", (r) => y(0) - y(r.open));
+  g.append("rect").attr("class", "fixed").attr("x", (r) => x(r.round)).attr("width", x.bandwidth())
+    .attr("y", (r) => y(r.open + r.fixed)).attr("height", (r) => y(r.open) - y(r.open + r.fixed));
+  const title = svg.append("text").attr("class", "title").attr("x", m.l).attr("y", 14);
+  title.append("tspan").style("fill", "var(--bs)").text(t("still_open"));
+  title.append("tspan").text(" / ");
+  title.append("tspan").style("fill", "var(--udp)").text(t("fixed"));
 }
 
 let world = null;
@@ -189,6 +249,7 @@ async function refresh() {
   table("alerts", s.alerts, [[(r) => r.at.replace("T", " ").replace("Z", "")], [(r) => `${r.port}/${r.proto}`], [(r) => r.sources, 1]]);
   table("dos", s.dos, [[(r) => r.target], [(r) => r.proto], [(r) => r.packets, 1]]);
   drawHoneypot(s.honeypot);
+  drawSurvey(s.survey);
   await Promise.all([drawMap(q), ...[...document.querySelectorAll(".chart")].map((el) => drawChart(el, q))]);
   document.body.dataset.ready = "1";
 }
