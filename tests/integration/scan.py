@@ -1,28 +1,33 @@
 #!/usr/bin/env python3
-"""mamori scan on namespaces it creates (needs root): it finds exactly the listening (address, port)
-pairs the fixture was told to open, no more (RSTs, a blackholed host, a blocklisted and an opted-out
-listener are not hits); a capture proves no probe reached a blocklisted or opted-out address and
-every allowed (address, port) got exactly one; Debian's zmap on the same namespaces finds the same
-open set; a run without targets, or inside 198.18.0.0/15 without --allow-testbed, or whose audit
-line cannot be written, is refused and sends nothing; the audit line says who scanned what."""
+"""mamori scan on the project's testbed (needs root; `mamori testbed up --name scs1`): it finds
+exactly the listening (address, port) pairs of the testbed's truth file, no more (closed ports and up
+hosts without services answer RST, filtered hosts nothing), except a listener the test blocklists and
+one it opts out; a capture in the device namespace proves no probe reached a blocklisted or opted-out
+address and every allowed (address, port) got exactly one; Debian's zmap on the same testbed finds
+the same open set; a run without targets, or inside 198.18.0.0/15 without --allow-testbed, or whose
+audit line cannot be written, is refused and sends nothing; the audit line says who scanned what."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scanlib import Fixture, check, hosts, results  # noqa: E402
+from scanlib import Testbed, check, hosts, results  # noqa: E402
 
-PORTS = [22, 23, 80, 8080]
-NET = "198.18.1.0/24"
-LISTEN = [("198.18.1.10", 23), ("198.18.1.10", 80), ("198.18.1.11", 22), ("198.18.1.200", 8080),
-          ("198.18.1.77", 23),                       # blocklisted (198.18.1.64/28)
-          ("198.18.1.99", 80),                       # opted out
-          ("198.18.1.250", 23)]                      # blackholed: no answer at all
-BLOCK, OPTOUT, HOLE = "198.18.1.64/28", "198.18.1.99", "198.18.1.250"
-blocked = set(hosts("198.18.1.0", 64, 79)) | {OPTOUT}
-truth = {(a, p) for a, p in LISTEN if a not in blocked and a != HOLE}
-
-fx = Fixture("scs1", LISTEN, blackholed=[HOLE])
+NET = "198.18.12.0/24"
+fx = Testbed("scs1", NET, devices=60, seed=3)
+PORTS = sorted({p for _, p in fx.listen} | {22})
+listening = sorted({a for a, _ in fx.listen})
+check(len(listening) >= 10, f"the testbed has {len(listening)} listening hosts")
+up = {h["ip"] for h in fx.truth["hosts"] if h["state"] == "up"}
+filtered = {h["ip"] for h in fx.truth["hosts"] if h["state"] == "filtered"}
+check(filtered, "the testbed has no filtered host")
+# block the /28 around one listener, opt another out
+b0 = int(listening[0].split(".")[3]) & ~15
+BLOCK = f"198.18.12.{b0}/28"
+OPTOUT = next(a for a in listening if not b0 <= int(a.split(".")[3]) < b0 + 16)
+blocked = set(hosts("198.18.12.0", b0, b0 + 15)) | {OPTOUT}
+truth = {(a, p) for a, p in fx.listen if a not in blocked}
+LISTEN = fx.listen
 t = fx.tmp
 open(os.path.join(t, "block.txt"), "w").write(f"# test blocklist\n{BLOCK}\n")
 os.makedirs(os.path.join(t, "var"))
@@ -37,9 +42,9 @@ r = fx.scan("-p", ports, NET, check=False)
 check(r.returncode == 2 and "--allow-testbed" in r.stderr, f"testbed flag: {r.returncode} {r.stderr}")
 r = fx.scan("-p", ports, "--allow-testbed", "10.0.0.0/24", check=False)
 check(r.returncode == 2 and "10.0.0.0/8" in r.stderr, f"special range: {r.stderr}")
-open(os.path.join(t, "bad.txt"), "w").write("198.18.1.1\n198.18.1.300\n")
+open(os.path.join(t, "bad.txt"), "w").write("198.18.12.1\n198.18.12.300\n")
 r = fx.scan("-p", ports, "--allow-testbed", "-f", os.path.join(t, "bad.txt"), check=False)
-check(r.returncode == 2 and "bad.txt:2: 198.18.1.300" in r.stderr, f"bad file: {r.stderr}")
+check(r.returncode == 2 and "bad.txt:2: 198.18.12.300" in r.stderr, f"bad file: {r.stderr}")
 r = fx.scan("-p", ports, "--allow-testbed", NET, "--audit", "/dev/full", check=False)
 check(r.returncode == 1 and "audit" in r.stderr and "refused" in r.stderr, f"audit: {r.stderr}")
 check(not os.path.exists(os.path.join(t, "audit.jsonl")), "a refused run wrote an audit line")
@@ -59,9 +64,11 @@ fields = ["saddr", "daddr", "sport", "dport", "seqnum", "acknum", "window", "ttl
           "classification", "success", "repeat", "timestamp"]
 check(all(list(x) == fields for x in rows), f"fields: {list(rows[0])}")
 check({x["classification"] for x in rows} == {"synack", "rst"}, "classes")
-allowed = {(a, p) for a in hosts("198.18.1.0", 0, 255) if a not in blocked for p in PORTS}
+allowed = {(a, p) for a in hosts("198.18.12.0", 0, 255) if a not in blocked for p in PORTS}
 rsts = {(x["saddr"], x["sport"]) for x in rows if x["classification"] == "rst"}
-check(rsts == allowed - truth - {(HOLE, p) for p in PORTS}, "an RST from every closed port, none else")
+want_rst = {(a, p) for a in up - blocked for p in PORTS} - truth
+check(rsts == want_rst, f"RSTs: {len(rsts)}, want every closed port of an up host ({len(want_rst)})")
+check(not {a for a, _ in rsts} & filtered, "a filtered host answered")
 probed = [(d, p) for _, d, p, _, _, _ in syns]
 check(not {d for d, _ in probed} & blocked, f"probes reached blocked/opted-out addresses: "
       f"{sorted({d for d, _ in probed} & blocked)}")
@@ -71,7 +78,8 @@ check(len(probed) == len(set(probed)) and set(probed) == allowed,
 audit = [json.loads(l) for l in open(os.path.join(t, "audit.jsonl"))]
 check(len(audit) == 1 and audit[0]["tool"] == "scan" and audit[0]["ports"] == ports and
       audit[0]["contact"] == "survey@example.org" and audit[0]["uid"] == os.getuid() and
-      audit[0]["rate"] == 10000 and audit[0]["target_count"] == 256 - 17, f"audit: {audit}")
+      audit[0]["rate"] == 10000 and audit[0]["target_count"] == 256 - 17 and
+      audit[0]["targets"] == NET, f"audit: {audit}")
 
 # the default CSV holds the successes only (zmap's default filter)
 out = os.path.join(t, "hits.csv")
@@ -93,7 +101,7 @@ for p in PORTS:
         a, sp, ok, rep = line.split(",")
         if ok == "1" and rep == "0":
             zhits.add((a, int(sp)))
-zmap_truth = {(a, p) for a, p in LISTEN if a != HOLE}  # zmap was given no blocklist
+zmap_truth = set(LISTEN)  # zmap was given no blocklist
 check(zhits == zmap_truth, f"zmap {sorted(zhits)} != {sorted(zmap_truth)}")
 check(zhits - {(a, p) for a, p in zhits if a in blocked} == hits, "zmap and mamori differ")
 print("ok: scan finds the truth, zmap agrees, blocklist and opt-out never probed, refusals send nothing")

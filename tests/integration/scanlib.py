@@ -171,3 +171,33 @@ def check(cond, msg):
     if not cond:
         print("FAIL:", msg, file=sys.stderr)
         sys.exit(1)
+
+
+class Testbed(Fixture):
+    """`mamori testbed up --name NAME` (the project's testbed) with the Fixture's helpers; its
+    truth file is the ground truth: (ip, port) of every service of an "up" host."""
+
+    def __init__(self, name, rng, devices, seed=1):
+        self.name, self.c, self.d = name, name + "-c", name + "-d"
+        self.tmp = tempfile.mkdtemp(prefix=name + ".")
+        self.procs = []
+        self.dir = os.path.join(self.tmp, "tb")
+        atexit.register(self.close)
+        r = subprocess.run([MAMORI, "testbed", "up", "--name", name, "--range", rng, "--devices",
+                            str(devices), "--seed", str(seed), "--no-ssh", "--dir", self.dir],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            raise RuntimeError("testbed up: " + r.stderr)
+        self.truth = json.load(open(os.path.join(self.dir, "truth.json")))
+        self.gw_mac = self.truth["gateway_mac"]
+        self.listen = sorted((h["ip"], s["port"]) for h in self.truth["hosts"]
+                             if h["state"] == "up" for s in h["services"])
+
+    def close(self):
+        if self.procs is None:
+            return
+        subprocess.run([MAMORI, "testbed", "down", "--name", self.name, "--dir", self.dir],
+                       capture_output=True)
+        self.procs = None
+        self.close_ns()
+        shutil.rmtree(self.tmp, ignore_errors=True)
