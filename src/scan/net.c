@@ -78,6 +78,11 @@ static bool neigh_mac(uint32_t ip, const char *ifname, uint8_t mac[6])
     return found;
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* One ARP request for ip, waiting up to a second for the answer (three tries). */
 static int arp_ask(const struct scan_link *l, uint32_t ip, uint8_t mac[6])
 {
@@ -102,8 +107,7 @@ static int arp_ask(const struct scan_link *l, uint32_t ip, uint8_t mac[6])
         while (poll(&p, 1, 333) > 0) {
             uint8_t r[128];
             ssize_t n = recv(fd, r, sizeof r, 0);
-            if (n >= 42 && r[20] == 0 && r[21] == 2 &&
-                (uint32_t)(r[28] << 24 | r[29] << 16 | r[30] << 8 | r[31]) == ip) {
+            if (n >= 42 && r[20] == 0 && r[21] == 2 && get32(r + 28) == ip) {
                 memcpy(mac, r + 22, 6);
                 close(fd);
                 return 0;

@@ -96,6 +96,9 @@ static int parse_line(const char *path, const char *key, const char *rest,
     } else if (!strcmp(key, "lane")) {
         if (sscanf(rest, "%u %" SCNu64, &i, &a) != 2 || i >= st->lanes) return 1;
         st->done[i] = a;
+    } else if (!strcmp(key, "round")) {
+        if (strlen(rest) >= sizeof st->round) return 1;
+        snprintf(st->round, sizeof st->round, "%s", rest);
     } else if (!strcmp(key, "complete")) {
         st->complete = rest[0] == '1';
     }

@@ -50,6 +50,7 @@ struct scan_state {
     unsigned lanes;
     uint64_t done[SCAN_LANES_MAX]; /* positions consumed, per lane */
     bool complete;
+    char round[72]; /* the round a resumed run goes on with */
 };
 
 struct scan_totals {

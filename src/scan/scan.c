@@ -439,11 +439,11 @@ static int run(struct opts *o, int argc, char **argv, struct scan_cfg *cfg)
     int rc;
     char round[40];
     int64_t t0 = now_us();
-    if (!o->round) o->round = cli_iso(t0 / 1000000, round);
-    cfg->round = o->round;
+    cfg->round = o->round ? o->round : cli_iso(t0 / 1000000, round);
     if ((rc = load_targets(o, argc, argv, cfg)) < 0 || (rc = parse_ports(o->ports, cfg)) < 0 ||
         (rc = make_state(o, cfg, &st)) < 0)
         return cli_error("%s", err_msg()), EXIT_USAGE;
+    if (o->resume && !o->round && st.round[0]) cfg->round = st.round; /* the same round goes on */
     if (o->resume && st.complete) {
         fprintf(stderr, "mamori: --resume %s: that scan is complete\n", o->resume);
         return 0;

@@ -41,6 +41,9 @@ check(dups == 0, f"{dups} probes sent twice across the resume")
 check(set(probed) == allowed, f"{len(allowed - set(probed))} pairs never probed")
 hits = {(x["saddr"], x["sport"]) for x in results(out)}
 check(hits == truth, f"after resume {sorted(hits)} != {sorted(truth)}")
+import json  # noqa: E402
+rounds = [json.loads(l)["round"] for l in open(os.path.join(t, "audit.jsonl"))]
+check(len(rounds) == 2 and rounds[0] == rounds[1], f"the resumed run is another round: {rounds}")
 r = fx.scan(*common, "--resume", ck)
 check("complete" in r.stderr, "resuming a complete scan: " + r.stderr)
 
