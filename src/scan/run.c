@@ -54,6 +54,7 @@ struct scan_shared {
     size_t seen_pages;
     int recv_rc;
     bool recv_on;
+    double send_secs;
 };
 
 static double now_s(void)
@@ -262,6 +263,7 @@ static void totals(struct scan_shared *sh, struct scan_totals *t)
     t->hits = atomic_load(&sh->hits);
     t->drops = atomic_load(&sh->drops);
     t->elapsed = now_s() - sh->t0;
+    t->send_secs = sh->send_secs > 0 ? sh->send_secs : t->elapsed;
 }
 
 static void snapshot(struct scan_shared *sh, struct scan_state *st)
@@ -389,7 +391,10 @@ static int supervise(struct scan_shared *sh, struct scan_state *st)
         nanosleep(&ts, NULL);
         if (interrupted) atomic_store(&sh->stop_send, true);
         bool done = all_sent(sh);
-        if (done && sent_at == 0) sent_at = now_s();
+        if (done && sent_at == 0) {
+            sent_at = now_s();
+            sh->send_secs = sent_at - sh->t0;
+        }
         if (now_s() >= next) {
             snapshot(sh, st);
             tick(sh, &tk, st, done);

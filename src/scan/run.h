@@ -55,7 +55,7 @@ struct scan_state {
 
 struct scan_totals {
     uint64_t sent, replies, hits, send_errors, drops, skipped;
-    double elapsed;
+    double elapsed, send_secs; /* the whole run, and until the last probe left */
 };
 
 /* Runs the scan on link l from state st (updated as it goes); 0 or an error. */

@@ -475,7 +475,7 @@ static int run(struct opts *o, int argc, char **argv, struct scan_cfg *cfg)
     put_round(cfg, o, t0, now_us(), &tot);
     if (!o->quiet)
         fprintf(stderr,
-                "mamori: scan: sent %llu probes in %.1f s (%.0f pps), %llu replies, %llu hits, "
+                "mamori: scan: sent %llu probes in %.2f s (%.0f pps), %llu replies, %llu hits, "
                 "%llu send errors, %llu receive drops%s\n",
                 (unsigned long long)tot.sent, tot.elapsed,
                 tot.elapsed > 0 ? tot.sent / tot.elapsed : 0, (unsigned long long)tot.replies,

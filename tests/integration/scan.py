@@ -55,7 +55,7 @@ cap = fx.capture("scan.pcap")
 out = os.path.join(t, "all.json")
 fx.scan("-p", ports, "--allow-testbed", NET, "-b", os.path.join(t, "block.txt"), "-O", "json",
         "--output-all", "-o", out, "--cooldown", "1", "--contact", "survey@example.org",
-        "--round", "r1", "-q")
+        "--round", "r1", "-q", "--sink", "jsonl:" + os.path.join(t, "sink.jsonl"))
 syns = cap.stop()
 rows = results(out)
 hits = {(x["saddr"], x["sport"]) for x in rows if x["success"] and not x["repeat"]}
@@ -75,6 +75,16 @@ check(not {d for d, _ in probed} & blocked, f"probes reached blocked/opted-out a
 check(len(probed) == len(set(probed)) and set(probed) == allowed,
       f"each allowed pair probed once: {len(probed)} probes, {len(set(probed))} distinct, "
       f"{len(allowed)} allowed")
+# the sinks: a round at the start and at the end (sent, hits), one record per valid reply
+recs = [json.loads(l) for l in open(os.path.join(t, "sink.jsonl"))]
+rounds = [r for r in recs if r["kind"] == "survey_round"]
+opens = [r for r in recs if r["kind"] == "survey_open"]
+check(len(rounds) == 2 and rounds[0]["ended_us"] == 0 and rounds[1]["ended_us"] > 0 and
+      all(r["round"] == "r1" and r["tool"] == "scan" and r["contact"] == "survey@example.org"
+          for r in rounds) and rounds[1]["sent"] == len(allowed) and
+      rounds[1]["hits"] == len(truth), f"rounds: {rounds}")
+check(sorted((r["ip"], r["port"], r["classification"]) for r in opens) ==
+      sorted((x["saddr"], x["sport"], x["classification"]) for x in rows), "sink records != output rows")
 audit = [json.loads(l) for l in open(os.path.join(t, "audit.jsonl"))]
 check(len(audit) == 1 and audit[0]["tool"] == "scan" and audit[0]["ports"] == ports and
       audit[0]["contact"] == "survey@example.org" and audit[0]["uid"] == os.getuid() and
