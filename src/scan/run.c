@@ -306,7 +306,7 @@ static void tick(struct scan_shared *sh, struct ticker *tk, const struct scan_st
         pos += st->done[i];
     double pct = tk->total_pos ? 100.0 * (double)pos / (double)tk->total_pos : 100;
     bool errs = t.send_errors > tk->last.send_errors || t.drops > tk->last.drops;
-    bool slow = cfg->rate && !done && tk->last_t > 0 && spps < 0.9 * (double)cfg->rate;
+    bool slow = cfg->rate && !done && spps < 0.9 * (double)cfg->rate;
     tk->slow_secs = (errs || slow) ? tk->slow_secs + 1 : 0;
     if (tk->slow_secs >= 2 && !tk->warned) {
         fprintf(stderr,

@@ -3,7 +3,8 @@
 they arrive (in the fixture's silent range, so that answering them costs nothing) gives the achieved rate from its timestamps (probes - 1 over first-to-last), which must
 be within 2% of --rate at 10k and 100k pps; at 100k pps the scan must not keep a core busy (its CPU
 time well under its run time: the token bucket sleeps, it does not spin). --bandwidth converts at
-ZMap's 84 bytes a probe on the wire."""
+ZMap's 84 bytes a probe on the wire. Asked for more than it can send, it warns that the link (or
+host) is saturated; at a rate it keeps, it does not."""
 import os
 import resource
 import sys
@@ -49,4 +50,11 @@ check(n == 4096 * 25 and abs(got / 100000 - 1) <= 0.02, f"100k pps: {n} probes a
 check(cpu < 0.6 * wall, f"100k pps kept a core busy: {cpu:.2f} s CPU in {wall:.2f} s")
 n, got, _, _ = within(20000, "1-5", "--bandwidth", "13.44M")  # 13.44e6 / (84 * 8) = 20000 pps
 check(abs(got / 20000 - 1) <= 0.02, f"--bandwidth 13.44M: {got:.0f} pps, not 20000")
-print("ok: rates within 2% at 10k and 100k pps, no busy core")
+# asked for more than the link and host can do: the scan says so (stderr, also with -q)
+r = fx.scan("-p", "1-1000", "--allow-testbed", SILENT, "-o", "/dev/null", "--cooldown", "0", "-q",
+            "--rate", "20000000", "--max-runtime", "3")
+check("saturated" in r.stderr, f"no saturation warning at 20 Mpps asked: {r.stderr}")
+r = fx.scan("-p", "1-2", "--allow-testbed", SILENT, "-o", "/dev/null", "--cooldown", "0", "-q",
+            "--rate", "5000")
+check("saturated" not in r.stderr, f"a saturation warning at 5 kpps: {r.stderr}")
+print("ok: rates within 2% at 10k and 100k pps, no busy core, a warning when saturated")
