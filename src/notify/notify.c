@@ -148,9 +148,28 @@ static void slug(const char *owner, uint32_t asn, char *out, size_t cap)
     else out[o] = 0;
 }
 
-static struct owner_group *group_of(struct ctx *c, const char *owner, uint32_t asn,
-                                    const char *abuse)
+/* src as valid UTF-8 (U+FFFD for what is not: AS names come from a feed), cut
+ * at a whole character to fit cap — the form a group is kept and compared in. */
+static void clean(char *dst, size_t cap, const char *src)
 {
+    char *u = esc_utf8(src, strlen(src));
+    const char *s = u ? u : "";
+    size_t n = 0, len = strlen(s), k;
+    uint32_t cp;
+    while (n < len && (k = esc_utf8_seq((const unsigned char *)s + n, len - n, &cp)) &&
+           n + k < cap)
+        n += k;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+    free(u);
+}
+
+static struct owner_group *group_of(struct ctx *c, const char *owner_in, uint32_t asn,
+                                    const char *abuse_in)
+{
+    char owner[sizeof c->g->owner], abuse[sizeof c->g->abuse];
+    clean(owner, sizeof owner, owner_in);
+    clean(abuse, sizeof abuse, abuse_in ? abuse_in : "");
     for (size_t i = 0; i < c->n; i++)
         if (c->g[i].asn == asn && !strcmp(c->g[i].owner, owner)) return &c->g[i];
     if (c->n == c->cap) {
@@ -163,7 +182,7 @@ static struct owner_group *group_of(struct ctx *c, const char *owner, uint32_t a
     struct owner_group *g = &c->g[c->n++];
     memset(g, 0, sizeof *g);
     snprintf(g->owner, sizeof g->owner, "%s", owner);
-    snprintf(g->abuse, sizeof g->abuse, "%s", abuse ? abuse : "");
+    snprintf(g->abuse, sizeof g->abuse, "%s", abuse);
     g->asn = asn;
     char base[96];
     slug(owner, asn, base, sizeof base);
