@@ -76,6 +76,16 @@ static void usage(FILE *f)
           f);
 }
 
+/* A round names a directory under var/notify/ and appears in letters: no '/',
+ * no control characters, not . or .., and short enough to be read whole. */
+static bool round_name_ok(const char *r)
+{
+    if (!*r || strlen(r) >= 64 || !strcmp(r, ".") || !strcmp(r, "..")) return false;
+    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
+        if (*p == '/' || *p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
@@ -121,8 +131,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         cli_error("--format: '%s' is not text or json", o->format);
         return EXIT_USAGE;
     }
-    if (o->round && (!*o->round || strchr(o->round, '/') || !strcmp(o->round, "..") ||
-                     !strcmp(o->round, "."))) {
+    if (o->round && !round_name_ok(o->round)) {
         cli_error("--round: '%s' cannot name a package directory", o->round);
         return EXIT_USAGE;
     }
@@ -404,6 +413,10 @@ static int plan(struct store *s, const struct opts *o, char *round, size_t cap,
         snprintf(round, cap, "%s", o->round);
     } else if ((rc = survey_latest_round(s, round, cap)) < 0) {
         return rc;
+    } else if (rc > 0 && !round_name_ok(round)) { /* the database is not only probe's */
+        char e[4 * 64];
+        return err_set(-EINVAL, "%s: the newest probe round '%s' cannot name a package directory",
+                       o->db, esc_term(round, e, sizeof e));
     }
     if (round[0] && (rc = survey_read_round(s, round, "probe", ri)) <= 0)
         return rc < 0 ? rc : err_set(-ENOENT, "%s: no probe round '%s' (mamori probe --round)", o->db, round);

@@ -231,6 +231,18 @@ def main():
             lines = p.stderr.strip().splitlines()
             check(p.returncode == code and len(lines) == 1 and want_msg in p.stderr,
                   f"{args}: exit {p.returncode}, stderr {p.stderr!r}")
+        # a round name in the database is checked as --round is: it must not lead the
+        # default var/notify/ROUND out of var/notify (review: it wrote ../../esc)
+        c.execute("INSERT INTO survey_rounds VALUES('../../esc','probe',9000000000,9100000000,"
+                  "'t','x',1,62,1,1)")
+        c.commit()
+        cwd = os.path.join(t, "cwd", "a")
+        os.makedirs(cwd)
+        p = subprocess.run([M, "notify", "--db", db, "--no-geo", "-q"], cwd=cwd, capture_output=True, text=True)
+        check(p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and
+              "cannot name a package directory" in p.stderr and
+              not os.path.exists(os.path.join(t, "esc")) and not os.path.exists(os.path.join(t, "cwd", "esc")),
+              f"a round from the database escaped --out: {p.returncode} {p.stderr!r}")
         p = run("notify", "--db", os.path.join(t, "missing.db"), ok=False)
         check(p.returncode == 1 and "missing.db" in p.stderr and not os.path.exists(os.path.join(t, "missing.db")),
               f"missing database: {p.returncode} {p.stderr!r}")
