@@ -1,6 +1,7 @@
 # mamori — the README's two commands:
 #   make demo   installs dependencies, builds, synthesises a capture, observes it, replays Mirai-family
-#               bots against the honeypot on loopback, prints the report
+#               bots against the honeypot on loopback, surveys a testbed of emulated IoT devices in
+#               network namespaces (scan, probe, notify, two rounds), prints the report
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
 # make demo ends serving the dashboard on http://127.0.0.1:8080/ until Ctrl-C.
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
@@ -8,6 +9,7 @@
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
+APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
 BENCH_PKGS := tshark time wrk
 APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
 BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
@@ -58,6 +60,8 @@ demo: deps build
 	$(BUILD)/mamori observe --darknet 198.18.0.0/16,2001:db8:1::/48 --read $(DEMO)/telescope.pcap \
 	    --db $(DEMO)/mamori.db
 	python3 tools/lure_replay.py $(DEMO)/mamori.db $(DEMO)/lure.json $(DEMO)/lure-files
+	rm -rf $(DEMO)/notify $(DEMO)/scan-*.csv $(DEMO)/probe-*.jsonl
+	tools/survey_demo.sh $(BUILD)/mamori $(DEMO)
 	$(BUILD)/mamori report --db $(DEMO)/mamori.db
 	@echo "dashboard: open the URL below (Ctrl-C stops it)"
 	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist
@@ -101,6 +105,10 @@ fuzz: $(FUZZ)/build.ninja build
 	@mkdir -p var/fuzz/seed/fuzz_baselines && printf 'MSB\001\001\000\000\000\006\001\027\000\005\000\000\000\000\000\000\000\000\000\044\100\000\000\000\000\000\000\360\077\007\000\000\000\000\000\000\000' >var/fuzz/seed/fuzz_baselines/one
 	@mkdir -p var/fuzz/seed/fuzz_notify && printf '\000prefix,isp,asn,abuse\n198.18.0.0/22,"A, Inc",AS64500,abuse@a.example\n' >var/fuzz/seed/fuzz_notify/owners && \
 	    (printf '\001'; cat data/notify/letter.en.txt) >var/fuzz/seed/fuzz_notify/letter
+	@mkdir -p var/fuzz/seed/fuzz_target var/fuzz/seed/fuzz_scan_reply   # survey: scan
+	@printf '198.18.0.0/20\n# c\n198.18.1.5-198.18.1.9\n2001:db8::/120\n8.8.8.8\n' >var/fuzz/seed/fuzz_target/list
+	@printf '\0\002\0\0\0\0\001\002\0\0\0\0\002\010\0\105\0\0\050\0\001\0\0\075\006\0\0\306\022\0\012\306\023\377\001\0\027\200\0\0\0\060\071\0\0\0\001\120\022\162\020\0\0\0\0' >var/fuzz/seed/fuzz_scan_reply/synack
+	@printf '\001mamori-scan-checkpoint 1\ntargets 256 198.18.0.0/24\nports 23\nperm 256 257 3 1\nkey 000102030405060708090a0b0c0d0e0f\nshard 0 1\nround r\nlanes 1\nlane 0 10\ncomplete 0\n' >var/fuzz/seed/fuzz_scan_reply/ckpt
 	@mkdir -p var/fuzz/seed/fuzz_probe_telnet var/fuzz/seed/fuzz_probe_http   # survey: probe
 	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
 	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest

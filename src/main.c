@@ -14,7 +14,9 @@ int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lure(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -26,8 +28,10 @@ static const struct command {
     {"observe", cmd_observe, "watch a darknet (pcap files or a live interface) into the database"},
     {"probe", cmd_probe, "check telnet, SSH and HTTP services for default-credential logins"},
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
+    {"scan", cmd_scan, "TCP SYN scan of explicit targets (ZMap's method), results as CSV/JSON and rounds"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
+    {"testbed", cmd_testbed, "emulated IoT devices in network namespaces, for the survey"},
 };
 
 static void usage(FILE *f)

@@ -26,6 +26,39 @@ uint16_t craft_csum(const uint8_t *p, size_t n)
     return (uint16_t)~s;
 }
 
+/* RFC 1071's sum, not folded or inverted, so pieces can be added up. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1) s += (uint32_t)p[n - 1] << 8;
+    return s;
+}
+
+uint16_t craft_l4_csum(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
+                       const uint8_t *l4, size_t n)
+{
+    uint32_t s;
+    if (ip_is_v4(src))
+        s = sum16(src->b + 12, 4, 0) + sum16(dst->b + 12, 4, 0);
+    else
+        s = sum16(src->b, 16, 0) + sum16(dst->b, 16, 0);
+    s += proto + (uint32_t)(n & 0xffff) + (uint32_t)(n >> 16);
+    s = sum16(l4, n, s);
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    uint16_t c = (uint16_t)~s;
+    return proto == 17 && c == 0 ? 0xffff : c; /* UDP: zero means "none" */
+}
+
+void craft_l4_fill(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto, uint8_t *l4,
+                   size_t n)
+{
+    size_t at = proto == 17 ? 6 : 16;
+    craft_put16(l4 + at, 0);
+    craft_put16(l4 + at, craft_l4_csum(src, dst, proto, l4, n));
+}
+
 size_t craft_eth(uint8_t *p, uint16_t ethertype, int vlan)
 {
     /* documentation MACs (RFC 7042) */

@@ -497,3 +497,23 @@ bool target_excluded(const struct target_set *t, const struct ipaddr *a)
     if (ip_is_v4(a)) return ivs_has(&t->excl4, ip_v4(a));
     return pfx_set_contains(&t->excl6, a);
 }
+
+int64_t target_index(const struct target_set *t, const struct ipaddr *a)
+{
+    if (!t->finished) return -1;
+    if (!ip_is_v4(a)) {
+        const struct ipaddr *hit = bsearch(a, t->v6, t->n6, sizeof *t->v6, ip_cmp);
+        return hit ? (int64_t)(t->count4 + (uint64_t)(hit - t->v6)) : -1;
+    }
+    uint32_t x = ip_v4(a);
+    size_t lo = 0, hi = t->left4.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->left4.v[mid].hi < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == t->left4.n || t->left4.v[lo].lo > x) return -1;
+    return (int64_t)(t->cum[lo] + (x - t->left4.v[lo].lo));
+}

@@ -64,6 +64,8 @@ uint64_t target_count_v4(const struct target_set *t); /* indices [0, this) are I
 void target_get(const struct target_set *t, uint64_t i, struct ipaddr *out);
 /* The i-th IPv4 address, host order, i < target_count_v4() (the scan's hot path). */
 uint32_t target_get_v4(const struct target_set *t, uint64_t i);
+/* The index of a among the targets left (target_get's inverse), or -1. */
+int64_t target_index(const struct target_set *t, const struct ipaddr *a);
 /* Whether a is one of the targets left (not excluded): a last check before sending. */
 bool target_allowed(const struct target_set *t, const struct ipaddr *a);
 bool target_allowed_v4(const struct target_set *t, uint32_t host_order);

@@ -82,7 +82,7 @@ struct lru {
 struct lure_server {
     struct lure_config cfg;
     int ep;
-    struct listener ls[16];
+    struct listener ls[LURE_MAX_LISTEN];
     int nls;
     struct lru lists[2];
     size_t nsess;
@@ -158,7 +158,7 @@ struct lure_server *lure_server_new(const struct lure_config *cfg)
 
 int lure_server_listen(struct lure_server *srv, int fd)
 {
-    if (srv->nls >= 16) return -ENOSPC;
+    if (srv->nls >= LURE_MAX_LISTEN) return -ENOSPC;
     struct listener *l = &srv->ls[srv->nls++];
     l->kind = KIND_LISTENER;
     l->fd = fd;

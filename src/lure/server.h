@@ -60,7 +60,9 @@ struct lure_config {
 struct lure_server;
 
 struct lure_server *lure_server_new(const struct lure_config *cfg);
-/* Adds a bound, listening, non-blocking socket. */
+/* Adds a bound, listening, non-blocking socket; at most LURE_MAX_LISTEN (one
+ * process serves many addresses: the testbed gives a persona hundreds). */
+#define LURE_MAX_LISTEN 256
 int lure_server_listen(struct lure_server *s, int fd);
 /* Runs until *stop is set; closes every session (logging each) before returning. */
 int lure_server_run(struct lure_server *s, volatile sig_atomic_t *stop);

@@ -8,6 +8,7 @@
 #include "format.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #define s(o, k) report_str(o, k) /* short: the printf lines below are long */
 #define n(o, k) report_int(o, k)
@@ -110,13 +111,27 @@ static void print_survey(FILE *out, json_t *sv)
     }
     fputs("\n  Notices by round, owner and kind\n", out);
     if (!json_array_size(json_object_get(sv, "notices"))) fputs("    (none: run mamori notify)\n", out);
+    const char *round = NULL, *kind = NULL;
+    size_t shown = 0, more = 0;
     json_array_foreach(json_object_get(sv, "notices"), i, o)
     {
+        if (!round || strcmp(round, s(o, "round")) || strcmp(kind, s(o, "kind"))) {
+            /* per round and kind, the owners with the most hosts first, ten of them */
+            if (more) fprintf(out, "    (and %zu more)\n", more);
+            round = s(o, "round");
+            kind = s(o, "kind");
+            shown = more = 0;
+        }
+        if (shown++ >= 10) {
+            more++;
+            continue;
+        }
         char as[16] = "-";
         if (n(o, "asn")) snprintf(as, sizeof as, "AS%lld", n(o, "asn"));
         fprintf(out, "    %-20.20s %-32.32s %-9s %-13s %6lld hosts\n", T(o, "round"), T(o, "owner"), as,
                 T(o, "kind"), n(o, "hosts"));
     }
+    if (more) fprintf(out, "    (and %zu more)\n", more);
 }
 
 static void print_text(FILE *out, json_t *d)

@@ -540,7 +540,9 @@ json_t *query_survey(struct store *s)
         "SELECT n.round, n.owner, n.asn, n.abuse, n.kind, count(DISTINCT n.ip) AS hosts,"
         " count(*) AS findings"
         " FROM survey_notices n LEFT JOIN survey_rounds r ON r.round = n.round AND r.tool = 'probe'"
-        " GROUP BY n.round, n.owner, n.kind ORDER BY r.started_us, n.round, n.owner, n.kind";
+        " GROUP BY n.round, n.owner, n.kind ORDER BY r.started_us, n.round,"
+        " CASE n.kind WHEN 'vulnerable' THEN 0 WHEN 'not-retested' THEN 1 WHEN 'fixed' THEN 2"
+        " ELSE 3 END, hosts DESC, n.owner";
     /* clang-format on */
     json_t *o = json_object(), *a = rows(db, rounds), *b = a ? rows(db, findings) : NULL,
            *c = b ? rows(db, notices) : NULL;
