@@ -36,10 +36,10 @@ static ssh_session ssh_open(struct probe_conn *c, const char *user)
     c->job->conns++;
     if (ssh_connect(s) != SSH_OK) {
         const char *e = ssh_get_error(s);
-        c->status = strstr(e, "refused")   ? "connection-refused"
-                    : strstr(e, "imeout")  ? "connection-timeout"
-                    : c->job->attempts     ? "success"
-                                           : "io-error";
+        c->status = strstr(e, "refused")  ? "connection-refused"
+                    : strstr(e, "imeout") ? "connection-timeout"
+                    : c->job->attempts    ? "success"
+                                          : "io-error";
         ssh_free(s);
         return NULL;
     }
