@@ -185,6 +185,38 @@ def http_handler(kind, accept):
     return handle
 
 
+def rate_check(tmp, optout, audit):
+    """--rate: the accept times of 80 open pages (one connection each) on 80 addresses, as the
+    server sees them, span what the token bucket allows (a burst of rate/20 + 1, then 1/rate)."""
+    times, lock = [], threading.Lock()
+
+    def page(c):
+        with lock:
+            times.append(time.monotonic())
+        try:
+            c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        finally:
+            c.close()
+
+    srv = serve("0.0.0.0", 23090, page)
+    tf = os.path.join(tmp, "rate-targets.txt")
+    with open(tf, "w") as f:
+        f.write("198.18.1.1-198.18.1.80\n")
+    rate, n = 40, 80
+    r = subprocess.run([M, "probe", "--target-file", tf, "--ports", "23090/http", "--rate", str(rate),
+                        "--allow-testbed", "--db", "-", "--audit", audit, "--optout", optout, "-q"],
+                       capture_output=True, text=True, timeout=60)
+    srv.close()
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == n, f"rate run: {r.stderr}")
+    check(len(times) == n, f"{len(times)} connections for {n} targets")
+    span, want = max(times) - min(times), (n - (rate // 20 + 1)) / rate
+    # never faster than asked (the safety side); not much slower (a loaded machine may lag a little)
+    check(want * 0.97 <= span <= want * 1.25,
+          f"{n} connections at --rate {rate} took {span:.2f} s, want {want:.2f} s")
+    print(f"rate: {n} connections at --rate {rate} in {span:.3f} s (token bucket: {want:.3f} s)")
+
+
 def lure(tmp, name, addr, port, userdb_lines):
     d = os.path.join(tmp, name)
     os.makedirs(d)
@@ -211,6 +243,7 @@ def inside():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     for i in range(10, 23):
         subprocess.run(["ip", "addr", "add", f"198.18.0.{i}/32", "dev", "lo"], check=True)
+    subprocess.run(["ip", "addr", "add", "198.18.1.0/24", "dev", "lo"], check=True)
     tmp = tempfile.mkdtemp(prefix="mamori-prb-")
     procs = []
     try:
@@ -314,6 +347,7 @@ def run_inside(tmp, procs):
     jr = [json.loads(l) for l in r.stdout.splitlines()]
     check(r.returncode == 0 and sorted((o["ip"], o["attempts"], o["login_accepted"]) for o in jr) ==
           [("198.18.0.13", 4, True), ("198.18.0.14", 3, True)], f"JSON input: {r.stderr} {jr}")
+    rate_check(tmp, optout, audit)
     # what the devices saw: at most MAX_ATT logins each, nothing after a success
     p1.send_signal(signal.SIGTERM)
     p2.send_signal(signal.SIGTERM)
@@ -367,7 +401,7 @@ def run_inside(tmp, procs):
     check(kinds.count("survey_probe") == len(targets), f"sink kinds {kinds}")
     check(kinds.count("survey_round") == 2, f"sink rounds: {kinds}")
     a = [json.loads(l) for l in open(audit)]
-    check(len(a) == 2 and a[0]["tool"] == "probe" and a[0]["dict_size"] == 62, f"audit {a}")
+    check(len(a) == 3 and a[0]["tool"] == "probe" and a[0]["dict_size"] == 62, f"audit {a}")
     print(f"ok: probe {len(targets)} targets in {took:.2f} s; accepted exactly {len(want)}; "
           f"attempts capped at {MAX_ATT}; nothing sent after a login")
 
