@@ -581,6 +581,7 @@ int cmd_probe(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     o.cfg.http_path = o.http_path;
+    o.cfg.stop = &stop_flag;
     snprintf(o.cfg.user_agent, sizeof o.cfg.user_agent, "mamori-probe/%s (%s)", MAMORI_VERSION,
              o.contact ? o.contact : "research survey; no contact given");
     struct dict d = {0};

@@ -63,6 +63,7 @@ struct probe_cfg {
     double connect_timeout, read_timeout, host_timeout;
     char user_agent[256];
     const char *http_path;
+    volatile sig_atomic_t *stop; /* set by a signal: blocking modules end early */
 };
 
 enum probe_next {

@@ -81,7 +81,8 @@ static void ssh_run(struct probe_conn *c)
     ssh_session s = NULL;
     char user[256] = "";
     c->status = "success";
-    while (probe_has_pair(c) && cli_now() - c->t_start < c->cfg->host_timeout) {
+    while (probe_has_pair(c) && cli_now() - c->t_start < c->cfg->host_timeout &&
+           !(c->cfg->stop && *c->cfg->stop)) {
         const struct cred *cr = &c->dict->v[c->job->next];
         if (s && strcmp(user, cr->user)) {
             ssh_close(s);
