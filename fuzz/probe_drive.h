@@ -12,10 +12,14 @@
 
 static inline void probe_drive(const struct probe_proto *p, const uint8_t *data, size_t size)
 {
-    static struct cred pairs[3] = {{"root", "xc3511", 0, 0}, {"admin", "admin", 0, 0},
-                                   {"support", "support", 0, 0}};
-    static struct dict d = {.v = pairs, .n = 3, .classes = {(char *)"mirai-default"},
-                            .n_classes = 1, .files = {(char *)"mirai"}, .n_files = 1};
+    static struct cred pairs[3] = {
+        {"root", "xc3511", 0, 0}, {"admin", "admin", 0, 0}, {"support", "support", 0, 0}};
+    static struct dict d = {.v = pairs,
+                            .n = 3,
+                            .classes = {(char *)"mirai-default"},
+                            .n_classes = 1,
+                            .files = {(char *)"mirai"},
+                            .n_files = 1};
     static const struct probe_cfg cfg = {.max_attempts = 2, .user_agent = "fuzz", .http_path = "/"};
     struct probe_job job = {.port = 23, .accepted = -1};
     ip_from_v4(&job.ip, 0xc6120001);

@@ -76,6 +76,16 @@ static void usage(FILE *f)
           f);
 }
 
+/* A round names a directory under var/notify/ and appears in letters: no '/',
+ * no control characters, not . or .., and short enough to be read whole. */
+static bool round_name_ok(const char *r)
+{
+    if (!*r || strlen(r) >= 64 || !strcmp(r, ".") || !strcmp(r, "..")) return false;
+    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
+        if (*p == '/' || *p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
@@ -121,8 +131,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         cli_error("--format: '%s' is not text or json", o->format);
         return EXIT_USAGE;
     }
-    if (o->round && (!*o->round || strchr(o->round, '/') || !strcmp(o->round, "..") ||
-                     !strcmp(o->round, "."))) {
+    if (o->round && !round_name_ok(o->round)) {
         cli_error("--round: '%s' cannot name a package directory", o->round);
         return EXIT_USAGE;
     }
@@ -148,9 +157,28 @@ static void slug(const char *owner, uint32_t asn, char *out, size_t cap)
     else out[o] = 0;
 }
 
-static struct owner_group *group_of(struct ctx *c, const char *owner, uint32_t asn,
-                                    const char *abuse)
+/* src as valid UTF-8 (U+FFFD for what is not: AS names come from a feed), cut
+ * at a whole character to fit cap — the form a group is kept and compared in. */
+static void clean(char *dst, size_t cap, const char *src)
 {
+    char *u = esc_utf8(src, strlen(src));
+    const char *s = u ? u : "";
+    size_t n = 0, len = strlen(s), k;
+    uint32_t cp;
+    while (n < len && (k = esc_utf8_seq((const unsigned char *)s + n, len - n, &cp)) &&
+           n + k < cap)
+        n += k;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+    free(u);
+}
+
+static struct owner_group *group_of(struct ctx *c, const char *owner_in, uint32_t asn,
+                                    const char *abuse_in)
+{
+    char owner[sizeof c->g->owner], abuse[sizeof c->g->abuse];
+    clean(owner, sizeof owner, owner_in);
+    clean(abuse, sizeof abuse, abuse_in ? abuse_in : "");
     for (size_t i = 0; i < c->n; i++)
         if (c->g[i].asn == asn && !strcmp(c->g[i].owner, owner)) return &c->g[i];
     if (c->n == c->cap) {
@@ -163,7 +191,7 @@ static struct owner_group *group_of(struct ctx *c, const char *owner, uint32_t a
     struct owner_group *g = &c->g[c->n++];
     memset(g, 0, sizeof *g);
     snprintf(g->owner, sizeof g->owner, "%s", owner);
-    snprintf(g->abuse, sizeof g->abuse, "%s", abuse ? abuse : "");
+    snprintf(g->abuse, sizeof g->abuse, "%s", abuse);
     g->asn = asn;
     char base[96];
     slug(owner, asn, base, sizeof base);
@@ -385,6 +413,10 @@ static int plan(struct store *s, const struct opts *o, char *round, size_t cap,
         snprintf(round, cap, "%s", o->round);
     } else if ((rc = survey_latest_round(s, round, cap)) < 0) {
         return rc;
+    } else if (rc > 0 && !round_name_ok(round)) { /* the database is not only probe's */
+        char e[4 * 64];
+        return err_set(-EINVAL, "%s: the newest probe round '%s' cannot name a package directory",
+                       o->db, esc_term(round, e, sizeof e));
     }
     if (round[0] && (rc = survey_read_round(s, round, "probe", ri)) <= 0)
         return rc < 0 ? rc : err_set(-ENOENT, "%s: no probe round '%s' (mamori probe --round)", o->db, round);

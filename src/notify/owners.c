@@ -57,11 +57,32 @@ static int add(struct owners *o, const struct owner *w)
 static int net_cmp(const void *a, const void *b)
 {
     const struct owner *x = *(const struct owner *const *)a, *y = *(const struct owner *const *)b;
-    return memcmp(x->prefix.net.b, y->prefix.net.b, 16);
+    int c = memcmp(x->prefix.net.b, y->prefix.net.b, 16);
+    return c ? c : x->line - y->line;
+}
+
+static bool same_owner(const struct owner *x, const struct owner *y)
+{
+    return x->asn == y->asn && !strcmp(x->isp, y->isp) && !strcmp(x->abuse, y->abuse);
+}
+
+/* A prefix listed twice must name one owner (an exact repeat is harmless). */
+static int check_repeats(const struct by_len *b, const char *name)
+{
+    for (size_t i = 1; i < b->n; i++) {
+        const struct owner *x = b->v[i - 1], *y = b->v[i];
+        if (memcmp(x->prefix.net.b, y->prefix.net.b, 16) || x->prefix.v4 != y->prefix.v4 ||
+            same_owner(x, y))
+            continue;
+        char p[64];
+        return err_set(-EINVAL, "%s:%d: %s is listed again with another owner (first at line %d)",
+                       name, y->line, pfx_format(&y->prefix, p, sizeof p), x->line);
+    }
+    return 0;
 }
 
 /* Groups the owners by prefix length, longest first, each sorted by network. */
-static int index_lengths(struct owners *o)
+static int index_lengths(struct owners *o, const char *name)
 {
     size_t count[129] = {0};
     for (size_t i = 0; i < o->n; i++)
@@ -75,6 +96,8 @@ static int index_lengths(struct owners *o)
         for (size_t i = 0; i < o->n; i++)
             if (o->v[i].prefix.len == len) b->v[b->n++] = &o->v[i];
         qsort(b->v, b->n, sizeof *b->v, net_cmp);
+        int rc = check_repeats(b, name);
+        if (rc < 0) return rc;
     }
     return 0;
 }
@@ -102,6 +125,7 @@ static int parse_row(char **f, int nf, const int *map, const char *name, int lin
     }
     w->isp = strdup(cell[C_ISP] ? cell[C_ISP] : "");
     w->abuse = strdup(cell[C_ABUSE] ? cell[C_ABUSE] : "");
+    w->line = line;
     if (!w->isp || !w->abuse) {
         free(w->isp);
         free(w->abuse);
@@ -156,7 +180,7 @@ struct owners *owners_parse(const char *text, size_t len, const char *name)
     }
     free(buf);
     if (rc == 0 && !nmap) rc = err_set(-EINVAL, "%s: empty (expected a header: prefix,isp,asn,abuse)", name);
-    if (rc == 0) rc = index_lengths(o);
+    if (rc == 0) rc = index_lengths(o, name);
     if (rc < 0) {
         owners_free(o);
         return NULL;

@@ -4,7 +4,9 @@
  * ISP's allocation list takes without work): a header line naming at least
  * `prefix`, and any of `isp` (or `owner`/`org`), `asn`, `abuse` (or
  * `contact`/`email`), in any order; RFC 4180 quoting; `#` comment lines.
- * The longest prefix holding an address wins.  Lookups go per prefix length
+ * The longest prefix holding an address wins; a prefix listed twice with
+ * different owners is an error (which one a host goes to must not depend on
+ * sort order).  Lookups go per prefix length
  * present, longest first, as a binary search over that length's sorted
  * networks: an ISP's list of thousands of allocations costs a few probes per
  * host, not a scan of the list. */
@@ -20,6 +22,7 @@ struct owner {
     struct pfx prefix;
     char *isp, *abuse; /* "" when the table has none */
     uint32_t asn;      /* 0 when none */
+    int line;          /* in the CSV, for messages */
 };
 
 struct owners;

@@ -64,7 +64,9 @@ static char *list(const struct owner_group *g, unsigned kinds)
 
 static int write_letters(const char *dir, const struct owner_group *g, const struct package_ctx *c)
 {
-    char asn[24], counts[3][24];
+    char asn[24], counts[3][24], owner[4 * sizeof g->owner], abuse[4 * sizeof g->abuse];
+    esc_term(g->owner, owner, sizeof owner); /* an AS name from a feed is data */
+    esc_term(g->abuse, abuse, sizeof abuse);
     snprintf(asn, sizeof asn, g->asn ? "AS%u" : "AS unknown", g->asn);
     snprintf(counts[0], sizeof counts[0], "%zu",
              g->counts[NOTE_VULNERABLE] + g->counts[NOTE_NOT_RETESTED]);
@@ -74,8 +76,8 @@ static int write_letters(const char *dir, const struct owner_group *g, const str
     char *inf = list(g, 1u << NOTE_INFECTED), *fix = list(g, 1u << NOTE_FIXED);
     int rc = vul && inf && fix ? 0 : err_set(-ENOMEM, "notify: out of memory");
     const struct letter_var vars[] = {
-        {"owner", g->owner},        {"asn", asn},
-        {"abuse", g->abuse[0] ? g->abuse : "(abuse contact: see the RIR's WHOIS/RDAP record)"},
+        {"owner", owner},           {"asn", asn},
+        {"abuse", abuse[0] ? abuse : "(abuse contact: see the RIR's WHOIS/RDAP record)"},
         {"round", c->round},        {"previous_round", c->prev && *c->prev ? c->prev : "-"},
         {"date", c->date},          {"sender", c->sender},
         {"contact", c->contact},    {"method", c->method},

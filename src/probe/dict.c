@@ -150,7 +150,8 @@ int dict_load_default(struct dict *d)
 {
     char path[4096];
     if (!cli_data_file("credentials/mirai.tsv", path, sizeof path))
-        return err_set(-ENOENT, "credentials/mirai.tsv: not in any data directory (set MAMORI_DATA)");
+        return err_set(-ENOENT,
+                       "credentials/mirai.tsv: not in any data directory (set MAMORI_DATA)");
     return load(d, path, "mirai", "mirai-default");
 }
 

@@ -220,10 +220,12 @@ int http_auth_digest(char *out, size_t cap, const struct http_resp *r, const cha
     else
         snprintf(tmp, sizeof tmp, "%s:%s:%s", ha1, r->nonce, ha2);
     md5_hex(resp, tmp);
-    int n = snprintf(out, cap, "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-                     "response=\"%s\"%s%s%s%s",
-                     user, r->realm, r->nonce, uri, resp, r->digest_sess ? ", algorithm=MD5-sess" : "",
-                     r->opaque[0] ? ", opaque=\"" : "", r->opaque, r->opaque[0] ? "\"" : "");
+    int n =
+        snprintf(out, cap,
+                 "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+                 "response=\"%s\"%s%s%s%s",
+                 user, r->realm, r->nonce, uri, resp, r->digest_sess ? ", algorithm=MD5-sess" : "",
+                 r->opaque[0] ? ", opaque=\"" : "", r->opaque, r->opaque[0] ? "\"" : "");
     if (n < 0 || (size_t)n >= cap) return -1;
     if (r->digest_qop_auth) {
         int m = snprintf(out + n, cap - (size_t)n, ", qop=auth, nc=%s, cnonce=\"%s\"", ncs, cnonce);

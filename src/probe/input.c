@@ -7,9 +7,9 @@
  * when the input says (success = 1/true; classification "synack" when there is no success field).
  * Every line that cannot be read is an error naming FILE:LINE, never skipped in silence: a
  * probe's input decides whose machines it touches. */
+#include "input.h"
 #include "../core/err.h"
 #include "../core/text.h"
-#include "input.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -104,7 +104,8 @@ static int json_line(const char *line, size_t n, const struct input_sink *s, con
     int rc = 0;
     if (!ip) {
         rc = err_set(-EINVAL, "%s:%d: no saddr", where, no);
-    } else if ((ok && !(json_is_true(ok) || (json_is_integer(ok) && json_integer_value(ok) == 1))) ||
+    } else if ((ok &&
+                !(json_is_true(ok) || (json_is_integer(ok) && json_integer_value(ok) == 1))) ||
                (!ok && json_is_string(cls) && strcmp(json_string_value(cls), "synack"))) {
         rc = 0; /* not a success */
     } else if (json_is_integer(port)) {
@@ -123,12 +124,13 @@ static int json_line(const char *line, size_t n, const struct input_sink *s, con
     return rc;
 }
 
-static int csv_line(char *line, const struct cols *c, const struct input_sink *s,
-                    const char *where, int no)
+static int csv_line(char *line, const struct cols *c, const struct input_sink *s, const char *where,
+                    int no)
 {
     char *f[INPUT_FIELDS];
     int n = text_csv_fields(line, f, INPUT_FIELDS);
-    if (n != c->n) return err_set(-EINVAL, "%s:%d: %d fields, the header has %d", where, no, n, c->n);
+    if (n != c->n)
+        return err_set(-EINVAL, "%s:%d: %d fields, the header has %d", where, no, n, c->n);
     if (c->success >= 0 && !truthy(f[c->success])) return 0;
     if (c->success < 0 && c->cls >= 0 && strcmp(f[c->cls], "synack")) return 0;
     if (c->sport >= 0) {
@@ -153,7 +155,7 @@ int input_read(const char *path, const struct input_sink *s)
     int no = 0, rc = 0;
     const char *l;
     struct cols c = {-1, -1, -1, -1, 0};
-    bool bare = false;
+    bool bare = false, json = false;
     char line[4096];
     while (rc == 0 && text_line(text, len, &pos, &no, &l, &n)) {
         if (!n || l[0] == '#') continue;
@@ -163,7 +165,8 @@ int input_read(const char *path, const struct input_sink *s)
         }
         memcpy(line, l, n);
         line[n] = 0;
-        if (line[0] == '{') {
+        if (json || (c.n == 0 && !bare && line[0] == '{')) { /* JSON lines: every line */
+            json = true;
             rc = json_line(line, n, s, where, no);
         } else if (c.n == 0 && !bare) {
             if (strchr(line, ',') || !strcmp(line, "saddr")) {

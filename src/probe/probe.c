@@ -6,6 +6,7 @@
  * the sinks and the round's opening record; then the loop (loop.c) and the round's closing
  * record.  The option table below is the one source of --help and of the man page's list (a test
  * diffs them). */
+#include "probe.h"
 #include "../core/audit.h"
 #include "../core/cli.h"
 #include "../core/err.h"
@@ -15,7 +16,6 @@
 #include "../store/store.h"
 #include "input.h"
 #include "out.h"
-#include "probe.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,8 +41,25 @@ static void on_signal(int sig)
 }
 
 enum {
-    O_DB = 256, O_SINK, O_ROUND, O_CONTACT, O_CONC, O_PERHOST, O_RATE, O_MAXATT, O_CTO, O_RTO,
-    O_HTO, O_SSHW, O_PATH, O_BLOCK, O_OPTOUT, O_TESTBED, O_AUDIT, O_PROTO, O_TFILE
+    O_DB = 256,
+    O_SINK,
+    O_ROUND,
+    O_CONTACT,
+    O_CONC,
+    O_PERHOST,
+    O_RATE,
+    O_MAXATT,
+    O_CTO,
+    O_RTO,
+    O_HTO,
+    O_SSHW,
+    O_PATH,
+    O_BLOCK,
+    O_OPTOUT,
+    O_TESTBED,
+    O_AUDIT,
+    O_PROTO,
+    O_TFILE
 };
 
 struct optdef {
@@ -52,8 +69,11 @@ struct optdef {
 };
 
 static const struct optdef optdefs[] = {
-    {"input", 1, 'i', "FILE", "scan output to probe: CSV or JSON lines (saddr, sport, success); - for stdin"},
-    {"ports", 1, 'p', "LIST", "ports for explicit targets or bare address lists; PORT/PROTO names a protocol (23,2323,8081/http)"},
+    {"input", 1, 'i', "FILE",
+     "scan output to probe: CSV or JSON lines (saddr, sport, success); - for stdin"},
+    {"ports", 1, 'p', "LIST",
+     "ports for explicit targets or bare address lists; PORT/PROTO names a protocol "
+     "(23,2323,8081/http)"},
     {"target-file", 1, O_TFILE, "FILE", "explicit targets, one a line (besides TARGET operands)"},
     {"protocol", 1, O_PROTO, "NAME", "telnet, ssh or http for every port (default: by port)"},
     {"dictionary", 1, 'd', "FILE", "credential list, user:pass or TSV; repeatable (default mirai)"},
@@ -74,7 +94,8 @@ static const struct optdef optdefs[] = {
     {"blocklist", 1, O_BLOCK, "FILE", "addresses never to touch, one a line"},
     {"optout", 1, O_OPTOUT, "FILE", "the opt-out list (default var/optout.txt)"},
     {"allow-testbed", 0, O_TESTBED, NULL, "let 198.18.0.0/15 and 2001:db8::/32 be targets"},
-    {"audit", 1, O_AUDIT, "FILE", "the audit log this run is appended to (default var/audit.jsonl)"},
+    {"audit", 1, O_AUDIT, "FILE",
+     "the audit log this run is appended to (default var/audit.jsonl)"},
     {"quiet", 0, 'q', NULL, "no progress line on a terminal"},
     {"help", 0, 'h', NULL, "this help"},
 };
@@ -92,7 +113,8 @@ static void usage(FILE *f)
         char left[64];
         char sh[8] = "    ";
         if (o->val < 256) snprintf(sh, sizeof sh, "-%c, ", o->val);
-        snprintf(left, sizeof left, "%s--%s%s%s", sh, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        snprintf(left, sizeof left, "%s--%s%s%s", sh, o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
         fprintf(f, "  %-28s %s\n", left, o->help);
     }
 }
@@ -197,31 +219,64 @@ static int parse(int argc, char **argv, struct opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
         switch (c) {
-        case 'i': o->input = optarg; break;
-        case 'p': o->ports = optarg; break;
-        case O_TFILE: o->tfile = optarg; break;
-        case O_PROTO: o->protocol = optarg; break;
+        case 'i':
+            o->input = optarg;
+            break;
+        case 'p':
+            o->ports = optarg;
+            break;
+        case O_TFILE:
+            o->tfile = optarg;
+            break;
+        case O_PROTO:
+            o->protocol = optarg;
+            break;
         case 'd':
-            if (o->n_dicts == PROBE_DICTS) return cli_error("--dictionary: at most %d", PROBE_DICTS), EXIT_USAGE;
+            if (o->n_dicts == PROBE_DICTS)
+                return cli_error("--dictionary: at most %d", PROBE_DICTS), EXIT_USAGE;
             o->dicts[o->n_dicts++] = optarg;
             break;
-        case 'o': o->output = optarg; break;
-        case O_DB: o->db = optarg; break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case O_DB:
+            o->db = optarg;
+            break;
         case O_SINK:
             if (!strcmp(optarg, "help")) return sink_list(stdout), -1;
-            if (o->n_sinks == PROBE_SINKS) return cli_error("--sink: at most %d", PROBE_SINKS), EXIT_USAGE;
+            if (o->n_sinks == PROBE_SINKS)
+                return cli_error("--sink: at most %d", PROBE_SINKS), EXIT_USAGE;
             o->sinks[o->n_sinks++] = optarg;
             break;
-        case O_ROUND: o->round = optarg; break;
-        case O_CONTACT: o->contact = optarg; break;
-        case O_PATH: o->http_path = optarg; break;
-        case O_BLOCK: o->topts.blocklist = optarg; break;
-        case O_OPTOUT: o->topts.optout = optarg; break;
-        case O_TESTBED: o->topts.allow_testbed = true; break;
-        case O_AUDIT: o->audit = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'h': usage(stdout); return -1;
-        case '?': return EXIT_USAGE;
+        case O_ROUND:
+            o->round = optarg;
+            break;
+        case O_CONTACT:
+            o->contact = optarg;
+            break;
+        case O_PATH:
+            o->http_path = optarg;
+            break;
+        case O_BLOCK:
+            o->topts.blocklist = optarg;
+            break;
+        case O_OPTOUT:
+            o->topts.optout = optarg;
+            break;
+        case O_TESTBED:
+            o->topts.allow_testbed = true;
+            break;
+        case O_AUDIT:
+            o->audit = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        case '?':
+            return EXIT_USAGE;
         default:
             if (!num_opt(c, optarg, o)) return EXIT_USAGE;
         }
@@ -250,7 +305,8 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     bool operands = optind < argc;
     if (!o->input && !operands && !o->tfile)
-        return cli_error("probe: no targets (give --input FILE, or --ports and TARGETs)"), EXIT_USAGE;
+        return cli_error("probe: no targets (give --input FILE, or --ports and TARGETs)"),
+               EXIT_USAGE;
     if (o->input && (operands || o->tfile))
         return cli_error("probe: --input and explicit targets are exclusive"), EXIT_USAGE;
     if (!o->input && !o->n_ports)
@@ -277,7 +333,8 @@ static int push_job(struct jobs *js, const struct ipaddr *ip, uint16_t port, int
         js->v = v;
         js->cap = cap;
     }
-    js->v[js->n++] = (struct probe_job){.ip = *ip, .port = port, .proto = (uint8_t)proto, .accepted = -1};
+    js->v[js->n++] =
+        (struct probe_job){.ip = *ip, .port = port, .proto = (uint8_t)proto, .accepted = -1};
     return 0;
 }
 
@@ -294,7 +351,8 @@ static int input_add(void *ctx, const char *ip, uint16_t port, const char *where
 {
     struct jobs *js = ctx;
     struct ipaddr a;
-    if (ip_parse(ip, &a) < 0) return err_set(-EINVAL, "%s:%d: '%s' is not an address", where, no, ip);
+    if (ip_parse(ip, &a) < 0)
+        return err_set(-EINVAL, "%s:%d: '%s' is not an address", where, no, ip);
     int proto = proto_of(js->o, port);
     if (proto < 0) {
         js->no_proto++;
@@ -337,7 +395,8 @@ static int build_jobs(struct jobs *js, const struct opts *o, int argc, char **ar
     if (o->input) {
         struct input_sink s = {input_add, js, o->portv, o->n_ports};
         rc = input_read(o->input, &s);
-        if (rc == 0 && !js->n) return err_set(-EINVAL, "%s: no successful results to probe", o->input);
+        if (rc == 0 && !js->n)
+            return err_set(-EINVAL, "%s: no successful results to probe", o->input);
     } else {
         for (int i = optind; rc == 0 && i < argc; i++)
             rc = target_add(js->t, argv[i]);
@@ -437,10 +496,17 @@ static int run(struct opts *o, struct jobs *js, const struct dict *d)
     int64_t t0 = wall_us();
     if (!o->round) o->round = cli_iso(t0 / 1000000, round);
     for (size_t i = 0; i < o->n_ports; i++)
-        snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "", o->portv[i]);
-    struct audit_rec ar = {.tool = "probe", .round = o->round, .targets = target_desc(js->t),
-                           .target_count = js->n, .ports = o->n_ports ? ports : "by input",
-                           .rate = o->cfg.rate, .dict_size = d->n, .contact = o->contact, .ts_us = t0};
+        snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "",
+                 o->portv[i]);
+    struct audit_rec ar = {.tool = "probe",
+                           .round = o->round,
+                           .targets = target_desc(js->t),
+                           .target_count = js->n,
+                           .ports = o->n_ports ? ports : "by input",
+                           .rate = o->cfg.rate,
+                           .dict_size = d->n,
+                           .contact = o->contact,
+                           .ts_us = t0};
     if (audit_append(o->audit, &ar) < 0) return cli_error("%s", err_msg()), 1;
     struct store *db = NULL;
     struct sinks *sinks = NULL;
@@ -452,14 +518,25 @@ static int run(struct opts *o, struct jobs *js, const struct dict *d)
         err_set(-errno, "--output %s: %s", o->output, strerror(errno));
         goto fail;
     }
-    struct survey_rec rr = {.kind = SURVEY_ROUND, .round = o->round, .ts_us = t0, .tool = "probe",
-                            .targets = target_desc(js->t), .contact = o->contact,
-                            .rate = o->cfg.rate, .dict_size = d->n};
+    struct survey_rec rr = {.kind = SURVEY_ROUND,
+                            .round = o->round,
+                            .ts_us = t0,
+                            .tool = "probe",
+                            .targets = target_desc(js->t),
+                            .contact = o->contact,
+                            .rate = o->cfg.rate,
+                            .dict_size = d->n};
     if (sinks_put_survey(sinks, &rr) < 0) goto fail;
     struct run_ctx ctx = {.out = {.f = out, .sinks = sinks, .round = o->round},
-                          .total = js->n, .progress = !o->quiet && isatty(2)};
-    struct probe_run r = {.cfg = &o->cfg, .dict = d, .jobs = js->v, .n_jobs = js->n,
-                          .result = on_result, .tick = tick, .ctx = &ctx};
+                          .total = js->n,
+                          .progress = !o->quiet && isatty(2)};
+    struct probe_run r = {.cfg = &o->cfg,
+                          .dict = d,
+                          .jobs = js->v,
+                          .n_jobs = js->n,
+                          .result = on_result,
+                          .tick = tick,
+                          .ctx = &ctx};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -470,9 +547,11 @@ static int run(struct opts *o, struct jobs *js, const struct dict *d)
     rr.hits = r.st.accepted;
     if (sinks_put_survey(sinks, &rr) < 0) goto fail;
     if (!o->quiet)
-        fprintf(stderr, "probe: round %s: %llu of %zu checked, %llu accepted a login, %llu connections, %s\n",
-                o->round, (unsigned long long)r.st.done, js->n, (unsigned long long)r.st.accepted,
-                (unsigned long long)r.st.conns, cli_iso(rr.ended_us / 1000000, iso));
+        fprintf(
+            stderr,
+            "probe: round %s: %llu of %zu checked, %llu accepted a login, %llu connections, %s\n",
+            o->round, (unsigned long long)r.st.done, js->n, (unsigned long long)r.st.accepted,
+            (unsigned long long)r.st.conns, cli_iso(rr.ended_us / 1000000, iso));
     rc = stop_flag ? 130 : ctx.out.lost ? 1 : 0;
     if (fflush(out) != 0) rc = (cli_error("--output: write error"), 1);
     goto done;
@@ -487,12 +566,22 @@ done:
 
 int cmd_probe(int argc, char **argv)
 {
-    struct opts o = {.output = "-", .db = "var/mamori.db", .http_path = "/", .proto = -1,
-                     .cfg = {.concurrency = 256, .per_host = 2, .max_attempts = 10, .ssh_workers = 8,
-                             .rate = 200, .connect_timeout = 5, .read_timeout = 5, .host_timeout = 60}};
+    struct opts o = {.output = "-",
+                     .db = "var/mamori.db",
+                     .http_path = "/",
+                     .proto = -1,
+                     .cfg = {.concurrency = 256,
+                             .per_host = 2,
+                             .max_attempts = 10,
+                             .ssh_workers = 8,
+                             .rate = 200,
+                             .connect_timeout = 5,
+                             .read_timeout = 5,
+                             .host_timeout = 60}};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     o.cfg.http_path = o.http_path;
+    o.cfg.stop = &stop_flag;
     snprintf(o.cfg.user_agent, sizeof o.cfg.user_agent, "mamori-probe/%s (%s)", MAMORI_VERSION,
              o.contact ? o.contact : "research survey; no contact given");
     struct dict d = {0};
@@ -512,7 +601,8 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "probe: %llu results on ports with no protocol left out (see --protocol)\n",
                 (unsigned long long)js.no_proto);
     if (js.excluded && !o.quiet)
-        fprintf(stderr, "probe: %llu host:port targets excluded (special ranges, blocklist, opt-out)\n",
+        fprintf(stderr,
+                "probe: %llu host:port targets excluded (special ranges, blocklist, opt-out)\n",
                 (unsigned long long)js.excluded);
     if (!js.n) {
         cli_error("probe: nothing left to probe");

@@ -49,12 +49,12 @@ struct probe_proto;
 struct probe_job {
     struct ipaddr ip;
     uint16_t port;
-    uint8_t proto;      /* index into probe_protos */
+    uint8_t proto; /* index into probe_protos */
     uint8_t started, done;
-    uint32_t next;      /* the dictionary pair to try next */
-    uint32_t attempts;  /* pairs sent */
-    int32_t accepted;   /* the pair that logged in, -1 none */
-    uint16_t conns;     /* connections made */
+    uint32_t next;     /* the dictionary pair to try next */
+    uint32_t attempts; /* pairs sent */
+    int32_t accepted;  /* the pair that logged in, -1 none */
+    uint16_t conns;    /* connections made */
 };
 
 struct probe_cfg {
@@ -63,6 +63,7 @@ struct probe_cfg {
     double connect_timeout, read_timeout, host_timeout;
     char user_agent[256];
     const char *http_path;
+    volatile sig_atomic_t *stop; /* set by a signal: blocking modules end early */
 };
 
 enum probe_next {

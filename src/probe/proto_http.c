@@ -43,7 +43,8 @@ static bool request(struct probe_conn *c, struct http_state *s, const struct cre
             n = http_auth_basic(auth + 15, sizeof auth - 17, cr->user, cr->pass);
         } else {
             char cnonce[17];
-            uint64_t x = (uint64_t)(uintptr_t)c ^ ((uint64_t)c->job->attempts << 32) ^ 0x9e3779b97f4a7c15u;
+            uint64_t x =
+                (uint64_t)(uintptr_t)c ^ ((uint64_t)c->job->attempts << 32) ^ 0x9e3779b97f4a7c15u;
             x ^= x >> 31;
             x *= 0xbf58476d1ce4e5b9u;
             snprintf(cnonce, sizeof cnonce, "%016llx", (unsigned long long)x);

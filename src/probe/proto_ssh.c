@@ -36,10 +36,10 @@ static ssh_session ssh_open(struct probe_conn *c, const char *user)
     c->job->conns++;
     if (ssh_connect(s) != SSH_OK) {
         const char *e = ssh_get_error(s);
-        c->status = strstr(e, "refused")   ? "connection-refused"
-                    : strstr(e, "imeout")  ? "connection-timeout"
-                    : c->job->attempts     ? "success"
-                                           : "io-error";
+        c->status = strstr(e, "refused")  ? "connection-refused"
+                    : strstr(e, "imeout") ? "connection-timeout"
+                    : c->job->attempts    ? "success"
+                                          : "io-error";
         ssh_free(s);
         return NULL;
     }
@@ -81,7 +81,8 @@ static void ssh_run(struct probe_conn *c)
     ssh_session s = NULL;
     char user[256] = "";
     c->status = "success";
-    while (probe_has_pair(c) && cli_now() - c->t_start < c->cfg->host_timeout) {
+    while (probe_has_pair(c) && cli_now() - c->t_start < c->cfg->host_timeout &&
+           !(c->cfg->stop && *c->cfg->stop)) {
         const struct cred *cr = &c->dict->v[c->job->next];
         if (s && strcmp(user, cr->user)) {
             ssh_close(s);

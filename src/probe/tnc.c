@@ -94,14 +94,23 @@ static bool has_any(const char *s, const char *const *words)
     return false;
 }
 
-static const char *const fail_words[] = {
-    "incorrect", "login failed", "authentication fail", "access denied", "permission denied",
-    "invalid", "wrong", "bad password", "login failure", "not allowed", "try again", "error: ",
-    NULL};
-static const char *const password_words[] = {"password", "passwd", "pass:", "passcode",
-                                              "pass word", NULL};
-static const char *const login_words[] = {"login", "username", "user name", "user:", "user id",
-                                          "userid", "account", "user>", NULL};
+static const char *const fail_words[] = {"incorrect",
+                                         "login failed",
+                                         "authentication fail",
+                                         "access denied",
+                                         "permission denied",
+                                         "invalid",
+                                         "wrong",
+                                         "bad password",
+                                         "login failure",
+                                         "not allowed",
+                                         "try again",
+                                         "error: ",
+                                         NULL};
+static const char *const password_words[] = {
+    "password", "passwd", "pass:", "passcode", "pass word", NULL};
+static const char *const login_words[] = {"login",  "username", "user name", "user:", "user id",
+                                          "userid", "account",  "user>",     NULL};
 static const char *const busybox_words[] = {"built-in shell", "enter 'help' for a list", NULL};
 
 /* The screen lower-cased, NULs dropped, trailing white space trimmed; its length. */
@@ -110,8 +119,8 @@ static size_t lower(const char *s, size_t len, char *low)
     size_t n = 0;
     for (size_t i = 0; i < len && n < TNC_SCREEN; i++)
         if (s[i]) low[n++] = (char)tolower((unsigned char)s[i]);
-    while (n && (low[n - 1] == ' ' || low[n - 1] == '\r' || low[n - 1] == '\n' ||
-                 low[n - 1] == '\t'))
+    while (n &&
+           (low[n - 1] == ' ' || low[n - 1] == '\r' || low[n - 1] == '\n' || low[n - 1] == '\t'))
         n--;
     low[n] = 0;
     return n;

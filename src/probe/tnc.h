@@ -33,9 +33,9 @@ enum tnc_screen {
 struct tnc {
     uint8_t state, opt;
     uint8_t answered[2][32]; /* options already answered, [0] DO, [1] WILL (a bit each) */
-    uint16_t len;         /* screen bytes held */
-    uint32_t total;       /* text bytes since the start (banner capture) */
-    uint32_t commands;    /* telnet commands seen (a device that negotiates is telnet) */
+    uint16_t len;            /* screen bytes held */
+    uint32_t total;          /* text bytes since the start (banner capture) */
+    uint32_t commands;       /* telnet commands seen (a device that negotiates is telnet) */
     char screen[TNC_SCREEN + 1];
 };
 

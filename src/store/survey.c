@@ -261,6 +261,20 @@ static int round_exists(sqlite3 *db, const char *round, const char *tool)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(db, "survey rounds");
 }
 
+/* Whether round has a scan that ran to its end: an interrupted scan's missing
+ * ports say nothing about the addresses it never reached. */
+static int scan_ended(sqlite3 *db, const char *round)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM survey_rounds WHERE round = ?1 AND tool = 'scan'"
+                               " AND ended_us IS NOT NULL", -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "survey rounds");
+    sqlite3_bind_text(st, 1, round, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(db, "survey rounds");
+}
+
 static int push(struct survey_findings *f, size_t *cap, const struct survey_finding *x)
 {
     if (f->n == *cap) {
@@ -295,7 +309,7 @@ int survey_read_findings(struct store *s, const char *round, struct survey_findi
     if (rc < 0) return rc;
     rc = previous_round(db, round, out->prev, sizeof out->prev);
     if (rc < 0) return rc;
-    int scanned = round_exists(db, round, "scan");
+    int scanned = scan_ended(db, round);
     if (scanned < 0) return scanned;
     /* ?1 this round, ?2 the previous (NULL: none), ?3 whether this round has a scan.
      * state 0 vulnerable now, 1 fixed, 2 not re-tested. */
@@ -306,7 +320,7 @@ int survey_read_findings(struct store *s, const char *round, struct survey_findi
         " UNION ALL "
         "SELECT p.ip, p.port, p.protocol, p.cred_class, p.device,"
         "  coalesce(r.ts_us, (SELECT ended_us FROM survey_rounds WHERE round = ?1 AND tool = 'scan')),"
-        "  CASE WHEN r.ip IS NOT NULL THEN 1"
+        "  CASE WHEN r.status IN ('success', 'connection-refused') THEN 1"
         "       WHEN ?3 AND NOT EXISTS (SELECT 1 FROM survey_open o WHERE o.round = ?1"
         "            AND o.ip = p.ip AND o.port = p.port AND o.success) THEN 1 ELSE 2 END"
         " FROM survey_findings p LEFT JOIN survey_findings r"

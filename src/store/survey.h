@@ -10,9 +10,11 @@
  * Read side (notify, report, serve): the findings of a round, and what
  * changed since the round before it.  A device is *fixed* in round R when it
  * accepted a login in the previous round P (of the probe, by start time) and
- * in R was probed without one, or — when R has a scan — R's scan did not find
- * its port open.  A P finding that R neither probed nor scanned is "not
- * re-tested", never fixed.  notify's notices are stored too (survey_notices:
+ * in R was probed to the end without one (status "success") or found closed
+ * ("connection-refused"), or — when R has a scan that ran to its end — R's
+ * scan did not find its port open.  A P finding that R neither probed nor
+ * scanned, or whose probe in R timed out or failed, is "not re-tested", never
+ * fixed.  notify's notices are stored too (survey_notices:
  * the owner each host was reported to), which is what the survey view groups
  * by ISP. */
 #ifndef MAMORI_SURVEY_H

@@ -195,6 +195,24 @@ def main():
         check(sum(o["counts"]["vulnerable"] for o in r1["owners"]) == 5 and
               sum(o["counts"]["fixed"] for o in r1["owners"]) == 0, f"round r1: {r1['owners']}")
 
+        # an owner name longer than a package keeps (UTF-8, cut at a whole character) is
+        # still one owner with every host, named in valid JSON; an escape in a contact
+        # does not reach the letter (review: one package per finding, "owner" missing)
+        name = "株式会社" * 11 + "テスト"
+        long_owners = os.path.join(t, "long.csv")
+        open(long_owners, "w", encoding="utf-8").write(
+            f'prefix,isp,asn,abuse\n198.18.0.0/15,"{name}",64599,"abuse@x.example\x1b]0;t\x07"\n')
+        p = run("notify", "--db", db, "--owners", long_owners, "--no-geo", "--no-infected",
+                "--round", "r1", "--out", os.path.join(t, "long"), "--format", "json")
+        lo = json.loads(p.stdout)["owners"]
+        check(len(lo) == 1 and lo[0]["counts"]["vulnerable"] == 5, f"a long owner name: {lo}")
+        pk = json.load(open(os.path.join(t, "long", lo[0]["package"], "findings.json")))
+        check(pk.get("owner") and name.startswith(pk["owner"]) and len(pk["owner"]) > 40,
+              f"a long owner name in JSON: {pk.get('owner')!r}")
+        letter = open(os.path.join(t, "long", lo[0]["package"], "letter.en.txt"), encoding="utf-8").read()
+        check("\x1b" not in letter and "\x07" not in letter and pk["owner"] in letter,
+              "a control character from the owners file reached the letter")
+
         # bad input: one line naming the problem, exit 1 or 2
         bad = os.path.join(t, "bad.csv")
         open(bad, "w").write("prefix,isp\n198.18.0.0/22,A\n198.18.0.1/22,B\n")
@@ -213,6 +231,18 @@ def main():
             lines = p.stderr.strip().splitlines()
             check(p.returncode == code and len(lines) == 1 and want_msg in p.stderr,
                   f"{args}: exit {p.returncode}, stderr {p.stderr!r}")
+        # a round name in the database is checked as --round is: it must not lead the
+        # default var/notify/ROUND out of var/notify (review: it wrote ../../esc)
+        c.execute("INSERT INTO survey_rounds VALUES('../../esc','probe',9000000000,9100000000,"
+                  "'t','x',1,62,1,1)")
+        c.commit()
+        cwd = os.path.join(t, "cwd", "a")
+        os.makedirs(cwd)
+        p = subprocess.run([M, "notify", "--db", db, "--no-geo", "-q"], cwd=cwd, capture_output=True, text=True)
+        check(p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and
+              "cannot name a package directory" in p.stderr and
+              not os.path.exists(os.path.join(t, "esc")) and not os.path.exists(os.path.join(t, "cwd", "esc")),
+              f"a round from the database escaped --out: {p.returncode} {p.stderr!r}")
         p = run("notify", "--db", os.path.join(t, "missing.db"), ok=False)
         check(p.returncode == 1 and "missing.db" in p.stderr and not os.path.exists(os.path.join(t, "missing.db")),
               f"missing database: {p.returncode} {p.stderr!r}")

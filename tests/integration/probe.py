@@ -143,7 +143,7 @@ def http_handler(kind, accept):
         return f.get("response") == want and f.get("qop") == "auth"
 
     def handle(c):
-        buf = b""
+        buf, accepted_here = b"", False
         c.settimeout(10)
         try:
             while True:
@@ -157,7 +157,7 @@ def http_handler(kind, accept):
                 hdr = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
                 C.add(kind + "-ua:" + hdr.get("user-agent", ""))
                 auth = hdr.get("authorization")
-                if C.get(kind + "-accepted"):
+                if accepted_here:
                     C.add(kind + "-after")  # a request after the 200 that accepted a login
                 if auth:
                     C.add(kind + "-attempts")
@@ -168,6 +168,7 @@ def http_handler(kind, accept):
                 if good:
                     if auth:
                         C.add(kind + "-accepted")
+                        accepted_here = True
                     body = b"<html><head><title>Camera Admin</title></head></html>"
                     c.sendall(b"HTTP/1.1 200 OK\r\nServer: Boa/0.94.14rc21\r\nContent-Length: " +
                               str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -182,6 +183,38 @@ def http_handler(kind, accept):
             c.close()
 
     return handle
+
+
+def rate_check(tmp, optout, audit):
+    """--rate: the accept times of 80 open pages (one connection each) on 80 addresses, as the
+    server sees them, span what the token bucket allows (a burst of rate/20 + 1, then 1/rate)."""
+    times, lock = [], threading.Lock()
+
+    def page(c):
+        with lock:
+            times.append(time.monotonic())
+        try:
+            c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        finally:
+            c.close()
+
+    srv = serve("0.0.0.0", 23090, page)
+    tf = os.path.join(tmp, "rate-targets.txt")
+    with open(tf, "w") as f:
+        f.write("198.18.1.1-198.18.1.80\n")
+    rate, n = 40, 80
+    r = subprocess.run([M, "probe", "--target-file", tf, "--ports", "23090/http", "--rate", str(rate),
+                        "--allow-testbed", "--db", "-", "--audit", audit, "--optout", optout, "-q"],
+                       capture_output=True, text=True, timeout=60)
+    srv.close()
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == n, f"rate run: {r.stderr}")
+    check(len(times) == n, f"{len(times)} connections for {n} targets")
+    span, want = max(times) - min(times), (n - (rate // 20 + 1)) / rate
+    # never faster than asked (the safety side); not much slower (a loaded machine may lag a little)
+    check(want * 0.97 <= span <= want * 1.25,
+          f"{n} connections at --rate {rate} took {span:.2f} s, want {want:.2f} s")
+    print(f"rate: {n} connections at --rate {rate} in {span:.3f} s (token bucket: {want:.3f} s)")
 
 
 def lure(tmp, name, addr, port, userdb_lines):
@@ -210,6 +243,7 @@ def inside():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     for i in range(10, 23):
         subprocess.run(["ip", "addr", "add", f"198.18.0.{i}/32", "dev", "lo"], check=True)
+    subprocess.run(["ip", "addr", "add", "198.18.1.0/24", "dev", "lo"], check=True)
     tmp = tempfile.mkdtemp(prefix="mamori-prb-")
     procs = []
     try:
@@ -301,6 +335,19 @@ def run_inside(tmp, procs):
           f"http hints: {h}")
     check("BusyBox" in res[("198.18.0.12", 23003)]["banner"] or
           "login" in res[("198.18.0.12", 23003)]["banner"], f"banner: {res[('198.18.0.12', 23003)]}")
+    # the same devices from ZMap's JSON lines (-O json), one a non-success; the pair's place again
+    js = os.path.join(tmp, "scan.json")
+    with open(js, "w") as f:
+        f.write('{"saddr": "198.18.0.13", "sport": 23080, "success": true}\n'
+                '{"saddr": "198.18.0.14", "sport": 23081, "success": 1, "classification": "synack"}\n'
+                '{"saddr": "198.18.0.16", "sport": 23083, "success": false}\n')
+    r = subprocess.run([M, "probe", "--input", js, "--ports", ports, "--allow-testbed", "--db", "-",
+                        "--audit", audit, "--optout", optout, "-q"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, MAMORI_DATA=os.path.join(ROOT, "data")))
+    jr = [json.loads(l) for l in r.stdout.splitlines()]
+    check(r.returncode == 0 and sorted((o["ip"], o["attempts"], o["login_accepted"]) for o in jr) ==
+          [("198.18.0.13", 4, True), ("198.18.0.14", 3, True)], f"JSON input: {r.stderr} {jr}")
+    rate_check(tmp, optout, audit)
     # what the devices saw: at most MAX_ATT logins each, nothing after a success
     p1.send_signal(signal.SIGTERM)
     p2.send_signal(signal.SIGTERM)
@@ -325,10 +372,11 @@ def run_inside(tmp, procs):
     check(C.get("recorder-logins") == 4, f"recorder logins {C.get('recorder-logins')}")
     check(C.get("recorder-after") == 0, f"{C.get('recorder-after')} bytes sent after the shell prompt")
     check(C.get("recorder-closed-in-ms") < 2000, f"closed {C.get('recorder-closed-in-ms')} ms after login")
-    for kind, n in [("basic", 4), ("digest", 3), ("strong", MAX_ATT), ("open", 0)]:
+    for kind, n in [("basic", 8), ("digest", 6), ("strong", MAX_ATT), ("open", 0)]:  # 2 runs
         check(C.get(kind + "-attempts") == n, f"{kind}: {C.get(kind + '-attempts')} logins, want {n}")
         check(C.get(kind + "-after") == 0, f"{kind}: a request after the login was accepted")
-    check(C.get("basic-ua:mamori-probe/0.1.0 (survey@example.org, opt out: https://example.org/optout)") == 5,
+    check(C.get("basic-ua:mamori-probe/0.1.0 (survey@example.org, opt out: https://example.org/optout)") == 5 and
+          C.get("basic-ua:mamori-probe/0.1.0 (research survey; no contact given)") == 5,
           f"User-Agent: {C.v}")
     # SSH: root x3 on one connection (the device hangs up after 3), admin on a new one; nothing
     # after the login; the strong one: MAX_ATT tries in all
@@ -353,7 +401,7 @@ def run_inside(tmp, procs):
     check(kinds.count("survey_probe") == len(targets), f"sink kinds {kinds}")
     check(kinds.count("survey_round") == 2, f"sink rounds: {kinds}")
     a = [json.loads(l) for l in open(audit)]
-    check(len(a) == 1 and a[0]["tool"] == "probe" and a[0]["dict_size"] == 62, f"audit {a}")
+    check(len(a) == 3 and a[0]["tool"] == "probe" and a[0]["dict_size"] == 62, f"audit {a}")
     print(f"ok: probe {len(targets)} targets in {took:.2f} s; accepted exactly {len(want)}; "
           f"attempts capped at {MAX_ATT}; nothing sent after a login")
 
@@ -370,9 +418,54 @@ def man_matches_help():
           f"only in the man page {listed - helped}")
 
 
+def bad_inputs():
+    """Bad input: exit 2, one line naming FILE:LINE (or the option), and no run (no audit line)."""
+    tmp = tempfile.mkdtemp(prefix="mamori-prb-bad-")
+    try:
+        def f(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as fh:
+                fh.write(text)
+            return path
+        audit = os.path.join(tmp, "audit.jsonl")
+        good = f("good.csv", "saddr,sport,success\n198.18.0.1,23,1\n")
+        cases = [
+            (["--input", f("port.csv", "saddr,sport,success\n198.18.0.1,99999,1\n"), "--allow-testbed"],
+             "port.csv:2: '99999' is not a port"),
+            (["--input", f("ip.csv", "saddr,sport,success\n198.18.0.1,23,1\nnot-an-ip,23,1\n"),
+              "--allow-testbed"], "ip.csv:3: 'not-an-ip' is not an address"),
+            (["--input", f("special.csv", "saddr,sport,success\n10.1.2.3,23,1\n")],
+             "special.csv:2: 10.1.2.3: inside the special-purpose range 10.0.0.0/8"),
+            (["--input", good], "good.csv:2: 198.18.0.1: inside 198.18.0.0/15, the testbed's range"),
+            (["--input", f("bad.json", '{"saddr": "198.18.0.1", "sport": 23}\n[1]\n'), "--allow-testbed"],
+             "bad.json:2: not a JSON object"),
+            (["--input", f("fields.csv", "saddr,sport\n198.18.0.1\n"), "--allow-testbed"],
+             "fields.csv:2: 1 fields, the header has 2"),
+            (["--input", good, "--allow-testbed", "--dictionary", f("d.txt", "root:x\nnocolon\n")],
+             "d.txt:2: not user:password"),
+            (["--ports", "443", "--allow-testbed", "198.18.0.1"], "--ports: 443 has no protocol"),
+            (["--ports", "23/gopher", "198.18.0.1"], "--ports: 'gopher' is not telnet, ssh or http"),
+            (["198.18.0.1", "--allow-testbed"], "explicit targets need --ports"),
+            ([], "no targets"),
+            (["--input", good, "--allow-testbed", "--round", "../x"], "--round: '../x' cannot name a directory"),
+            (["--input", good, "--allow-testbed", "--rate", "fast"], "--rate"),
+        ]
+        for args, needle in cases:
+            r = subprocess.run([M, "probe", "--audit", audit, "--db", "-", "-q", *args],
+                               capture_output=True, text=True, timeout=30,
+                               env=dict(os.environ, MAMORI_DATA=os.path.join(ROOT, "data")))
+            err = r.stderr.strip()
+            check(r.returncode == 2 and needle in err and "\n" not in err and err.startswith("mamori: "),
+                  f"{args}: exit {r.returncode}, stderr {err!r}, want one line with {needle!r}")
+            check(not os.path.exists(audit), f"{args}: a refused run wrote an audit line")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if "--inside" not in sys.argv:
         man_matches_help()
+        bad_inputs()
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces)")
         sys.exit(77)

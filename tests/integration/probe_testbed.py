@@ -63,7 +63,7 @@ def main():
 
 def run(tmp, tbdir):
     t0 = time.time()
-    r = subprocess.run([M, "testbed", "up", "--name", NAME, "--dir", tbdir, "--devices", "160",
+    r = subprocess.run([M, "testbed", "up", "--name", NAME, "--dir", tbdir, "--devices", "160", "--range", "198.18.96.0/22",
                         "--seed", "7"], capture_output=True, text=True, env=ENV, timeout=300)
     check(r.returncode == 0, f"testbed up: {r.stderr}")
     truth = json.load(open(os.path.join(tbdir, "truth.json")))

@@ -47,11 +47,18 @@ static void t_decode(void **st)
     tnc_init(&t);
     uint8_t r[TNC_REPLY_MAX];
     size_t rl = 0;
-    tnc_feed(&t, S("a\xff\xfa\x18\x01\xff\xf0" "b\xff\xff" "c\r\0d\xff"), r, &rl, sizeof r);
+    tnc_feed(&t,
+             S("a\xff\xfa\x18\x01\xff\xf0"
+               "b\xff\xff"
+               "c\r\0d\xff"),
+             r, &rl, sizeof r);
     tnc_feed(&t, S("\xfd"), r, &rl, sizeof r);
     tnc_feed(&t, S("\x1fZ"), r, &rl, sizeof r);
     assert_int_equal(t.len, 7);
-    assert_memory_equal(t.screen, "ab\xff" "c\rdZ", 7);
+    assert_memory_equal(t.screen,
+                        "ab\xff"
+                        "c\rdZ",
+                        7);
     assert_int_equal(rl, 3);
     /* the reply buffer's cap holds: nothing written past it */
     tnc_init(&t);
@@ -113,7 +120,8 @@ static void t_verdicts(void **st)
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t n = strlen(v[i].screen);
-        if (tnc_classify(v[i].screen, n) != v[i].classify || tnc_prompt(v[i].screen, n) != v[i].prompt)
+        if (tnc_classify(v[i].screen, n) != v[i].classify ||
+            tnc_prompt(v[i].screen, n) != v[i].prompt)
             fail_msg("screen %zu: classify %s prompt %s", i,
                      tnc_screen_name(tnc_classify(v[i].screen, n)),
                      tnc_screen_name(tnc_prompt(v[i].screen, n)));
@@ -154,14 +162,15 @@ static void t_http_digest(void **st)
 {
     (void)st;
     struct http_resp r;
-    assert_int_equal(parse(&r,
-                           "HTTP/1.0 401 Unauthorized\r\nServer: HTTPd/0.9\r\n"
-                           "WWW-Authenticate: Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
-                           "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
-                           "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"\r\n"
-                           "Content-Length: 0\r\n\r\n",
-                           false),
-                     1);
+    assert_int_equal(
+        parse(&r,
+              "HTTP/1.0 401 Unauthorized\r\nServer: HTTPd/0.9\r\n"
+              "WWW-Authenticate: Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
+              "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
+              "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"\r\n"
+              "Content-Length: 0\r\n\r\n",
+              false),
+        1);
     assert_int_equal(r.auth, HTTPC_AUTH_DIGEST);
     assert_true(r.digest_qop_auth);
     assert_false(r.keep_alive); /* HTTP/1.0 without keep-alive */
@@ -179,8 +188,10 @@ static void t_http_digest(void **st)
                      1);
     assert_int_equal(r.auth, HTTPC_AUTH_BASIC);
     assert_string_equal(r.realm, "c");
-    parse(&r, "HTTP/1.1 401 X\r\nWWW-Authenticate: Digest realm=\"a\", nonce=\"b\", "
-              "algorithm=SHA-256\r\nContent-Length: 0\r\n\r\n", false);
+    parse(&r,
+          "HTTP/1.1 401 X\r\nWWW-Authenticate: Digest realm=\"a\", nonce=\"b\", "
+          "algorithm=SHA-256\r\nContent-Length: 0\r\n\r\n",
+          false);
     assert_int_equal(r.auth, HTTPC_AUTH_OTHER);
     assert_int_equal(http_auth_digest(out, sizeof out, &r, "u", "p", "GET", "/", "c", 1), -1);
 }
@@ -200,7 +211,8 @@ static void t_http_bodies(void **st)
     assert_int_equal(parse(&r, "HTTP/1.1 200 OK\r\n\r\n<TITLE>Cam</TITLE>", true), 1);
     assert_string_equal(r.title, "Cam");
     assert_false(r.keep_alive);
-    assert_int_equal(parse(&r, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false), 1);
+    assert_int_equal(
+        parse(&r, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false), 1);
     assert_false(r.keep_alive);
     /* not HTTP */
     assert_int_equal(parse(&r, "SSH-2.0-dropbear\r\n", false), -1);
@@ -272,10 +284,10 @@ static void t_dict_default(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_negotiation),  cmocka_unit_test(t_decode),
+        cmocka_unit_test(t_negotiation),    cmocka_unit_test(t_decode),
         cmocka_unit_test(t_screen_bounded), cmocka_unit_test(t_verdicts),
-        cmocka_unit_test(t_http_basic),   cmocka_unit_test(t_http_digest),
-        cmocka_unit_test(t_http_bodies),  cmocka_unit_test(t_dict),
+        cmocka_unit_test(t_http_basic),     cmocka_unit_test(t_http_digest),
+        cmocka_unit_test(t_http_bodies),    cmocka_unit_test(t_dict),
         cmocka_unit_test(t_dict_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
