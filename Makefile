@@ -8,6 +8,7 @@
 APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev iproute2 \
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
+APT_PKGS += dropbear-bin   # survey: testbed (SSH devices)
 BENCH_PKGS := tshark time wrk
 BUILD := build
 ASAN := build-asan
@@ -97,6 +98,7 @@ fuzz: $(FUZZ)/build.ninja build
 	@(printf U; cat data/lure/userdb.txt) >var/fuzz/seed/fuzz_shell/userdb
 	@printf '\0\0\0\0\0\0\0\0\0\0\0\0\10\0\105\0\0\50\0\1\0\0\100\6\0\0\1\2\3\4\306\22\0\1\0\1\0\27\306\22\0\1\0\0\0\0\120\2\20\0\0\0\0\0' >var/fuzz/seed/fuzz_decode/syn
 	@mkdir -p var/fuzz/seed/fuzz_baselines && printf 'MSB\001\001\000\000\000\006\001\027\000\005\000\000\000\000\000\000\000\000\000\044\100\000\000\000\000\000\000\360\077\007\000\000\000\000\000\000\000' >var/fuzz/seed/fuzz_baselines/one
+	@mkdir -p var/fuzz/seed/fuzz_testbed_spec && cp tests/integration/testbed.spec var/fuzz/seed/fuzz_testbed_spec/  # survey: testbed
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \

@@ -241,8 +241,13 @@ static int service_opt(struct ctx *c, struct tb_service *sv, struct word *w)
     if (!w->key) return c->why = "expected key=value", -1;
     const char *k = w->key;
     if (!strcmp(k, "accept")) return parse_accept(sv, w->val, &c->why);
-    if (!strcmp(k, "persona") && sv->proto == TB_TELNET)
+    if (!strcmp(k, "persona") && sv->proto == TB_TELNET) {
+        if (strspn(w->val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                strlen(w->val) ||
+            w->val[0] == '.' || w->val[0] == '-')
+            return c->why = "persona= is a persona name (letters, digits, '.', '_', '-')", -1;
         return copy(sv->persona, sizeof sv->persona, w->val, "persona", &c->why);
+    }
     if (sv->proto == TB_HTTP) {
         if (!strcmp(k, "server"))
             return copy(sv->server, sizeof sv->server, w->val, "server", &c->why);
@@ -274,6 +279,12 @@ static int st_service(struct ctx *c, enum tb_proto p)
     if (p == TB_TELNET && !sv->persona[0]) return c->why = "telnet needs persona=NAME", -1;
     if (p == TB_HTTP && (!sv->server[0] || !sv->title[0]))
         return c->why = "http needs server=\"..\" and title=\"..\"", -1;
+    for (int i = 0; p == TB_SSH && i < sv->nacc; i++) {
+        if (!sv->acc[i].pass[0]) return c->why = "ssh accounts need a password", -1;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(sv->acc[k].user, sv->acc[i].user))
+                return c->why = "ssh: one password per user name", -1;
+    }
     if (p == TB_HTTP && !sv->realm[0]) snprintf(sv->realm, sizeof sv->realm, "%.64s", sv->title);
     return 0;
 }
