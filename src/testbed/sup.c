@@ -310,7 +310,11 @@ static int reload(struct sup *S)
     return save_truth(S);
 }
 
-/* A unit that exits on its own makes the testbed degraded (status says so). */
+/* A unit that exits on its own is started again, up to UNIT_RESTARTS times
+ * (a device that crashes under a prober's input should not end a survey);
+ * after that the testbed is degraded and status says which and why. */
+#define UNIT_RESTARTS 3
+
 static void reap(struct sup *S)
 {
     int st;
@@ -322,8 +326,17 @@ static void reap(struct sup *S)
             u->pid = 0;
             char last[300];
             last_line(S->o->dir, u->name, last, sizeof last);
-            snprintf(S->degraded, sizeof S->degraded, "%s exited (%s %d)%s%s", u->name,
-                     WIFEXITED(st) ? "status" : "signal",
+            fprintf(stderr, "mamori testbed: %s exited (%s %d)%s%s\n", u->name,
+                    WIFEXITED(st) ? "status" : "signal",
+                    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *last ? ": " : "", last);
+            if (u->restarts < UNIT_RESTARTS && start_unit(S, u) == 0) {
+                u->restarts++;
+                fprintf(stderr, "mamori testbed: %s started again (%d of %d)\n", u->name,
+                        u->restarts, UNIT_RESTARTS);
+                continue;
+            }
+            snprintf(S->degraded, sizeof S->degraded, "%s exited %d times (%s %d)%s%s", u->name,
+                     u->restarts + 1, WIFEXITED(st) ? "status" : "signal",
                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *last ? ": " : "", last);
             set_state(S);
         }

@@ -357,8 +357,17 @@ def main_test(tmp):
     check(st["healthy"] and st["generation"] == 2, f"status after fix: {st}")
     r = run("fix", "--name", name, "--dir", d, "198.18.0.99")
     check(r.returncode != 0 and "198.18.0.99" in r.stderr, "fix of an unknown device fails")
+    # a device process that dies is started again, and its device answers again
+    lure = [p for p, cmd in procs_with(d) if " lure " in cmd and "dvr-armv7" in cmd]
+    check(len(lure) == 1, f"one lure process for the dvr-armv7 group: {lure}")
+    if lure:
+        os.kill(lure[0], signal.SIGKILL)
+        check(wait_for(lambda: [p for p, cmd in procs_with(d) if " lure " in cmd and "dvr-armv7" in cmd
+                                and p != lure[0]], 10), "a killed device process is started again")
+        in_client(name, "login", [["198.18.0.11", 23, "telnet", "root", "vizxv", "shell"]], tmp)
+        check(run("status", "--name", name, "--dir", d).returncode == 0, "healthy after a restart")
     t0 = time.time()
-    r = run("down", "--name", name, "--dir", d)
+    r = run("down", "--name", name)  # not told the state directory: found through NAME-d
     print(f"down in {time.time() - t0:.2f} s", flush=True)
     check(r.returncode == 0, f"down: {r.stderr.strip()}")
     check(gone(name, d), "down: no namespace and no process left")
@@ -407,6 +416,20 @@ def foreground_test(tmp):
     check(gone(name, d), "foreground: nothing left after SIGTERM")
 
 
+def crash_test(tmp):
+    """A supervisor killed with SIGKILL takes its devices along; down removes the rest."""
+    name, d = f"{PREFIX}4", os.path.join(tmp, "tb4")
+    r = run("up", "--spec", os.path.join(tmp, "t.spec"), "--name", name, "--dir", d)
+    check(r.returncode == 0, f"crash: up {r.stderr.strip()}")
+    sup = int(open(os.path.join(d, "supervisor.pid")).read())
+    os.kill(sup, signal.SIGKILL)
+    check(wait_for(lambda: not [p for p, _ in procs_with(d)], 10), "crash: devices die with the supervisor")
+    st = run("status", "--name", name, "--dir", d)
+    check(st.returncode == 1 and "down" in st.stdout, f"crash: status says down: {st.stdout!r}")
+    r = run("down", "--name", name, "--dir", d)
+    check(r.returncode == 0 and gone(name, d), f"crash: down cleans up: {r.stderr.strip()}")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         return client(sys.argv[2:])
@@ -419,8 +442,9 @@ def main():
         main_test(tmp)
         failure_tests(tmp)
         foreground_test(tmp)
+        crash_test(tmp)
     finally:
-        for i in (1, 2, 3):
+        for i in (1, 2, 3, 4):
             run("down", "--name", f"{PREFIX}{i}", "--dir", os.path.join(tmp, f"tb{i}"))
         subprocess.run(["rm", "-rf", tmp])
     left = [n for n in netns_list() if n.startswith(PREFIX)]
