@@ -59,7 +59,9 @@ static int hash(const struct tb_service *v, const struct tb_cred *c, char *out, 
     setting[19] = 0;
     struct crypt_data cd;
     memset(&cd, 0, sizeof cd);
-    const char *r = crypt_r(c->pass, setting, &cd);
+    /* crypt_rn, not crypt_r: sanitizer runtimes intercept crypt_r, and with
+     * --as-needed the interceptor then stands in for a libcrypt never loaded */
+    const char *r = crypt_rn(c->pass, setting, &cd, (int)sizeof cd);
     if (!r || r[0] != '$') return err_set(-EINVAL, "crypt: cannot hash a password");
     snprintf(out, n, "%s", r);
     return 0;
