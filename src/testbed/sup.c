@@ -14,6 +14,7 @@
 #include "truth.h"
 #include "units.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -230,8 +231,34 @@ static int wait_units(struct sup *S)
     return rc;
 }
 
+/* Generated device configuration of an earlier run in the same directory
+ * (userdbs, account files) goes; logs, events, captured files and host keys
+ * stay. */
+static void clear_generated(const char *dir)
+{
+    static const struct {
+        const char *sub, *suffix;
+    } gen[] = {{"lure", ".userdb"}, {"ssh", ".passwd"}, {"ssh", ".shadow"},
+               {"ssh", ".group"},   {"ssh", ".shells"}, {"ssh", ".pid"}};
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, gen[i].sub);
+        DIR *d = opendir(p);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t n = strlen(e->d_name), k = strlen(gen[i].suffix);
+            if (n <= k || strcmp(e->d_name + n - k, gen[i].suffix)) continue;
+            char f[4500];
+            snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+            unlink(f);
+        }
+        if (d) closedir(d);
+    }
+}
+
 static int make_dirs(const char *dir)
 {
+    clear_generated(dir);
     static const char *const sub[] = {"", "/logs", "/lure", "/files"};
     for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
         char p[4200];
