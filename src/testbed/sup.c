@@ -39,6 +39,13 @@ struct sup {
     char degraded[512];
 };
 
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void sup_path(const char *dir, const char *file, char *buf, size_t n)
 {
     snprintf(buf, n, "%s/%s", dir, file);
@@ -377,9 +384,10 @@ static void watch(struct sup *S, const sigset_t *set)
         if (sig == SIGTERM || sig == SIGINT) return;
         if (sig == SIGCHLD) reap(S);
         if (sig != SIGHUP) continue;
+        int before = S->gen;
         if (reload(S) < 0) {
             snprintf(S->degraded, sizeof S->degraded, "reload failed: %s", err_msg());
-            S->gen++;
+            if (S->gen == before) S->gen++; /* fix waits for the next generation either way */
         }
         set_state(S);
     }
@@ -394,46 +402,9 @@ static void tell(int fd, const char *msg)
     }
 }
 
-int sup_run(struct sup_opts *o)
+/* "ok ..." or the error, to the waiting parent (or the terminal in the foreground). */
+static void report(const struct sup_opts *o, int rc, const char *msg)
 {
-    static struct sup S; /* one supervisor a process */
-    memset(&S, 0, sizeof S);
-    S.o = o;
-    S.spec = o->spec;
-    o->spec = NULL;
-    ssize_t l = readlink("/proc/self/exe", S.self, sizeof S.self - 1);
-    S.self[l > 0 ? l : 0] = 0;
-    sup_path(o->dir, "spec", S.spec_path, sizeof S.spec_path);
-    S.env =
-        (struct tb_env){.name = o->name, .dir = o->dir, .self = S.self, .spec_path = S.spec_path};
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    char pid[32], msg[700];
-    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = make_dirs(o->dir);
-    if (!rc) write_file(o->dir, "supervisor.pid", pid);
-    if (!rc) write_file(o->dir, "state", "starting\n");
-    if (!rc) rc = bring_up(&S);
-    if (rc < 0) {
-        snprintf(msg, sizeof msg, "%s\n", err_msg());
-        stop_all(&S);
-        net_down(o->name);
-    } else {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        S.gen = 1;
-        set_state(&S);
-        snprintf(msg, sizeof msg, "ok %zu hosts, %zu services, %zu processes, up in %.2f s\n",
-                 S.spec->nhosts, S.spec->nsvcs, S.units.n,
-                 (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-    }
     if (o->ready_fd >= 0) {
         tell(o->ready_fd, msg);
         close(o->ready_fd);
@@ -444,6 +415,51 @@ int sup_run(struct sup_opts *o)
         fprintf(stderr, "mamori testbed: %s: Ctrl-C (or mamori testbed down --name %s) stops it\n",
                 o->name, o->name);
     }
+}
+
+static void sup_init(struct sup *S, struct sup_opts *o, sigset_t *set)
+{
+    memset(S, 0, sizeof *S);
+    S->o = o;
+    S->spec = o->spec;
+    o->spec = NULL;
+    ssize_t l = readlink("/proc/self/exe", S->self, sizeof S->self - 1);
+    S->self[l > 0 ? l : 0] = 0;
+    sup_path(o->dir, "spec", S->spec_path, sizeof S->spec_path);
+    S->env =
+        (struct tb_env){.name = o->name, .dir = o->dir, .self = S->self, .spec_path = S->spec_path};
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int sup_run(struct sup_opts *o)
+{
+    static struct sup S; /* one supervisor a process */
+    sigset_t set;
+    sup_init(&S, o, &set);
+    char pid[32], msg[700];
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    double t0 = mono();
+    int rc = make_dirs(o->dir);
+    if (!rc) write_file(o->dir, "supervisor.pid", pid);
+    if (!rc) write_file(o->dir, "state", "starting\n");
+    if (!rc) rc = bring_up(&S);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "%s\n", err_msg());
+        stop_all(&S);
+        net_down(o->name);
+    } else {
+        S.gen = 1;
+        set_state(&S);
+        snprintf(msg, sizeof msg, "ok %zu hosts, %zu services, %zu processes, up in %.2f s\n",
+                 S.spec->nhosts, S.spec->nsvcs, S.units.n, mono() - t0);
+    }
+    report(o, rc, msg);
     if (rc == 0) {
         watch(&S, &set);
         stop_all(&S);

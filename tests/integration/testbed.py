@@ -28,7 +28,8 @@ import time
 
 MAMORI = os.environ.get("MAMORI", "build/mamori")
 SRC = os.environ.get("MAMORI_SOURCE_ROOT", ".")
-PREFIX = "tbt"
+# tbt is this test's namespace prefix; the pid keeps two runs (a developer's, CI's) apart
+PREFIX = f"tbt{os.getpid()}-"
 
 SPEC = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "testbed.spec")).read()
 # what the spec says, written independently of the program: (ip, port) -> (proto, pairs, extra)
