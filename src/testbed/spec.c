@@ -72,8 +72,9 @@ static bool inside(uint32_t ip, uint32_t net, int len)
 bool spec_range_ok(uint32_t net, int len)
 {
     if (len < 15 || !inside(net, 0xC6120000u, 15)) return false;
-    /* the client link 198.19.255.0/30 must stay outside the device range */
-    return !inside(TB_LINK_NET, net, len);
+    /* the client link 198.19.255.0/30 must stay outside the device range (and
+     * a range smaller than the link must not lie inside it) */
+    return !inside(TB_LINK_NET, net, len) && !inside(net, TB_LINK_NET, 30);
 }
 
 /* Splits buf into words in place; -1 with a message in *why. */

@@ -37,6 +37,7 @@ static void bad_lines(void **state)
         {"range 10.0.0.0/8\n", "t:1: the range must lie inside 198.18.0.0/15"},
         {"range 198.18.0.0/15\n", "t:1: the range must lie inside"}, /* holds the link */
         {"range 198.18.0.1/24\n", "t:1: not a CIDR"},
+        {"range 198.19.255.2/31\n", "t:1: the range must lie inside"}, /* inside the link */
         {HEAD "range 198.18.0.0/24\n", "t:3: a second range line"},
         {HEAD "telnet 198.18.0.10 23 persona=router-mips accept=root\n", "t:3: accept= wants"},
         {HEAD "telnet 198.18.0.10 23 accept=root:x\n", "t:3: telnet needs persona"},
