@@ -10,7 +10,7 @@ APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-de
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
 APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
-APT_PKGS += dropbear-bin   # survey: testbed (SSH devices)
+APT_PKGS += dropbear-bin openssh-client   # survey: testbed (SSH devices; a real SSH client in its test)
 BENCH_PKGS := tshark time wrk
 APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
 BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
