@@ -10,6 +10,7 @@ APT_PKGS := build-essential meson ninja-build pkg-config clang libclang-rt-14-de
             libpcap-dev libmaxminddb-dev libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev libssl-dev \
             python3 sqlite3 procps chromium fonts-ipafont-gothic telnet busybox
 APT_PKGS += zmap tcpdump   # survey: scan (the peer scanner in its test, the capture)
+APT_PKGS += dropbear-bin openssh-client   # survey: testbed (SSH devices; a real SSH client in its test)
 BENCH_PKGS := tshark time wrk
 APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
 BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
@@ -112,6 +113,7 @@ fuzz: $(FUZZ)/build.ninja build
 	@mkdir -p var/fuzz/seed/fuzz_probe_telnet var/fuzz/seed/fuzz_probe_http   # survey: probe
 	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
 	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
+	@mkdir -p var/fuzz/seed/fuzz_testbed_spec && cp tests/integration/testbed.spec var/fuzz/seed/fuzz_testbed_spec/  # survey: testbed
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \

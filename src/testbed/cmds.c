@@ -45,11 +45,46 @@ static bool wait_exit(pid_t pid, double timeout)
     return r == 1;
 }
 
+/* The supervisor is the parent of the device processes: found from NAME-d
+ * when the state directory is not the default one down was given. */
+struct parent {
+    pid_t pid;
+};
+
+static int parent_of(pid_t pid, void *ctx)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(p, "r");
+    int pp = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "PPid: %d", &pp) == 1) break;
+    if (f) fclose(f);
+    snprintf(p, sizeof p, "/proc/%d/cmdline", pp);
+    FILE *c = pp > 1 ? fopen(p, "r") : NULL;
+    size_t n = c ? fread(line, 1, sizeof line - 1, c) : 0;
+    if (c) fclose(c);
+    line[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!line[i]) line[i] = ' ';
+    if (strstr(line, " testbed up")) ((struct parent *)ctx)->pid = pp;
+    return -1;
+}
+
+static pid_t find_supervisor(const char *dir, const char *name)
+{
+    pid_t pid = sup_pid(dir);
+    if (pid) return pid;
+    struct parent par = {0};
+    net_each_pid(name, 'd', parent_of, &par);
+    return par.pid;
+}
+
 int tb_down(const struct args *a)
 {
     char dir[4096];
     tb_state_dir(a, false, dir, sizeof dir);
-    pid_t pid = sup_pid(dir);
+    pid_t pid = find_supervisor(dir, a->name);
     bool was = pid || net_exists(a->name, 'c') || net_exists(a->name, 'd');
     double t0 = mono();
     if (pid) {
@@ -124,6 +159,9 @@ int tb_status(const struct args *a)
         char *s = json_dumps(t, JSON_PRESERVE_ORDER | JSON_INDENT(1));
         puts(s ? s : "{}");
         free(s);
+    } else if (!up && (net_exists(a->name, 'c') || net_exists(a->name, 'd'))) {
+        printf("%s: down, but its namespaces are left (mamori testbed down --name %s)\n", a->name,
+               a->name);
     } else if (!up) {
         printf("%s: down\n", a->name);
     } else {

@@ -205,7 +205,7 @@ static int device(struct tb_spec *s, uint32_t ip, struct rng *r, const struct mi
         struct tb_service *v = spec_add_service(s, ip, 22, TB_SSH);
         if (!v) return err_set(-E2BIG, "too many services");
         c = below(r, 2) ? *pick_mirai(m, r) : (struct tb_cred){"root", ""};
-        if (!c.pass[0]) strong(r, c.pass, 16);
+        if (!c.pass[0]) strong(r, c.pass, 16); /* dropbear refuses empty passwords */
         accept1(v, &c);
         return 0;
     }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HTTP_CONN_LIMIT 4096
@@ -123,14 +124,17 @@ static int loop(struct dev *devs, size_t n)
         }
     }
     struct epoll_event evs[64];
+    time_t swept = time(NULL);
     while (!stop_flag) {
         int k = epoll_wait(ep, evs, 64, 1000);
         if (k < 0 && errno != EINTR) break;
         for (int i = 0; i < k; i++)
             MHD_run(((struct dev *)evs[i].data.ptr)->d);
-        if (k == 0) /* a quiet second: let every daemon expire its idle connections */
+        if (time(NULL) != swept) { /* once a second every daemon expires its idle connections */
+            swept = time(NULL);
             for (size_t i = 0; i < n; i++)
                 MHD_run(devs[i].d);
+        }
     }
     close(ep);
     return 0;

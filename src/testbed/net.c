@@ -237,11 +237,11 @@ bool net_pid_in(pid_t pid, const char *name, char side)
     return same_ns(q, &ns);
 }
 
-int net_kill_all(const char *name, int sig)
+int net_each_pid(const char *name, char side, int (*fn)(pid_t pid, void *ctx), void *ctx)
 {
     char p[300];
     struct stat ns;
-    ns_path(name, 'd', p, sizeof p);
+    ns_path(name, side, p, sizeof p);
     if (stat(p, &ns) < 0) return 0;
     DIR *dir = opendir("/proc");
     if (!dir) return 0;
@@ -253,8 +253,18 @@ int net_kill_all(const char *name, int sig)
         if (*end || pid <= 1 || pid == getpid()) continue;
         char q[64];
         snprintf(q, sizeof q, "/proc/%ld/ns/net", pid);
-        if (same_ns(q, &ns) && kill((pid_t)pid, sig) == 0) n++;
+        if (same_ns(q, &ns) && fn((pid_t)pid, ctx) == 0) n++;
     }
     closedir(dir);
     return n;
+}
+
+static int kill_one(pid_t pid, void *ctx)
+{
+    return kill(pid, *(int *)ctx);
+}
+
+int net_kill_all(const char *name, int sig)
+{
+    return net_each_pid(name, 'd', kill_one, &sig);
 }

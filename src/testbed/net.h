@@ -24,6 +24,8 @@ int net_down(const char *name);
 bool net_exists(const char *name, char side);
 /* Moves the calling thread into NAME-SIDE's network namespace. */
 int net_enter(const char *name, char side);
+/* Calls fn for every process in NAME-SIDE; the count of calls returning 0. */
+int net_each_pid(const char *name, char side, int (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Sends sig to every process in NAME-d (the testbed's own); their count. */
 int net_kill_all(const char *name, int sig);
 /* The device-side MAC the testbed gives NAME's link. */

@@ -151,5 +151,7 @@ int ready_wait(const char *name, const uint32_t *ip, const uint16_t *port, size_
     msg[got > 0 ? got : 0] = 0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 3) return err_set(-EIO, "cannot enter %s-c", name);
+    if (WIFSIGNALED(st)) /* a terminal's Ctrl-C reaches the checker too */
+        return err_set(-EINTR, "interrupted while waiting for the devices");
     return err_set(-ETIMEDOUT, "%s did not accept a connection within %.0f s", msg, timeout);
 }

@@ -72,8 +72,9 @@ static bool inside(uint32_t ip, uint32_t net, int len)
 bool spec_range_ok(uint32_t net, int len)
 {
     if (len < 15 || !inside(net, 0xC6120000u, 15)) return false;
-    /* the client link 198.19.255.0/30 must stay outside the device range */
-    return !inside(TB_LINK_NET, net, len);
+    /* the client link 198.19.255.0/30 must stay outside the device range (and
+     * a range smaller than the link must not lie inside it) */
+    return !inside(TB_LINK_NET, net, len) && !inside(net, TB_LINK_NET, 30);
 }
 
 /* Splits buf into words in place; -1 with a message in *why. */
@@ -241,8 +242,13 @@ static int service_opt(struct ctx *c, struct tb_service *sv, struct word *w)
     if (!w->key) return c->why = "expected key=value", -1;
     const char *k = w->key;
     if (!strcmp(k, "accept")) return parse_accept(sv, w->val, &c->why);
-    if (!strcmp(k, "persona") && sv->proto == TB_TELNET)
+    if (!strcmp(k, "persona") && sv->proto == TB_TELNET) {
+        if (strspn(w->val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                strlen(w->val) ||
+            w->val[0] == '.' || w->val[0] == '-')
+            return c->why = "persona= is a persona name (letters, digits, '.', '_', '-')", -1;
         return copy(sv->persona, sizeof sv->persona, w->val, "persona", &c->why);
+    }
     if (sv->proto == TB_HTTP) {
         if (!strcmp(k, "server"))
             return copy(sv->server, sizeof sv->server, w->val, "server", &c->why);
@@ -274,6 +280,12 @@ static int st_service(struct ctx *c, enum tb_proto p)
     if (p == TB_TELNET && !sv->persona[0]) return c->why = "telnet needs persona=NAME", -1;
     if (p == TB_HTTP && (!sv->server[0] || !sv->title[0]))
         return c->why = "http needs server=\"..\" and title=\"..\"", -1;
+    for (int i = 0; p == TB_SSH && i < sv->nacc; i++) {
+        if (!sv->acc[i].pass[0]) return c->why = "ssh accounts need a password", -1;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(sv->acc[k].user, sv->acc[i].user))
+                return c->why = "ssh: one password per user name", -1;
+    }
     if (p == TB_HTTP && !sv->realm[0]) snprintf(sv->realm, sizeof sv->realm, "%.64s", sv->title);
     return 0;
 }

@@ -120,18 +120,18 @@ static int check_owners(const struct tb_spec *s, const char *name)
 static int derive_hosts(struct tb_spec *s, const char *name)
 {
     size_t explicit = s->nhosts;
-    qsort(s->hosts, explicit, sizeof *s->hosts, cmp_host);
+    if (explicit) qsort(s->hosts, explicit, sizeof *s->hosts, cmp_host);
     for (size_t i = 1; i < explicit; i++)
         if (s->hosts[i].ip == s->hosts[i - 1].ip)
             return fail(name, s->hosts[i].line, "is listed twice", s->hosts[i].ip);
-    qsort(s->svcs, s->nsvcs, sizeof *s->svcs, cmp_svc);
+    if (s->nsvcs) qsort(s->svcs, s->nsvcs, sizeof *s->svcs, cmp_svc);
     for (size_t i = 0; i < s->nsvcs; i++) {
         const struct tb_service *v = &s->svcs[i];
         if (i && v->ip == s->svcs[i - 1].ip && v->port == s->svcs[i - 1].port)
             return fail(name, v->line, "port is used twice", v->ip);
         if (i && v->ip == s->svcs[i - 1].ip) continue;
         struct tb_host key = {.ip = v->ip}, *h;
-        if ((h = bsearch(&key, s->hosts, explicit, sizeof key, cmp_host))) {
+        if (explicit && (h = bsearch(&key, s->hosts, explicit, sizeof key, cmp_host))) {
             char what[96];
             snprintf(what, sizeof what, "is listed %s but has a service (line %d)",
                      h->state == TB_CLOSED ? "closed" : "filtered", v->line);
@@ -140,7 +140,7 @@ static int derive_hosts(struct tb_spec *s, const char *name)
         if (!spec_add_host(s, v->ip, TB_UP)) return err_set(-E2BIG, "%s: too many hosts", name);
         s->hosts[s->nhosts - 1].line = v->line;
     }
-    qsort(s->hosts, s->nhosts, sizeof *s->hosts, cmp_host);
+    if (s->nhosts) qsort(s->hosts, s->nhosts, sizeof *s->hosts, cmp_host);
     return 0;
 }
 
@@ -179,9 +179,13 @@ static void put_service(FILE *f, const struct tb_service *v)
     char b[16];
     fprintf(f, "%s %s %u", tb_proto_name[v->proto], spec_ip(v->ip, b), v->port);
     if (v->proto == TB_TELNET) fprintf(f, " persona=%s", v->persona);
-    fputs(" accept=", f);
+    char acc[TB_MAX_ACCEPT * 100];
+    size_t o = 0;
     for (int i = 0; i < v->nacc; i++)
-        fprintf(f, "%s%s:%s", i ? "," : "", v->acc[i].user, v->acc[i].pass);
+        o += (size_t)snprintf(acc + o, sizeof acc - o, "%s%s:%s", i ? "," : "", v->acc[i].user,
+                              v->acc[i].pass);
+    fputs(" accept=", f);
+    put_val(f, acc);
     if (v->proto == TB_HTTP) {
         fputs(" server=", f);
         put_val(f, v->server);
@@ -202,7 +206,9 @@ int spec_write(const struct tb_spec *s, FILE *f)
         const struct tb_owner *o = &s->owners[i];
         fprintf(f, "owner %s/%d %u ", spec_ip(o->net, b), o->len, o->asn);
         put_val(f, o->isp);
-        fprintf(f, " %s\n", o->abuse);
+        fputc(' ', f);
+        put_val(f, o->abuse);
+        fputc('\n', f);
     }
     for (size_t i = 0; i < s->nhosts; i++)
         if (s->hosts[i].state != TB_UP)

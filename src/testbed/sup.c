@@ -14,6 +14,7 @@
 #include "truth.h"
 #include "units.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -37,6 +38,13 @@ struct sup {
     int gen;
     char degraded[512];
 };
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 void sup_path(const char *dir, const char *file, char *buf, size_t n)
 {
@@ -230,8 +238,34 @@ static int wait_units(struct sup *S)
     return rc;
 }
 
+/* Generated device configuration of an earlier run in the same directory
+ * (userdbs, account files) goes; logs, events, captured files and host keys
+ * stay. */
+static void clear_generated(const char *dir)
+{
+    static const struct {
+        const char *sub, *suffix;
+    } gen[] = {{"lure", ".userdb"}, {"ssh", ".passwd"}, {"ssh", ".shadow"},
+               {"ssh", ".group"},   {"ssh", ".shells"}, {"ssh", ".pid"}};
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, gen[i].sub);
+        DIR *d = opendir(p);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t n = strlen(e->d_name), k = strlen(gen[i].suffix);
+            if (n <= k || strcmp(e->d_name + n - k, gen[i].suffix)) continue;
+            char f[4500];
+            snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+            unlink(f);
+        }
+        if (d) closedir(d);
+    }
+}
+
 static int make_dirs(const char *dir)
 {
+    clear_generated(dir);
     static const char *const sub[] = {"", "/logs", "/lure", "/files"};
     for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
         char p[4200];
@@ -310,7 +344,11 @@ static int reload(struct sup *S)
     return save_truth(S);
 }
 
-/* A unit that exits on its own makes the testbed degraded (status says so). */
+/* A unit that exits on its own is started again, up to UNIT_RESTARTS times
+ * (a device that crashes under a prober's input should not end a survey);
+ * after that the testbed is degraded and status says which and why. */
+#define UNIT_RESTARTS 3
+
 static void reap(struct sup *S)
 {
     int st;
@@ -322,8 +360,17 @@ static void reap(struct sup *S)
             u->pid = 0;
             char last[300];
             last_line(S->o->dir, u->name, last, sizeof last);
-            snprintf(S->degraded, sizeof S->degraded, "%s exited (%s %d)%s%s", u->name,
-                     WIFEXITED(st) ? "status" : "signal",
+            fprintf(stderr, "mamori testbed: %s exited (%s %d)%s%s\n", u->name,
+                    WIFEXITED(st) ? "status" : "signal",
+                    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *last ? ": " : "", last);
+            if (u->restarts < UNIT_RESTARTS && start_unit(S, u) == 0) {
+                u->restarts++;
+                fprintf(stderr, "mamori testbed: %s started again (%d of %d)\n", u->name,
+                        u->restarts, UNIT_RESTARTS);
+                continue;
+            }
+            snprintf(S->degraded, sizeof S->degraded, "%s exited %d times (%s %d)%s%s", u->name,
+                     u->restarts + 1, WIFEXITED(st) ? "status" : "signal",
                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *last ? ": " : "", last);
             set_state(S);
         }
@@ -337,9 +384,10 @@ static void watch(struct sup *S, const sigset_t *set)
         if (sig == SIGTERM || sig == SIGINT) return;
         if (sig == SIGCHLD) reap(S);
         if (sig != SIGHUP) continue;
+        int before = S->gen;
         if (reload(S) < 0) {
             snprintf(S->degraded, sizeof S->degraded, "reload failed: %s", err_msg());
-            S->gen++;
+            if (S->gen == before) S->gen++; /* fix waits for the next generation either way */
         }
         set_state(S);
     }
@@ -354,46 +402,9 @@ static void tell(int fd, const char *msg)
     }
 }
 
-int sup_run(struct sup_opts *o)
+/* "ok ..." or the error, to the waiting parent (or the terminal in the foreground). */
+static void report(const struct sup_opts *o, int rc, const char *msg)
 {
-    static struct sup S; /* one supervisor a process */
-    memset(&S, 0, sizeof S);
-    S.o = o;
-    S.spec = o->spec;
-    o->spec = NULL;
-    ssize_t l = readlink("/proc/self/exe", S.self, sizeof S.self - 1);
-    S.self[l > 0 ? l : 0] = 0;
-    sup_path(o->dir, "spec", S.spec_path, sizeof S.spec_path);
-    S.env =
-        (struct tb_env){.name = o->name, .dir = o->dir, .self = S.self, .spec_path = S.spec_path};
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    char pid[32], msg[700];
-    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = make_dirs(o->dir);
-    if (!rc) write_file(o->dir, "supervisor.pid", pid);
-    if (!rc) write_file(o->dir, "state", "starting\n");
-    if (!rc) rc = bring_up(&S);
-    if (rc < 0) {
-        snprintf(msg, sizeof msg, "%s\n", err_msg());
-        stop_all(&S);
-        net_down(o->name);
-    } else {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        S.gen = 1;
-        set_state(&S);
-        snprintf(msg, sizeof msg, "ok %zu hosts, %zu services, %zu processes, up in %.2f s\n",
-                 S.spec->nhosts, S.spec->nsvcs, S.units.n,
-                 (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-    }
     if (o->ready_fd >= 0) {
         tell(o->ready_fd, msg);
         close(o->ready_fd);
@@ -404,6 +415,51 @@ int sup_run(struct sup_opts *o)
         fprintf(stderr, "mamori testbed: %s: Ctrl-C (or mamori testbed down --name %s) stops it\n",
                 o->name, o->name);
     }
+}
+
+static void sup_init(struct sup *S, struct sup_opts *o, sigset_t *set)
+{
+    memset(S, 0, sizeof *S);
+    S->o = o;
+    S->spec = o->spec;
+    o->spec = NULL;
+    ssize_t l = readlink("/proc/self/exe", S->self, sizeof S->self - 1);
+    S->self[l > 0 ? l : 0] = 0;
+    sup_path(o->dir, "spec", S->spec_path, sizeof S->spec_path);
+    S->env =
+        (struct tb_env){.name = o->name, .dir = o->dir, .self = S->self, .spec_path = S->spec_path};
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int sup_run(struct sup_opts *o)
+{
+    static struct sup S; /* one supervisor a process */
+    sigset_t set;
+    sup_init(&S, o, &set);
+    char pid[32], msg[700];
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    double t0 = mono();
+    int rc = make_dirs(o->dir);
+    if (!rc) write_file(o->dir, "supervisor.pid", pid);
+    if (!rc) write_file(o->dir, "state", "starting\n");
+    if (!rc) rc = bring_up(&S);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "%s\n", err_msg());
+        stop_all(&S);
+        net_down(o->name);
+    } else {
+        S.gen = 1;
+        set_state(&S);
+        snprintf(msg, sizeof msg, "ok %zu hosts, %zu services, %zu processes, up in %.2f s\n",
+                 S.spec->nhosts, S.spec->nsvcs, S.units.n, mono() - t0);
+    }
+    report(o, rc, msg);
     if (rc == 0) {
         watch(&S, &set);
         stop_all(&S);

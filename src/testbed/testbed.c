@@ -253,7 +253,7 @@ static void print_up(const struct args *a, const char *dir, const char *ok)
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:f}", "name", a->name, "dir", dir,
                           "truth", truth, "client_ns", cns, "hosts", (json_int_t)hosts, "services",
                           (json_int_t)svcs, "processes", (json_int_t)procs, "seconds", secs);
-    char *t = json_dumps(j, JSON_PRESERVE_ORDER);
+    char *t = json_dumps(j, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
     puts(t ? t : "{}");
     free(t);
     json_decref(j);

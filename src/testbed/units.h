@@ -32,7 +32,8 @@ struct tb_unit {
     uint16_t *port;
     size_t nsvc;
     pid_t pid;
-    int gen; /* the supervisor's generation that started it */
+    int gen;      /* the supervisor's generation that started it */
+    int restarts; /* after exiting on its own */
 };
 
 struct tb_units {

@@ -61,7 +61,7 @@ static int one_unit(const struct tb_spec *s, const struct tb_env *env, const siz
     for (int i = 0; i < g->nacc; i++)
         o += (size_t)snprintf(udb + o, sizeof udb - o, "%s:x:%s\n", g->acc[i].user, g->acc[i].pass);
     snprintf(path, sizeof path, "%s/lure/%s.userdb", env->dir, name);
-    snprintf(events, sizeof events, "%s/lure-%s.json", env->dir, name);
+    snprintf(events, sizeof events, "%s/%s.json", env->dir, name);
     if (unit_file(u, path, udb, o) < 0) return -1;
     char *listen = malloc(n * 24 + 1);
     if (!listen) return err_set(-ENOMEM, "out of memory");
