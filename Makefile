@@ -133,6 +133,7 @@ bench: deps build
 	bench/observe
 	bench/serve
 	bench/lure
+	bench/scan
 	bench/probe
 
 clean:
