@@ -10,21 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* IF NOT EXISTS: a newer database whose user_version was set back by hand (as
+ * tests make older ones) replays this step over its own tables. */
 /* clang-format off */
 const char survey_schema_sql[] =
-    "CREATE TABLE survey_rounds(round TEXT NOT NULL, tool TEXT NOT NULL, started_us INTEGER,"
+    "CREATE TABLE IF NOT EXISTS survey_rounds(round TEXT NOT NULL, tool TEXT NOT NULL, started_us INTEGER,"
     " ended_us INTEGER, targets TEXT, contact TEXT, rate INTEGER, dict_size INTEGER,"
     " sent INTEGER, hits INTEGER, PRIMARY KEY(round, tool));"
-    "CREATE TABLE survey_open(round TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS survey_open(round TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
     " ts_us INTEGER, sport INTEGER, seqnum INTEGER, acknum INTEGER, window INTEGER, ttl INTEGER,"
     " classification TEXT, success INTEGER, PRIMARY KEY(round, ip, port));"
-    "CREATE TABLE survey_findings(round TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS survey_findings(round TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
     " protocol TEXT, ts_us INTEGER, status TEXT, banner TEXT, device TEXT,"
     " login_accepted INTEGER NOT NULL DEFAULT 0, cred_class TEXT, cred_dict TEXT,"
     " attempts INTEGER, PRIMARY KEY(round, ip, port));"
-    "CREATE TABLE survey_notices(round TEXT NOT NULL, kind TEXT NOT NULL, ip TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS survey_notices(round TEXT NOT NULL, kind TEXT NOT NULL, ip TEXT NOT NULL,"
     " port INTEGER, protocol TEXT, owner TEXT, asn INTEGER, abuse TEXT, detail TEXT, ts_us INTEGER);"
-    "CREATE INDEX survey_notices_round ON survey_notices(round);";
+    "CREATE INDEX IF NOT EXISTS survey_notices_round ON survey_notices(round);";
 
 enum { Q_ROUND_START, Q_ROUND_END, Q_OPEN, Q_FINDING, Q_N };
 
