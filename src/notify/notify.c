@@ -424,6 +424,27 @@ static json_t *index_json(const struct ctx *c, const struct package_ctx *p, cons
     return o;
 }
 
+/* index.csv: one row per owner, for the spreadsheet the letters are sent from. */
+static int write_index_csv(const struct ctx *c, const char *out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.csv", out);
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(-errno, "%s: %s", path, strerror(errno));
+    fputs("owner,asn,abuse,package,vulnerable,not_retested,infected,fixed\n", f);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct owner_group *g = &c->g[i];
+        esc_csv(f, g->owner);
+        fprintf(f, g->asn ? ",%u," : ",,", g->asn);
+        esc_csv(f, g->abuse);
+        fputc(',', f);
+        esc_csv(f, g->slug);
+        fprintf(f, ",%zu,%zu,%zu,%zu\n", g->counts[NOTE_VULNERABLE], g->counts[NOTE_NOT_RETESTED],
+                g->counts[NOTE_INFECTED], g->counts[NOTE_FIXED]);
+    }
+    return fclose(f) == 0 ? 0 : err_set(-EIO, "%s: write error", path);
+}
+
 static void print_text(const struct ctx *c, const struct package_ctx *p, const char *out)
 {
     size_t t[NOTE_KINDS] = {0};
@@ -514,6 +535,7 @@ static int run(const struct opts *o, struct store *s, struct ctx *c)
         snprintf(path, sizeof path, "%s/index.json", out);
         if (json_dump_file(idx, path, JSON_INDENT(2)) != 0) rc = err_set(-EIO, "%s: cannot write", path);
     }
+    if (rc == 0) rc = write_index_csv(c, out);
     if (rc == 0 && round[0]) rc = store_notices(s, round, c);
     if (rc == 0 && !o->quiet) {
         if (!strcmp(o->format, "json")) {

@@ -164,6 +164,11 @@ def main():
                 check("{{" not in letter and "xc3511" not in letter, f"{o['owner']} letter.{lang}: placeholder or password")
                 check(o["abuse"] is None or o["abuse"] in letter, f"letter.{lang} not addressed to {o['abuse']}")
         check(got == want, f"grouping:\n got {got}\nwant {want}")
+        index_rows = list(csv.DictReader(open(os.path.join(out, "index.csv"), encoding="utf-8")))
+        check([(r["owner"], r["package"], int(r["vulnerable"]), int(r["infected"]), int(r["fixed"]))
+               for r in index_rows] ==
+              [(o["owner"], o["package"], o["counts"]["vulnerable"], o["counts"]["infected"],
+                o["counts"]["fixed"]) for o in idx["owners"]], "index.csv does not list index.json's owners")
         check(any(x["seen_by"] == "honeypot-loader" for o in idx["owners"]
                   for x in json.load(open(os.path.join(out, o["package"], "findings.json")))["findings"]),
               "the honeypot's loader is not reported")
