@@ -285,7 +285,10 @@ static int add_note(struct owner_group *g, const struct note *x)
         g->cap = ncap;
     }
     g->v[g->n++] = *x;
-    g->counts[x->kind]++;
+    if (strcmp(g->last_ip[x->kind], x->ip)) {
+        g->counts[x->kind]++;
+        snprintf(g->last_ip[x->kind], sizeof g->last_ip[x->kind], "%s", x->ip);
+    }
     return 0;
 }
 
