@@ -46,6 +46,7 @@ struct ctx {
     struct geo *geo;
     struct owner_group *g;
     size_t n, cap;
+    size_t *by_owner, *by_slug, hcap; /* see group_of */
 };
 
 static void usage(FILE *f)
@@ -173,22 +174,69 @@ static void clean(char *dst, size_t cap, const char *src)
     free(u);
 }
 
+/* The groups are found by hash — (owner, AS) and slug — so a table of 100k
+ * owners costs a probe per finding, not a scan of the groups so far.  The
+ * tables hold index + 1 into c->g (0: empty) and are rebuilt when half full. */
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+    h ^= 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return hash_mix64(h);
+}
+
+static size_t *slot_owner(const struct ctx *c, const char *owner, uint32_t asn)
+{
+    size_t m = c->hcap - 1, i = hash_str(owner, asn) & m;
+    while (c->by_owner[i] &&
+           (c->g[c->by_owner[i] - 1].asn != asn || strcmp(c->g[c->by_owner[i] - 1].owner, owner)))
+        i = (i + 1) & m;
+    return &c->by_owner[i];
+}
+
+static size_t *slot_slug(const struct ctx *c, const char *slug)
+{
+    size_t m = c->hcap - 1, i = hash_str(slug, 0) & m;
+    while (c->by_slug[i] && strcmp(c->g[c->by_slug[i] - 1].slug, slug))
+        i = (i + 1) & m;
+    return &c->by_slug[i];
+}
+
+static int grow_groups(struct ctx *c)
+{
+    size_t ncap = c->cap ? 2 * c->cap : 16, hcap = 4 * ncap;
+    struct owner_group *g = realloc(c->g, ncap * sizeof *g);
+    if (!g) return -ENOMEM;
+    c->g = g;
+    c->cap = ncap;
+    size_t *a = calloc(hcap, sizeof *a), *b = calloc(hcap, sizeof *b);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return -ENOMEM;
+    }
+    free(c->by_owner);
+    free(c->by_slug);
+    c->by_owner = a;
+    c->by_slug = b;
+    c->hcap = hcap;
+    for (size_t i = 0; i < c->n; i++) {
+        *slot_owner(c, c->g[i].owner, c->g[i].asn) = i + 1;
+        *slot_slug(c, c->g[i].slug) = i + 1;
+    }
+    return 0;
+}
+
 static struct owner_group *group_of(struct ctx *c, const char *owner_in, uint32_t asn,
                                     const char *abuse_in)
 {
     char owner[sizeof c->g->owner], abuse[sizeof c->g->abuse];
     clean(owner, sizeof owner, owner_in);
     clean(abuse, sizeof abuse, abuse_in ? abuse_in : "");
-    for (size_t i = 0; i < c->n; i++)
-        if (c->g[i].asn == asn && !strcmp(c->g[i].owner, owner)) return &c->g[i];
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? 2 * c->cap : 16;
-        struct owner_group *g = realloc(c->g, ncap * sizeof *g);
-        if (!g) return NULL;
-        c->g = g;
-        c->cap = ncap;
-    }
-    struct owner_group *g = &c->g[c->n++];
+    if (c->n == c->cap && grow_groups(c) < 0) return NULL;
+    size_t *at = slot_owner(c, owner, asn);
+    if (*at) return &c->g[*at - 1];
+    struct owner_group *g = &c->g[c->n];
     memset(g, 0, sizeof *g);
     snprintf(g->owner, sizeof g->owner, "%s", owner);
     snprintf(g->abuse, sizeof g->abuse, "%s", abuse);
@@ -196,13 +244,10 @@ static struct owner_group *group_of(struct ctx *c, const char *owner_in, uint32_
     char base[96];
     slug(owner, asn, base, sizeof base);
     snprintf(g->slug, sizeof g->slug, "%s", base);
-    for (int k = 2;; k++) { /* two owners of one slug: the later gets a number */
-        bool taken = false;
-        for (size_t i = 0; i + 1 < c->n; i++)
-            taken |= !strcmp(c->g[i].slug, g->slug);
-        if (!taken) break;
+    for (int k = 2; *slot_slug(c, g->slug); k++) /* two owners of one slug: the later gets a number */
         snprintf(g->slug, sizeof g->slug, "%.80s-%d", base, k);
-    }
+    *at = ++c->n;
+    *slot_slug(c, g->slug) = c->n;
     return g;
 }
 
@@ -240,7 +285,10 @@ static int add_note(struct owner_group *g, const struct note *x)
         g->cap = ncap;
     }
     g->v[g->n++] = *x;
-    g->counts[x->kind]++;
+    if (strcmp(g->last_ip[x->kind], x->ip)) {
+        g->counts[x->kind]++;
+        snprintf(g->last_ip[x->kind], sizeof g->last_ip[x->kind], "%s", x->ip);
+    }
     return 0;
 }
 
@@ -379,6 +427,27 @@ static json_t *index_json(const struct ctx *c, const struct package_ctx *p, cons
     return o;
 }
 
+/* index.csv: one row per owner, for the spreadsheet the letters are sent from. */
+static int write_index_csv(const struct ctx *c, const char *out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.csv", out);
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(-errno, "%s: %s", path, strerror(errno));
+    fputs("owner,asn,abuse,package,vulnerable,not_retested,infected,fixed\n", f);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct owner_group *g = &c->g[i];
+        esc_csv(f, g->owner);
+        fprintf(f, g->asn ? ",%u," : ",,", g->asn);
+        esc_csv(f, g->abuse);
+        fputc(',', f);
+        esc_csv(f, g->slug);
+        fprintf(f, ",%zu,%zu,%zu,%zu\n", g->counts[NOTE_VULNERABLE], g->counts[NOTE_NOT_RETESTED],
+                g->counts[NOTE_INFECTED], g->counts[NOTE_FIXED]);
+    }
+    return fclose(f) == 0 ? 0 : err_set(-EIO, "%s: write error", path);
+}
+
 static void print_text(const struct ctx *c, const struct package_ctx *p, const char *out)
 {
     size_t t[NOTE_KINDS] = {0};
@@ -469,6 +538,7 @@ static int run(const struct opts *o, struct store *s, struct ctx *c)
         snprintf(path, sizeof path, "%s/index.json", out);
         if (json_dump_file(idx, path, JSON_INDENT(2)) != 0) rc = err_set(-EIO, "%s: cannot write", path);
     }
+    if (rc == 0) rc = write_index_csv(c, out);
     if (rc == 0 && round[0]) rc = store_notices(s, round, c);
     if (rc == 0 && !o->quiet) {
         if (!strcmp(o->format, "json")) {
@@ -510,6 +580,8 @@ int cmd_notify(int argc, char **argv)
     for (size_t i = 0; i < c.n; i++)
         free(c.g[i].v);
     free(c.g);
+    free(c.by_owner);
+    free(c.by_slug);
     geo_free(c.geo);
     owners_free(c.owners);
     return rc < 0 ? EXIT_FAILURE : 0;

@@ -34,7 +34,8 @@ struct owner_group {
     uint32_t asn;
     struct note *v;
     size_t n, cap;
-    size_t counts[NOTE_KINDS];
+    size_t counts[NOTE_KINDS]; /* hosts, not findings: a device with two ports is one */
+    char last_ip[NOTE_KINDS][46]; /* notes come sorted by address: a host counts once */
 };
 
 /* What every letter says beyond its owner's findings. */

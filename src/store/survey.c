@@ -3,6 +3,7 @@
 #include "../core/addr.h"
 #include "../core/classify.h"
 #include "../core/err.h"
+#include "../core/esc.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -510,7 +511,12 @@ static json_t *rows(sqlite3 *db, const char *q)
             case SQLITE_INTEGER: json_object_set_new(o, k, json_integer(sqlite3_column_int64(st, i))); break;
             case SQLITE_FLOAT: json_object_set_new(o, k, json_real(sqlite3_column_double(st, i))); break;
             case SQLITE_NULL: json_object_set_new(o, k, json_null()); break;
-            default: json_object_set_new(o, k, json_string((const char *)sqlite3_column_text(st, i)));
+            default: { /* owner names come from feeds: always a string, valid UTF-8 */
+                char *u = esc_utf8((const char *)sqlite3_column_text(st, i),
+                                   (size_t)sqlite3_column_bytes(st, i));
+                json_object_set_new(o, k, json_string(u ? u : ""));
+                free(u);
+            }
             }
         }
         json_array_append_new(a, o);

@@ -72,17 +72,19 @@ def fill_survey(db):
     evil = "=HYPERLINK(\"http://198.18.9.9\")"
     r1 = [("198.18.0.10", 23, "telnet", 1, "BusyBox"), ("198.18.0.11", 23, "telnet", 1, evil),
           ("198.18.1.20", 80, "http", 1, "GoAhead-Webs"), ("198.18.4.5", 22, "ssh", 1, "dropbear"),
-          ("198.18.8.1", 23, "telnet", 1, "BusyBox"), ("198.18.0.12", 23, "telnet", 0, "BusyBox")]
+          ("198.18.8.1", 23, "telnet", 1, "BusyBox"), ("198.18.0.12", 23, "telnet", 0, "BusyBox"),
+          ("198.18.0.11", 2323, "telnet", 1, "BusyBox")]  # a second port: one host, not two
     for ip, port, proto, ok, dev in r1:
         c.execute(f, ("r1", ip, port, proto, 1500 * 10**6, dev, ok, "mirai-default" if ok else None))
     # r2: .10 refused now (fixed), .11 still accepts, 198.18.1.20 closed in the scan (fixed),
     # 198.18.4.5 open but not probed (not re-tested), 198.18.8.1 still accepts, .12 accepts now
-    for ip, port in [("198.18.0.10", 23), ("198.18.0.11", 23), ("198.18.4.5", 22),
+    for ip, port in [("198.18.0.10", 23), ("198.18.0.11", 23), ("198.18.0.11", 2323), ("198.18.4.5", 22),
                      ("198.18.8.1", 23), ("198.18.0.12", 23)]:
         c.execute("INSERT INTO survey_open VALUES('r2',?,?,?,40000,1,2,65535,64,'synack',1)",
                   (ip, port, 3100 * 10**6))
     for ip, port, proto, ok, dev in [("198.18.0.10", 23, "telnet", 0, "BusyBox"),
                                      ("198.18.0.11", 23, "telnet", 1, evil),
+                                     ("198.18.0.11", 2323, "telnet", 1, "BusyBox"),
                                      ("198.18.8.1", 23, "telnet", 1, "BusyBox"),
                                      ("198.18.0.12", 23, "telnet", 1, "BusyBox")]:
         c.execute(f, ("r2", ip, port, proto, 4500 * 10**6, dev, ok, "mirai-default" if ok else None))
@@ -164,20 +166,25 @@ def main():
                 check("{{" not in letter and "xc3511" not in letter, f"{o['owner']} letter.{lang}: placeholder or password")
                 check(o["abuse"] is None or o["abuse"] in letter, f"letter.{lang} not addressed to {o['abuse']}")
         check(got == want, f"grouping:\n got {got}\nwant {want}")
+        index_rows = list(csv.DictReader(open(os.path.join(out, "index.csv"), encoding="utf-8")))
+        check([(r["owner"], r["package"], int(r["vulnerable"]), int(r["infected"]), int(r["fixed"]))
+               for r in index_rows] ==
+              [(o["owner"], o["package"], o["counts"]["vulnerable"], o["counts"]["infected"],
+                o["counts"]["fixed"]) for o in idx["owners"]], "index.csv does not list index.json's owners")
         check(any(x["seen_by"] == "honeypot-loader" for o in idx["owners"]
                   for x in json.load(open(os.path.join(out, o["package"], "findings.json")))["findings"]),
               "the honeypot's loader is not reported")
 
         # notices: one per finding, replaced (not doubled) by a second run of the round
         c = sqlite3.connect(db)
-        total = sum(len(v) for k in want.values() for v in k.values())
+        total = sum(len(v) for k in want.values() for v in k.values()) + 1  # .11's second port
         n1 = c.execute("SELECT count(*) FROM survey_notices WHERE round='r2'").fetchone()[0]
         run("notify", "--db", db, "--owners", owners, "--no-geo", "--out", out, "-q",
             "--since", "2016-01-01", "--until", "2017-01-01")
         n2 = c.execute("SELECT count(*) FROM survey_notices WHERE round='r2'").fetchone()[0]
         check(n1 == total and n2 == total, f"notices {n1}, then {n2}, want {total}")
         check(c.execute("SELECT count(*) FROM survey_notices WHERE owner='Small Reseller'"
-                        " AND ip='198.18.0.11'").fetchone()[0] == 1, "the longest prefix did not win")
+                        " AND ip='198.18.0.11'").fetchone()[0] == 2, "the longest prefix did not win")
         # the survey view (report, and the dashboard's /api/v1/survey) groups the notices by owner
         rep = json.loads(run("report", "--db", db, "--format", "json").stdout)["survey"]
         view = {}

@@ -208,6 +208,17 @@ static void fixed_needs_evidence(void **state)
     assert_int_equal(find(&f, "198.18.0.3", 23)->state, SURVEY_FIXED);
     assert_int_equal(find(&f, "198.18.0.4", 23)->state, SURVEY_NOT_RETESTED);
     survey_findings_free(&f);
+    /* an owner name that is not UTF-8 (an AS feed's) is still named in the view */
+    const struct survey_notice bad = {.round = "q2", .kind = "vulnerable", .ip = "198.18.0.1",
+                                      .port = 23, .owner = "ISP \xff\xfe", .ts_us = 1};
+    assert_int_equal(survey_store_notices(s, "q2", &bad, 1), 0);
+    json_t *view = query_survey(s);
+    assert_non_null(view);
+    const char *owner =
+        json_string_value(json_object_get(json_array_get(json_object_get(view, "notices"), 0), "owner"));
+    assert_non_null(owner);
+    assert_string_equal(owner, "ISP \xef\xbf\xbd\xef\xbf\xbd");
+    json_decref(view);
     store_close(s);
 }
 
