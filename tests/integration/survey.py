@@ -16,7 +16,7 @@ import tempfile
 M = os.environ["MAMORI"]
 ROOT = os.environ["MAMORI_SOURCE_ROOT"]
 NAME = "svy1"
-RANGE = "198.18.32.0/22"
+RANGE = "198.18.32.0/20"  # the bar: a /20 testbed
 errors = []
 
 
@@ -80,7 +80,7 @@ def main():
                 os.path.join(t, "optout.txt")]
         open(os.path.join(t, "optout.txt"), "w").close()
         try:
-            run("testbed", "up", "--name", NAME, "--devices", "40", "--seed", "10", "--range", RANGE,
+            run("testbed", "up", "--name", NAME, "--devices", "60", "--seed", "10", "--range", RANGE,
                 "--dir", tb)
             truth = json.load(open(os.path.join(tb, "truth.json")))
             owners = truth["owners"]
