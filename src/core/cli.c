@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +139,42 @@ bool cli_data_file(const char *rel, char *out, size_t n)
         if (access(out, R_OK) == 0) return true;
     }
     return false;
+}
+
+void cli_opt_help(FILE *f, const struct cli_opt *o, size_t n, int width)
+{
+    for (size_t i = 0; i < n; i++) {
+        char left[96], sh[8] = "    ";
+        if (o[i].val < 256) snprintf(sh, sizeof sh, "-%c, ", o[i].val);
+        snprintf(left, sizeof left, "%s--%s%s%s", sh, o[i].name, o[i].arg ? " " : "",
+                 o[i].arg ? o[i].arg : "");
+        fprintf(f, "  %-*s %s\n", width, left, o[i].help);
+    }
+}
+
+void cli_opt_tables(const struct cli_opt *o, size_t n, struct option *lo, char *shorts)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo[i] = (struct option){o[i].name, o[i].has_arg, NULL, o[i].val};
+        if (o[i].val < 256) {
+            shorts[k++] = (char)o[i].val;
+            if (o[i].has_arg) shorts[k++] = ':';
+        }
+    }
+    lo[n] = (struct option){0, 0, 0, 0};
+    shorts[k] = 0;
+}
+
+bool cli_seconds(const char *opt, const char *s, bool zero_ok, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(zero_ok ? v >= 0 : v > 0) || v > max) {
+        cli_error("%s: '%s' is not a number of seconds in %c0, %g]", opt, s, zero_ok ? '[' : '(',
+                  max);
+        return false;
+    }
+    *out = v;
+    return true;
 }

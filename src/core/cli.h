@@ -6,6 +6,7 @@
 #define MAMORI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,22 @@ double cli_now(void); /* monotonic seconds */
  * compiled-in data directory (never the working directory's ./data: it may be
  * one anyone can write); writes its path to out.  false when none has it. */
 bool cli_data_file(const char *rel, char *out, size_t n);
+/* An option table that makes both --help and getopt_long's tables (design.md:
+ * one source of truth; integration-manpages diffs it against the man page).
+ * val < 256 is also the short option; arg names the value in --help. */
+struct cli_opt {
+    const char *name;
+    int has_arg, val;
+    const char *arg, *help;
+};
+struct option;
+/* "  -x, --name ARG   help" lines, the help starting at column width + 3. */
+void cli_opt_help(FILE *f, const struct cli_opt *o, size_t n, int width);
+/* getopt_long's tables: lo needs n + 1 entries, shorts 3 * n + 1 bytes. */
+void cli_opt_tables(const struct cli_opt *o, size_t n, struct option *lo, char *shorts);
+/* A number of seconds for option opt ("--cooldown"), in (0, max] or, with
+ * zero_ok, [0, max]; prints the error itself. */
+bool cli_seconds(const char *opt, const char *s, bool zero_ok, double max, double *out);
 /* After getopt: refuses operands nobody asked for ("CMD: unexpected argument"). */
 bool cli_no_operands(const char *cmd, int argc, char **argv, int optind);
 

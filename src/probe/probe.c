@@ -62,13 +62,7 @@ enum {
     O_TFILE
 };
 
-struct optdef {
-    const char *name;
-    int has_arg, val;
-    const char *arg, *help;
-};
-
-static const struct optdef optdefs[] = {
+static const struct cli_opt optdefs[] = {
     {"input", 1, 'i', "FILE",
      "scan output to probe: CSV or JSON lines (saddr, sport, success); - for stdin"},
     {"ports", 1, 'p', "LIST",
@@ -108,15 +102,7 @@ static void usage(FILE *f)
           "device hints, and whether a dictionary pair is accepted (then disconnects at once).\n"
           "Results are JSON lines and survey records; passwords never appear in either.\n\n",
           f);
-    for (size_t i = 0; i < N_OPTS; i++) {
-        const struct optdef *o = &optdefs[i];
-        char left[64];
-        char sh[8] = "    ";
-        if (o->val < 256) snprintf(sh, sizeof sh, "-%c, ", o->val);
-        snprintf(left, sizeof left, "%s--%s%s%s", sh, o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
-        fprintf(f, "  %-28s %s\n", left, o->help);
-    }
+    cli_opt_help(f, optdefs, N_OPTS, 28);
 }
 
 struct opts {
@@ -130,18 +116,6 @@ struct opts {
     int port_proto[PROBE_PORTS]; /* PORT/PROTO, or -1: by --protocol or the port */
     size_t n_ports;
 };
-
-static bool seconds(const char *opt, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v > 0) || v > 86400) {
-        cli_error("%s: '%s' is not a number of seconds in (0, 86400]", opt, s);
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
 /* "23,2323,8081/http": a port may name its protocol. */
 static bool parse_ports(struct opts *o)
@@ -193,28 +167,19 @@ static bool num_opt(int c, const char *arg, struct opts *o)
         o->cfg.ssh_workers = (unsigned)v;
         return true;
     case O_CTO:
-        return seconds("--connect-timeout", arg, &o->cfg.connect_timeout);
+        return cli_seconds("--connect-timeout", arg, false, 86400, &o->cfg.connect_timeout);
     case O_RTO:
-        return seconds("--read-timeout", arg, &o->cfg.read_timeout);
+        return cli_seconds("--read-timeout", arg, false, 86400, &o->cfg.read_timeout);
     default:
-        return seconds("--host-timeout", arg, &o->cfg.host_timeout);
+        return cli_seconds("--host-timeout", arg, false, 86400, &o->cfg.host_timeout);
     }
 }
 
 static int parse(int argc, char **argv, struct opts *o)
 {
     struct option lo[N_OPTS + 1];
-    char shorts[64] = "";
-    for (size_t i = 0; i < N_OPTS; i++) {
-        lo[i] = (struct option){optdefs[i].name, optdefs[i].has_arg, 0, optdefs[i].val};
-        if (optdefs[i].val < 256) {
-            size_t k = strlen(shorts);
-            shorts[k] = (char)optdefs[i].val;
-            shorts[k + 1] = 0;
-            if (optdefs[i].has_arg) strcat(shorts, ":");
-        }
-    }
-    lo[N_OPTS] = (struct option){0, 0, 0, 0};
+    char shorts[3 * N_OPTS + 1];
+    cli_opt_tables(optdefs, N_OPTS, lo, shorts);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {

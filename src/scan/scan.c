@@ -45,13 +45,7 @@ enum {
     O_BATCH,
 };
 
-struct optdef {
-    const char *name;
-    int has_arg, val;
-    const char *arg, *help;
-};
-
-static const struct optdef optdefs[] = {
+static const struct cli_opt optdefs[] = {
     {"ports", 1, 'p', "LIST", "ports to probe: 23,80,8000-8100 (required)"},
     {"targets-file", 1, 'f', "FILE", "targets, one a line ('#' comments; - for stdin); repeatable"},
     {"rate", 1, 'r', "PPS", "probes per second, 0 for no limit (default 10000)"},
@@ -93,14 +87,7 @@ static void usage(FILE *f)
           "random order; SYN-ACKs and RSTs validated by a keyed cookie. TARGET: a.b.c.d,\n"
           "a.b.c.d/len, a.b.c.d-e.f.g.h, IPv6 addresses or /112 and longer prefixes.\n\n",
           f);
-    for (size_t i = 0; i < NOPTS; i++) {
-        const struct optdef *o = &optdefs[i];
-        char left[64], sh[8] = "    ";
-        if (o->val < 256) snprintf(sh, sizeof sh, "-%c, ", o->val);
-        snprintf(left, sizeof left, "%s--%s%s%s", sh, o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
-        fprintf(f, "  %-32s %s\n", left, o->help);
-    }
+    cli_opt_help(f, optdefs, NOPTS, 32);
 }
 
 struct opts {
@@ -120,18 +107,6 @@ static bool esc_has_control(const char *s)
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f) return true;
     return false;
-}
-
-static bool parse_secs(const char *opt, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= 0) || v > 1e7) {
-        cli_error("--%s: '%s' is not a number of seconds", opt, s);
-        return false;
-    }
-    *out = v;
-    return true;
 }
 
 static bool parse_bw(const char *s, uint64_t *out)
@@ -182,9 +157,9 @@ static int parse_opt(int c, struct opts *o)
         o->resume = optarg;
         break;
     case O_MAXRT:
-        return parse_secs("max-runtime", optarg, &o->max_runtime) ? 0 : EXIT_USAGE;
+        return cli_seconds("--max-runtime", optarg, true, 1e7, &o->max_runtime) ? 0 : EXIT_USAGE;
     case 'c':
-        return parse_secs("cooldown", optarg, &o->cooldown) ? 0 : EXIT_USAGE;
+        return cli_seconds("--cooldown", optarg, true, 1e7, &o->cooldown) ? 0 : EXIT_USAGE;
     case 'o':
         o->output = optarg;
         break;
@@ -263,16 +238,7 @@ static int parse(int argc, char **argv, struct opts *o)
 {
     struct option lo[NOPTS + 1];
     char so[3 * NOPTS + 1];
-    size_t k = 0;
-    for (size_t i = 0; i < NOPTS; i++) {
-        lo[i] = (struct option){optdefs[i].name, optdefs[i].has_arg, NULL, optdefs[i].val};
-        if (optdefs[i].val < 256) {
-            so[k++] = (char)optdefs[i].val;
-            if (optdefs[i].has_arg) so[k++] = ':';
-        }
-    }
-    lo[NOPTS] = (struct option){0};
-    so[k] = 0;
+    cli_opt_tables(optdefs, NOPTS, lo, so);
     int c, rc;
     while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1)
         if ((rc = parse_opt(c, o)) != 0) return rc;
