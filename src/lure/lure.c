@@ -292,29 +292,13 @@ static int parse(int argc, char **argv, struct opts *o)
 }
 
 /* The database is opened when a sink writes to it: by default, unless --db -. */
-static bool wants_db(const struct opts *o)
-{
-    if (!o->n_sinks) return strcmp(o->db, "-") != 0;
-    const struct sink_ops *ops;
-    for (int i = 0; i < o->n_sinks; i++)
-        if (sink_parse(o->sinks[i], &ops, NULL, 0) == 0 && !strcmp(ops->name, "sqlite"))
-            return strcmp(o->db, "-") != 0;
-    return false;
-}
-
 /* Opened before the sandbox: a sink's file stays open across chroot. */
 static struct sinks *open_sinks(const struct opts *o, struct store *db, int *rc)
 {
     struct sink_env env = {.store = db, .kinds = SINK_SESSIONS | SINK_INDICATORS};
-    struct sinks *set = sinks_new(false);
-    if (!set) return NULL;
-    if (!o->n_sinks && db && (*rc = sinks_add(set, "sqlite", &env)) < 0) goto fail;
-    for (int i = 0; i < o->n_sinks; i++)
-        if ((*rc = sinks_add(set, o->sinks[i], &env)) < 0) goto fail;
+    struct sinks *set;
+    *rc = sinks_open_specs(o->sinks, (size_t)o->n_sinks, &env, false, &set);
     return set;
-fail:
-    sinks_close(set);
-    return NULL;
 }
 
 /* mkdir -p of path (of its parent only when parent_only), as --db does for
@@ -409,7 +393,7 @@ int cmd_lure(int argc, char **argv)
         cli_error("%s", err_msg());
         goto out;
     }
-    if (wants_db(&o) && !(db = store_open(o.db, true))) {
+    if (sinks_want_db(o.db, o.sinks, (size_t)o.n_sinks) && !(db = store_open(o.db, true))) {
         cli_error("%s", err_msg());
         goto out;
     }

@@ -415,28 +415,11 @@ static void tick(void *ctx, const struct probe_stats *st, double elapsed)
             (unsigned long long)st->conns, (unsigned long long)st->accepted, eta);
 }
 
-static bool wants_db(const struct opts *o)
-{
-    if (!o->n_sinks) return strcmp(o->db, "-") != 0;
-    const struct sink_ops *ops;
-    for (int i = 0; i < o->n_sinks; i++)
-        if (sink_parse(o->sinks[i], &ops, NULL, 0) == 0 && !strcmp(ops->name, "sqlite"))
-            return strcmp(o->db, "-") != 0;
-    return false;
-}
-
 static struct sinks *open_sinks(const struct opts *o, struct store *db)
 {
     struct sink_env env = {.store = db, .kinds = SINK_SURVEY};
-    struct sinks *set = sinks_new(false);
-    if (!set) return NULL;
-    if (!o->n_sinks && db && sinks_add(set, "sqlite", &env) < 0) goto fail;
-    for (int i = 0; i < o->n_sinks; i++)
-        if (sinks_add(set, o->sinks[i], &env) < 0) goto fail;
-    return set;
-fail:
-    sinks_close(set);
-    return NULL;
+    struct sinks *set;
+    return sinks_open_specs(o->sinks, (size_t)o->n_sinks, &env, false, &set) < 0 ? NULL : set;
 }
 
 static int64_t wall_us(void)
@@ -477,7 +460,7 @@ static int run(struct opts *o, struct jobs *js, const struct dict *d)
     struct sinks *sinks = NULL;
     FILE *out = stdout;
     int rc = 1;
-    if (wants_db(o) && !(db = store_open(o->db, true))) goto fail;
+    if (sinks_want_db(o->db, o->sinks, (size_t)o->n_sinks) && !(db = store_open(o->db, true))) goto fail;
     if (!(sinks = open_sinks(o, db))) goto fail;
     if (strcmp(o->output, "-") && !(out = fopen(o->output, "w"))) {
         err_set(-errno, "--output %s: %s", o->output, strerror(errno));

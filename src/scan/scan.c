@@ -332,20 +332,9 @@ static int make_state(const struct opts *o, struct scan_cfg *cfg, struct scan_st
     return perm_init(&st->perm, n, seed);
 }
 
-static bool wants_db(const struct opts *o)
-{
-    if (!strcmp(o->db, "-")) return false;
-    if (!o->nsinks) return true;
-    const struct sink_ops *ops;
-    for (unsigned i = 0; i < o->nsinks; i++)
-        if (sink_parse(o->sinks[i], &ops, NULL, 0) == 0 && !strcmp(ops->name, "sqlite"))
-            return true;
-    return false;
-}
-
 static int open_sinks(const struct opts *o, struct store **db, struct sinks **set)
 {
-    if (wants_db(o)) {
+    if (sinks_want_db(o->db, o->sinks, o->nsinks)) {
         const char *slash = strrchr(o->db, '/');
         if (slash && slash != o->db) {
             char dir[4096];
@@ -355,12 +344,7 @@ static int open_sinks(const struct opts *o, struct store **db, struct sinks **se
         if (!(*db = store_open(o->db, true))) return -EIO;
     }
     struct sink_env env = {.store = *db, .kinds = SINK_SURVEY};
-    if (!(*set = sinks_new(true))) return -ENOMEM;
-    int rc = 0;
-    if (!o->nsinks && *db) rc = sinks_add(*set, "sqlite", &env);
-    for (unsigned i = 0; rc == 0 && i < o->nsinks; i++)
-        rc = sinks_add(*set, o->sinks[i], &env);
-    return rc;
+    return sinks_open_specs(o->sinks, o->nsinks, &env, true, set);
 }
 
 static int open_output(const struct opts *o, struct scan_cfg *cfg)

@@ -83,6 +83,16 @@ void sink_list(FILE *f);
 
 struct sinks;
 
+/* What a command's `--db PATH` and repeated `--sink SPEC` mean, in one place:
+ * whether the database must be opened (PATH is not "-", and no --sink was
+ * given, sqlite being the default, or one names sqlite) ... */
+bool sinks_want_db(const char *db, const char *const *specs, size_t n);
+/* ... and the set they make in *out: every spec in order, or sqlite alone when
+ * none was given and env->store is open.  0, or the first sink's error (-EINVAL:
+ * a bad spec) with err_set(), nothing left open. */
+int sinks_open_specs(const char *const *specs, size_t n, const struct sink_env *env, bool sticky,
+                     struct sinks **out);
+
 struct sinks *sinks_new(bool sticky);
 /* Opens the sink spec names and appends it; 0 or an error (nothing added). */
 int sinks_add(struct sinks *set, const char *spec, const struct sink_env *env);

@@ -3,6 +3,7 @@
 #include "sink.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,6 +150,34 @@ int sinks_add(struct sinks *set, const char *spec, const struct sink_env *env)
     char arg[4096];
     int rc = sink_parse(spec, &ops, arg, sizeof arg);
     return rc < 0 ? rc : sinks_add_ops(set, ops, arg, env);
+}
+
+bool sinks_want_db(const char *db, const char *const *specs, size_t n)
+{
+    if (!strcmp(db, "-")) return false;
+    if (!n) return true;
+    const struct sink_ops *ops;
+    for (size_t i = 0; i < n; i++)
+        if (sink_parse(specs[i], &ops, NULL, 0) == 0 && !strcmp(ops->name, "sqlite")) return true;
+    return false;
+}
+
+int sinks_open_specs(const char *const *specs, size_t n, const struct sink_env *env, bool sticky,
+                     struct sinks **out)
+{
+    struct sinks *set = *out = sinks_new(sticky);
+    if (!set) return -ENOMEM;
+    int rc = !n && env->store ? sinks_add(set, "sqlite", env) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = sinks_add(set, specs[i], env);
+    if (rc < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err_msg()); /* err_msg is err_set's own buffer */
+        sinks_close(set);
+        *out = NULL;
+        err_set(rc, "%s", why);
+    }
+    return rc;
 }
 
 size_t sinks_count(const struct sinks *set)
