@@ -4,7 +4,8 @@
  * bucket (--rate new connections a second, reconnects included, a burst of 1/20 s), the host's
  * open connections (--per-host, a small open-addressing table of the hosts in flight) and, for
  * blocking modules, a free worker (--ssh-workers).  A job whose host is full is passed over for
- * one of the next LOOKAHEAD jobs, so one busy host does not stall the run.  Timeouts are checked
+ * one of the next LOOKAHEAD jobs not started yet, so neither one busy host nor one slow job in
+ * progress stalls the run.  Timeouts are checked
  * by a sweep over the pool every SWEEP seconds (slots are few: cheaper than a timer heap):
  * --connect-timeout, --read-timeout since the last byte, --host-timeout for the whole job.
  * Closes are abortive (SO_LINGER 0): at once, no TIME_WAIT pile-up at thousands a second. */
@@ -276,11 +277,15 @@ static void schedule(struct loop *l, double now)
             connect_slot(l, &l->pool[i], now);
         }
     struct probe_run *r = l->r;
-    while (l->head < r->n_jobs && r->jobs[l->head].done)
+    while (l->head < r->n_jobs && r->jobs[l->head].started)
         l->head++;
-    for (size_t k = l->head; k < r->n_jobs && k < l->head + LOOKAHEAD && l->free_list; k++) {
+    /* the window is the next LOOKAHEAD jobs not started yet: a slow job in progress (an SSH
+     * device's failed-login delays) never holds the ones behind it back */
+    size_t seen = 0;
+    for (size_t k = l->head; k < r->n_jobs && seen < LOOKAHEAD && l->free_list; k++) {
         struct probe_job *j = &r->jobs[k];
         if (j->started) continue;
+        seen++;
         const struct probe_proto *p = probe_protos[j->proto];
         if (p->run && l->in_workers >= l->cfg->ssh_workers) continue;
         struct hostent *h = host_slot(l, &j->ip);
@@ -397,7 +402,7 @@ int probe_loop(struct probe_run *r, volatile sig_atomic_t *stop)
             sweep(&l, now);
             last_sweep = now;
         }
-        while (l.head < r->n_jobs && r->jobs[l.head].done)
+        while (l.head < r->n_jobs && r->jobs[l.head].started)
             l.head++;
         if (r->tick && now - last_tick >= 1) {
             r->tick(r->ctx, &r->st, now - t0);
