@@ -15,7 +15,7 @@ import tempfile
 
 M = os.environ["MAMORI"]
 ROOT = os.environ["MAMORI_SOURCE_ROOT"]
-NAME = "svy1"
+NAME = f"svy{os.getpid() % 100000}"
 RANGE = "198.18.32.0/20"  # the bar: a /20 testbed
 errors = []
 
