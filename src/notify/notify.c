@@ -448,6 +448,21 @@ static int write_index_csv(const struct ctx *c, const char *out)
     return fclose(f) == 0 ? 0 : err_set(-EIO, "%s: write error", path);
 }
 
+static size_t to_fix(const struct owner_group *g)
+{
+    return g->counts[NOTE_VULNERABLE] + g->counts[NOTE_NOT_RETESTED] + g->counts[NOTE_FIXED];
+}
+
+static int by_findings(const void *a, const void *b)
+{
+    const struct owner_group *x = *(const struct owner_group *const *)a,
+                             *y = *(const struct owner_group *const *)b;
+    if (to_fix(x) != to_fix(y)) return to_fix(x) < to_fix(y) ? 1 : -1;
+    if (x->counts[NOTE_INFECTED] != y->counts[NOTE_INFECTED])
+        return x->counts[NOTE_INFECTED] < y->counts[NOTE_INFECTED] ? 1 : -1;
+    return strcmp(x->slug, y->slug);
+}
+
 static void print_text(const struct ctx *c, const struct package_ctx *p, const char *out)
 {
     size_t t[NOTE_KINDS] = {0};
@@ -460,8 +475,13 @@ static void print_text(const struct ctx *c, const struct package_ctx *p, const c
            t[NOTE_NOT_RETESTED], t[NOTE_FIXED], t[NOTE_INFECTED], c->n, out);
     printf("%-32s %-9s %-28s %6s %6s %6s %s\n", "owner", "asn", "abuse", "vuln", "infect", "fixed",
            "package");
+    /* people read the owners with devices to fix first: by vulnerable + fixed, then infected */
+    const struct owner_group **order = malloc((c->n ? c->n : 1) * sizeof *order);
+    for (size_t i = 0; order && i < c->n; i++)
+        order[i] = &c->g[i];
+    if (order && c->n) qsort(order, c->n, sizeof *order, by_findings);
     for (size_t i = 0; i < c->n; i++) {
-        const struct owner_group *g = &c->g[i];
+        const struct owner_group *g = order ? order[i] : &c->g[i];
         char name[200], abuse[200], asn[16];
         esc_term(g->owner, name, sizeof name);
         esc_term(g->abuse, abuse, sizeof abuse);
@@ -470,6 +490,7 @@ static void print_text(const struct ctx *c, const struct package_ctx *p, const c
                g->counts[NOTE_VULNERABLE] + g->counts[NOTE_NOT_RETESTED], g->counts[NOTE_INFECTED],
                g->counts[NOTE_FIXED], g->slug);
     }
+    free(order);
 }
 
 /* Which round, its metadata and the window for infected hosts. */

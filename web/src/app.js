@@ -131,7 +131,10 @@ function drawSurvey(sv) {
     else o.open += n.hosts;
     owners.set(n.owner, o);
   }
-  table("sv-owners", [...owners.values()].sort((a, b) => b.open - a.open),
+  /* the owners with most hosts to act on first, fifteen of them (notify's index has them all) */
+  const rank = (o) => [o.open + o.fixed, o.infected];
+  table("sv-owners", [...owners.values()].sort((a, b) => rank(b)[0] - rank(a)[0] || rank(b)[1] - rank(a)[1])
+        .slice(0, 15),
         [[(r) => r.owner], [(r) => (r.asn ? `AS${r.asn}` : "–")], [(r) => r.open, 1], [(r) => r.fixed, 1],
          [(r) => r.infected, 1]]);
   const svg = d3.select("#sv-chart");
