@@ -14,6 +14,7 @@ APT_PKGS += dropbear-bin openssh-client   # survey: testbed (SSH devices; a real
 BENCH_PKGS := tshark time wrk
 APT_PKGS += libssh-dev   # survey: probe (SSH password logins)
 BENCH_PKGS += nmap hydra   # survey: probe (bench/probe baselines)
+APT_PKGS += libcurl4-openssl-dev python3-jsonschema   # share: the TAXII client; the STIX schemas in its test
 BUILD := build
 ASAN := build-asan
 FUZZ := build-fuzz

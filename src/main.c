@@ -17,6 +17,7 @@ int cmd_notify(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_testbed(int argc, char **argv);
+int cmd_share(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -30,6 +31,7 @@ static const struct command {
     {"report", cmd_report, "summarise the database as text, JSON or CSV"},
     {"scan", cmd_scan, "TCP SYN scan of explicit targets (ZMap's method), results as CSV/JSON and rounds"},
     {"serve", cmd_serve, "serve the database over HTTP: JSON API, metrics, dashboard files"},
+    {"share", cmd_share, "share indicators: STIX 2.1 export/import, TAXII 2.1 pull/push, trust, anonymize"},
     {"synth", cmd_synth, "write a synthetic telescope capture and its ground truth"},
     {"testbed", cmd_testbed, "emulated IoT devices in network namespaces, for the survey"},
 };

@@ -15,7 +15,7 @@ import re
 import sys
 
 LOWER = {"core": set(), "store": {"core"}}
-CAPABILITIES = {"observe", "lure", "report", "serve", "synth", "notify", "scan", "probe", "testbed"}
+CAPABILITIES = {"observe", "lure", "report", "serve", "synth", "notify", "scan", "probe", "testbed", "share"}
 # An include as the compiler sees it: "x" looks beside the file first, then in src/ (the build's
 # -Isrc); <x> only in src/ for our purposes (system headers are not in src/).  Anything else after
 # #include (a macro) is refused: the check could not see where it leads.

@@ -18,6 +18,8 @@
 #include "rollup.h"
 #include "store.h"
 #include "survey.h"
+#include "share.h"
+#include "taxii.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -230,6 +232,10 @@ static const struct migration migrations[] = {
     {"surge baselines as one blob", "surge_state meta", NULL, baselines_migrate},
     /* v8: the vulnerable-device survey: rounds, open ports, findings, notices (survey.c) */
     {"survey tables", "meta", survey_schema_sql, NULL},
+    /* v9: indicators shared and received, their sources and exchanges (share.c) */
+    {"share tables", "meta", share_schema_sql, NULL},
+    /* v10: the TAXII server's collections: objects and POST statuses (taxii.c) */
+    {"taxii tables", "meta", taxii_schema_sql, NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA,

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 
 #define STORE_TOP_SOURCES 100
-#define STORE_SCHEMA 8 /* PRAGMA user_version of the newest schema: migrate.c's list length */
+#define STORE_SCHEMA 10 /* PRAGMA user_version of the newest schema: migrate.c's list length */
 
 struct store;
 
