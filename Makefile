@@ -136,6 +136,7 @@ bench: deps build
 	bench/lure
 	bench/scan
 	bench/probe
+	bench/share   # share: Crypto-PAn against the textbook construction
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

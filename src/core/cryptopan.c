@@ -10,10 +10,13 @@
  *
  * Prefix cache: the flips of the first 16 bits depend on the top 16 bits
  * only, so they are computed once per key for all 65536 prefixes (65535 AES
- * blocks, ~1 ms) into flip16[]; and a small direct-mapped cache keeps the
- * flips of bits 16..23 of the /24s seen last, so an address of a /24 seen
- * before costs 8 AES blocks, another one 16 (instead of 32).  A struct cpan
- * is not shared between threads (its cipher context and cache are its own). */
+ * blocks, ~1 ms) into flip16[].  Bits 16..23 are cached per /16 once it
+ * has been seen 16 times: the 255 AES blocks of that /16's subtree give the
+ * flips of its 256 /24s (256 bytes; at most 16 MiB when every /16 is hot),
+ * so an address of a hot /16 costs 8 AES blocks, another one 16 (instead of
+ * 32); uniformly random addresses never pay for tables they do not reuse.
+ * A struct cpan is not shared between threads (its cipher context and its
+ * tables are its own). */
 #include "cryptopan.h"
 #include "err.h"
 
@@ -28,17 +31,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define C24_SLOTS 4096
 #define MANY_CHUNK 16
+#define HOT16 16
 
 struct cpan {
     EVP_CIPHER_CTX *ctx;
     uint8_t key[32];
     uint8_t pad[16];
     uint32_t pad32; /* the pad's first 32 bits, host order */
-    uint32_t c24_tag[C24_SLOTS];
-    uint8_t c24_flips[C24_SLOTS];
     uint16_t flip16[65536];
+    uint8_t *flip24[65536]; /* per /16: the flips of bits 16..23 of its 256 /24s, or NULL */
+    uint8_t seen16[65536];  /* addresses of each /16 so far, up to HOT16 */
 };
 
 /* n blocks in, n blocks out, one EVP call. */
@@ -207,14 +210,43 @@ void cpan_free(struct cpan *c)
 {
     if (!c) return;
     EVP_CIPHER_CTX_free(c->ctx);
+    for (int i = 0; i < 65536; i++)
+        free(c->flip24[i]);
     memset(c->key, 0, sizeof c->key);
     free(c);
 }
 
-static inline uint32_t c24_slot(uint32_t a)
+/* The /16's table of bits 16..23: 255 AES blocks (prefix lengths 16..23
+ * under it) in one call; NULL while the /16 is not hot yet or when out of
+ * memory (the caller computes those bits itself then). */
+static const uint8_t *table24(struct cpan *c, uint32_t a)
 {
-    uint32_t p = a >> 8;
-    return (p * 2654435761u) >> 20; /* 12 bits */
+    uint8_t **slot = &c->flip24[a >> 16];
+    if (*slot) return *slot;
+    if (c->seen16[a >> 16] < HOT16) {
+        c->seen16[a >> 16]++;
+        return NULL;
+    }
+    uint8_t *t = malloc(256), *in = malloc(255 * 16), *out = malloc(255 * 16);
+    if (!t || !in || !out) {
+        free(t), free(in), free(out);
+        return NULL;
+    }
+    uint32_t hi = a & 0xffff0000u;
+    for (int i = 16, idx = 0; i < 24; i++)
+        for (uint32_t q = 0; q < 1u << (i - 16); q++, idx++)
+            block_v4(c, hi | (i > 16 ? q << (32 - i) : 0), i, in + idx * 16);
+    aes_blocks(c, in, out, 255);
+    for (uint32_t p = 0; p < 256; p++) { /* bits 16..23 of the address are p */
+        uint8_t f = 0;
+        for (int i = 16; i < 24; i++) {
+            uint32_t node = (1u << (i - 16)) - 1 + (p >> (24 - i));
+            f |= (uint8_t)((out[node * 16] >> 7) << (23 - i));
+        }
+        t[p] = f;
+    }
+    free(in), free(out);
+    return *slot = t;
 }
 
 /* Blocks for bits from..31 of a into b; returns how many. */
@@ -242,27 +274,18 @@ void cpan_ipv4_many(struct cpan *c, const uint32_t *in, uint32_t *out, size_t n)
         size_t nb = 0;
         uint32_t f[MANY_CHUNK];
         for (size_t j = 0; j < k; j++) {
-            uint32_t a = in[base + j], s = c24_slot(a);
+            uint32_t a = in[base + j];
+            const uint8_t *t = table24(c, a);
             f[j] = (uint32_t)c->flip16[a >> 16] << 16;
-            if (c->c24_tag[s] == ((a >> 8) | 0x80000000u)) {
-                f[j] |= (uint32_t)c->c24_flips[s] << 8;
-                from[j] = 24;
-            } else {
-                from[j] = 16;
-            }
+            from[j] = t ? 24 : 16;
+            if (t) f[j] |= (uint32_t)t[(a >> 8) & 255] << 8;
             nb += (size_t)blocks_low(c, a, from[j], blk + nb * 16);
         }
         aes_blocks(c, blk, res, nb);
         nb = 0;
         for (size_t j = 0; j < k; j++) {
-            uint32_t a = in[base + j], low = flips_from(res + nb * 16, from[j]);
+            out[base + j] = in[base + j] ^ f[j] ^ flips_from(res + nb * 16, from[j]);
             nb += (size_t)(32 - from[j]);
-            if (from[j] == 16) {
-                uint32_t s = c24_slot(a);
-                c->c24_tag[s] = (a >> 8) | 0x80000000u;
-                c->c24_flips[s] = (uint8_t)(low >> 8);
-            }
-            out[base + j] = a ^ f[j] ^ low;
         }
     }
 }
