@@ -191,11 +191,12 @@ static enum pkt_status ipv6(const uint8_t *d, size_t n, struct pkt *p)
  * or 0 for none of them).  Shared by pkt_decode and pkt_source, so that both
  * read every link type the same way. */
 static enum pkt_status link_layer(int dlt, const uint8_t *d, size_t n, const uint8_t **l3,
-                                  size_t *l3n, int *ver)
+                                  size_t *l3n, int *ver, uint16_t *ethertype)
 {
     uint16_t et;
     size_t off;
     *ver = 0;
+    *ethertype = 0;
     switch (dlt) {
     case DLT_EN10MB:
         if (n < 14) return PKT_MALFORMED;
@@ -234,8 +235,19 @@ static enum pkt_status link_layer(int dlt, const uint8_t *d, size_t n, const uin
     }
     *l3 = d + off;
     *l3n = n - off;
+    *ethertype = et;
     *ver = et == ETH_IPV4 ? 4 : et == ETH_IPV6 ? 6 : 0;
     return *ver ? PKT_OK : PKT_NON_IP;
+}
+
+enum pkt_status pkt_network(int dlt, const uint8_t *d, size_t n, size_t *off, int *ver,
+                            uint16_t *ethertype)
+{
+    const uint8_t *l3 = NULL;
+    size_t l3n = 0;
+    enum pkt_status st = link_layer(dlt, d, n, &l3, &l3n, ver, ethertype);
+    *off = l3 ? (size_t)(l3 - d) : 0;
+    return st;
 }
 
 enum pkt_status pkt_decode(int dlt, const uint8_t *d, size_t n, struct pkt *p)
@@ -244,7 +256,8 @@ enum pkt_status pkt_decode(int dlt, const uint8_t *d, size_t n, struct pkt *p)
     const uint8_t *l3 = NULL;
     size_t l3n = 0;
     int ver;
-    enum pkt_status st = link_layer(dlt, d, n, &l3, &l3n, &ver);
+    uint16_t et;
+    enum pkt_status st = link_layer(dlt, d, n, &l3, &l3n, &ver, &et);
     if (st != PKT_OK) return st;
     return ver == 4 ? ipv4(l3, l3n, p) : ipv6(l3, l3n, p);
 }
@@ -254,7 +267,8 @@ bool pkt_source(int dlt, const uint8_t *d, size_t n, struct ipaddr *src)
     const uint8_t *l3 = NULL;
     size_t l3n = 0;
     int ver;
-    if (link_layer(dlt, d, n, &l3, &l3n, &ver) != PKT_OK) return false;
+    uint16_t et;
+    if (link_layer(dlt, d, n, &l3, &l3n, &ver, &et) != PKT_OK) return false;
     if (ver == 4) {
         if (l3n < 20) return false;
         ip_from_v4(src, rd32(l3 + 12));

@@ -53,6 +53,14 @@ struct pkt {
 bool pkt_linktype_supported(int dlt);
 enum pkt_status pkt_decode(int dlt, const uint8_t *data, size_t caplen, struct pkt *out);
 
+/* Where the network header starts (*off), which one it is (*ver 4, 6 or 0)
+ * and, for link types that name it, the ethertype (0 otherwise): for code
+ * that rewrites a frame in place (share anonymize) rather than reads it.
+ * PKT_OK for IPv4/IPv6, PKT_NON_IP (*off and *ethertype still set when the
+ * link header was whole), PKT_MALFORMED. */
+enum pkt_status pkt_network(int dlt, const uint8_t *data, size_t caplen, size_t *off, int *ver,
+                            uint16_t *ethertype);
+
 /* The source address alone, from the link header and the address's bytes:
  * false when the frame has none there.  When pkt_decode says PKT_OK, it finds
  * this same address (an aggregator shard tells its own frames by it before
