@@ -217,6 +217,14 @@ def test_pcap(tmp):
                 check(l4o[8:24] == m6(i[54 + 8:54 + 24]), "ndp-ns: target address")
         elif et == 0x806:
             check(o[14 + 14:14 + 18] == m4(i[28:32]) and o[14 + 24:14 + 28] == m4(i[38:42]), "arp: addresses")
+    import shutil
+    if shutil.which("tcpdump"):  # a second, independent reader: it verifies every checksum it can
+        td = subprocess.run(["tcpdump", "-vv", "-nr", outp], capture_output=True, text=True).stdout
+        td_in = subprocess.run(["tcpdump", "-vv", "-nr", os.path.join(tmp, "in.pcap")], capture_output=True, text=True).stdout
+        check(td_in.count("incorrect") + td_in.count("bad cksum") == 0, "pcap: the test's own input has bad checksums")
+        check(td.count("incorrect") + td.count("bad cksum") == 0, f"pcap: tcpdump finds bad checksums:\n{td}")
+        for a in (V4[0], V4[1], "2001:db8::1"):
+            check(VEC[a] in td and a not in td, f"pcap: tcpdump does not show {a} as {VEC[a]}")
     err = r.stderr.decode()
     check("1 left" in err, f"pcap: the checksum that was not captured is not counted: {err}")
     # the same key, the same output; pcapng too: every block kept, EPB frames the same as pcap's
