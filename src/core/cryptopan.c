@@ -14,7 +14,11 @@
  * has been seen 16 times: the 255 AES blocks of that /16's subtree give the
  * flips of its 256 /24s (256 bytes; at most 16 MiB when every /16 is hot),
  * so an address of a hot /16 costs 8 AES blocks, another one 16 (instead of
- * 32); uniformly random addresses never pay for tables they do not reuse.
+ * 32); and a /24 seen 64 times gets the flips of its low byte for all its
+ * 256 addresses (255 blocks; 65536 /24s at most, direct-mapped), so its
+ * addresses cost no AES at all — a telescope's sources and destinations
+ * cluster so.  Uniformly random addresses never pay for tables they do not
+ * reuse.
  * A struct cpan is not shared between threads (its cipher context and its
  * tables are its own). */
 #include "cryptopan.h"
@@ -32,7 +36,9 @@
 #include <unistd.h>
 
 #define MANY_CHUNK 16
-#define HOT16 16
+#define HOT16 32
+#define HOT24 64
+#define H24_SLOTS 65536
 
 struct cpan {
     EVP_CIPHER_CTX *ctx;
@@ -40,8 +46,20 @@ struct cpan {
     uint8_t pad[16];
     uint32_t pad32; /* the pad's first 32 bits, host order */
     uint16_t flip16[65536];
+    /* cpan_ipv4_many's AES inputs, the pad's last 12 bytes already in every
+     * block (only the first 4 differ), and its outputs */
+    uint8_t blk[MANY_CHUNK * 16 * 16], res[MANY_CHUNK * 16 * 16];
     uint8_t *flip24[65536]; /* per /16: the flips of bits 16..23 of its 256 /24s, or NULL */
     uint8_t seen16[65536];  /* addresses of each /16 so far, up to HOT16 */
+    /* hot /24s (direct-mapped by a hash of the /24): once one has been seen
+     * HOT24 times, the flips of bits 24..31 of its 256 addresses (255 AES
+     * blocks), so its addresses need no AES at all */
+    struct {
+        uint32_t tag; /* the /24 + 1, 0: empty */
+        uint32_t count;
+        uint32_t hi; /* with low: the flips of bits 0..23 in place */
+        uint8_t *low;
+    } h24[H24_SLOTS];
 };
 
 /* n blocks in, n blocks out, one EVP call. */
@@ -114,6 +132,8 @@ struct cpan *cpan_new(const uint8_t key[32])
     uint32_t w;
     memcpy(&w, c->pad, 4);
     c->pad32 = ntohl(w);
+    for (size_t i = 0; i < sizeof c->blk; i += 16)
+        memcpy(c->blk + i, c->pad, 16);
     if (build_flip16(c) < 0) {
         cpan_free(c);
         return NULL;
@@ -249,11 +269,14 @@ static const uint8_t *table24(struct cpan *c, uint32_t a)
     return *slot = t;
 }
 
-/* Blocks for bits from..31 of a into b; returns how many. */
+/* Blocks for bits from..31 of a into b (whose last 12 bytes hold the pad
+ * already); returns how many. */
 static inline int blocks_low(const struct cpan *c, uint32_t a, int from, uint8_t *b)
 {
-    for (int i = from; i < 32; i++)
-        block_v4(c, a, i, b + (i - from) * 16);
+    for (int i = from; i < 32; i++) {
+        uint32_t w = htonl((a & mask32(i)) | (c->pad32 & ~mask32(i)));
+        memcpy(b + (i - from) * 16, &w, 4);
+    }
     return 32 - from;
 }
 
@@ -265,23 +288,66 @@ static inline uint32_t flips_from(const uint8_t *out, int from)
     return f;
 }
 
+/* The low byte's flips of a hot /24 (the 255 blocks of its subtree; t24:
+ * its /16's table, for the flips above), or NULL while it is not hot yet or
+ * when out of memory. */
+static const uint8_t *table_low(struct cpan *c, uint32_t a, const uint8_t *t24)
+{
+    uint32_t net = a >> 8, slot = (net * 2654435761u) >> 16;
+    if (c->h24[slot].tag != net + 1) {
+        free(c->h24[slot].low);
+        c->h24[slot].tag = net + 1;
+        c->h24[slot].count = 0;
+        c->h24[slot].low = NULL;
+    }
+    if (c->h24[slot].low) return c->h24[slot].low;
+    if (++c->h24[slot].count < HOT24) return NULL;
+    uint8_t *t = malloc(256), *in = malloc(255 * 16), *out = malloc(255 * 16);
+    if (!t || !in || !out) {
+        free(t), free(in), free(out);
+        return NULL;
+    }
+    uint32_t hi = a & 0xffffff00u;
+    for (int i = 24, idx = 0; i < 32; i++)
+        for (uint32_t q = 0; q < 1u << (i - 24); q++, idx++)
+            block_v4(c, hi | (i > 24 ? q << (32 - i) : 0), i, in + idx * 16);
+    aes_blocks(c, in, out, 255);
+    for (uint32_t p = 0; p < 256; p++) {
+        uint8_t f = 0;
+        for (int i = 24; i < 32; i++) {
+            uint32_t node = (1u << (i - 24)) - 1 + (p >> (32 - i));
+            f |= (uint8_t)((out[node * 16] >> 7) << (31 - i));
+        }
+        t[p] = f;
+    }
+    free(in), free(out);
+    c->h24[slot].hi = (uint32_t)c->flip16[a >> 16] << 16 | (uint32_t)t24[net & 255] << 8;
+    return c->h24[slot].low = t;
+}
+
 void cpan_ipv4_many(struct cpan *c, const uint32_t *in, uint32_t *out, size_t n)
 {
-    uint8_t blk[MANY_CHUNK * 16 * 16], res[MANY_CHUNK * 16 * 16];
+    uint8_t *blk = c->blk, *res = c->res;
     for (size_t base = 0; base < n; base += MANY_CHUNK) {
         size_t k = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
         int from[MANY_CHUNK];
         size_t nb = 0;
         uint32_t f[MANY_CHUNK];
         for (size_t j = 0; j < k; j++) {
-            uint32_t a = in[base + j];
-            const uint8_t *t = table24(c, a);
+            uint32_t a = in[base + j], net = a >> 8, slot = (net * 2654435761u) >> 16;
+            if (c->h24[slot].tag == net + 1 && c->h24[slot].low) { /* a hot /24: one lookup */
+                f[j] = c->h24[slot].hi | c->h24[slot].low[a & 255];
+                from[j] = 32;
+                continue;
+            }
+            const uint8_t *t = table24(c, a), *low = t ? table_low(c, a, t) : NULL;
             f[j] = (uint32_t)c->flip16[a >> 16] << 16;
-            from[j] = t ? 24 : 16;
+            from[j] = low ? 32 : t ? 24 : 16;
             if (t) f[j] |= (uint32_t)t[(a >> 8) & 255] << 8;
+            if (low) f[j] |= low[a & 255];
             nb += (size_t)blocks_low(c, a, from[j], blk + nb * 16);
         }
-        aes_blocks(c, blk, res, nb);
+        if (nb) aes_blocks(c, blk, res, nb);
         nb = 0;
         for (size_t j = 0; j < k; j++) {
             out[base + j] = in[base + j] ^ f[j] ^ flips_from(res + nb * 16, from[j]);

@@ -158,6 +158,15 @@ static void many_matches_single(void **state)
     cpan_ipv4_many(c, out, out, 1000);
     for (int i = 0; i < 1000; i++)
         assert_int_equal(out[i], cpan_ipv4(d, in[i]));
+    /* hot /16s and /24s (their tables built on the way): the textbook answer still */
+    static uint32_t hot[40000], hot_out[40000];
+    for (int i = 0; i < 40000; i++)
+        hot[i] = (0xc6330000u + ((uint32_t)(i % 5) << 8)) | (uint32_t)(next_rand() & 255);
+    for (int i = 0; i < 40000; i++)
+        assert_int_equal(cpan_ipv4(c, hot[i]), cpan_ipv4_plain(d, hot[i]));
+    cpan_ipv4_many(c, hot, hot_out, 40000);
+    for (int i = 0; i < 40000; i += 7)
+        assert_int_equal(hot_out[i], cpan_ipv4_plain(d, hot[i]));
     /* a bijection on a /24: 256 different outputs, all in one /24 */
     uint8_t seen[256] = {0};
     uint32_t net = cpan_ipv4(c, 0xc6336400u) & 0xffffff00u;
