@@ -232,6 +232,8 @@ void cpan_free(struct cpan *c)
     EVP_CIPHER_CTX_free(c->ctx);
     for (int i = 0; i < 65536; i++)
         free(c->flip24[i]);
+    for (int i = 0; i < H24_SLOTS; i++)
+        free(c->h24[i].low);
     memset(c->key, 0, sizeof c->key);
     free(c);
 }
