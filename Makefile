@@ -115,6 +115,10 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
 	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
 	@mkdir -p var/fuzz/seed/fuzz_testbed_spec && cp tests/integration/testbed.spec var/fuzz/seed/fuzz_testbed_spec/  # survey: testbed
+	@mkdir -p var/fuzz/seed/fuzz_stix_pattern var/fuzz/seed/fuzz_stix_import   # share: import
+	@printf "([ipv4-addr:value = '198.51.100.1/32' OR file:hashes.'SHA-256' = 'ab\\\\'c'] FOLLOWEDBY [domain-name:value IN ('a.example')]) WITHIN 600 SECONDS" >var/fuzz/seed/fuzz_stix_pattern/spec   # share: import
+	@printf "[a:b[*].c NOT > t'2016-01-01T00:00:00.5Z' AND EXISTS a:'k' AND a:x = h'ab' OR a:y MATCHES b'dGVzdA=='] REPEATS 2 TIMES START t'2016-01-01T00:00:00Z' STOP t'2017-01-01T00:00:00Z'" >var/fuzz/seed/fuzz_stix_pattern/forms   # share: import
+	@cp tests/fixtures/share_bundle.json var/fuzz/seed/fuzz_stix_import/   # share: import
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \
