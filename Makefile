@@ -116,6 +116,10 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
 	@mkdir -p var/fuzz/seed/fuzz_testbed_spec && cp tests/integration/testbed.spec var/fuzz/seed/fuzz_testbed_spec/  # survey: testbed
 	@mkdir -p var/fuzz/seed/fuzz_anon_pcap var/fuzz/seed/fuzz_anon_text && cp var/fuzz/seed/fuzz_observe/synth.pcap var/fuzz/seed/fuzz_pcapfile/synth.pcapng var/fuzz/seed/fuzz_anon_pcap/ && printf '\001{"src_ip":"192.0.2.1","u":"http://[2001:db8::1]:80/x","n":["198.51.100.0/24"]}' >var/fuzz/seed/fuzz_anon_text/json && printf '\004src,dst\n192.0.2.1,"2001:db8::1"\n' >var/fuzz/seed/fuzz_anon_text/csv && printf '\000{"type":"bundle","objects":[{"type":"ipv4-addr","id":"ipv4-addr--1","value":"192.0.2.1"},{"type":"indicator","id":"indicator--2","pattern":"[ipv4-addr:value = '"'"'192.0.2.1'"'"']","x_ref":"ipv4-addr--1"}]}' >var/fuzz/seed/fuzz_anon_text/stix   # share: anonymize
+	@mkdir -p var/fuzz/seed/fuzz_stix_pattern var/fuzz/seed/fuzz_stix_import   # share: import
+	@printf "([ipv4-addr:value = '198.51.100.1/32' OR file:hashes.'SHA-256' = 'ab\\\\'c'] FOLLOWEDBY [domain-name:value IN ('a.example')]) WITHIN 600 SECONDS" >var/fuzz/seed/fuzz_stix_pattern/spec   # share: import
+	@printf "[a:b[*].c NOT > t'2016-01-01T00:00:00.5Z' AND EXISTS a:'k' AND a:x = h'ab' OR a:y MATCHES b'dGVzdA=='] REPEATS 2 TIMES START t'2016-01-01T00:00:00Z' STOP t'2017-01-01T00:00:00Z'" >var/fuzz/seed/fuzz_stix_pattern/forms   # share: import
+	@cp tests/fixtures/share_bundle.json var/fuzz/seed/fuzz_stix_import/   # share: import
 	@mkdir -p var/fuzz/seed/fuzz_stix && printf '{"type":"file","hashes":{"SHA-256":"ab","MD5":"cd"},"name":"\\u20ac","size":1e30}' >var/fuzz/seed/fuzz_stix/file && printf '2016-10-21T11:10:00.123456Z' >var/fuzz/seed/fuzz_stix/time   # share: export
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
