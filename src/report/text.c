@@ -161,6 +161,15 @@ static void print_share(FILE *out, json_t *sh)
         fprintf(out, "    %-11s %-46.46s %2lld sources (%s)\n", T(o, "kind"), T(o, "value"),
                 n(o, "sources"), T(o, "source_list"));
     }
+    fputs("\n  Weighted now (trust x confidence, decayed since last seen)\n", out);
+    if (!json_array_size(json_object_get(sh, "scored"))) fputs("    (none)\n", out);
+    json_array_foreach(json_object_get(sh, "scored"), i, o)
+    {
+        if (i >= 10) break;
+        fprintf(out, "    %6.2f  %-11s %-46.46s %2lld sources\n",
+                json_number_value(json_object_get(o, "best_score")), T(o, "kind"), T(o, "value"),
+                n(o, "sources"));
+    }
     fputs("\n  Campaigns (scanners, loaders, URLs and files seen together)\n", out);
     if (!json_array_size(json_object_get(sh, "campaigns"))) fputs("    (none)\n", out);
     json_array_foreach(json_object_get(sh, "campaigns"), i, o)

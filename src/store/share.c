@@ -27,7 +27,10 @@ const char share_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS share_log(ts_us INTEGER NOT NULL, action TEXT NOT NULL, peer TEXT,"
     " objects INTEGER, indicators INTEGER, fresh INTEGER, duplicates INTEGER, dropped INTEGER,"
     " detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS share_log_ts ON share_log(ts_us);";
+    "CREATE INDEX IF NOT EXISTS share_log_ts ON share_log(ts_us);"
+    /* the newest version of each STIX object a source gave (share_ingest: idempotent re-import) */
+    "CREATE TABLE IF NOT EXISTS share_seen(source TEXT NOT NULL, stix_id TEXT NOT NULL,"
+    " modified_us INTEGER NOT NULL, PRIMARY KEY(source, stix_id));";
 
 static const char put_sql[] =
     "INSERT INTO share_indicators(kind, value, source, role, stix_id, tlp, labels, first_us, last_us,"

@@ -130,17 +130,12 @@ static const char *tlp_of(const json_t *obj)
 
 /* --- bookkeeping: share_seen ------------------------------------------------------------------ */
 
-/* clang-format off */
-static const char seen_sql[] =
-    "CREATE TABLE IF NOT EXISTS share_seen(source TEXT NOT NULL, stix_id TEXT NOT NULL,"
-    " modified_us INTEGER NOT NULL, PRIMARY KEY(source, stix_id))";
-/* clang-format on */
+/* The table is schema 9's (share.c). */
 
 /* 1 when source already gave id with modified_us at least this, 0 when not, or an error. */
 static int seen_get(sqlite3 *db, const char *source, const char *id, int64_t modified_us)
 {
     sqlite3_stmt *st;
-    if (sqlite3_exec(db, seen_sql, NULL, NULL, NULL) != SQLITE_OK) return db_err(db, "share seen");
     if (sqlite3_prepare_v2(db,
                            "SELECT modified_us >= ?3 FROM share_seen WHERE source = ?1 AND"
                            " stix_id = ?2",

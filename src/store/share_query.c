@@ -14,6 +14,7 @@
  * groups, at 2^-64 per pair).  Bounded: at most MAX_NODES nodes are read; the
  * view says when it stopped there. */
 #include "share.h"
+#include "share_ingest.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/siphash.h"
@@ -333,7 +334,8 @@ json_t *query_share(struct store *s, int64_t now_us)
 {
     sqlite3 *db = store_db(s);
     if (!has_table(db, "share_indicators")) /* older than schema 9, opened read-only */
-        return json_pack("{s:[],s:[],s:[],s:[]}", "exchanges", "sources", "agreed", "campaigns");
+        return json_pack("{s:[],s:[],s:[],s:[],s:[]}", "exchanges", "sources", "agreed", "campaigns",
+                         "scored");
     /* clang-format off */
     static const char exchanges[] =
         "SELECT action, peer, count(*) AS times, sum(objects) AS objects, sum(indicators) AS indicators,"
@@ -372,5 +374,14 @@ json_t *query_share(struct store *s, int64_t now_us)
     json_object_set_new(o, "agreed", c);
     json_object_set_new(o, "campaigns", d);
     if (truncated) json_object_set_new(o, "campaigns_truncated_at", json_integer(MAX_NODES));
+    /* the values weighted now: trust x confidence, decayed since last seen (share_trust.c) */
+    struct share_decay *dc = share_decay_load(NULL);
+    json_t *sc = dc ? share_values_view(s, dc, now_us, 20) : NULL;
+    share_decay_free(dc);
+    if (!sc) {
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "scored", sc);
     return o;
 }

@@ -4,6 +4,7 @@
  * peer's indicator of the same URL names the peer among the group's sources;
  * an unrelated pair is its own group; a lone value is none.  Values told by
  * two sources are listed once with both; sources show their trust grade. */
+#include "core/err.h"
 #include "store/honeypot.h"
 #include "store/share.h"
 #include "store/store.h"
@@ -110,7 +111,7 @@ static void test_view(void **state)
     assert_int_equal(share_commit(s), 0);
 
     json_t *v = query_share(s, 4000000);
-    assert_non_null(v);
+    if (!v) fail_msg("query_share: %s", err_msg());
     json_t *camps = json_object_get(v, "campaigns");
     assert_int_equal(json_array_size(camps), 2);
     json_t *a = find_campaign(camps, "ip", "203.0.113.7");
@@ -156,6 +157,16 @@ static void test_view(void **state)
     }
     assert_int_equal(seen, 1);
     assert_int_equal(json_array_size(json_object_get(v, "exchanges")), 1);
+    /* weighted values: every value once, the best score first, all scores in 0..100 */
+    json_t *sc = json_object_get(v, "scored");
+    assert_int_equal(json_array_size(sc), 3);
+    double prev = 101;
+    json_array_foreach(sc, i, o)
+    {
+        double b = json_number_value(json_object_get(o, "best_score"));
+        assert_true(b > 0 && b <= prev);
+        prev = b;
+    }
     json_decref(v);
     store_close(s);
     unlink(path);
