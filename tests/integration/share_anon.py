@@ -392,6 +392,7 @@ def test_keys(tmp):
     r = subprocess.run([M, "share", "anonymize", "--new-key", k], capture_output=True)
     check(r.returncode == 1, "--new-key over an existing file")
     open(os.path.join(tmp, "bad.key"), "w").write("abc\n")
+    os.chmod(os.path.join(tmp, "bad.key"), 0o600)
     r = subprocess.run([M, "share", "anonymize", "--key", os.path.join(tmp, "bad.key"), os.path.join(tmp, "a.json")],
                        capture_output=True)
     check(r.returncode == 1 and r.stderr.count(b"\n") == 1 and b"not a Crypto-PAn key" in r.stderr,
@@ -403,6 +404,7 @@ def test_keys(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         open(os.path.join(tmp, "vec.key"), "w").write(KEY + "\n")
+        os.chmod(os.path.join(tmp, "vec.key"), 0o600)
         test_json_csv(tmp)
         test_pcap(tmp)
         test_stix(tmp)
