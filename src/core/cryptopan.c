@@ -175,6 +175,13 @@ struct cpan *cpan_load(const char *path)
         err_set(-errno, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077)) { /* the key undoes the anonymization */
+        err_set(-EPERM, "%s: key file readable by others (mode %04o; chmod 600 it)", path,
+                (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return NULL;
+    }
     uint8_t buf[80];
     size_t n = 0;
     ssize_t r;
@@ -189,8 +196,14 @@ struct cpan *cpan_load(const char *path)
     }
     close(fd);
     uint8_t key[32];
-    if (n >= sizeof buf || parse_key(buf, n, key) < 0) {
-        err_set(-EINVAL, "%s: not a Crypto-PAn key (32 raw bytes or 64 hex digits expected)", path);
+    int hex32 = n == 32;
+    for (size_t i = 0; i < n && hex32; i++)
+        hex32 = hexval(buf[i]) >= 0;
+    int bad = n >= sizeof buf || hex32 || parse_key(buf, n, key) < 0;
+    memset(buf, 0, sizeof buf);
+    if (bad) {
+        err_set(-EINVAL, "%s: not a Crypto-PAn key (32 raw bytes or 64 hex digits expected%s)",
+                path, hex32 ? "; this is 32 hex digits, a 128-bit key" : "");
         return NULL;
     }
     struct cpan *c = cpan_new(key);

@@ -18,7 +18,10 @@ struct cpan;
 
 /* A 32-byte key. */
 struct cpan *cpan_new(const uint8_t key[32]);
-/* A key file: 32 raw bytes, or 64 hex digits (and a newline); NULL and an error set. */
+/* A key file: 32 raw bytes, or 64 hex digits (and a newline); NULL and an
+ * error set.  Refused too: a file others may read (mode & 077: with the key
+ * every address can be undone) and 32 bytes that are all hex digits (a
+ * 128-bit key in hex, not 32 raw bytes). */
 struct cpan *cpan_load(const char *path);
 /* A fresh key from getrandom() written to path (mode 0600, never over an
  * existing file) as 64 hex digits and a newline: 0, or an error set. */

@@ -187,14 +187,15 @@ static void summary(const struct anon_stats *s, enum fmt f)
                 "anonymized %llu packets (%llu IP, %llu ARP, %llu other): %llu IPv4 header and "
                 "%llu transport checksums fixed (%llu of truncated packets, incrementally), "
                 "%llu left (not captured); %llu ICMP quotes, %llu NDP targets, %llu "
-                "name-resolution blocks dropped\n",
+                "name-resolution blocks dropped; %llu packets still hold addresses in clear "
+                "(IPv4 options, IPv6 routing/home-address headers)\n",
                 (unsigned long long)s->packets, (unsigned long long)s->ip_packets,
                 (unsigned long long)s->arp_packets, (unsigned long long)s->non_ip,
                 (unsigned long long)s->ipv4_csums,
                 (unsigned long long)(s->l4_csums + s->l4_csums_truncated),
                 (unsigned long long)s->l4_csums_truncated, (unsigned long long)s->csums_left,
                 (unsigned long long)s->icmp_quoted, (unsigned long long)s->ndp_targets,
-                (unsigned long long)s->nrb_dropped);
+                (unsigned long long)s->nrb_dropped, (unsigned long long)s->clear_left);
         return;
     }
     fprintf(stderr,

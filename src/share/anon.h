@@ -31,6 +31,7 @@ struct anon_stats {
     uint64_t ipv4_csums, l4_csums,
         l4_csums_truncated; /* checksums fixed (truncated: incrementally) */
     uint64_t csums_left, icmp_quoted, ndp_targets, nrb_dropped, idb_addresses;
+    uint64_t clear_left; /* packets still holding addresses in clear (IPv4 options, IPv6 RH/HAO) */
 };
 
 struct anon {

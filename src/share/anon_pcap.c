@@ -132,30 +132,52 @@ static void ip_packet(struct anon *a, uint8_t *d, size_t n, int ver, int depth,
 static void icmp(struct anon *a, uint8_t *p, size_t n, int v6, struct delta *d, int depth)
 {
     if (n < 8) return;
-    uint8_t type = p[0], snap[QUOTE_MAX];
-    size_t m = n - 8 < QUOTE_MAX ? n - 8 : QUOTE_MAX;
-    memcpy(snap, p + 8, m);
+    uint8_t type = p[0], snap[QUOTE_MAX + 4];
+    size_t m = n - 4 < QUOTE_MAX + 4 ? n - 4 : QUOTE_MAX + 4; /* from byte 4 on */
+    memcpy(snap, p + 4, m);
     int err = v6 ? type >= 1 && type <= 4
                  : type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
     int changed = 0;
-    if (err && m && depth < 2) {
+    uint8_t old[16];
+    if (!v6 && type == 5) { /* redirect: the gateway */
+        anon_addr(a, p + 4, 4, old, 0);
+        changed = 1;
+    }
+    if (err && m > 4 && depth < 2) {
         struct delta inner = {0};
-        ip_packet(a, p + 8, m, v6 ? 6 : 4, depth + 1, &inner);
+        ip_packet(a, p + 8, m - 4, v6 ? 6 : 4, depth + 1, &inner);
         a->st.icmp_quoted++;
         changed = 1;
     } else if (v6 && (type == 135 || type == 136 || type == 137)) {
-        for (size_t off = 0; off <= (type == 137 ? 16u : 0u); off += 16) {
-            if (off + 16 > m) break;
-            uint8_t old[16];
-            anon_addr(a, p + 8 + off, 16, old, 0);
+        for (size_t off = 8; off <= (type == 137 ? 24u : 8u); off += 16) {
+            if (off + 16 > m + 4) break;
+            anon_addr(a, p + off, 16, old, 0);
             a->st.ndp_targets++;
             changed = 1;
         }
+    } else if (v6 && type == 134) { /* RA: prefix information and RDNSS options */
+        for (size_t o = 16; o + 8 <= m + 4 && p[o + 1];) {
+            size_t len = (size_t)p[o + 1] * 8;
+            if (o + len > m + 4) break;
+            if (p[o] == 3 && len == 32) { /* the prefix, its host bits kept zero */
+                uint8_t pl = p[o + 2] > 128 ? 128 : p[o + 2];
+                anon_addr(a, p + o + 16, 16, old, 0);
+                for (int i = pl; i < 128; i++)
+                    p[o + 16 + i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+                a->st.ndp_targets++;
+                changed = 1;
+            } else if (p[o] == 25 && len >= 24) { /* RDNSS: the servers' addresses */
+                for (size_t k = o + 8; k + 16 <= o + len; k += 16)
+                    anon_addr(a, p + k, 16, old, 0);
+                a->st.ndp_targets++;
+                changed = 1;
+            }
+            o += len;
+        }
     }
     if (!changed && !v6) return; /* ICMPv4: no pseudo-header */
-    if (n < 4) return;
     if (v6) csum_adjust(p + 2, d->old, d->new, d->n);
-    if (changed) csum_adjust(p + 2, snap, p + 8, m);
+    if (changed) csum_adjust(p + 2, snap, p + 4, m);
     a->st.l4_csums++;
 }
 
@@ -169,9 +191,12 @@ static void transport(struct anon *a, uint8_t *p, size_t n, uint8_t proto, int v
         }
         return;
     }
-    if (routed && (proto == 6 || proto == 17 || proto == 58)) {
-        a->st.csums_left++;
-        return;
+    struct delta src_only;
+    if (routed) { /* the pseudo-header names the final hop (not rewritten): the source's change */
+        src_only = *d;
+        src_only.n = 16;
+        d = &src_only;
+        a->st.clear_left++; /* the routing header's addresses */
     }
     if (proto == 6)
         l4_fix(a, p, n, 16, d, 0, n >= full);
@@ -181,6 +206,42 @@ static void transport(struct anon *a, uint8_t *p, size_t n, uint8_t proto, int v
         icmp(a, p, n, 0, d, depth);
     else if (proto == 58 && v6)
         icmp(a, p, n, 1, d, depth);
+}
+
+/* IPv4 options that carry addresses (record route, source routes, timestamps
+ * with addresses): not rewritten (a source route changes the pseudo-header),
+ * counted as addresses left in clear. */
+static int ipv4_opts_with_addresses(const uint8_t *o, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (o[i] == 0) break;
+        if (o[i] == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= n || o[i + 1] < 2) break;
+        if (o[i] == 7 || o[i] == 131 || o[i] == 137 || (o[i] == 68 && i + 3 < n && (o[i + 3] & 15)))
+            return 1;
+        i += o[i + 1];
+    }
+    return 0;
+}
+
+/* A destination-options header holding a Home Address option (its address
+ * is not rewritten): 1. */
+static int dstopt_home(const uint8_t *h, size_t n)
+{
+    size_t len = ((size_t)h[1] + 1) * 8;
+    for (size_t i = 2; i < len && i < n;) {
+        if (h[i] == 0) {
+            i++;
+            continue;
+        }
+        if (h[i] == 201) return 1;
+        if (i + 1 >= n) break;
+        i += 2 + (size_t)h[i + 1];
+    }
+    return 0;
 }
 
 /* An IPv4/IPv6 datagram at d (n captured); the address changes are added to
@@ -207,6 +268,8 @@ static void ip_packet(struct anon *a, uint8_t *d, size_t n, int ver, int depth, 
         csum_adjust(d + 10, dl.old, dl.new, dl.n);
         a->st.ipv4_csums++;
         delta_add(outer, dl.old, dl.new, dl.n);
+        if (total == 0) total = n; /* TSO capture: the length was left to the NIC */
+        if (ihl > 20 && ihl <= n) a->st.clear_left += ipv4_opts_with_addresses(d + 20, ihl - 20);
         if (ihl < 20 || ihl > n || total < ihl || (rd16(d + 6) & 0x1fff)) return;
         transport(a, d + ihl, (total < n ? total : n) - ihl, d[9], 0, total - ihl, &dl, depth, 0);
         return;
@@ -224,6 +287,7 @@ static void ip_packet(struct anon *a, uint8_t *d, size_t n, int ver, int depth, 
         if (nh == 0 || nh == 43 || nh == 60) {
             if (off + 8 > end) return;
             if (nh == 43 && d[off + 3]) routed = 1; /* segments left */
+            if (nh == 60) a->st.clear_left += dstopt_home(d + off, end - off);
             nh = d[off];
             off += ((size_t)d[off + 1] + 1) * 8;
         } else if (nh == 44) {
@@ -260,7 +324,7 @@ void anon_frame(struct anon *a, int dlt, uint8_t *d, size_t caplen)
         struct delta none = {0};
         ip_packet(a, d + off, caplen - off, ver, 0, &none);
         a->st.ip_packets++;
-    } else if (st == PKT_NON_IP && et == 0x0806 && off <= caplen) {
+    } else if (st == PKT_NON_IP && (et == 0x0806 || et == 0x8035) && off <= caplen) {
         arp(a, d + off, caplen - off);
     } else {
         a->st.non_ip++;

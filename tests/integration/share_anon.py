@@ -138,6 +138,9 @@ def frames():
     out.append((eth(0x86DD, ipv6_pkt("::1", "::2", 58, fix(ns, 2, pseudo6("::1", "::2", 58, len(ns)) + ns))), None, "ndp-ns"))
     arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x800, 6, 4, 1, b"\2\0\0\0\0\1", ip4(V4[4]), b"\0" * 6, ip4(V4[5]))
     out.append((eth(0x806, arp), None, "arp"))
+    red = struct.pack("!BBH4s", 5, 1, 0, ip4(V4[17])) + inner
+    out.append((eth(0x800, ipv4_pkt(a, c, 1, fix(red, 2, red))), None, "icmp-redirect"))
+    out.append((eth(0x8035, arp), None, "rarp"))
     big = eth(0x800, ipv4_pkt(V4[6], V4[7], 6, tcp(p4(V4[6], V4[7], 6), 1, 2, b"x" * 200)))
     out.append((big, None, "tcp4-full"))
     out.append((big, 14 + 20 + 20 + 10, "tcp4-cut"))  # payload cut by the snaplen
@@ -194,6 +197,8 @@ def test_pcap(tmp):
                 check(l4o[6:8] == b"\0\0", f"{name}: a zero UDP checksum was changed")
             if name.startswith("icmp"):
                 check(ok_sum(l4o), f"{name}: ICMP checksum wrong")
+            if name == "icmp-redirect":
+                check(l4o[4:8] == m4(l4i[4:8]), "icmp-redirect: the gateway address")
             if name == "icmp-unreach":
                 q = l4o[8:]
                 check(q[12:16] == m4(l4i[8 + 12:8 + 16]) and q[16:20] == m4(l4i[8 + 16:8 + 20]), "icmp-unreach: quoted addresses")
@@ -215,8 +220,8 @@ def test_pcap(tmp):
             check(ok_sum(pseudo6(s, d, oh[6], len(l4o)) + l4o), f"{name}: transport checksum wrong")
             if name == "ndp-ns":
                 check(l4o[8:24] == m6(i[54 + 8:54 + 24]), "ndp-ns: target address")
-        elif et == 0x806:
-            check(o[14 + 14:14 + 18] == m4(i[28:32]) and o[14 + 24:14 + 28] == m4(i[38:42]), "arp: addresses")
+        elif et in (0x806, 0x8035):
+            check(o[14 + 14:14 + 18] == m4(i[28:32]) and o[14 + 24:14 + 28] == m4(i[38:42]), f"{name}: addresses")
     import shutil
     if shutil.which("tcpdump"):  # a second, independent reader: it verifies every checksum it can
         td = subprocess.run(["tcpdump", "-vv", "-nr", outp], capture_output=True, text=True).stdout
@@ -392,6 +397,7 @@ def test_keys(tmp):
     r = subprocess.run([M, "share", "anonymize", "--new-key", k], capture_output=True)
     check(r.returncode == 1, "--new-key over an existing file")
     open(os.path.join(tmp, "bad.key"), "w").write("abc\n")
+    os.chmod(os.path.join(tmp, "bad.key"), 0o600)
     r = subprocess.run([M, "share", "anonymize", "--key", os.path.join(tmp, "bad.key"), os.path.join(tmp, "a.json")],
                        capture_output=True)
     check(r.returncode == 1 and r.stderr.count(b"\n") == 1 and b"not a Crypto-PAn key" in r.stderr,
@@ -403,6 +409,7 @@ def test_keys(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         open(os.path.join(tmp, "vec.key"), "w").write(KEY + "\n")
+        os.chmod(os.path.join(tmp, "vec.key"), 0o600)
         test_json_csv(tmp)
         test_pcap(tmp)
         test_stix(tmp)

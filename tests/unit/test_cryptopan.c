@@ -190,6 +190,7 @@ static const char *write_file(const char *name, const void *data, size_t n)
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, n, f), n);
     fclose(f);
+    chmod(path, 0600);
     return path;
 }
 
@@ -228,6 +229,16 @@ static void key_files(void **state)
         assert_non_null(strstr(err_msg(), "not a Crypto-PAn key"));
         assert_null(strchr(err_msg(), '\n'));
     }
+    /* 32 hex digits (a 128-bit key), and a key others may read */
+    assert_null(cpan_load(write_file("h32", hex, 32)));
+    assert_non_null(strstr(err_msg(), "32 hex digits"));
+    {
+        char p[300];
+        snprintf(p, sizeof p, "%s/raw", tmpdir);
+        chmod(p, 0644);
+        assert_null(cpan_load(p));
+        assert_non_null(strstr(err_msg(), "readable by others"));
+    }
     uint8_t big[33] = {0};
     assert_null(cpan_load(write_file("big", big, 33)));
     char missing[300];
@@ -246,8 +257,8 @@ static void key_files(void **state)
     assert_non_null(c);
     cpan_free(c);
     assert_true(cpan_new_key_file(nk) < 0);
-    const char *names[] = {"raw", "hex", "bad", "big", "new.key"};
-    for (int i = 0; i < 5; i++) {
+    const char *names[] = {"raw", "hex", "bad", "big", "new.key", "h32"};
+    for (int i = 0; i < 6; i++) {
         char p[300];
         snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
         unlink(p);
