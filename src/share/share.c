@@ -19,13 +19,11 @@ void share_usage(FILE *f, const struct share_sub *s)
 
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: mamori share SUBCOMMAND [options]   (mamori share SUBCOMMAND --help)\n\n"
-        "Threat-information sharing: STIX 2.1 bundles, TAXII 2.1, trust, decay, anonymization.\n\n"
-        "subcommands:\n",
-        f);
-    for (size_t i = 0; i < N_SUBS; i++)
-        fprintf(f, "  %-10s %s\n", subs[i]->name, subs[i]->help);
+    fputs("usage: mamori share SUBCOMMAND [options]   (mamori share SUBCOMMAND --help)\n\n"
+          "Threat-information sharing: STIX 2.1 bundles, TAXII 2.1, trust, decay, anonymization.\n\n"
+          "subcommands:\n",
+          f);
+    for (size_t i = 0; i < N_SUBS; i++) fprintf(f, "  %-10s %s\n", subs[i]->name, subs[i]->help);
     for (size_t i = 0; i < N_SUBS; i++) {
         fputc('\n', f);
         share_usage(f, subs[i]);
