@@ -12,7 +12,7 @@
  * TLP rule: a received row marked amber, amber+strict or red is never
  * re-exported (those markings limit sharing to the recipient's own
  * organisation or people); clear and green pass with their marking.  Survey
- * hosts are victims, not threats: never indicators — a note with counts,
+ * hosts are victims, not threats: never indicators — a report with counts,
  * or, with a Crypto-PAn key, observed-data of anonymized addresses. */
 #include "../core/cryptopan.h"
 #include "../core/err.h"
@@ -485,7 +485,7 @@ static void put_counts(char *out, size_t cap, size_t *o, const char *title, json
     free(keys);
 }
 
-static void survey_note(struct ctx *x, struct survey_sum *s)
+static void survey_report(struct ctx *x, struct survey_sum *s)
 {
     char id[STIX_ID_MAX], content[4096], abstract[160];
     size_t o = (size_t)snprintf(content, sizeof content,
@@ -497,13 +497,18 @@ static void survey_note(struct ctx *x, struct survey_sum *s)
     put_counts(content, sizeof content, &o, "hosts by credential class", s->classes);
     snprintf(abstract, sizeof abstract, "mamori survey %s: %zu vulnerable devices", s->round,
              s->hosts);
+    /* A report, not a note: the OASIS bundle schema (3bf9e69) does not list note. */
     if (!derive_id(
-            "note",
-            json_pack("{s:s,s:s,s:s}", "note", "survey", "round", s->round, "by", x->identity), id))
+            "report",
+            json_pack("{s:s,s:s,s:s}", "report", "survey", "round", s->round, "by", x->identity),
+            id))
         return;
-    json_t *n = sdo(x, "note", id, s->first, s->last);
-    json_object_set_new(n, "abstract", json_string(abstract));
-    json_object_set_new(n, "content", json_string(content));
+    char pub[25];
+    json_t *n = sdo(x, "report", id, s->first, s->last);
+    json_object_set_new(n, "name", json_string(abstract));
+    json_object_set_new(n, "description", json_string(content));
+    json_object_set_new(n, "report_types", json_pack("[s]", "threat-report"));
+    json_object_set_new(n, "published", json_string(stix_time(s->last, pub)));
     json_object_set_new(n, "object_refs", json_pack("[s]", x->identity));
     keep(x, n, 0);
 }
@@ -581,7 +586,7 @@ json_t *export_bundle(const struct share_ind_list *rows, const struct export_opt
         if (strcmp(r->role, "vulnerable")) row(&x, r, lab, tlp);
         json_decref(lab);
     }
-    if (s.hosts) survey_note(&x, &s);
+    if (s.hosts) survey_report(&x, &s);
     json_decref(s.ports);
     json_decref(s.protocols);
     json_decref(s.classes);
