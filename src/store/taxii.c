@@ -26,7 +26,9 @@ const char taxii_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS taxii_objects_added ON taxii_objects(collection, added_us);"
     "CREATE TABLE IF NOT EXISTS taxii_status(id TEXT PRIMARY KEY, collection TEXT NOT NULL,"
     " status TEXT NOT NULL, request_us INTEGER NOT NULL, total INTEGER, success INTEGER,"
-    " failure INTEGER, pending INTEGER, detail TEXT);";
+    " failure INTEGER, pending INTEGER, detail TEXT);"
+    "CREATE TABLE IF NOT EXISTS taxii_pulls(url TEXT PRIMARY KEY, last_added TEXT NOT NULL,"
+    " pulled_us INTEGER NOT NULL);";
 /* clang-format on */
 
 static int db_err(sqlite3 *db, const char *what)
@@ -419,4 +421,38 @@ int taxii_db_status_get(struct store *s, const char *id, json_t **status, char *
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* ---- the client's memory ---- */
+
+int taxii_db_pull_get(struct store *s, const char *url, char *last, size_t cap)
+{
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT last_added FROM taxii_pulls WHERE url = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_err(db, "prepare");
+    sqlite3_bind_text(st, 1, url, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(last, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(db, "taxii pulls");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taxii_db_pull_put(struct store *s, const char *url, const char *last, int64_t now_us)
+{
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO taxii_pulls(url, last_added, pulled_us)"
+                           " VALUES(?1, ?2, ?3)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "prepare");
+    sqlite3_bind_text(st, 1, url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now_us);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(db, "taxii pulls");
 }

@@ -92,4 +92,10 @@ int taxii_db_status_put(struct store *s, const char *collection, const json_t *s
  * when unknown, or an error. */
 int taxii_db_status_get(struct store *s, const char *id, json_t **status, char *coll, size_t cap);
 
+/* The client's memory (share pull): the newest X-TAXII-Date-Added-Last seen
+ * from a collection's objects URL, so that the next pull asks only for what
+ * is newer.  get: 1 and last filled, 0 when never pulled, or an error. */
+int taxii_db_pull_get(struct store *s, const char *url, char *last, size_t cap);
+int taxii_db_pull_put(struct store *s, const char *url, const char *last, int64_t now_us);
+
 #endif
