@@ -115,7 +115,8 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf '\020\377\375\001\377\375\037\377\373\001\377\373\003\r\nrouter login: \000\001Password: \r\nLogin incorrect\r\nrouter login: Password: \r\n\r\nBusyBox v1.22.1 built-in shell (ash)\r\n# ' >var/fuzz/seed/fuzz_probe_telnet/busybox
 	@printf '\100HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Digest realm="a", qop="auth", nonce="n1", opaque="o"\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n<title>Web Admin</title>xx\r\n0\r\n\r\n' >var/fuzz/seed/fuzz_probe_http/digest
 	@mkdir -p var/fuzz/seed/fuzz_testbed_spec && cp tests/integration/testbed.spec var/fuzz/seed/fuzz_testbed_spec/  # survey: testbed
-	@mkdir -p var/fuzz/seed/fuzz_taxii_params && printf '/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/\0limit\00050\0match[version]\0first,2024-03-01T00:00:00.5Z\0match[type]\0indicator,malware\0added_after\0002016-11-01T03:04:05+09:00\0next\0001477969445123456.42\0ABearer x\0application/taxii+json; version=2.1' >var/fuzz/seed/fuzz_taxii_params/objects  # share: taxii
+	@mkdir -p var/fuzz/seed/fuzz_taxii_params && printf '/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/\0limit\00050\0match[version]\0first,2024-03-01T00:00:00.5Z\0match[type]\0indicator,malware\0added_after\0002016-11-01T03:04:05Z\0next\0001477969445123456.42\0ABearer x\0application/taxii+json; version=2.1' >var/fuzz/seed/fuzz_taxii_params/objects  # share: taxii
+	@mkdir -p var/fuzz/seed/fuzz_stix && printf '{"type":"file","hashes":{"SHA-256":"ab","MD5":"cd"},"name":"\\u20ac","size":1e30}' >var/fuzz/seed/fuzz_stix/file && printf '2016-10-21T11:10:00.123456Z' >var/fuzz/seed/fuzz_stix/time   # share: export
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \
 	    name=$$(basename $$t); mkdir -p var/fuzz/$$name var/fuzz/crashes var/fuzz/seed/$$name; \

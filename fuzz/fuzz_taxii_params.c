@@ -2,12 +2,13 @@
  * Input: path NUL key NUL value NUL ... — the path parser, every argument
  * through taxii_params_arg (added_after, limit, next, match[...]) for the
  * endpoint the path names (or each list endpoint when it names none), the
- * media-type checks and the RFC 3339 parser on each value, and the
+ * media-type checks and stix_time_parse on each value, and the
  * Authorization header parser (Basic's base64, Bearer) on each value against
  * a configuration of one token user.  Invariants: what the parsers accept is
  * bounded and well-formed (ids of the alphabet, at most 16 values, limit in
  * [1, TAXII_PAGE_MAX]), and a 400's reason is printable ASCII. */
-#include "core/rfc3339.h"
+#include "core/cli.h"
+#include "core/stix.h"
 #include "serve/taxii_conf.h"
 #include "serve/taxii_params.h"
 
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msg[0] = 0;
         if (taxii_params_arg(&p, ep, parts[i], parts[i + 1], msg, sizeof msg)) reason_ok(msg);
         int64_t us;
-        (void)rfc3339_parse(parts[i + 1], &us);
+        (void)stix_time_parse(parts[i + 1], &us);
         (void)taxii_media_ok(parts[i + 1], true);
         (void)taxii_media_ok(parts[i + 1], false);
     }

@@ -97,6 +97,24 @@ static void print_csv(FILE *out, json_t *d)
         csv_field(out, key);
         fprintf(out, ",%lld,,\n", n(o, "hosts"));
     }
+    /* share: indicators per source (key source/grade), exchanges per action/peer */
+    json_t *sh = json_object_get(d, "share");
+    json_array_foreach(json_object_get(sh, "sources"), i, o)
+    {
+        char key[300];
+        snprintf(key, sizeof key, "%s/%s", s(o, "source"), s(o, "reliability"));
+        fputs("share_source,", out);
+        csv_field(out, key);
+        fprintf(out, ",%lld,,\n", n(o, "indicators"));
+    }
+    json_array_foreach(json_object_get(sh, "exchanges"), i, o)
+    {
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s", s(o, "action"), s(o, "peer"));
+        fputs("share_exchange,", out);
+        csv_field(out, key);
+        fprintf(out, ",%lld,,\n", n(o, "indicators"));
+    }
 }
 
 static int csv_print(FILE *out, json_t *doc)

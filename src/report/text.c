@@ -134,12 +134,61 @@ static void print_survey(FILE *out, json_t *sv)
     if (more) fprintf(out, "    (and %zu more)\n", more);
 }
 
+/* What was shared and received, by source and trust, and the campaigns (query_share). */
+static void print_share(FILE *out, json_t *sh)
+{
+    json_t *o;
+    size_t i;
+    fputs("Sharing (STIX 2.1 / TAXII 2.1)\n\n  Exchanges\n", out);
+    if (!json_array_size(json_object_get(sh, "exchanges"))) fputs("    (none)\n", out);
+    json_array_foreach(json_object_get(sh, "exchanges"), i, o)
+    {
+        fprintf(out, "    %-10s %-40.40s %4lldx %7lld objects %7lld indicators %6lld new %6lld dup %6lld dropped\n",
+                T(o, "action"), T(o, "peer"), n(o, "times"), n(o, "objects"), n(o, "indicators"),
+                n(o, "fresh"), n(o, "duplicates"), n(o, "dropped"));
+    }
+    fputs("\n  Sources          grade trust indicators  addresses  urls  domains  files  confidence\n", out);
+    json_array_foreach(json_object_get(sh, "sources"), i, o)
+    {
+        fprintf(out, "    %-16.16s %-5s %5lld %10lld %10lld %5lld %8lld %6lld %11lld\n", T(o, "source"),
+                *s(o, "reliability") ? T(o, "reliability") : "-", n(o, "trust"), n(o, "indicators"),
+                n(o, "addresses"), n(o, "urls"), n(o, "domains"), n(o, "files"), n(o, "confidence"));
+    }
+    fputs("\n  Told by more than one source\n", out);
+    if (!json_array_size(json_object_get(sh, "agreed"))) fputs("    (none)\n", out);
+    json_array_foreach(json_object_get(sh, "agreed"), i, o)
+    {
+        fprintf(out, "    %-11s %-46.46s %2lld sources (%s)\n", T(o, "kind"), T(o, "value"),
+                n(o, "sources"), T(o, "source_list"));
+    }
+    fputs("\n  Campaigns (scanners, loaders, URLs and files seen together)\n", out);
+    if (!json_array_size(json_object_get(sh, "campaigns"))) fputs("    (none)\n", out);
+    json_array_foreach(json_object_get(sh, "campaigns"), i, o)
+    {
+        json_t *m = json_object_get(o, "members"), *v;
+        fprintf(out,
+                "    #%zu  %lld addresses (%lld scanners, %lld attackers, %lld loaders), %lld URLs, "
+                "%lld hosts, %lld files  %s .. %s\n",
+                i + 1, n(o, "addresses"), n(o, "scanners"), n(o, "attackers"), n(o, "loaders"),
+                n(o, "urls"), n(o, "hosts"), n(o, "files"), T(o, "first"), T(o, "last"));
+        static const char *const kinds[] = {"ip", "url", "host", "file"};
+        for (size_t k = 0; k < 4; k++) {
+            size_t j;
+            json_array_foreach(json_object_get(m, kinds[k]), j, v)
+            {
+                fprintf(out, "        %-5s %s\n", kinds[k],
+                        esc_term(json_string_value(v), (char[1024]){0}, 1024));
+            }
+        }
+    }
+}
+
 static void print_text(FILE *out, json_t *d)
 {
     json_t *w = json_object_get(d, "window"), *t = json_object_get(d, "totals"), *o;
     json_t *c = json_object_get(d, "classes"), *h = json_object_get(d, "honeypot");
     size_t i;
-    json_t *sv = json_object_get(d, "survey");
+    json_t *sv = json_object_get(d, "survey"), *sh = json_object_get(d, "share");
     bool lure = h && n(h, "sessions");
     if (!n(w, "intervals")) {
         if (lure) print_honeypot(out, h);
@@ -147,7 +196,11 @@ static void print_text(FILE *out, json_t *d)
             if (lure) fputc('\n', out);
             print_survey(out, sv);
         }
-        if (!lure && !sv) fputs("no intervals in this window\n", out);
+        if (sh) {
+            if (lure || sv) fputc('\n', out);
+            print_share(out, sh);
+        }
+        if (!lure && !sv && !sh) fputs("no intervals in this window\n", out);
         return;
     }
     fprintf(out, "mamori darknet report  %s .. %s  (%lld intervals)\n\n", T(w, "from"), T(w, "to"),
@@ -216,6 +269,10 @@ static void print_text(FILE *out, json_t *d)
     if (sv) {
         fputc('\n', out);
         print_survey(out, sv);
+    }
+    if (sh) {
+        fputc('\n', out);
+        print_share(out, sh);
     }
 }
 

@@ -32,6 +32,7 @@ enum api_route {
     API_NAMES,  /* classify's tables */
     API_ROUTES, /* the route table */
     API_SURVEY, /* the survey view: rounds, findings by protocol, notices by owner */
+    API_SHARE,  /* the share view: exchanges, sources and trust, agreed values, campaigns */
 };
 
 struct api_arg {

@@ -2,10 +2,12 @@
 #include "routes.h"
 #include "../store/query.h"
 #include "../store/survey.h"
+#include "../store/share.h"
 #include "serve.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static json_t *q_summary(struct store *s, const struct api_req *q)
 {
@@ -26,6 +28,12 @@ static json_t *q_survey(struct store *s, const struct api_req *q)
 {
     (void)q;
     return query_survey(s);
+}
+
+static json_t *q_share(struct store *s, const struct api_req *q)
+{
+    (void)q;
+    return query_share(s, (int64_t)time(NULL) * 1000000);
 }
 
 static enum MHD_Result now_metrics(struct server *s, struct conn *k, struct MHD_Connection *c)
@@ -84,6 +92,8 @@ const struct api_route_def api_routes[] = {
      NULL, NULL, q_geo, NULL, true},
     {"/api/v1/survey", API_SURVEY, NULL, "", "survey rounds, logins accepted by protocol, notices by owner",
      NULL, NULL, q_survey, NULL, true},
+    {"/api/v1/share", API_SHARE, NULL, "", "sharing: exchanges, sources and their trust, values several sources told, campaigns",
+     NULL, NULL, q_share, NULL, true},
     {"/api/v1/stream", API_STREAM, NULL, "", "Server-Sent Events: live samples and alerts",
      NULL, NULL, NULL, now_stream, false},
     {"/api/v1/names", API_NAMES, NULL, "", "packet classes and scanner fingerprints",

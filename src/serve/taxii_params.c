@@ -2,7 +2,8 @@
  * Pure functions over bounded copies: no allocation, no database, so the
  * fuzzer can drive them and the event-loop threads can call them. */
 #include "taxii_params.h"
-#include "../core/rfc3339.h"
+#include "../core/cli.h"
+#include "../core/stix.h"
 #include "params.h"
 
 #include <ctype.h>
@@ -217,7 +218,7 @@ static int versions(struct taxii_params *p, const char *v, char *msg, size_t n)
         else if (!strcmp(vals[i], "all"))
             p->f.vflags |= TAXII_V_ALL;
         else if (p->f.n_versions < TAXII_MATCH_MAX &&
-                 !rfc3339_parse(vals[i], &p->f.versions[p->f.n_versions]))
+                 !stix_time_parse(vals[i], &p->f.versions[p->f.n_versions]))
             p->f.n_versions++;
         else
             return api_bad(msg, n, "match[version]: '%s' is not last, first, all or a%s timestamp",
@@ -234,7 +235,7 @@ int taxii_params_arg(struct taxii_params *p, enum taxii_ep ep, const char *key, 
     bool list = ep == TX_OBJECTS || ep == TX_OBJECT || ep == TX_VERSIONS || ep == TX_MANIFEST;
     if (!list) return 0; /* the other endpoints take no arguments: ignored */
     if (!strcmp(key, "added_after")) {
-        if (rfc3339_parse(v, &p->f.added_after))
+        if (stix_time_parse(v, &p->f.added_after))
             return api_bad(msg, n, "added_after: '%s' is not an RFC 3339 timestamp%s", v, "");
         p->f.have_added_after = true;
     } else if (!strcmp(key, "limit")) {

@@ -11,8 +11,8 @@
  * one transaction: an envelope is stored whole or not at all, with its
  * status resource, and objects that fail their check are listed as failures
  * without stopping the others. */
+#include "../core/cli.h"
 #include "../core/err.h"
-#include "../core/rfc3339.h"
 #include "../core/stix.h"
 #include "../store/share.h"
 #include "../store/share_ingest.h"
@@ -129,8 +129,8 @@ static void collections(struct taxii_srv *t, struct taxii_req *r, const struct t
 static void set_headers(struct taxii_req *r, const struct taxii_page *p)
 {
     if (!p->n) return;
-    rfc3339_format(p->v[0].added_us, r->first);
-    rfc3339_format(p->v[p->n - 1].added_us, r->last);
+    cli_iso_us(p->v[0].added_us, r->first);
+    cli_iso_us(p->v[p->n - 1].added_us, r->last);
 }
 
 static void page_doc(struct taxii_req *r, const struct taxii_page *p, json_t *d, json_t *list,
@@ -181,7 +181,7 @@ static void listing(struct taxii_req *r, struct store *db, const char *coll)
             char media[64];
             snprintf(media, sizeof media, "application/stix+json;version=%.8s", w->spec_version);
             json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s}", "id", w->id, "date_added",
-                                                  rfc3339_format(w->added_us, added), "version",
+                                                  cli_iso_us(w->added_us, added), "version",
                                                   w->version, "media_type", media));
         } else {
             json_t *o = json_loads(w->json, 0, NULL);
@@ -266,7 +266,7 @@ static json_t *store_envelope(struct taxii_srv *t, const struct taxii_coll *k,
     }
     char stamp[32];
     json_t *status = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "id", sid, "status", "complete",
-                               "request_timestamp", rfc3339_format(now, stamp), "total_count",
+                               "request_timestamp", cli_iso_us(now, stamp), "total_count",
                                (json_int_t)json_array_size(objects), "success_count",
                                (json_int_t)json_array_size(ok), "failure_count",
                                (json_int_t)json_array_size(bad), "pending_count", (json_int_t)0);

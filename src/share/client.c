@@ -19,9 +19,10 @@
  * --wait runs out, and reports successes and failures.  TLS peers are
  * verified (--cacert for a private CA); no redirect is followed; every answer
  * is bounded in size and time. */
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/esc.h"
-#include "../core/rfc3339.h"
+#include "../core/stix.h"
 #include "../core/text.h"
 #include "../store/share.h"
 #include "../store/share_ingest.h"
@@ -297,8 +298,8 @@ struct pull {
 static bool later(const char *a, const char *b)
 {
     int64_t x, y;
-    if (rfc3339_parse(a, &x)) return false;
-    return !b || !*b || rfc3339_parse(b, &y) || x > y;
+    if (stix_time_parse(a, &x)) return false;
+    return !b || !*b || stix_time_parse(b, &y) || x > y;
 }
 
 /* One page's objects into the database, in one transaction. */
@@ -590,7 +591,7 @@ static int parse(int argc, char **argv, const struct share_sub *sub, struct opts
                       : o->token_file && o->user     ? "--user or --token-file, not both"
                       : o->user && !o->password_file ? "--user needs --password-file"
                       : o->password_file && !o->user ? "--password-file needs --user"
-                      : o->added_after && rfc3339_parse(o->added_after, &us)
+                      : o->added_after && stix_time_parse(o->added_after, &us)
                           ? "--added-after is not an RFC 3339 time (2024-01-01T00:00:00Z)"
                           : NULL;
     if (why) {

@@ -1,6 +1,7 @@
 /* query — window summary over the observatory schema (see query.h). */
 #include "query.h"
 #include "survey.h"
+#include "share.h"
 #include "../core/classify.h"
 #include "../core/cli.h"
 #include "../core/err.h"
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const struct query_window *w)
 {
@@ -511,5 +513,14 @@ json_t *query_summary(struct store *s, const struct query_window *w)
         json_object_set_new(out, "survey", sv);
     else
         json_decref(sv);
+    json_t *sh = query_share(s, (int64_t)time(NULL) * 1000000); /* shown when something was shared */
+    if (!sh) {
+        json_decref(out);
+        return NULL;
+    }
+    if (json_array_size(json_object_get(sh, "exchanges")) || json_array_size(json_object_get(sh, "sources")))
+        json_object_set_new(out, "share", sh);
+    else
+        json_decref(sh);
     return out;
 }

@@ -8,8 +8,9 @@
  * Keyset paging on (added_us, rowid): a page's cursor stays right while rows
  * are being added, where an offset would shift. */
 #include "taxii.h"
+#include "../core/cli.h"
 #include "../core/err.h"
-#include "../core/rfc3339.h"
+#include "../core/stix.h"
 #include "share.h"
 #include "store_int.h"
 
@@ -66,7 +67,7 @@ int taxii_db_add(struct store *s, const char *coll, const json_t *obj, int64_t n
     int64_t added = next_added(db, coll, now_us), ver_us;
     if (added < 0) return db_err(db, "taxii date_added");
     char buf[32];
-    if (!ver || rfc3339_parse(ver, &ver_us) < 0) { /* no version of its own: date_added */
+    if (!ver || stix_time_parse(ver, &ver_us) < 0) { /* no version of its own: date_added */
         /* the same SCO again keeps its first date_added, so its version */
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db, "SELECT 1 FROM taxii_objects WHERE collection = ?1 AND id = ?2",
@@ -79,7 +80,7 @@ int taxii_db_add(struct store *s, const char *coll, const json_t *obj, int64_t n
         if (rc == SQLITE_ROW) return 0;
         if (rc != SQLITE_DONE) return db_err(db, "taxii lookup");
         ver_us = added;
-        ver = rfc3339_format(added, buf);
+        ver = cli_iso_us(added, buf);
     }
     char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!text) return err_set(-ENOMEM, "taxii: out of memory");

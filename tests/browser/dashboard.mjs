@@ -47,6 +47,13 @@ for ip, port, proto, a1, a2 in (("198.18.0.10", 23, "telnet", 1, 0), ("198.18.0.
                                 ("198.18.4.2", 80, "http", 1, 1), ("198.18.4.3", 22, "ssh", 0, 1)):
     c.execute(f, ("r1", ip, port, proto, a1, "mirai-default" if a1 else None))
     c.execute(f, ("r2", ip, port, proto, a2, "mirai-default" if a2 else None))
+# a peer's indicators as share import stores them: one of the honeypot's download URLs, one address
+(url,) = c.execute("SELECT url FROM lure_downloads WHERE url IS NOT NULL ORDER BY ts_us LIMIT 1").fetchone()
+c.execute("INSERT INTO share_sources VALUES('peer-isac', 'B', 75, NULL, 1, 1)")
+for kind, value in (("url", url), ("ipv4-addr", "198.51.100.77")):
+    c.execute("INSERT INTO share_indicators(kind, value, source, role, first_us, last_us, received_us, confidence)"
+              " VALUES(?, ?, 'peer-isac', 'download-url', 1, 2, 3, 60)", (kind, value))
+c.execute("INSERT INTO share_log VALUES(3, 'import', '<b>isac</b>.json', 2, 2, 2, 0, 0, NULL)")
 c.commit()
 `, db]);
 const owners = join(tmp, "owners.csv");
@@ -77,8 +84,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: "en-US" });
   const requests = [];
   page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.waitForSelector("body[data-ready='1']", { timeout: 30000 });
+  await page.waitForSelector("body[data-ready='1']", { timeout: 30000 }).catch((e) => {
+    throw new Error(`${e.message}\n${errors.join("\n")}`);
+  });
   mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: join(shots, "dashboard-en.png"), fullPage: true });
 
@@ -132,6 +142,20 @@ try {
   const isps = await page.locator("#sv-owners td:first-child").allTextContents();
   check(JSON.stringify(isps.sort()) === JSON.stringify(["Example Net A", "Example Net B"]), `survey ISPs ${isps}`);
   await page.locator("#survey").screenshot({ path: join(shots, "dashboard-survey.png") });
+  // the share panel: sources with their grade as report has them; the peer's URL joins the honeypot's campaign
+  check(await page.locator("#share").isVisible(), "share panel hidden");
+  const srcs = await page.locator("#sh-sources td:first-child").allTextContents();
+  check(JSON.stringify(srcs) === JSON.stringify(report.share.sources.map((r) => r.source)) &&
+        srcs.includes("peer-isac"), `share sources ${srcs}`);
+  const grades = await page.locator("#sh-sources td:nth-child(2)").allTextContents();
+  check(grades[srcs.indexOf("peer-isac")] === "B", `peer grade ${grades}`);
+  const peers = await page.locator("#sh-exchanges td:nth-child(2)").allTextContents();
+  check(peers.includes("<b>isac</b>.json") && await page.locator("#share b b").count() === 0,
+        `exchange peer not shown as text: ${peers}`);
+  const camp = await page.locator("#sh-campaigns tr").count();
+  check(camp === Math.min(10, report.share.campaigns.length) && camp > 0 &&
+        report.share.campaigns.some((c) => c.sources.includes("peer-isac")), `campaigns shown ${camp}`);
+  await page.locator("#share").screenshot({ path: join(shots, "dashboard-share.png") });
   const before = await page.locator("[data-i18n='map_title']").textContent();
   await page.keyboard.press("Tab"); // keyboard usable: reach the language button and press it
   await page.focus("#lang");
@@ -161,4 +185,4 @@ if (errors.length) {
   console.log(`FAIL:\n  ${errors.join("\n  ")}`);
   process.exit(1);
 }
-console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, honeypot panel, survey panel, ja/en, live view)");
+console.log("browser: 1 passed, 0 failed (map points, totals, 2323/tcp surge and marker, honeypot panel, survey panel, share panel, ja/en, live view)");

@@ -18,7 +18,10 @@ const I18N = {
         urls: "Download URLs (never fetched)", hashes: "Files bots built (SHA-256)",
         survey_title: "Vulnerable-device survey", latest_round: "latest round", still_open: "still open",
         fixed: "fixed", infected: "infected hosts", by_protocol: "Logins accepted by protocol",
-        by_isp: "Notices by ISP (still open · fixed · infected)", of: "of" },
+        by_isp: "Notices by ISP (still open · fixed · infected)", of: "of",
+        share_title: "Threat sharing", share_sources: "Sources and trust", share_exchanges: "Exchanges",
+        campaigns: "Campaigns (scanners, loaders, URLs, files seen together)", indicators: "indicators",
+        exchanges: "exchanges", campaigns_n: "campaigns" },
   ja: { subtitle: "ダークネット観測", window: "期間", resolution: "粒度",
         last_hour: "直近1時間", last_day: "直近1日", everything: "全期間",
         packets: "パケット", sources: "送信元", iot_share: "IoTポート宛", alerts: "急増アラート",
@@ -34,7 +37,10 @@ const I18N = {
         hashes: "ボットが作ったファイル（SHA-256）",
         survey_title: "脆弱な IoT 機器の調査", latest_round: "最新ラウンド", still_open: "未対策",
         fixed: "対策済み", infected: "感染ホスト", by_protocol: "プロトコル別ログイン成功",
-        by_isp: "ISP 別の通知（未対策・対策済み・感染）", of: "/" },
+        by_isp: "ISP 別の通知（未対策・対策済み・感染）", of: "/",
+        share_title: "脅威情報の共有", share_sources: "情報源と信頼度", share_exchanges: "送受信",
+        campaigns: "キャンペーン（同時に見えたスキャナ・ローダ・URL・ファイル）", indicators: "指標",
+        exchanges: "送受信", campaigns_n: "キャンペーン" },
 };
 // display only: a colour per class name the server sends (unknown names get "other"'s)
 const CLASS_COLOR = { tcp_syn: "var(--tcp)", udp: "var(--udp)", icmp_request: "var(--icmp)",
@@ -156,6 +162,26 @@ function drawSurvey(sv) {
   title.append("tspan").style("fill", "var(--udp)").text(t("fixed"));
 }
 
+/* Sharing: who told us what (grade A-F and the trust it maps to), what was
+ * exchanged, and the campaigns linking scanners, loaders, URLs and files.
+ * Values and peer names come from other organisations: text only. */
+function drawShare(sh) {
+  const panel = document.getElementById("share");
+  panel.hidden = !(sh && (sh.sources.length || sh.exchanges.length));
+  if (panel.hidden) return;
+  const total = sh.sources.reduce((a, r) => a + r.indicators, 0);
+  document.getElementById("sh-n-indicators").textContent = fmt(total);
+  document.getElementById("sh-n-exchanges").textContent = fmt(sh.exchanges.reduce((a, r) => a + r.times, 0));
+  document.getElementById("sh-n-campaigns").textContent = fmt(sh.campaigns.length);
+  table("sh-sources", sh.sources, [[(r) => r.source], [(r) => r.reliability ?? "–"], [(r) => (r.trust == null ? "–" : fmt(r.trust))],
+        [(r) => r.indicators, 1], [(r) => r.confidence, 1]]);
+  table("sh-exchanges", sh.exchanges, [[(r) => r.action], [(r) => r.peer], [(r) => r.indicators, 1],
+        [(r) => r.fresh, 1], [(r) => r.dropped, 1]]);
+  table("sh-campaigns", sh.campaigns.slice(0, 10), [[(r) => r.members.ip.slice(0, 3).join(" ")],
+        [(r) => r.addresses, 1], [(r) => r.loaders, 1], [(r) => r.urls, 1], [(r) => r.files, 1],
+        [(r) => r.sources.join(", ")]]);
+}
+
 let world = null;
 let currentQuery = "";
 let proj = null;
@@ -253,6 +279,7 @@ async function refresh() {
   table("dos", s.dos, [[(r) => r.target], [(r) => r.proto], [(r) => r.packets, 1]]);
   drawHoneypot(s.honeypot);
   drawSurvey(s.survey);
+  drawShare(s.share);
   await Promise.all([drawMap(q), ...[...document.querySelectorAll(".chart")].map((el) => drawChart(el, q))]);
   document.body.dataset.ready = "1";
 }
