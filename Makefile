@@ -120,6 +120,7 @@ fuzz: $(FUZZ)/build.ninja build
 	@printf "([ipv4-addr:value = '198.51.100.1/32' OR file:hashes.'SHA-256' = 'ab\\\\'c'] FOLLOWEDBY [domain-name:value IN ('a.example')]) WITHIN 600 SECONDS" >var/fuzz/seed/fuzz_stix_pattern/spec   # share: import
 	@printf "[a:b[*].c NOT > t'2016-01-01T00:00:00.5Z' AND EXISTS a:'k' AND a:x = h'ab' OR a:y MATCHES b'dGVzdA=='] REPEATS 2 TIMES START t'2016-01-01T00:00:00Z' STOP t'2017-01-01T00:00:00Z'" >var/fuzz/seed/fuzz_stix_pattern/forms   # share: import
 	@cp tests/fixtures/share_bundle.json var/fuzz/seed/fuzz_stix_import/   # share: import
+	@mkdir -p var/fuzz/seed/fuzz_taxii_params && printf '/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/\0limit\00050\0match[version]\0first,2024-03-01T00:00:00.5Z\0match[type]\0indicator,malware\0added_after\0002016-11-01T03:04:05Z\0next\0001477969445123456.42\0ABearer x\0application/taxii+json; version=2.1' >var/fuzz/seed/fuzz_taxii_params/objects  # share: taxii
 	@mkdir -p var/fuzz/seed/fuzz_stix && printf '{"type":"file","hashes":{"SHA-256":"ab","MD5":"cd"},"name":"\\u20ac","size":1e30}' >var/fuzz/seed/fuzz_stix/file && printf '2016-10-21T11:10:00.123456Z' >var/fuzz/seed/fuzz_stix/time   # share: export
 	@for t in $(FUZZ)/fuzz/fuzz_*; do \
 	    [ -f $$t ] && [ -x $$t ] || continue; \

@@ -27,6 +27,8 @@
  * loopback unless told otherwise, and warns when told otherwise. */
 #include "routes.h"
 #include "serve.h"
+#include "taxii.h"
+#include "taxii_params.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 
@@ -195,6 +197,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
     if (!k) return;
     blob_unref(k->ready);
     k->ready = NULL;
+    taxii_req_free(k->taxii);
+    k->taxii = NULL;
     k->started = k->answering = false;
     conn_request(cls, k, false); /* the next request head's deadline runs from now */
 }
@@ -233,6 +237,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     struct server *s = cls;
     struct conn *k = *state;
     if (!k) return MHD_NO; /* every request passes uri_seen */
+    if (s->taxii && taxii_is_path(url)) /* share: TAXII's own routes, writes among them */
+        return taxii_handle(s, k, c, url, method, version, upload, upload_size);
     if (!k->started) {     /* the request head is complete: refuse what is wrong with it now */
         k->started = true;
         conn_request(s, k, true);
@@ -378,9 +384,17 @@ static void usage(FILE *f)
             "      --max-queries N      expensive queries running at once (default %u; %u more\n"
             "                           per running one wait, then 503)\n"
             "      --cache-mb N         cache of API answers, until the next commit (default\n"
-            "                           %u MiB; 0 turns it off)\n",
+            "                           %u MiB; 0 turns it off)\n"
+            "\n"
+            "TAXII 2.1 (under /taxii2/; the only routes that take writes, always signed in):\n"
+            "      --taxii FILE         serve the API roots and collections FILE configures\n"
+            "      --taxii-max-body N   bytes of one POST (default %u; beyond: 413)\n"
+            "      --taxii-max-objects N  objects in one envelope (default %u; beyond: 413)\n"
+            "      --taxii-max-pending N  POSTs and DELETEs queued or running (default %u;\n"
+            "                           beyond: 503 + Retry-After)\n",
             SERVE_CONNECTIONS, SERVE_PER_ADDRESS, SERVE_HEADER_TIMEOUT, SERVE_STREAMS,
-            SERVE_QUERIES, SERVE_QUEUE_PER_QUERY, SERVE_CACHE_MB);
+            SERVE_QUERIES, SERVE_QUEUE_PER_QUERY, SERVE_CACHE_MB, TAXII_MAX_BODY, TAXII_MAX_OBJECTS,
+            TAXII_MAX_PENDING);
 }
 
 static bool limit_arg(const char *opt, const char *v, unsigned min, unsigned max, unsigned *out)
@@ -419,6 +433,7 @@ static void fit_fd_limit(struct serve_limits *lim)
 int cmd_serve(int argc, char **argv)
 {
     enum { O_MAXCONN = 256, O_PERADDR, O_HEADER, O_STREAMS, O_QUERIES, O_CACHE };
+    enum { O_TAXII = 300, O_TX_BODY, O_TX_OBJECTS, O_TX_PENDING }; /* share: taxii */
     static const struct option lo[] = {{"db", required_argument, 0, 'D'},
                                        {"darknet", required_argument, 0, 'd'},
                                        {"read", required_argument, 0, 'r'},
@@ -431,6 +446,10 @@ int cmd_serve(int argc, char **argv)
                                        {"max-streams", required_argument, 0, O_STREAMS},
                                        {"max-queries", required_argument, 0, O_QUERIES},
                                        {"cache-mb", required_argument, 0, O_CACHE},
+                                       {"taxii", required_argument, 0, O_TAXII},
+                                       {"taxii-max-body", required_argument, 0, O_TX_BODY},
+                                       {"taxii-max-objects", required_argument, 0, O_TX_OBJECTS},
+                                       {"taxii-max-pending", required_argument, 0, O_TX_PENDING},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     static struct server s; /* the threads and callbacks share it until the end */
@@ -442,6 +461,8 @@ int cmd_serve(int argc, char **argv)
     const char *listen_at = "127.0.0.1:8080", *web = NULL, *darknet = NULL, *iface = NULL;
     const char *reads[24];
     int n_reads = 0;
+    struct taxii_opts tx = {NULL, TAXII_MAX_BODY, TAXII_MAX_OBJECTS, TAXII_MAX_PENDING};
+    unsigned tx_body = TAXII_MAX_BODY;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:d:r:i:h", lo, NULL)) != -1) {
@@ -486,6 +507,18 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_CACHE:
             ok = limit_arg("cache-mb", optarg, 0, 65536, &cache_mb);
+            break;
+        case O_TAXII:
+            tx.conf = optarg;
+            break;
+        case O_TX_BODY:
+            ok = limit_arg("taxii-max-body", optarg, 1024, 1u << 30, &tx_body);
+            break;
+        case O_TX_OBJECTS:
+            ok = limit_arg("taxii-max-objects", optarg, 1, 1000000, &tx.max_objects);
+            break;
+        case O_TX_PENDING:
+            ok = limit_arg("taxii-max-pending", optarg, 1, 1024, &tx.max_pending);
             break;
         case 'h':
             usage(stdout);
@@ -532,6 +565,15 @@ int cmd_serve(int argc, char **argv)
         cli_error("serve: cannot start its threads: %s", strerror(errno));
         return 1;
     }
+    tx.max_body = tx_body;
+    if (tx.conf && taxii_start(&s, &tx) < 0) { /* share: taxii */
+        cli_error("serve: --taxii %s", err_msg());
+        taxii_stop(&s);
+        taxii_free(&s);
+        work_stop(&s);
+        work_free(&s);
+        return 1;
+    }
     /* the library's own cap sits above ours, so that our eviction of the
      * oldest unfinished head acts first (conn_started) */
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -546,6 +588,8 @@ int cmd_serve(int argc, char **argv)
         MHD_OPTION_END);
     if (!d) {
         cli_error("--listen %s: cannot listen: %s", listen_at, strerror(errno));
+        taxii_stop(&s);
+        taxii_free(&s);
         work_stop(&s);
         work_free(&s);
         return 1;
@@ -563,8 +607,10 @@ int cmd_serve(int argc, char **argv)
         kill(observer, SIGINT);
         waitpid(observer, NULL, 0);
     }
+    taxii_stop(&s);
     work_stop(&s);
     MHD_stop_daemon(d);
+    taxii_free(&s);
     work_free(&s);
     return 0;
 }

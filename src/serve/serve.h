@@ -53,10 +53,13 @@ struct conn {
     int park;
     struct blob *ready; /* a query's answer, set by the thread that woke us */
     struct conn *next_waiter;
+    struct taxii_req *taxii; /* share: a TAXII request in progress (taxii.h) */
 };
 
 struct job;
 struct sse;
+struct taxii_req;
+struct taxii_srv;
 struct store;
 
 struct server {
@@ -98,6 +101,8 @@ struct server {
     bool jobs_closed;
     pthread_t *workers;
     unsigned n_workers;
+
+    struct taxii_srv *taxii; /* share: the TAXII server (taxii.h), NULL without --taxii */
 };
 
 /* work.c */

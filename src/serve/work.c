@@ -30,6 +30,7 @@
 #include "../store/store.h"
 #include "routes.h"
 #include "serve.h"
+#include "taxii.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -159,6 +160,7 @@ void conn_closed(struct server *s, struct conn *k)
     if (k->reaped) s->n_reaped--;
     pthread_mutex_unlock(&s->conns_mu);
     blob_unref(k->ready);
+    taxii_req_free(k->taxii);
     free(k);
 }
 
