@@ -192,30 +192,10 @@ static void listing(struct taxii_req *r, struct store *db, const char *coll)
     taxii_page_free(&p);
 }
 
-/* The object's own check (the import part's stix_check_object), or, while
- * that is not built, the least TAXII needs to store it: a type, an id of that
- * type, spec_version 2.1 when given. */
+/* The object's own check: STIX 2.1's rules for its type (stixcheck.c). */
 static int check_object(const json_t *o, char *msg, size_t n)
 {
-    int rc = stix_check_object(o, msg, n);
-    if (rc != -ENOSYS) return rc;
-    const char *type = json_string_value(json_object_get(o, "type"));
-    const char *id = json_string_value(json_object_get(o, "id"));
-    const char *spec = json_string_value(json_object_get(o, "spec_version"));
-    if (!json_is_object(o) || !type || !id) {
-        snprintf(msg, n, "not a STIX object (type and id are required)");
-        return -EINVAL;
-    }
-    size_t tl = strlen(type);
-    if (!taxii_stix_id_ok(id) || strncmp(id, type, tl) || strncmp(id + tl, "--", 2)) {
-        snprintf(msg, n, "id is not %s--UUID", "TYPE");
-        return -EINVAL;
-    }
-    if (json_object_get(o, "spec_version") && (!spec || strcmp(spec, "2.1"))) {
-        snprintf(msg, n, "spec_version is not 2.1");
-        return -EINVAL;
-    }
-    return 0;
+    return stix_check_object(o, msg, n);
 }
 
 static const char *version_of(const json_t *o)
@@ -241,7 +221,7 @@ static json_t *store_envelope(struct taxii_srv *t, const struct taxii_coll *k,
     int64_t now = now_us();
     char sid[37];
     uuid4(sid);
-    json_t *ok = json_array(), *bad = json_array();
+    json_t *ok = json_array(), *bad = json_array(), *stored = json_array();
     struct share_ingest_stats st = {0};
     struct share_ingest_opts io = {.source = k->source, .now_us = now, .warn = t->warn};
     if (share_begin(t->wdb)) return NULL;
@@ -257,13 +237,12 @@ static json_t *store_envelope(struct taxii_srv *t, const struct taxii_coll *k,
         }
         rc = taxii_db_add(t->wdb, k->id, o, now);
         if (rc < 0) break;
-        if (k->ingest) {
-            rc = share_ingest_object(t->wdb, o, &io, &st);
-            if (rc == -ENOSYS || rc == -EINVAL) rc = 0; /* stored; not an indicator we take */
-            if (rc < 0) break;
-        }
+        json_array_append(stored, o);
         json_array_append_new(ok, entry(o, NULL));
     }
+    /* stored objects that are not indicators mamori takes are still stored (not failures) */
+    if (rc >= 0 && k->ingest) rc = share_ingest_objects(t->wdb, stored, &io, &st, NULL, NULL);
+    json_decref(stored);
     char stamp[32];
     json_t *status = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "id", sid, "status", "complete",
                                "request_timestamp", cli_iso_us(now, stamp), "total_count",

@@ -31,6 +31,7 @@
 #include "share.h"
 
 #include <curl/curl.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -153,11 +154,39 @@ struct client {
     bool tty;
 };
 
+/* scheme://host:port of url (the port filled in when the URL leaves it out) into out, or false. */
+static bool origin_of(const char *url, char *out, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *sch = NULL, *host = NULL, *port = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, &sch, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    if (ok) ok = (size_t)snprintf(out, cap, "%s://%s:%s", sch, host, port) < cap;
+    curl_free(sch);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 /* GET (body NULL) or POST url: 0 and *a filled (a->code the HTTP status), or
- * -EIO with the reason printed. */
+ * -EIO with the reason printed.  Only ever to the origin (scheme, host, port)
+ * of --url: a server's answer naming another host (an API root, a collection
+ * id, a next link) would otherwise get our password or token sent there —
+ * in clear when it says http:// — and its objects filed under this source's
+ * trust (curl refuses the same on redirects, which are off here too). */
 static int http(struct client *cl, const char *url, const char *body, struct answer *a)
 {
     memset(a, 0, sizeof *a);
+    char want[600], got[600], shown[512];
+    if (!origin_of(cl->o->url, want, sizeof want) || !origin_of(url, got, sizeof got) ||
+        strcmp(want, got)) {
+        cli_error("%s: refused: not on the origin of --url (%s); credentials and trust stay there",
+                  esc_term(url, shown, sizeof shown), esc_term(want, got, sizeof got));
+        return -EPERM;
+    }
     CURL *h = cl->h;
     curl_easy_reset(h);
     struct curl_slist *hd = curl_slist_append(NULL, "Accept: " TAXII_ACCEPT);
@@ -192,7 +221,6 @@ static int http(struct client *cl, const char *url, const char *body, struct ans
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hd);
     memset(auth, 0, sizeof auth);
-    char shown[512];
     if (rc != CURLE_OK) {
         cli_error("%s: %s", esc_term(url, shown, sizeof shown),
                   a->too_big ? "answer over 64 MiB" : curl_easy_strerror(rc));
@@ -316,22 +344,12 @@ static int take_page(struct pull *p, const json_t *objects, const char *objects_
     json_t *o;
     json_array_foreach(objects, i, o)
     {
-        if (rc) break;
-        if (p->cl->o->collection) {
-            int k = taxii_db_add(p->db, p->cl->o->collection, o, io.now_us);
-            if (k < 0 && k != -EINVAL) rc = k;
-            t->kept += k > 0;
-        }
-        int k = rc ? 0 : share_ingest_object(p->db, o, &io, &st);
-        if (k == -ENOSYS) {
-            if (!p->warned_ingest) cli_error("warning: share pull: %s", err_msg());
-            p->warned_ingest = true;
-        } else if (k == -EINVAL) {
-            st.invalid++;
-        } else if (k < 0) {
-            rc = k;
-        }
+        if (rc || !p->cl->o->collection) break;
+        int k = taxii_db_add(p->db, p->cl->o->collection, o, io.now_us);
+        if (k < 0 && k != -EINVAL) rc = k;
+        t->kept += k > 0;
     }
+    if (!rc) rc = share_ingest_objects(p->db, objects, &io, &st, NULL, NULL);
     struct share_log_rec lr = {io.now_us,     "pull",   objects_url,   json_array_size(objects),
                                st.indicators, st.fresh, st.duplicates, st.dropped,
                                NULL};
@@ -449,6 +467,15 @@ static int pull_collection(struct pull *p, const char *coll_url, const char *tit
 }
 
 /* An API root's collections (its URL), the readable ones pulled. */
+static bool is_uuid(const char *s)
+{
+    if (strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++)
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
 static int pull_root(struct pull *p, const char *root_url)
 {
     char *base = with_slash(root_url), *list_url = base ? resolve(base, "collections/") : NULL;
@@ -463,6 +490,13 @@ static int pull_root(struct pull *p, const char *root_url)
         const char *id = json_string_value(json_object_get(c, "id"));
         const char *title = json_string_value(json_object_get(c, "title"));
         if (!id || !json_is_true(json_object_get(c, "can_read"))) continue;
+        if (!is_uuid(id)) { /* TAXII 2.1 §5.2: an id is a UUID; anything else could walk the path */
+            char shown[160];
+            cli_error("share pull: %s: a collection id that is not a UUID: %s", list_url,
+                      esc_term(id, shown, sizeof shown));
+            rc = -EINVAL;
+            continue;
+        }
         char rel[128];
         snprintf(rel, sizeof rel, "%.100s/", id);
         char *cu = resolve(list_url, rel);

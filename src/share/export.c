@@ -291,6 +291,10 @@ static int run_export(int argc, char **argv)
     struct args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
+    if (access(a.db, F_OK)) { /* an export of a database that is not there is a mistyped path */
+        cli_error("share export: %s: no such database", a.db);
+        return 1;
+    }
     struct cpan *anon = NULL;
     if (a.anon && !(anon = cpan_load(a.anon))) {
         cli_error("share export: --anonymize %s: %s", a.anon, err_msg());

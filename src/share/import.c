@@ -97,39 +97,29 @@ struct file_res {
     char error[256]; /* the file was refused: why */
 };
 
+/* Messages quote outside text cut at a byte count: as JSON they must be UTF-8 (esc.h). */
+static json_t *utf8(const char *s)
+{
+    char *u = esc_utf8(s, strlen(s));
+    json_t *j = json_string(u ? u : "");
+    free(u);
+    return j;
+}
+
+static void note_invalid(void *ctx, size_t i, const json_t *v)
+{
+    struct file_res *r = ctx;
+    const char *id = json_string_value(json_object_get(v, "id"));
+    if (json_array_size(r->invalid) < IMPORT_REPORT_INVALID)
+        json_array_append_new(r->invalid, json_pack("{s:o, s:o, s:I}", "id",
+                                                    id ? json_string(id) : json_null(), "reason",
+                                                    utf8(err_msg()), "index", (json_int_t)i));
+}
+
 static int ingest_all(struct store *s, json_t *objs, const struct share_ingest_opts *o,
                       struct file_res *r)
 {
-    json_t *by_id = json_object(), *v;
-    size_t i;
-    json_array_foreach(objs, i, v)
-    {
-        const char *id = json_string_value(json_object_get(v, "id"));
-        if (id) json_object_set(by_id, id, v);
-    }
-    struct share_ingest_opts oo = *o;
-    oo.by_id = by_id;
-    int e = 0;
-    for (int pass = 0; pass < 2 && !e; pass++)
-        json_array_foreach(objs, i, v)
-        {
-            const char *t = json_string_value(json_object_get(v, "type"));
-            if ((t && !strcmp(t, "sighting")) != (pass == 1)) continue;
-            int rc = share_ingest_object(s, v, &oo, &r->st);
-            if (rc == -EINVAL) {
-                const char *id = json_string_value(json_object_get(v, "id"));
-                if (json_array_size(r->invalid) < IMPORT_REPORT_INVALID)
-                    json_array_append_new(r->invalid,
-                                          json_pack("{s:o, s:s, s:I}", "id",
-                                                    id ? json_string(id) : json_null(), "reason",
-                                                    err_msg(), "index", (json_int_t)i));
-            } else if (rc < 0) {
-                e = rc;
-                break;
-            }
-        }
-    json_decref(by_id);
-    return e;
+    return share_ingest_objects(s, objs, o, &r->st, note_invalid, r);
 }
 
 static int import_file(struct store *s, const char *path, const struct import_cfg *c,
@@ -305,9 +295,9 @@ static int run_import(int argc, char **argv)
         rc |= refused;
         if (!strcmp(c.format, "text")) print_text(argv[i], &r);
         json_t *fj = stats_json(&r.st);
-        json_object_set_new(fj, "file", json_string(argv[i]));
+        json_object_set_new(fj, "file", utf8(argv[i]));
         json_object_set_new(fj, "invalid_objects", r.invalid);
-        if (r.error[0]) json_object_set_new(fj, "error", json_string(r.error));
+        if (r.error[0]) json_object_set_new(fj, "error", utf8(r.error));
         json_array_append_new(files, fj);
         total.objects += r.st.objects, total.indicators += r.st.indicators;
         total.fresh += r.st.fresh, total.duplicates += r.st.duplicates;

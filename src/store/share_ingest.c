@@ -416,3 +416,35 @@ int share_ingest_object(struct store *s, const json_t *obj, const struct share_i
     if (!e && !seen) e = seen_put(db, o->source, id, modified);
     return e;
 }
+
+int share_ingest_objects(struct store *s, const json_t *objs, const struct share_ingest_opts *o,
+                         struct share_ingest_stats *st,
+                         void (*on_invalid)(void *ctx, size_t index, const json_t *obj), void *ctx)
+{
+    json_t *by_id = json_object(), *v;
+    if (!by_id) return err_set(-ENOMEM, "out of memory");
+    size_t i;
+    json_array_foreach(objs, i, v)
+    {
+        const char *id = json_string_value(json_object_get(v, "id"));
+        if (id) json_object_set(by_id, id, v);
+    }
+    struct share_ingest_opts oo = *o;
+    oo.by_id = by_id;
+    int e = 0;
+    for (int pass = 0; pass < 2 && !e; pass++)
+        json_array_foreach(objs, i, v)
+        {
+            const char *t = json_string_value(json_object_get(v, "type"));
+            if ((t && !strcmp(t, "sighting")) != (pass == 1)) continue;
+            int rc = share_ingest_object(s, v, &oo, st);
+            if (rc == -EINVAL) {
+                if (on_invalid) on_invalid(ctx, i, v);
+            } else if (rc < 0) {
+                e = rc;
+                break;
+            }
+        }
+    json_decref(by_id);
+    return e;
+}

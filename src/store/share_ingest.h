@@ -39,6 +39,14 @@ struct share_ingest_stats {
 
 int share_ingest_object(struct store *s, const json_t *obj, const struct share_ingest_opts *o,
                         struct share_ingest_stats *st);
+/* A bundle's or envelope's objects (an array), as share import, share pull and
+ * TAXII POSTs take them: by_id built from them (o->by_id is ignored), every
+ * sighting after the objects it may sight; on_invalid (may be NULL) told of
+ * each object refused (-EINVAL: err_msg() says why).  0, or the first
+ * database error (the caller rolls its transaction back). */
+int share_ingest_objects(struct store *s, const json_t *objs, const struct share_ingest_opts *o,
+                         struct share_ingest_stats *st,
+                         void (*on_invalid)(void *ctx, size_t index, const json_t *obj), void *ctx);
 
 /* --- the import part's additions -------------------------------------------------------------
  *

@@ -400,6 +400,55 @@ def client(srv, tmp, port):
     check(p.returncode == 1 and "401" in p.stderr, f"pull with a wrong password: {p.stderr}")
 
 
+def hostile(tmp):
+    """A server whose discovery names an API root on another origin, and whose collection list names
+    a collection by something that is not a UUID: the client must not send its credentials (or ask
+    anything) there, and says so."""
+    import http.server
+    import threading
+    seen = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append((self.server.server_port, self.path, self.headers.get("Authorization")))
+            if self.server is first and self.path == "/taxii2/":
+                body = {"title": "x", "api_roots": [f"http://127.0.0.1:{other.server_port}/stolen/",
+                                                    "/root/"]}
+            elif self.path.endswith("/collections/"):
+                body = {"collections": [{"id": "../../steal", "title": "t", "can_read": True,
+                                         "can_write": False}]}
+            else:
+                body = {"title": "r", "versions": ["application/taxii+json;version=2.1"]}
+            b = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/taxii+json;version=2.1")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
+
+    first = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    for srv in (first, other):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        pw = os.path.join(tmp, "pw-hostile")
+        with open(pw, "w") as f:
+            f.write("secret\n")
+        p = subprocess.run([M, "share", "pull", "--url", f"http://127.0.0.1:{first.server_port}/taxii2/",
+                            "--user", "u", "--password-file", pw, "--db", os.path.join(tmp, "h.db")],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        first.shutdown()
+        other.shutdown()
+    check(p.returncode == 1 and "not on the origin of --url" in p.stderr and "not a UUID" in p.stderr,
+          f"hostile server: pull {p.returncode} {p.stderr}")
+    check(not [x for x in seen if x[0] == other.server_port], f"the other origin was asked: {seen}")
+    check(not [x for x in seen if "steal" in x[1]], f"a non-UUID collection id was followed: {seen}")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="mamori-taxii-")
     conf, auth = config(tmp)
@@ -419,6 +468,7 @@ def main():
         errors_and_auth(srv)
         delete(srv)
         client(srv, tmp, port)
+        hostile(tmp)
     finally:
         p.terminate()
         p.wait(timeout=30)
