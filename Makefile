@@ -1,7 +1,8 @@
 # mamori — the README's two commands:
 #   make demo   installs dependencies, builds, synthesises a capture, observes it, replays Mirai-family
 #               bots against the honeypot on loopback, surveys a testbed of emulated IoT devices in
-#               network namespaces (scan, probe, notify, two rounds), prints the report
+#               network namespaces (scan, probe, notify, two rounds), shares its indicators (STIX 2.1
+#               export into a TAXII collection, import as another organisation, Crypto-PAn), prints the report
 #   make test   installs dependencies, builds, runs every test (plus an ASan+UBSan build and fuzzing)
 # make demo ends serving the dashboard on http://127.0.0.1:8080/ until Ctrl-C.
 # Both need root for apt-get on a fresh Debian 12 machine; already-installed packages are skipped.
@@ -64,9 +65,10 @@ demo: deps build
 	python3 tools/lure_replay.py $(DEMO)/mamori.db $(DEMO)/lure.json $(DEMO)/lure-files
 	rm -rf $(DEMO)/notify $(DEMO)/scan-*.csv $(DEMO)/probe-*.jsonl
 	tools/survey_demo.sh $(BUILD)/mamori $(DEMO)
+	tools/share_demo.sh $(BUILD)/mamori $(DEMO)
 	$(BUILD)/mamori report --db $(DEMO)/mamori.db
-	@echo "dashboard: open the URL below (Ctrl-C stops it)"
-	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist
+	@echo "dashboard: open the URL below (Ctrl-C stops it); TAXII 2.1 under /taxii2/ (the curl line above)"
+	$(BUILD)/mamori serve --db $(DEMO)/mamori.db --web web/dist --taxii $(DEMO)/taxii.json
 
 test-unit: build
 	meson test -C $(BUILD) $(MESON_TEST_FLAGS)
