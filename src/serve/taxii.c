@@ -188,11 +188,17 @@ enum MHD_Result taxii_handle(struct server *s, struct conn *k, struct MHD_Connec
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (strcmp(r->method, "POST") || r->body_len + n > s->taxii->opts.max_body)
-            return fail_now(c, r, strcmp(r->method, "POST") ? 400 : 413,
-                            strcmp(r->method, "POST") ? "Bad Request" : "Payload Too Large",
-                            strcmp(r->method, "POST") ? "this request takes no body"
-                                                      : "the body is over this server's limit");
+        if (!r->refuse && (strcmp(r->method, "POST") || r->body_len + n > s->taxii->opts.max_body)) {
+            r->refuse = strcmp(r->method, "POST") ? 400 : 413;
+            free(r->body); /* nothing of it is kept: the answer comes when it has been read */
+            r->body = NULL;
+            r->body_len = 0;
+        }
+        if (r->refuse) {
+            r->dropped += n;
+            /* read and dropped up to four limits' worth, then the connection is closed */
+            return r->dropped > 4 * s->taxii->opts.max_body ? MHD_NO : MHD_YES;
+        }
         char *b = realloc(r->body, r->body_len + n + 1);
         if (!b) return MHD_NO;
         memcpy(b + r->body_len, upload, n);
@@ -201,6 +207,10 @@ enum MHD_Result taxii_handle(struct server *s, struct conn *k, struct MHD_Connec
         b[r->body_len] = 0;
         return MHD_YES;
     }
+    if (r->refuse)
+        return fail_now(c, r, r->refuse, r->refuse == 400 ? "Bad Request" : "Payload Too Large",
+                        r->refuse == 400 ? "this request takes no body"
+                                         : "the body is over this server's limit");
     if (r->queued) return MHD_YES;
     int rc = submit(s->taxii, r);
     if (rc) {

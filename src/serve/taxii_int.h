@@ -28,6 +28,10 @@ struct taxii_req {
     char *auth, *accept, *ctype, *host;
     char *body;
     size_t body_len;
+    /* a body refused while it still comes (over the limit, or on a GET): what to answer once it
+     * has come (libmicrohttpd queues no answer in the middle of an upload), and what was dropped */
+    unsigned refuse;
+    size_t dropped;
     bool queued, answered, sent;
     /* the answer */
     unsigned status;

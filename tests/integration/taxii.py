@@ -316,6 +316,26 @@ def errors_and_auth(srv):
              ctype="application/stix+json;version=2.1")
     error_ok(srv, "POST", objs, 413, "body too large", who="writer",
              body={"objects": [ind(i, "2024-01-01T00:00:00.000Z") for i in range(400)]})
+    # a chunked body (no Content-Length) over the limit: 413 once it has come, not a dropped
+    # connection; a body on a GET: 400
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    c.request("POST", objs, body=(b"x" * 16384 for _ in range(8)), encode_chunked=True,
+              headers={"Accept": MEDIA, "Content-Type": MEDIA, "Authorization": srv.auth["writer"],
+                       "Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    doc = json.loads(r.read() or b"null")
+    c.close()
+    check(r.status == 413 and isinstance(doc, dict) and doc.get("http_status") == "413",
+          f"chunked body over the limit: {r.status} {doc}")
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    c.request("GET", objs, body=iter([b"xyz"]), encode_chunked=True,
+              headers={"Accept": MEDIA, "Authorization": srv.auth["alice"],
+                       "Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    doc = json.loads(r.read() or b"null")
+    c.close()
+    check(r.status == 400 and isinstance(doc, dict) and doc.get("http_status") == "400",
+          f"a GET with a body: {r.status} {doc}")
     error_ok(srv, "POST", objs, 413, "too many objects", who="writer",
              body={"objects": [{"type": "x", "id": f"x--{uid(i)}"} for i in range(60)]})
     error_ok(srv, "POST", objs, 400, "not JSON", who="writer", body=b"{not json")
