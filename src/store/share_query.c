@@ -375,12 +375,20 @@ json_t *query_share(struct store *s, int64_t now_us)
     json_object_set_new(o, "campaigns", d);
     if (truncated) json_object_set_new(o, "campaigns_truncated_at", json_integer(MAX_NODES));
     /* the values weighted now: trust x confidence, decayed since last seen (share_trust.c) */
-    struct share_decay *dc = share_decay_load(NULL);
-    json_t *sc = dc ? share_values_view(s, dc, now_us, 20) : NULL;
-    share_decay_free(dc);
-    if (!sc) {
-        json_decref(o);
-        return NULL;
+    json_t *sc = json_array();
+    if (json_array_size(b)) { /* a copied binary without its data files still reports the rest */
+        struct share_decay *dc = share_decay_load(NULL);
+        if (dc) {
+            json_decref(sc);
+            sc = share_values_view(s, dc, now_us, 20);
+            share_decay_free(dc);
+            if (!sc) {
+                json_decref(o);
+                return NULL;
+            }
+        } else {
+            json_object_set_new(o, "scored_unavailable", json_string(err_msg()));
+        }
     }
     json_object_set_new(o, "scored", sc);
     return o;
