@@ -86,8 +86,8 @@ static void paths(void **state)
                          "/taxii2/a b/",
                          "/taxii2/api1/collections/xyz/",
                          "/taxii2/api1/status/",
-                         "/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/"
-                         "Indicator--91a7b528-80eb-42ed-a74d-c6fbd5a26116/",
+                         /* an object id whose type is not lower-case */
+                         "/taxii2/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/Indicator--91a7b528-80eb-42ed-a74d-c6fbd5a26116/",
                          "/taxii2/api1/other/",
                          "/taxii22/",
                          "/api/v1/summary"};
