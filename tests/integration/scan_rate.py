@@ -2,7 +2,7 @@
 """mamori scan keeps its --rate (needs root): on namespaces it creates, a capture of the probes as
 they arrive (in the fixture's silent range, so that answering them costs nothing) gives the achieved rate from its timestamps (probes - 1 over first-to-last), which must
 be within 2% of --rate at 10k and 100k pps; at 100k pps the scan must not keep a core busy (its CPU
-time well under its run time: the token bucket sleeps, it does not spin). --bandwidth converts at
+time under 90% of its run time: the token bucket sleeps, it does not spin). --bandwidth converts at
 ZMap's 84 bytes a probe on the wire. Asked for more than it can send, it warns that the link (or
 host) is saturated; at a rate it keeps, it does not."""
 import os
@@ -47,7 +47,9 @@ n, got, _, _ = within(10000, "1-5", "--rate", "10000")
 check(n == 4096 * 5 and abs(got / 10000 - 1) <= 0.02, f"10k pps: {n} probes at {got:.0f} pps")
 n, got, cpu, wall = within(100000, "1-25", "--rate", "100000")
 check(n == 4096 * 25 and abs(got / 100000 - 1) <= 0.02, f"100k pps: {n} probes at {got:.0f} pps")
-check(cpu < 0.6 * wall, f"100k pps kept a core busy: {cpu:.2f} s CPU in {wall:.2f} s")
+# a spinning token bucket costs its whole run time in CPU; one that sleeps costs what the sends do
+# (29% of a core on an idle machine, 60-80% in a sanitizer build or a busy VM: bench/scan measures it)
+check(cpu < 0.9 * wall, f"100k pps kept a core busy (spinning?): {cpu:.2f} s CPU in {wall:.2f} s")
 n, got, _, _ = within(20000, "1-5", "--bandwidth", "13.44M")  # 13.44e6 / (84 * 8) = 20000 pps
 check(abs(got / 20000 - 1) <= 0.02, f"--bandwidth 13.44M: {got:.0f} pps, not 20000")
 # asked for more than the link and host can do: the scan says so (stderr, also with -q)
