@@ -31,9 +31,7 @@ from lurelib import M, ROOT, Honeypot, Telnet, mirai_loader, scratch, sha256  # 
 
 import jsonschema  # noqa: E402
 
-SCHEMAS = os.environ.get("STIX_SCHEMAS", os.path.join(ROOT, "../shared/reference/stix2.1-schemas"))
-if not os.path.isdir(SCHEMAS):
-    SCHEMAS = "/work/shared/reference/stix2.1-schemas"
+SCHEMAS = os.path.join(ROOT, "tests/fixtures/stix2.1-schemas")  # OASIS, as test data
 NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 TLP2 = {"clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
         "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
