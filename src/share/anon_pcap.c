@@ -410,25 +410,35 @@ static int pcapng(struct anon *a, FILE *in, FILE *out, const char *name, const u
         if (!firstblk) {
             size_t got = fread(h, 1, 8, in);
             if (got == 0) break;
-            if (got < 8)
-                return err_set(-EINVAL, "%s: truncated block at byte %llu", name,
-                               (unsigned long long)off);
+            if (got < 8) {
+                rc = err_set(-EINVAL, "%s: truncated block at byte %llu", name,
+                             (unsigned long long)off);
+                break;
+            }
         }
         uint32_t type = get32(h, 0);
         if (type == 0x0A0D0D0A) { /* the section's byte order, from its magic */
             uint8_t m[4];
-            if (!read_all(in, m, 4)) return err_set(-EINVAL, "%s: truncated section header", name);
+            if (!read_all(in, m, 4)) {
+                rc = err_set(-EINVAL, "%s: truncated section header", name);
+                break;
+            }
             uint32_t bom;
             memcpy(&bom, m, 4);
-            if (bom != 0x1A2B3C4D && bom != 0x4D3C2B1A)
-                return err_set(-EINVAL, "%s: bad byte-order magic at byte %llu", name,
-                               (unsigned long long)off);
+            if (bom != 0x1A2B3C4D && bom != 0x4D3C2B1A) {
+                rc = err_set(-EINVAL, "%s: bad byte-order magic at byte %llu", name,
+                             (unsigned long long)off);
+                break;
+            }
             swap = bom == 0x4D3C2B1A;
             ndlt = 0;
             if (cap < 12) {
                 free(b);
                 b = malloc(cap = 65536);
-                if (!b) return err_set(-ENOMEM, "%s: out of memory", name);
+                if (!b) {
+                    rc = err_set(-ENOMEM, "%s: out of memory", name);
+                    break;
+                }
             }
             memcpy(b, h, 8);
             memcpy(b + 8, m, 4);
