@@ -270,8 +270,9 @@ static int sco(struct ctx *x, const struct share_ind *r, int tlp, char *id)
     return 0;
 }
 
-/* "role:scanner", "fingerprint:mirai", "malware:mirai", "port:23": the
- * labels another mamori reads back (and people filter on). */
+/* "role:scanner", "fingerprint:mirai", "malware:mirai", "port:23",
+ * "class:tcp_syn": the labels another mamori reads back (share_ingest: a
+ * re-export of an import says the same) and people filter on. */
 static json_t *indicator_labels(const json_t *lab)
 {
     static const struct {
@@ -279,7 +280,8 @@ static json_t *indicator_labels(const json_t *lab)
     } sets[] = {{"roles", "role"},
                 {"fingerprints", "fingerprint"},
                 {"malware", "malware"},
-                {"ports", "port"}};
+                {"ports", "port"},
+                {"classes", "class"}};
     json_t *a = json_array();
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
         size_t i;
@@ -313,10 +315,11 @@ static void row(struct ctx *x, const struct share_ind *r, const json_t *lab, int
         return;
     }
     int64_t f = r->first_us, l = r->last_us > r->first_us ? r->last_us : r->first_us;
-    if (r->stix_id && stix_id_valid(r->stix_id, "indicator"))
-        snprintf(ind, sizeof ind, "%s", r->stix_id);
-    else if (!derive_id("indicator",
-                        json_pack("{s:s,s:s}", "created_by_ref", x->identity, "pattern", pat), ind))
+    /* Always ours, from our identity and the pattern: a received row's id is
+     * its producer's, and only the producer may make versions of its
+     * objects (we created_by_ref this one). */
+    if (!derive_id("indicator",
+                   json_pack("{s:s,s:s}", "created_by_ref", x->identity, "pattern", pat), ind))
         return;
     bool is_mirai = has(lab, "malware", "mirai");
     bool tool_only = has(lab, "roles", "scanner") && !is_mirai &&

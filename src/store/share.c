@@ -38,9 +38,16 @@ static const char put_sql[] =
     " ?10, ?11, ?12)"
     " ON CONFLICT(kind, value, source) DO UPDATE SET"
     " first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us),"
-    " sightings = sightings + excluded.sightings, received_us = max(received_us, excluded.received_us),"
-    " role = excluded.role, stix_id = coalesce(excluded.stix_id, stix_id), tlp = excluded.tlp,"
-    " labels = coalesce(excluded.labels, labels), confidence = excluded.confidence";
+    " sightings = CASE WHEN source = 'local' THEN sightings + excluded.sightings"
+    "  ELSE max(sightings, excluded.sightings) END,"
+    " received_us = max(received_us, excluded.received_us),"
+    " role = CASE WHEN ?13 OR excluded.role = 'other' THEN role ELSE excluded.role END,"
+    " stix_id = coalesce(excluded.stix_id, stix_id),"
+    " tlp = CASE WHEN ?13 THEN tlp ELSE excluded.tlp END,"
+    " labels = CASE WHEN ?13 AND labels IS NOT NULL THEN labels"
+    "  WHEN json_valid(labels) AND json_valid(excluded.labels)"
+    "  THEN json_patch(labels, excluded.labels) ELSE coalesce(excluded.labels, labels) END,"
+    " confidence = CASE WHEN ?13 THEN confidence ELSE excluded.confidence END";
 /* clang-format on */
 
 static int db_err(sqlite3 *db, const char *what)
@@ -91,6 +98,7 @@ int share_put(struct store *s, const struct share_ind *d)
     sqlite3_bind_int64(st, 10, d->received_us);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)(d->sightings ? d->sightings : 1));
     sqlite3_bind_int(st, 12, d->confidence < 0 ? 0 : d->confidence > 100 ? 100 : d->confidence);
+    sqlite3_bind_int(st, 13, d->fill_only);
     int e = run(db, st, "share put");
     return e ? e : fresh;
 }

@@ -42,6 +42,10 @@ struct share_ind {
     int64_t first_us, last_us, received_us;
     uint64_t sightings;
     int confidence; /* 0..100 */
+    /* An object that tells when and how often but not what (a received
+     * observed-data): an existing row keeps its role, confidence, TLP and
+     * labels; only the times widen and the count grows. */
+    bool fill_only;
 };
 
 /* A source and the trust put in it: Admiralty reliability A..F, mapped to a
@@ -52,8 +56,13 @@ struct share_source {
 };
 
 /* Adds or merges one indicator in the open transaction: first/last seen
- * widen, sightings add, confidence/tlp/labels/stix_id take the newer.
- * Returns 1 when the row is new, 0 when it merged, or an error. */
+ * widen; confidence, TLP and stix_id take the newer, and so does the role
+ * unless the newer is "other"; labels (JSON objects) merge, the newer's keys
+ * winning.  Sightings: a local row's add up; a received row keeps the
+ * largest count it was told (a source's indicator, observed-data and
+ * sighting of one value tell the same observations, and a newer version of
+ * a cumulative count replaces the older).  Returns 1 when the row is new, 0
+ * when it merged, or an error. */
 int share_put(struct store *s, const struct share_ind *ind);
 int share_source_put(struct store *s, const struct share_source *src, int64_t now_us);
 /* 1 and *out (strings valid until the next call on s), 0 when unknown, or an error. */

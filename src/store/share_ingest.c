@@ -190,8 +190,10 @@ struct ctx {
     int trust; /* the source's confidence */
     bool seen; /* this version was taken before: count, change nothing */
     int own;   /* the object's own confidence, -1: none */
+    bool fill_only; /* an observed-data: when and how often, not what (share.h) */
     char *labels;
     const char *tlp, *stix_id;
+    const char *role; /* from the indicator's "role:" labels, or NULL */
 };
 
 /* One named value: canonical, warninglists, dedup, put. */
@@ -217,7 +219,7 @@ static int take(struct ctx *c, const char *kind, const char *algo, const char *r
     }
     struct share_ind ind = {.kind = kind,
                             .value = v,
-                            .role = "other",
+                            .role = c->role ? c->role : "other",
                             .source = c->o->source,
                             .stix_id = c->stix_id,
                             .tlp = c->tlp ? c->tlp : "clear",
@@ -226,7 +228,8 @@ static int take(struct ctx *c, const char *kind, const char *algo, const char *r
                             .last_us = last,
                             .received_us = c->o->now_us,
                             .sightings = sightings ? sightings : 1,
-                            .confidence = share_trust_combine(c->trust, c->own)};
+                            .confidence = share_trust_combine(c->trust, c->own),
+                            .fill_only = c->fill_only};
     int e = share_put(c->s, &ind);
     if (e < 0) return e;
     if (known)
@@ -297,6 +300,11 @@ static int ingest_observed(struct ctx *c, const json_t *obj)
     const char *k;
     size_t i;
     int e = 0;
+    c->fill_only = true;
+    json_array_foreach(json_object_get(obj, "labels"), i, v) if (json_is_string(v) &&
+                                                                 !strcmp(json_string_value(v),
+                                                                         "vulnerable")) return 0;
+    /* ^ a survey's vulnerable device (mamori's export --anonymize): a victim, not a threat */
     json_object_foreach(objs, k, v) if (!e) e = sco_value(c, v, first, last, n);
     json_array_foreach(refs, i, v)
     {
@@ -307,6 +315,65 @@ static int ingest_observed(struct ctx *c, const json_t *obj)
         }
     }
     return e;
+}
+
+/* The labels mamori writes on an indicator ("role:scanner",
+ * "fingerprint:mirai", "malware:mirai", "port:23", "class:tcp_syn"; export
+ * indicator_labels) back into the label sets export reads, in their order,
+ * so a re-export says the same; the role is the first known "role:" label.
+ * Other labels are kept as they are, under "labels". */
+static const char *read_labels(const json_t *obj, json_t *lab)
+{
+    static const char *const roles[] = {"malware-file", "download-url", "loader", "download-host",
+                                        "attacker",     "scanner",      "c2",     "vulnerable"};
+    static const struct {
+        const char *prefix, *set;
+    } sets[] = {{"role:", "roles"},
+                {"fingerprint:", "fingerprints"},
+                {"malware:", "malware"},
+                {"port:", "ports"},
+                {"class:", "classes"}};
+    const char *role = NULL;
+    json_t *v, *other = json_array();
+    size_t i;
+    json_array_foreach(json_object_get(obj, "labels"), i, v)
+    {
+        const char *t = json_string_value(v);
+        size_t k = 0, n = sizeof sets / sizeof *sets;
+        for (; t && k < n; k++)
+            if (!strncmp(t, sets[k].prefix, strlen(sets[k].prefix))) break;
+        if (!t || k == n) {
+            if (t) json_array_append(other, v);
+            continue;
+        }
+        const char *rest = t + strlen(sets[k].prefix);
+        json_t *item = NULL;
+        if (k == 0) {
+            for (size_t r = 0; r < sizeof roles / sizeof *roles && !item; r++)
+                if (!strcmp(rest, roles[r])) {
+                    item = json_string(roles[r]);
+                    if (!role) role = roles[r];
+                }
+        } else if (k == 3) {
+            char *end;
+            long p = strtol(rest, &end, 10);
+            if (*rest >= '0' && *rest <= '9' && !*end && p >= 0 && p <= 65535) item = json_integer(p);
+        } else if (*rest) {
+            item = json_string(rest);
+        }
+        if (!item) {
+            json_array_append(other, v);
+            continue;
+        }
+        json_t *a = json_object_get(lab, sets[k].set);
+        if (!a) json_object_set_new(lab, sets[k].set, a = json_array());
+        json_array_append_new(a, item);
+    }
+    if (json_array_size(other))
+        json_object_set_new(lab, "labels", other);
+    else
+        json_decref(other);
+    return role;
 }
 
 /* The sighted indicator's values become (or add to) this source's rows. */
@@ -408,6 +475,7 @@ int share_ingest_object(struct store *s, const json_t *obj, const struct share_i
         json_object_set(lab, "name", json_object_get(obj, "name"));
     if (lab && json_object_get(obj, "indicator_types"))
         json_object_set(lab, "indicator_types", json_object_get(obj, "indicator_types"));
+    if (lab && !strcmp(type, "indicator")) c.role = read_labels(obj, lab);
     c.labels = lab ? json_dumps(lab, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(lab);
     if (!c.labels) return err_set(-ENOMEM, "out of memory");

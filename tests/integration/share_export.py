@@ -275,6 +275,28 @@ check(vals["203.0.113.2"]["object_marking_refs"] == [TLP2["green"]], "received g
 check(vals["127.0.0.2"]["object_marking_refs"] == [TLP2["green"]], "--tlp green not applied")
 check("withheld 3" in p.stdout, f"withheld count not reported: {p.stdout}")
 
+# --- export -> import -> export: the same bundle (nothing the model holds is lost) ---------
+
+def roundtrip(bundle, n):
+    """bundle imported into a fresh database as an A-graded source, exported again"""
+    dbn, outn = os.path.join(d, f"rt{n}.db"), os.path.join(d, f"rt{n}.json")
+    run("share", "import", "--db", dbn, "--source", "peer-rt", "--reliability", "A",
+        "--warninglists", "none", bundle)
+    run("share", "export", "--db", dbn, "--source", "peer-rt", "--no-refresh", "--out", outn)
+    return outn
+
+
+rt1 = roundtrip(out1, 1)
+b_rt = check_bundle(rt1, "export of an import")
+survey = {o["id"] for o in objs(b, "report")}
+want = [o for o in b["objects"] if o["id"] not in survey]  # survey counts are local facts only
+got = b_rt["objects"]
+check(got == want, "export -> import -> export lost or changed objects: "
+      + str(sorted({o["id"] for o in want} ^ {o["id"] for o in got})[:6])
+      + str([(w["id"], w, g) for w, g in zip(want, got) if w != g][:1]))
+rt2 = roundtrip(rt1, 2)
+check(open(rt1, "rb").read() == open(rt2, "rb").read(), "export -> import -> export not byte-stable")
+
 # --- bad input is refused with a one-line message --------------------------------------
 
 p = run("share", "export", "--db", db, "--tlp", "purple", ok=False)
@@ -287,6 +309,10 @@ if p.returncode == 0:  # Crypto-PAn is in: survey hosts as anonymized addresses
     b4 = check_bundle(os.path.join(d, "b4.json"), "export --anonymize")
     anon = [o for o in objs(b4, "observed-data") if "vulnerable" in o.get("labels", [])]
     check(len(anon) == 3, f"anonymized survey hosts: {len(anon)}")
+    b4rt = check_bundle(roundtrip(os.path.join(d, "b4.json"), 4), "export of an --anonymize import")
+    check(len(objs(b4rt, "indicator")) == len(ind) and not [
+        o for o in objs(b4rt, "observed-data") if "vulnerable" in o.get("labels", [])],
+        "an importer took a survey's vulnerable devices for threats")
 else:
     check(p.stderr.count("\n") == 1 and "anonymiz" in p.stderr, f"--anonymize: {p.stderr}")
 

@@ -179,10 +179,10 @@ def run(tmp, a, b):
     got, before, logs = rows(db)
     url = "http://198.51.100.9/it's/mirai.arm"
     want = {
-        # B 80 x own 80 = 64; 1 + the sighting's 4
-        ("ipv4-addr", "198.51.100.7", "isac-a"): (64, 5, ID_I1),
-        # D 40 x own 90 (the newer object) = 36; told twice
-        ("ipv4-addr", "198.51.100.7", "isac-b"): (36, 2,
+        # B 80 x own 80 = 64; the sighting's count 4 covers the indicator's one
+        ("ipv4-addr", "198.51.100.7", "isac-a"): (64, 4, ID_I1),
+        # D 40 x own 90 (the newer object) = 36; told twice, one sighting each: 1, not 2
+        ("ipv4-addr", "198.51.100.7", "isac-b"): (36, 1,
                                                   "indicator--55555555-5555-4555-8555-555555555555"),
         ("url", url, "isac-a"): (48, 1, "indicator--11111111-1111-4111-8111-111111111111"),
         ("url", url, "isac-b"): (36, 1, "indicator--55555555-5555-4555-8555-555555555555"),

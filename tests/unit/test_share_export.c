@@ -136,7 +136,10 @@ static void bundle_rules(void **state)
     assert_null(find(b, "ipv4-addr", "value", "192.0.2.50"));
     const json_t *kept = find(b, "indicator", "pattern", "203.0.113.2");
     assert_non_null(kept);
-    assert_string_equal(json_string_value(json_object_get(kept, "id")), rows[3].stix_id);
+    /* re-exported as ours: not under the producer's id (only it makes versions of that) */
+    assert_string_not_equal(json_string_value(json_object_get(kept, "id")), rows[3].stix_id);
+    assert_string_equal(json_string_value(json_object_get(kept, "created_by_ref")),
+                        json_string_value(json_object_get(find(b, "identity", "name", "Example ISAC"), "id")));
     assert_string_equal(
         json_string_value(json_array_get(json_object_get(kept, "object_marking_refs"), 0)),
         "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");

@@ -194,8 +194,34 @@ static void test_merge(void **state)
     assert_int_equal(l.n, 1);
     assert_int_equal(l.v[0].first_us, 100);
     assert_int_equal(l.v[0].last_us, 900);
-    assert_int_equal(l.v[0].sightings, 5);
+    assert_int_equal(l.v[0].sightings, 3); /* a received count: the largest told */
     assert_string_equal(l.v[0].tlp, "green");
+    share_ind_list_free(&l);
+    /* an observed-data (fill_only): times and count, never the role, TLP or confidence */
+    d.fill_only = true;
+    d.role = "other";
+    d.tlp = "clear";
+    d.confidence = 100;
+    d.last_us = 1000;
+    d.sightings = 7;
+    assert_int_equal(share_put(s, &d), 0);
+    assert_int_equal(share_read(s, &f, &l), 0);
+    assert_int_equal(l.v[0].sightings, 7);
+    assert_int_equal(l.v[0].last_us, 1000);
+    assert_string_equal(l.v[0].role, "scanner");
+    assert_string_equal(l.v[0].tlp, "green");
+    assert_int_equal(l.v[0].confidence, 40);
+    share_ind_list_free(&l);
+    /* local rows (share_collect's) add up */
+    struct share_ind loc = {.kind = "ipv4-addr", .value = "192.0.2.1", .role = "scanner",
+                            .source = SHARE_LOCAL, .first_us = 1, .last_us = 2, .received_us = 2,
+                            .sightings = 2, .confidence = 60};
+    assert_int_equal(share_put(s, &loc), 1);
+    loc.sightings = 3;
+    assert_int_equal(share_put(s, &loc), 0);
+    f.source = SHARE_LOCAL;
+    assert_int_equal(share_read(s, &f, &l), 0);
+    assert_int_equal(l.v[0].sightings, 5);
     share_ind_list_free(&l);
     f.source = "q";
     assert_int_equal(share_read(s, &f, &l), 0);
