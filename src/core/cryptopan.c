@@ -10,15 +10,17 @@
  *
  * Prefix cache: the flips of the first 16 bits depend on the top 16 bits
  * only, so they are computed once per key for all 65536 prefixes (65535 AES
- * blocks, ~1 ms) into flip16[].  Bits 16..23 are cached per /16 once it
- * has been seen 16 times: the 255 AES blocks of that /16's subtree give the
- * flips of its 256 /24s (256 bytes; at most 16 MiB when every /16 is hot),
- * so an address of a hot /16 costs 8 AES blocks, another one 16 (instead of
- * 32); and a /24 seen 64 times gets the flips of its low byte for all its
- * 256 addresses (255 blocks; 65536 /24s at most, direct-mapped), so its
- * addresses cost no AES at all — a telescope's sources and destinations
- * cluster so.  Uniformly random addresses never pay for tables they do not
- * reuse.
+ * blocks, ~1 ms) into flip16[].  Bits 16..23 are cached per /16 once it is
+ * hot (HOT16 recent addresses; counts halve every 65536 addresses, see
+ * age()): the 255 AES blocks of that /16's subtree give the flips of its
+ * 256 /24s (256 bytes; at most 16 MiB when every /16 is hot), so an address
+ * of a hot /16 costs 8 AES blocks, another one 16 (instead of 32); and a
+ * hot /24 gets the flips of its low byte for all its 256 addresses (255
+ * blocks; 65536 /24s at most, direct-mapped), so its addresses cost no AES
+ * at all — a telescope's sources and destinations cluster so.  Uniformly
+ * random addresses never get hot, so they neither pay for tables they
+ * would not reuse nor touch the tables' memory (cache misses cost more
+ * than the 16 AES blocks they would save).
  * A struct cpan is not shared between threads (its cipher context and its
  * tables are its own). */
 #include "cryptopan.h"
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +39,11 @@
 #include <unistd.h>
 
 #define MANY_CHUNK 16
-#define HOT16 32
-#define HOT24 64
+#define HOT16 16          /* recent addresses before a /16 gets its table (see age()) */
+#define HOT24 16          /* and before a /24 does */
+#define STEAL 256         /* lookups of a slot's other /24s before they take it over */
+#define AGE_EVERY 65536u  /* addresses between two halvings of the counts */
+#define BUILT 255
 #define H24_SLOTS 65536
 
 struct cpan {
@@ -50,13 +56,15 @@ struct cpan {
      * block (only the first 4 differ), and its outputs */
     uint8_t blk[MANY_CHUNK * 16 * 16], res[MANY_CHUNK * 16 * 16];
     uint8_t *flip24[65536]; /* per /16: the flips of bits 16..23 of its 256 /24s, or NULL */
-    uint8_t seen16[65536];  /* addresses of each /16 so far, up to HOT16 */
+    uint8_t seen16[65536];    /* recent addresses of each /16, or BUILT (age()) */
+    uint8_t seen24[H24_SLOTS]; /* recent addresses of each h24 slot, or BUILT */
+    uint32_t ticks;            /* addresses since the counts last halved */
     /* hot /24s (direct-mapped by a hash of the /24): once one has been seen
      * HOT24 times, the flips of bits 24..31 of its 256 addresses (255 AES
      * blocks), so its addresses need no AES at all */
     struct {
-        uint32_t tag; /* the /24 + 1, 0: empty */
-        uint32_t count;
+        uint32_t tag;    /* the /24 + 1, 0: empty */
+        uint32_t misses; /* lookups of other /24s since this one's last */
         uint32_t hi; /* with low: the flips of bits 0..23 in place */
         uint8_t *low;
     } h24[H24_SLOTS];
@@ -251,17 +259,25 @@ void cpan_free(struct cpan *c)
     free(c);
 }
 
-/* The /16's table of bits 16..23: 255 AES blocks (prefix lengths 16..23
- * under it) in one call; NULL while the /16 is not hot yet or when out of
- * memory (the caller computes those bits itself then). */
-static const uint8_t *table24(struct cpan *c, uint32_t a)
+/* Heat: seen16[] counts the addresses of each /16, seen24[] those of each
+ * h24 slot; every AGE_EVERY addresses all counts halve, so a count is a
+ * recent rate, not a total: a telescope's /16s and /24s come back often
+ * enough to get tables, uniformly random addresses (each /16 about once per
+ * 65536) never do, and never touch the tables' memory.  BUILT marks a /16
+ * whose table exists, or a slot that holds a /24's. */
+static void age(struct cpan *c)
 {
-    uint8_t **slot = &c->flip24[a >> 16];
-    if (*slot) return *slot;
-    if (c->seen16[a >> 16] < HOT16) {
-        c->seen16[a >> 16]++;
-        return NULL;
+    if (++c->ticks & (AGE_EVERY - 1)) return;
+    for (size_t i = 0; i < 65536; i++) {
+        c->seen16[i] = c->seen16[i] == BUILT ? BUILT : c->seen16[i] >> 1;
+        c->seen24[i] = c->seen24[i] == BUILT ? BUILT : c->seen24[i] >> 1;
     }
+}
+
+/* The /16's table of bits 16..23: 255 AES blocks (prefix lengths 16..23
+ * under it) in one call; NULL when out of memory. */
+static const uint8_t *build24(struct cpan *c, uint32_t a)
+{
     uint8_t *t = malloc(256), *in = malloc(255 * 16), *out = malloc(255 * 16);
     if (!t || !in || !out) {
         free(t), free(in), free(out);
@@ -281,7 +297,7 @@ static const uint8_t *table24(struct cpan *c, uint32_t a)
         t[p] = f;
     }
     free(in), free(out);
-    return *slot = t;
+    return c->flip24[a >> 16] = t;
 }
 
 /* Blocks for bits from..31 of a into b (whose last 12 bytes hold the pad
@@ -303,20 +319,11 @@ static inline uint32_t flips_from(const uint8_t *out, int from)
     return f;
 }
 
-/* The low byte's flips of a hot /24 (the 255 blocks of its subtree; t24:
- * its /16's table, for the flips above), or NULL while it is not hot yet or
- * when out of memory. */
-static const uint8_t *table_low(struct cpan *c, uint32_t a, const uint8_t *t24)
+/* The low byte's flips of a hot /24 into its slot (the 255 blocks of its
+ * subtree; t24: its /16's table, for the flips above), replacing what the
+ * slot held; NULL when out of memory. */
+static const uint8_t *build_low(struct cpan *c, uint32_t a, uint32_t slot, const uint8_t *t24)
 {
-    uint32_t net = a >> 8, slot = (net * 2654435761u) >> 16;
-    if (c->h24[slot].tag != net + 1) {
-        free(c->h24[slot].low);
-        c->h24[slot].tag = net + 1;
-        c->h24[slot].count = 0;
-        c->h24[slot].low = NULL;
-    }
-    if (c->h24[slot].low) return c->h24[slot].low;
-    if (++c->h24[slot].count < HOT24) return NULL;
     uint8_t *t = malloc(256), *in = malloc(255 * 16), *out = malloc(255 * 16);
     if (!t || !in || !out) {
         free(t), free(in), free(out);
@@ -336,8 +343,47 @@ static const uint8_t *table_low(struct cpan *c, uint32_t a, const uint8_t *t24)
         t[p] = f;
     }
     free(in), free(out);
-    c->h24[slot].hi = (uint32_t)c->flip16[a >> 16] << 16 | (uint32_t)t24[net & 255] << 8;
+    free(c->h24[slot].low);
+    c->h24[slot].tag = (a >> 8) + 1;
+    c->h24[slot].misses = 0;
+    c->h24[slot].hi = (uint32_t)c->flip16[a >> 16] << 16 | (uint32_t)t24[(a >> 8) & 255] << 8;
     return c->h24[slot].low = t;
+}
+
+/* The flips of a's bits that tables give, and from which bit AES must do
+ * the rest (16, 24 or 32: none). */
+static inline uint32_t cached_flips(struct cpan *c, uint32_t a, int *from)
+{
+    uint32_t net = a >> 8, slot = (net * 2654435761u) >> 16;
+    age(c);
+    if (c->seen24[slot] == BUILT) { /* a slot holding a /24's table: is it a's? */
+        if (c->h24[slot].tag == net + 1) {
+            c->h24[slot].misses = 0;
+            *from = 32;
+            return c->h24[slot].hi | c->h24[slot].low[a & 255];
+        }
+        c->h24[slot].misses++;
+    }
+    uint32_t f = (uint32_t)c->flip16[a >> 16] << 16;
+    *from = 16;
+    uint8_t *h16 = &c->seen16[a >> 16];
+    const uint8_t *t = NULL;
+    if (*h16 == BUILT)
+        t = c->flip24[a >> 16];
+    else if (++*h16 >= HOT16)
+        *h16 = (t = build24(c, a)) ? BUILT : 0;
+    if (!t) return f;
+    f |= (uint32_t)t[net & 255] << 8;
+    *from = 24;
+    uint8_t *h = &c->seen24[slot];
+    /* a slot another /24 holds changes hands when that one has gone quiet */
+    bool take = *h == BUILT ? c->h24[slot].misses >= STEAL : ++*h >= HOT24;
+    if (!take) return f;
+    const uint8_t *low = build_low(c, a, slot, t);
+    *h = low ? BUILT : 0;
+    if (!low) return f;
+    *from = 32;
+    return f | low[a & 255];
 }
 
 void cpan_ipv4_many(struct cpan *c, const uint32_t *in, uint32_t *out, size_t n)
@@ -349,18 +395,8 @@ void cpan_ipv4_many(struct cpan *c, const uint32_t *in, uint32_t *out, size_t n)
         size_t nb = 0;
         uint32_t f[MANY_CHUNK];
         for (size_t j = 0; j < k; j++) {
-            uint32_t a = in[base + j], net = a >> 8, slot = (net * 2654435761u) >> 16;
-            if (c->h24[slot].tag == net + 1 && c->h24[slot].low) { /* a hot /24: one lookup */
-                f[j] = c->h24[slot].hi | c->h24[slot].low[a & 255];
-                from[j] = 32;
-                continue;
-            }
-            const uint8_t *t = table24(c, a), *low = t ? table_low(c, a, t) : NULL;
-            f[j] = (uint32_t)c->flip16[a >> 16] << 16;
-            from[j] = low ? 32 : t ? 24 : 16;
-            if (t) f[j] |= (uint32_t)t[(a >> 8) & 255] << 8;
-            if (low) f[j] |= low[a & 255];
-            nb += (size_t)blocks_low(c, a, from[j], blk + nb * 16);
+            f[j] = cached_flips(c, in[base + j], &from[j]);
+            nb += (size_t)blocks_low(c, in[base + j], from[j], blk + nb * 16);
         }
         if (nb) aes_blocks(c, blk, res, nb);
         nb = 0;
