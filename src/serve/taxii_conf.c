@@ -2,6 +2,7 @@
  * (see taxii_conf.h).  The file is read once at start; the structs point
  * into the parsed document, which lives as long as the server. */
 #include "taxii_conf.h"
+#include "../core/cryptopan.h"
 #include "../core/err.h"
 #include "taxii_params.h"
 
@@ -140,6 +141,12 @@ static int load_colls(const char *path, struct taxii_conf *c)
         x->source = str(k, "source", NULL);
         if (x->ingest && (!x->source || !*x->source))
             return bad(path, "a collection that ingests needs a \"source\" name", x->id);
+        const char *key = str(k, "anonymize", NULL);
+        if (key && x->ingest)
+            return bad(path, "a collection cannot both anonymize and ingest (the model would hold "
+                             "anonymized values)", x->id);
+        if (key && !(x->anon = cpan_load(key)))
+            return err_set(-EINVAL, "%s: collection %s: anonymize: %s", path, x->id, err_msg());
         for (size_t j = 0; j < i; j++)
             if (!strcasecmp(c->colls[j].id, x->id)) return bad(path, "collection twice", x->id);
     }
@@ -173,6 +180,8 @@ int taxii_conf_load(const char *path, struct taxii_conf *c)
 
 void taxii_conf_free(struct taxii_conf *c)
 {
+    for (size_t i = 0; c->colls && i < c->n_colls; i++)
+        cpan_free(c->colls[i].anon);
     free(c->roots);
     free(c->colls);
     free(c->users);

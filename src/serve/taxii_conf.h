@@ -6,7 +6,7 @@
  * collections (a UUID, title, description, media types, who may read and who
  * may write — user names, "role:NAME" or "*" for any signed-in user —, and
  * whether POSTed objects also go into the indicator model under which source
- * name), and the users.  A user signs in with HTTP Basic, checked against a
+ * name, or are anonymized with which Crypto-PAn key), and the users.  A user signs in with HTTP Basic, checked against a
  * crypt(3) hash ("password_crypt": "$6$..." or "$y$...", as openssl passwd -6
  * or mkpasswd print), or with a bearer token, checked against its SHA-256
  * ("token_sha256": hex).  No secret is ever in the file as plain text: a
@@ -28,10 +28,17 @@ struct taxii_user {
     const json_t *roles;
 };
 
+struct cpan;
+
 struct taxii_coll {
     const char *id, *root, *title, *description, *alias, *source;
     const json_t *media_types, *can_read, *can_write;
     bool ingest;
+    /* "anonymize": a Crypto-PAn key file (mode 0600): every object POSTed
+     * into the collection is stored anonymized (core/anon.h, as share
+     * anonymize does a bundle), for recipients who must not see addresses.
+     * Used under the server's write lock only.  NULL: stored as posted. */
+    struct cpan *anon;
 };
 
 struct taxii_root {

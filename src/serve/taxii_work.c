@@ -11,6 +11,7 @@
  * one transaction: an envelope is stored whole or not at all, with its
  * status resource, and objects that fail their check are listed as failures
  * without stopping the others. */
+#include "../core/anon.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/stix.h"
@@ -235,11 +236,19 @@ static json_t *store_envelope(struct taxii_srv *t, const struct taxii_coll *k,
             json_array_append_new(bad, entry(o, msg));
             continue;
         }
-        rc = taxii_db_add(t->wdb, k->id, o, now);
-        if (rc < 0) break;
         json_array_append(stored, o);
         json_array_append_new(ok, entry(o, NULL));
     }
+    /* an anonymized collection: the accepted objects rewritten together (their
+     * refs follow their new ids) before anything is stored; the status names
+     * the ids as posted */
+    json_t *bundle = k->anon ? json_pack("{s:s,s:O}", "type", "bundle", "objects", stored) : NULL;
+    if (k->anon && (!bundle || anon_stix_bundle(k->anon, bundle, NULL) < 0)) {
+        serve_log("taxii: POST into %s: anonymizing: %s", k->id, bundle ? err_msg() : "out of memory");
+        rc = -ENOMEM;
+    }
+    json_decref(bundle);
+    json_array_foreach(stored, i, o) if (rc >= 0) rc = taxii_db_add(t->wdb, k->id, o, now);
     /* stored objects that are not indicators mamori takes are still stored (not failures) */
     if (rc >= 0 && k->ingest) rc = share_ingest_objects(t->wdb, stored, &io, &st, NULL, NULL);
     json_decref(stored);

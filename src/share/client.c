@@ -19,6 +19,7 @@
  * --wait runs out, and reports successes and failures.  TLS peers are
  * verified (--cacert for a private CA); no redirect is followed; every answer
  * is bounded in size and time. */
+#include "../core/anon.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/esc.h"
@@ -45,7 +46,7 @@
 
 struct opts {
     const char *url, *db, *source, *user, *password_file, *token_file, *cacert, *added_after,
-        *collection, *format;
+        *collection, *format, *anonymize;
     uint64_t limit, max_pages, batch;
     double wait;
     char secret[1024];
@@ -63,7 +64,8 @@ enum {
     O_COLL,
     O_FORMAT,
     O_BATCH,
-    O_WAIT
+    O_WAIT,
+    O_ANON
 };
 
 static const struct cli_opt pull_opts[] = {
@@ -92,6 +94,8 @@ static const struct cli_opt push_opts[] = {
     {"cacert", 1, O_CACERT, "FILE", "CA certificates to verify the server with"},
     {"batch", 1, O_BATCH, "N", "objects per envelope (default 500)"},
     {"wait", 1, O_WAIT, "S", "seconds to wait for the statuses to complete (default 30)"},
+    {"anonymize", 1, O_ANON, "KEYFILE",
+     "Crypto-PAn every address first (as share anonymize does a bundle): for this recipient"},
     {"format", 1, O_FORMAT, "text|json", "report (default text)"},
     {"help", 0, 'h', NULL, "this help"},
 };
@@ -609,6 +613,9 @@ static int parse(int argc, char **argv, const struct share_sub *sub, struct opts
         case O_WAIT:
             ok = cli_seconds("--wait", optarg, true, 86400, &o->wait);
             break;
+        case O_ANON:
+            o->anonymize = optarg;
+            break;
         case 'h':
             share_usage(stdout, sub);
             return -1;
@@ -841,6 +848,18 @@ static int run_push(int argc, char **argv)
     }
     json_t *objects = load_objects(argv[optind]);
     if (!objects) return 1;
+    if (o.anonymize) { /* before any connection: nothing leaves in clear */
+        struct cpan *key = cpan_load(o.anonymize);
+        json_t *b = key ? json_pack("{s:s,s:O}", "type", "bundle", "objects", objects) : NULL;
+        int e = b ? anon_stix_bundle(key, b, NULL) : -1;
+        if (e) cli_error("share push: --anonymize %s: %s", o.anonymize, key && !b ? "out of memory" : err_msg());
+        json_decref(b);
+        cpan_free(key);
+        if (e) {
+            json_decref(objects);
+            return 1;
+        }
+    }
     struct client cl;
     if (!client_open(&cl, &o)) {
         json_decref(objects);

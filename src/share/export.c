@@ -7,9 +7,11 @@
  * --collection also adds the objects to a TAXII collection of serve's.
  * Every export is one share_log row. */
 #include "export.h"
+#include "../core/anon.h"
 #include "../core/cli.h"
 #include "../core/cryptopan.h"
 #include "../core/err.h"
+#include "../core/stix.h"
 #include "../store/share.h"
 #include "../store/share_collect.h"
 #include "../store/store.h"
@@ -24,7 +26,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-enum { O_SOURCE = 256, O_MINCONF, O_TLP, O_ANON, O_COLLECTION, O_ORG, O_NOREFRESH };
+enum { O_SOURCE = 256, O_MINCONF, O_TLP, O_ANON, O_ANON_ALL, O_COLLECTION, O_ORG, O_NOREFRESH };
 
 static const struct cli_opt optdefs[] = {
     {"db", 1, 'd', "PATH", "database (default var/mamori.db)"},
@@ -36,6 +38,8 @@ static const struct cli_opt optdefs[] = {
      "TLP 2.0 of the local indicators: clear (default), green, amber, "
      "amber+strict, red"},
     {"anonymize", 1, O_ANON, "KEYFILE", "survey hosts as Crypto-PAn addresses (else counts only)"},
+    {"anonymize-all", 1, O_ANON_ALL, "KEYFILE",
+     "every address in the bundle Crypto-PAn'd (share anonymize's rules): for a recipient"},
     {"collection", 1, O_COLLECTION, "ID", "also add the objects to TAXII collection ID"},
     {"org", 1, O_ORG, "NAME", "the producer identity's name (default mamori)"},
     {"no-refresh", 0, O_NOREFRESH, NULL, "do not recollect the local indicators first"},
@@ -45,7 +49,7 @@ static const struct cli_opt optdefs[] = {
 #define NOPTS (sizeof optdefs / sizeof optdefs[0])
 
 struct args {
-    const char *db, *out, *source, *tlp, *anon, *collection, *org;
+    const char *db, *out, *source, *tlp, *anon, *anon_all, *collection, *org;
     int64_t since_us;
     int min_conf;
     bool refresh, json;
@@ -105,6 +109,9 @@ static int parse(int argc, char **argv, struct args *a)
             break;
         case O_ANON:
             a->anon = optarg;
+            break;
+        case O_ANON_ALL:
+            a->anon_all = optarg;
             break;
         case O_COLLECTION:
             a->collection = optarg;
@@ -216,7 +223,66 @@ static void summary(FILE *f, const struct args *a, const struct share_collect_co
                 (unsigned long long)published);
 }
 
-static int export_run(const struct args *a, struct store *s, struct cpan *anon)
+/* The whole bundle through Crypto-PAn (core/anon.h), and its id derived
+ * anew from what it now holds (the old one was of the clear objects). */
+static int cmp_obj_id(const void *x, const void *y)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)x, "id")) ?: "",
+                  json_string_value(json_object_get(*(json_t *const *)y, "id")) ?: "");
+}
+
+#define NAME_VALUE "x_mamori_name_value" /* only while anonymize_all runs */
+
+static int anonymize_all(json_t *b, struct cpan *key)
+{
+    /* export's names end with the value ("scanner 192.0.2.1", "malware
+     * download server 198.51.100.9"), free text anon_stix leaves alone: the
+     * value goes into a property of its own for the rewrite, so the object
+     * counts as changed (a new id: the old one was derived from the clear
+     * value) and the name takes the rewritten value */
+    json_t *objs = json_object_get(b, "objects"), *o;
+    size_t i, n = json_array_size(objs);
+    struct anon an = {.cpan = key};
+    json_array_foreach(objs, i, o)
+    {
+        const char *name = json_string_value(json_object_get(o, "name")), *sp;
+        char v[4400];
+        if (name && (sp = strrchr(name, ' ')) && anon_value(&an, sp + 1, v, sizeof v) == 1)
+            json_object_set_new(o, NAME_VALUE, json_string(sp + 1));
+    }
+    if (anon_stix_bundle(key, b, NULL)) return -1;
+    json_array_foreach(objs, i, o)
+    {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const char *v = json_string_value(json_object_get(o, NAME_VALUE));
+        const char *sp = name ? strrchr(name, ' ') : NULL;
+        if (!v || !sp) continue;
+        char out[8800];
+        snprintf(out, sizeof out, "%.*s %s", (int)(sp - name), name, v);
+        json_object_set_new(o, "name", json_string(out));
+        json_object_del(o, NAME_VALUE);
+    }
+    json_t **v = malloc((n + 1) * sizeof *v); /* ids changed: sorted by id again */
+    if (!v) return err_set(-ENOMEM, "out of memory");
+    for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(objs, i));
+    qsort(v, n, sizeof *v, cmp_obj_id);
+    json_array_clear(objs);
+    for (i = 0; i < n; i++)
+        json_array_append_new(objs, v[i]);
+    free(v);
+    char *c = stix_canonical(json_object_get(b, "objects"));
+    char u[37], id[STIX_ID_MAX];
+    int e = !c || stix_uuid5(MAMORI_STIX_NAMESPACE, c, strlen(c), u);
+    free(c);
+    if (e) return err_set(-ENOMEM, "out of memory");
+    snprintf(id, sizeof id, "bundle--%s", u);
+    json_object_set_new(b, "id", json_string(id));
+    return 0;
+}
+
+static int export_run(const struct args *a, struct store *s, struct cpan *anon,
+                      struct cpan *anon_all)
 {
     struct share_collect_counts cc = {0};
     if (a->refresh) {
@@ -238,6 +304,11 @@ static int export_run(const struct args *a, struct store *s, struct cpan *anon)
     struct export_counts n;
     json_t *b = export_bundle(&rows, &eo, &n);
     share_ind_list_free(&rows);
+    if (b && anon_all && anonymize_all(b, anon_all)) {
+        cli_error("share export: --anonymize-all: %s", err_msg());
+        json_decref(b);
+        return 1;
+    }
     char *text = b ? json_dumps(b, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     if (!text) {
         json_decref(b);
@@ -300,14 +371,22 @@ static int run_export(int argc, char **argv)
         cli_error("share export: --anonymize %s: %s", a.anon, err_msg());
         return 1;
     }
+    struct cpan *all = NULL;
+    if (a.anon_all && !(all = cpan_load(a.anon_all))) {
+        cli_error("share export: --anonymize-all %s: %s", a.anon_all, err_msg());
+        cpan_free(anon);
+        return 1;
+    }
     struct store *s = store_open(a.db, true);
     if (!s) {
         cli_error("share export: %s", err_msg());
         cpan_free(anon);
+        cpan_free(all);
         return 1;
     }
-    rc = export_run(&a, s, anon);
+    rc = export_run(&a, s, anon, all);
     store_close(s);
     cpan_free(anon);
+    cpan_free(all);
     return rc;
 }

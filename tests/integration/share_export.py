@@ -305,16 +305,53 @@ key = os.path.join(d, "key")
 open(key, "w").write("00" * 32 + "\n")
 p = run("share", "export", "--db", db, "--anonymize", key, "--out", os.path.join(d, "b4.json"),
         ok=False)
-if p.returncode == 0:  # Crypto-PAn is in: survey hosts as anonymized addresses
-    b4 = check_bundle(os.path.join(d, "b4.json"), "export --anonymize")
-    anon = [o for o in objs(b4, "observed-data") if "vulnerable" in o.get("labels", [])]
-    check(len(anon) == 3, f"anonymized survey hosts: {len(anon)}")
-    b4rt = check_bundle(roundtrip(os.path.join(d, "b4.json"), 4), "export of an --anonymize import")
-    check(len(objs(b4rt, "indicator")) == len(ind) and not [
-        o for o in objs(b4rt, "observed-data") if "vulnerable" in o.get("labels", [])],
-        "an importer took a survey's vulnerable devices for threats")
-else:
-    check(p.stderr.count("\n") == 1 and "anonymiz" in p.stderr, f"--anonymize: {p.stderr}")
+check(p.returncode == 1 and p.stderr.count("\n") == 1 and "readable by others" in p.stderr,
+      f"a key file others may read: {p.returncode} {p.stderr}")
+os.chmod(key, 0o600)
+run("share", "export", "--db", db, "--anonymize", key, "--out", os.path.join(d, "b4.json"))
+b4 = check_bundle(os.path.join(d, "b4.json"), "export --anonymize")
+anon = [o for o in objs(b4, "observed-data") if "vulnerable" in o.get("labels", [])]
+check(len(anon) == 3, f"anonymized survey hosts: {len(anon)}")
+b4rt = check_bundle(roundtrip(os.path.join(d, "b4.json"), 4), "export of an --anonymize import")
+check(len(objs(b4rt, "indicator")) == len(ind) and not [
+    o for o in objs(b4rt, "observed-data") if "vulnerable" in o.get("labels", [])],
+    "an importer took a survey's vulnerable devices for threats")
+
+# --- --anonymize-all: a bundle for a recipient who must not see any address --------------
+b5p = os.path.join(d, "b5.json")
+run("share", "export", "--db", db, "--anonymize-all", key, "--out", b5p)
+b5 = check_bundle(b5p, "export --anonymize-all")
+text5 = open(b5p).read()
+clear = [v for v in ("127.0.0.2", "127.0.0.3", "198.18.0.9") if f'"{v}"' in text5 or f"'{v}'" in text5
+         or f"//{v}" in text5]
+check(not clear, f"--anonymize-all left addresses in clear: {clear}")
+addr_like = {v for v in by_value if re.match(r"^(\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]*|https?://)", v)}
+# an object is address-derived when it holds an address or refers to one that is: none of
+# those may keep its id (ids are uuid5 of their content: a guessed address would confirm it)
+vals_re = re.compile("|".join(re.escape(v) for v in sorted(addr_like, key=len, reverse=True)))
+back = {}  # id -> the ids of objects referring to it
+for o in b["objects"]:
+    for _, r in refs(o):
+        back.setdefault(r, set()).add(o["id"])
+todo = [o["id"] for o in b["objects"] if vals_re.search(json.dumps(o))]
+derived = set()
+while todo:
+    i = todo.pop()
+    if i not in derived:
+        derived.add(i)
+        todo.extend(back.get(i, ()))
+kept = [o["type"] for o in b5["objects"] if o["id"] in derived]
+check(not kept, f"--anonymize-all: ids derived from clear values kept: {kept}")
+check(not any("x_mamori" in k for o in b5["objects"] for k in o), "a working property left")
+check(len(objs(b5, "indicator")) == len(ind) and b5["id"] != b["id"],
+      "--anonymize-all: the same indicators, a bundle id of its own")
+ind5 = {o["id"]: o for o in objs(b5, "indicator")}
+v5 = sorted(pattern_value(i) for i in ind5.values())
+check(addr_like and not set(v5) & addr_like,
+      f"--anonymize-all: an address passed in clear: {set(v5) & addr_like}")
+run("share", "export", "--db", db, "--anonymize-all", key, "--out", os.path.join(d, "b6.json"))
+check(open(b5p, "rb").read() == open(os.path.join(d, "b6.json"), "rb").read(),
+      "--anonymize-all: two exports with one key differ")
 
 if failures:
     sys.exit(f"share_export: {len(failures)} failures")

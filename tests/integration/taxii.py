@@ -27,6 +27,7 @@ RW, RO, SECRET, WO, PUSH = ("91a7b528-80eb-42ed-a74d-c6fbd5a26116",
                             "64993447-4d7e-4f70-b94d-d7f22742ff63",
                             "472c94ae-3113-4e3e-a4dd-a9f4ac7471d4",
                             "365fed99-08fa-fdcd-a1b3-fb247eb41d01")
+ANON = "5e6b0a4f-0c1d-4e2b-9f3a-7d8c9b0a1e2f"  # POSTs stored anonymized (Crypto-PAn)
 
 
 def check(cond, what):
@@ -84,6 +85,76 @@ def error_ok(srv, method, path, status, what, **kw):
     return r, doc
 
 
+def anon_key(tmp):
+    path = os.path.join(tmp, "cpan.key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (bytes(range(1, 33)).hex() + "\n").encode())
+        os.close(fd)
+    return path
+
+
+CLEAR = ("203.0.113.77", "198.51.100.9")  # addresses that must not come out of ANON
+
+
+def anon_bundle():
+    sco = {"type": "ipv4-addr", "spec_version": "2.1",
+           "id": "ipv4-addr--0b9c5c2a-0f8b-5f7d-8c0e-1a2b3c4d5e6f", "value": CLEAR[0]}
+    return [ind(800, "2024-07-01T00:00:00.000Z", f"[ipv4-addr:value = '{CLEAR[0]}']"),
+            {"type": "observed-data", "spec_version": "2.1", "id": f"observed-data--{uid(801)}",
+             "created": "2024-07-01T00:00:00.000Z", "modified": "2024-07-01T00:00:00.000Z",
+             "first_observed": "2024-07-01T00:00:00Z", "last_observed": "2024-07-01T00:00:00Z",
+             "number_observed": 1, "object_refs": [sco["id"]]}, sco,
+            {"type": "url", "spec_version": "2.1",
+             "id": "url--1c2d3e4f-5a6b-5c7d-8e9f-0a1b2c3d4e5f", "value": f"http://{CLEAR[1]}/x.arm"}]
+
+
+def anonymized(srv, tmp, port):
+    """a collection that anonymizes what is POSTed into it, and push --anonymize for a recipient"""
+    st, _, status = srv.req("POST", coll(ANON, "objects/"), {"objects": anon_bundle()}, who="writer")
+    check(st == 202 and status.get("success_count") == 4, f"POST into the anonymized collection {st}"
+          f" {status}")
+    st, _, env = srv.req("GET", coll(ANON, "objects/"), who="writer")
+    text = json.dumps(env)
+    got = {o["type"]: o for o in (env or {}).get("objects", [])}
+    check(st == 200 and len(got) == 4 and not any(a in text for a in CLEAR),
+          f"anonymized collection serves clear addresses or lost objects: {text[:400]}")
+    sco, od = got.get("ipv4-addr", {}), got.get("observed-data", {})
+    check(sco.get("value", CLEAR[0]) != CLEAR[0] and od.get("object_refs") == [sco.get("id")],
+          f"anonymized SCO and the ref to it {sco} {od}")
+    check(sco.get("value", "") in got.get("indicator", {}).get("pattern", ""),
+          "the indicator's pattern and its SCO anonymized alike")
+    # share push --anonymize into an ordinary collection: the server never sees the addresses
+    bf = os.path.join(tmp, "clear.json")
+    with open(bf, "w") as f:
+        json.dump({"type": "bundle", "id": f"bundle--{uid(802)}", "objects": anon_bundle()}, f)
+    tok = os.path.join(tmp, "tok")
+    p = subprocess.run([M, "share", "push", "--url", f"http://127.0.0.1:{port}" + coll(SECRET),
+                        "--token-file", tok, "--anonymize", anon_key(tmp), bf],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"push --anonymize: {p.returncode} {p.stderr}")
+    st, _, env2 = srv.req("GET", coll(SECRET, "objects/"), who="writer",
+                          headers={"X-Unused": "1"})
+    mine = [o for o in (env2 or {}).get("objects", []) if o["id"].startswith(("ipv4-addr", "url"))]
+    check(len(mine) == 2 and not any(a in json.dumps(env2) for a in CLEAR) and
+          {o["value"] for o in mine} == {got.get("ipv4-addr", {}).get("value"),
+                                         got.get("url", {}).get("value")},
+          f"push --anonymize: the same key gives the same values as the collection's {mine}")
+    p = subprocess.run([M, "share", "push", "--url", f"http://127.0.0.1:{port}" + coll(SECRET),
+                        "--token-file", tok, "--anonymize", os.path.join(tmp, "nokey"), bf],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and p.stderr.count("\n") == 1 and "nokey" in p.stderr,
+          f"push --anonymize with no key: {p.returncode} {p.stderr}")
+    # a collection cannot both anonymize and ingest
+    bad = os.path.join(tmp, "bad.json")
+    c = json.load(open(os.path.join(tmp, "taxii.json")))
+    c["collections"][-1]["ingest"], c["collections"][-1]["source"] = True, "x"
+    json.dump(c, open(bad, "w"))
+    p = subprocess.run([M, "serve", "--db", os.path.join(tmp, "bad.db"), "--listen", "127.0.0.1:0",
+                        "--taxii", bad], capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "anonymize and ingest" in p.stderr, f"anonymize+ingest: {p.stderr}")
+
+
 def config(tmp):
     pw = subprocess.run(["openssl", "passwd", "-6", "-salt", "taxiitest", "alice-pw"],
                         check=True, capture_output=True, text=True).stdout.strip()
@@ -107,7 +178,9 @@ def config(tmp):
              {"api_root": "api1", "id": WO, "title": "write-only", "can_read": [],
               "can_write": ["alice"]},
              {"api_root": "api1", "id": PUSH, "title": "push", "can_read": ["alice"],
-              "can_write": ["writer"], "ingest": True, "source": "peer-test"}]}
+              "can_write": ["writer"], "ingest": True, "source": "peer-test"},
+             {"api_root": "api1", "id": ANON, "title": "partners (anonymized)",
+              "can_read": ["writer"], "can_write": ["writer"], "anonymize": anon_key(tmp)}]}
     path = os.path.join(tmp, "taxii.json")
     with open(path, "w") as f:
         json.dump(c, f)
@@ -488,6 +561,7 @@ def main():
         errors_and_auth(srv)
         delete(srv)
         client(srv, tmp, port)
+        anonymized(srv, tmp, port)
         hostile(tmp)
     finally:
         p.terminate()

@@ -8,7 +8,7 @@
  * refused at the first oversized field, rows before it written. */
 #include "anon.h"
 
-#include "../core/err.h"
+#include "err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

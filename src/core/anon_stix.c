@@ -13,8 +13,8 @@
  * Ref chains deeper than 64 are refused rather than recursed into. */
 #include "anon.h"
 
-#include "../core/err.h"
-#include "../core/stix.h"
+#include "err.h"
+#include "stix.h"
 
 #include <errno.h>
 #include <stdlib.h>
