@@ -8,7 +8,9 @@
  * whose src_ref changed changes too), anything else a keyed digest of its
  * old id, because an SDO id an exporter derived from an address
  * (UUIDv5 over the pattern) could be recomputed from all 2^32 candidates;
- * (3) refs are rewritten on the way (*_ref, *_refs at any depth).  Objects
+ * (3) refs are rewritten on the way (*_ref, *_refs at any depth).  Names
+ * have their address words rewritten, and "word:ADDRESS" labels their
+ * address.  Objects
  * nothing changed keep their ids (identities, TLP marking definitions).
  * Ref chains deeper than 64 are refused rather than recursed into. */
 #include "anon.h"
@@ -237,6 +239,58 @@ static int resolve(struct ctx *c, size_t i, int depth)
     return 0;
 }
 
+/* A name is free text, but exporters write values into it ("scanner
+ * 192.0.2.1", "malware download server 198.51.100.9"): every
+ * space-separated word of it that is an address form is rewritten.  1 when
+ * one was. */
+static int words(struct anon *a, json_t *o, const char *key)
+{
+    const char *t = json_string_value(json_object_get(o, key));
+    if (!t || !strchr(t, ' ')) return 0;
+    size_t n = strlen(t), cap = 2 * n + 256, used = 0;
+    char *out = malloc(cap), w[4200], v[4400];
+    if (!out) return 0;
+    int changed = 0;
+    for (const char *p = t; *p;) {
+        size_t k = strcspn(p, " ");
+        const char *src = p;
+        size_t len = k;
+        if (k && k < sizeof w) {
+            memcpy(w, p, k);
+            w[k] = 0;
+            if (anon_value(a, w, v, sizeof v) == 1) src = v, len = strlen(v), changed = 1;
+        }
+        if (used + len + 2 > cap) break; /* cannot happen: v is at most w + 48 */
+        memcpy(out + used, src, len);
+        used += len;
+        p += k;
+        if (*p == ' ') out[used++] = *p++;
+    }
+    out[used] = 0;
+    if (changed) json_object_set_new(o, key, json_string(out));
+    free(out);
+    return changed;
+}
+
+/* "word:ADDRESS" labels (mamori's "fingerprint:", "port:" ... carry a value
+ * after the colon): the part after the first colon through the value rule. */
+static int tagged_labels(struct anon *a, json_t *o)
+{
+    json_t *labels = json_object_get(o, "labels"), *l;
+    size_t i;
+    int changed = 0;
+    json_array_foreach(labels, i, l)
+    {
+        const char *t = json_string_value(l), *c = t ? strchr(t, ':') : NULL;
+        char v[4400], out[4600];
+        if (!c || (size_t)(c - t) > 64 || anon_value(a, c + 1, v, sizeof v) != 1) continue;
+        snprintf(out, sizeof out, "%.*s:%s", (int)(c - t), t, v);
+        json_array_set_new(labels, i, json_string(out));
+        changed = 1;
+    }
+    return changed;
+}
+
 int anon_stix(struct anon *a, json_t *bundle)
 {
     if (!json_is_object(bundle) ||
@@ -269,6 +323,8 @@ int anon_stix(struct anon *a, json_t *bundle)
             free(np);
         }
         if (anon_json(a, o, NULL)) c.changed[i] = 1;
+        if (words(a, o, "name")) c.changed[i] = 1;
+        if (tagged_labels(a, o)) c.changed[i] = 1;
         if (json_is_string(id) && json_string_length(id) < STIX_ID_MAX) {
             snprintf(c.newid[i], STIX_ID_MAX, "%s", json_string_value(id));
             json_object_set_new(c.index, json_string_value(id), json_integer((json_int_t)i));

@@ -45,6 +45,8 @@
 #define AGE_EVERY 65536u  /* addresses between two halvings of the counts */
 #define BUILT 255
 #define H24_SLOTS 65536
+_Static_assert(HOT16 < BUILT && HOT24 < BUILT, "a count must never reach the BUILT mark");
+_Static_assert(H24_SLOTS == 65536, "age() and the slot hash (>> 16) assume 65536 slots");
 
 struct cpan {
     EVP_CIPHER_CTX *ctx;

@@ -141,12 +141,20 @@ static int load_colls(const char *path, struct taxii_conf *c)
         x->source = str(k, "source", NULL);
         if (x->ingest && (!x->source || !*x->source))
             return bad(path, "a collection that ingests needs a \"source\" name", x->id);
-        const char *key = str(k, "anonymize", NULL);
+        json_t *ak = json_object_get(k, "anonymize");
+        if (json_object_get(k, "anonymise"))
+            return bad(path, "\"anonymise\": the key is spelt \"anonymize\"", x->id);
+        if (ak && (!json_is_string(ak) || !*json_string_value(ak))) /* fail closed */
+            return bad(path, "\"anonymize\" must be a key file's path", x->id);
+        const char *key = json_string_value(ak);
         if (key && x->ingest)
             return bad(path, "a collection cannot both anonymize and ingest (the model would hold "
                              "anonymized values)", x->id);
-        if (key && !(x->anon = cpan_load(key)))
-            return err_set(-EINVAL, "%s: collection %s: anonymize: %s", path, x->id, err_msg());
+        if (key && !(x->anon = cpan_load(key))) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", err_msg());
+            return err_set(-EINVAL, "%s: collection %s: anonymize: %s", path, x->id, why);
+        }
         for (size_t j = 0; j < i; j++)
             if (!strcasecmp(c->colls[j].id, x->id)) return bad(path, "collection twice", x->id);
     }

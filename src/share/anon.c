@@ -140,7 +140,11 @@ static int do_json(struct anon *a, const char *buf, size_t n, FILE *out, enum fm
         if (f == F_STIX || (f != F_JSON && !keys && type && !strcmp(type, "bundle")) ||
             (f == F_JSON && !keys && type && !strcmp(type, "bundle"))) {
             rc = anon_stix(a, v);
-            if (rc) err_set(rc, "%s: %s", name, err_msg());
+            if (rc) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", err_msg());
+                err_set(rc, "%s: %s", name, why);
+            }
         } else {
             a->st.records_changed += anon_json(a, v, keys) > 0;
         }

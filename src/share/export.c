@@ -231,37 +231,11 @@ static int cmp_obj_id(const void *x, const void *y)
                   json_string_value(json_object_get(*(json_t *const *)y, "id")) ?: "");
 }
 
-#define NAME_VALUE "x_mamori_name_value" /* only while anonymize_all runs */
-
 static int anonymize_all(json_t *b, struct cpan *key)
 {
-    /* export's names end with the value ("scanner 192.0.2.1", "malware
-     * download server 198.51.100.9"), free text anon_stix leaves alone: the
-     * value goes into a property of its own for the rewrite, so the object
-     * counts as changed (a new id: the old one was derived from the clear
-     * value) and the name takes the rewritten value */
-    json_t *objs = json_object_get(b, "objects"), *o;
+    json_t *objs = json_object_get(b, "objects");
     size_t i, n = json_array_size(objs);
-    struct anon an = {.cpan = key};
-    json_array_foreach(objs, i, o)
-    {
-        const char *name = json_string_value(json_object_get(o, "name")), *sp;
-        char v[4400];
-        if (name && (sp = strrchr(name, ' ')) && anon_value(&an, sp + 1, v, sizeof v) == 1)
-            json_object_set_new(o, NAME_VALUE, json_string(sp + 1));
-    }
     if (anon_stix_bundle(key, b, NULL)) return -1;
-    json_array_foreach(objs, i, o)
-    {
-        const char *name = json_string_value(json_object_get(o, "name"));
-        const char *v = json_string_value(json_object_get(o, NAME_VALUE));
-        const char *sp = name ? strrchr(name, ' ') : NULL;
-        if (!v || !sp) continue;
-        char out[8800];
-        snprintf(out, sizeof out, "%.*s %s", (int)(sp - name), name, v);
-        json_object_set_new(o, "name", json_string(out));
-        json_object_del(o, NAME_VALUE);
-    }
     json_t **v = malloc((n + 1) * sizeof *v); /* ids changed: sorted by id again */
     if (!v) return err_set(-ENOMEM, "out of memory");
     for (i = 0; i < n; i++)

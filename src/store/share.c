@@ -32,6 +32,9 @@ const char share_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS share_seen(source TEXT NOT NULL, stix_id TEXT NOT NULL,"
     " modified_us INTEGER NOT NULL, PRIMARY KEY(source, stix_id));";
 
+#define TLP_RANK(x)                                                                           \
+    "(CASE " x " WHEN 'clear' THEN 0 WHEN 'green' THEN 1 WHEN 'amber' THEN 2"                    \
+    " WHEN 'amber+strict' THEN 3 ELSE 4 END)"
 static const char put_sql[] =
     "INSERT INTO share_indicators(kind, value, source, role, stix_id, tlp, labels, first_us, last_us,"
     " received_us, sightings, confidence) VALUES(?1, ?2, ?3, ?4, ?5, coalesce(?6, 'clear'), ?7, ?8, ?9,"
@@ -43,7 +46,10 @@ static const char put_sql[] =
     " received_us = max(received_us, excluded.received_us),"
     " role = CASE WHEN ?13 OR excluded.role = 'other' THEN role ELSE excluded.role END,"
     " stix_id = coalesce(excluded.stix_id, stix_id),"
-    " tlp = CASE WHEN ?13 THEN tlp ELSE excluded.tlp END,"
+    /* the stricter marking always wins: counts and times an AMBER object told
+     * never leave under the CLEAR of another */
+    " tlp = CASE WHEN " TLP_RANK("excluded.tlp") " > " TLP_RANK("tlp") " THEN excluded.tlp"
+    "  ELSE tlp END,"
     " labels = CASE WHEN ?13 AND labels IS NOT NULL THEN labels"
     "  WHEN json_valid(labels) AND json_valid(excluded.labels)"
     "  THEN json_patch(labels, excluded.labels) ELSE coalesce(excluded.labels, labels) END,"

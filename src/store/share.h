@@ -43,8 +43,8 @@ struct share_ind {
     uint64_t sightings;
     int confidence; /* 0..100 */
     /* An object that tells when and how often but not what (a received
-     * observed-data): an existing row keeps its role, confidence, TLP and
-     * labels; only the times widen and the count grows. */
+     * observed-data): an existing row keeps its role, confidence and labels;
+     * only the times widen, the count grows and a stricter TLP is taken. */
     bool fill_only;
 };
 
@@ -56,9 +56,9 @@ struct share_source {
 };
 
 /* Adds or merges one indicator in the open transaction: first/last seen
- * widen; confidence, TLP and stix_id take the newer, and so does the role
- * unless the newer is "other"; labels (JSON objects) merge, the newer's keys
- * winning.  Sightings: a local row's add up; a received row keeps the
+ * widen; the stricter TLP stays; confidence and stix_id take the newer, and
+ * so does the role unless the newer is "other"; labels (JSON objects) merge,
+ * the newer's keys winning.  Sightings: a local row's add up; a received row keeps the
  * largest count it was told (a source's indicator, observed-data and
  * sighting of one value tell the same observations, and a newer version of
  * a cumulative count replaces the older).  Returns 1 when the row is new, 0

@@ -162,8 +162,11 @@ static int load_list(const char *path, const char *fname, struct warn_list *l)
         t[strcspn(t, " \t\r\n")] = 0;
         if (!*t) continue;
         struct pfx p;
-        if (pfx_parse(t, &p) || pfx_set_add(&l->set, &p))
-            e = err_set(-EINVAL, "%s:%d: %s", path, lineno, err_msg());
+        if (pfx_parse(t, &p) || pfx_set_add(&l->set, &p)) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", err_msg());
+            e = err_set(-EINVAL, "%s:%d: %s", path, lineno, why);
+        }
     }
     fclose(f);
     return e;

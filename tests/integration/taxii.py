@@ -100,7 +100,13 @@ CLEAR = ("203.0.113.77", "198.51.100.9")  # addresses that must not come out of 
 def anon_bundle():
     sco = {"type": "ipv4-addr", "spec_version": "2.1",
            "id": "ipv4-addr--0b9c5c2a-0f8b-5f7d-8c0e-1a2b3c4d5e6f", "value": CLEAR[0]}
-    return [ind(800, "2024-07-01T00:00:00.000Z", f"[ipv4-addr:value = '{CLEAR[0]}']"),
+    named = ind(800, "2024-07-01T00:00:00.000Z", f"[ipv4-addr:value = '{CLEAR[0]}']")
+    named["name"] = f"scanner {CLEAR[0]}"  # as share export names them
+    named["labels"] = ["role:scanner", f"fingerprint:{CLEAR[1]}"]
+    infra = {"type": "infrastructure", "spec_version": "2.1", "id": f"infrastructure--{uid(803)}",
+             "created": "2024-07-01T00:00:00.000Z", "modified": "2024-07-01T00:00:00.000Z",
+             "name": f"malware download server {CLEAR[1]}", "infrastructure_types": ["hosting-malware"]}
+    return [named, infra,
             {"type": "observed-data", "spec_version": "2.1", "id": f"observed-data--{uid(801)}",
              "created": "2024-07-01T00:00:00.000Z", "modified": "2024-07-01T00:00:00.000Z",
              "first_observed": "2024-07-01T00:00:00Z", "last_observed": "2024-07-01T00:00:00Z",
@@ -112,18 +118,21 @@ def anon_bundle():
 def anonymized(srv, tmp, port):
     """a collection that anonymizes what is POSTed into it, and push --anonymize for a recipient"""
     st, _, status = srv.req("POST", coll(ANON, "objects/"), {"objects": anon_bundle()}, who="writer")
-    check(st == 202 and status.get("success_count") == 4, f"POST into the anonymized collection {st}"
+    check(st == 202 and status.get("success_count") == 5, f"POST into the anonymized collection {st}"
           f" {status}")
     st, _, env = srv.req("GET", coll(ANON, "objects/"), who="writer")
     text = json.dumps(env)
     got = {o["type"]: o for o in (env or {}).get("objects", [])}
-    check(st == 200 and len(got) == 4 and not any(a in text for a in CLEAR),
+    check(st == 200 and len(got) == 5 and not any(a in text for a in CLEAR),
           f"anonymized collection serves clear addresses or lost objects: {text[:400]}")
     sco, od = got.get("ipv4-addr", {}), got.get("observed-data", {})
     check(sco.get("value", CLEAR[0]) != CLEAR[0] and od.get("object_refs") == [sco.get("id")],
           f"anonymized SCO and the ref to it {sco} {od}")
-    check(sco.get("value", "") in got.get("indicator", {}).get("pattern", ""),
-          "the indicator's pattern and its SCO anonymized alike")
+    check(sco.get("value", "") in got.get("indicator", {}).get("pattern", "") and
+          got.get("indicator", {}).get("name") == f"scanner {sco.get('value')}",
+          "the indicator's pattern, its name and its SCO anonymized alike")
+    check(got.get("infrastructure", {}).get("id") != f"infrastructure--{uid(803)}",
+          "an object named after an address keeps its id")
     # share push --anonymize into an ordinary collection: the server never sees the addresses
     bf = os.path.join(tmp, "clear.json")
     with open(bf, "w") as f:
@@ -145,6 +154,16 @@ def anonymized(srv, tmp, port):
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 1 and p.stderr.count("\n") == 1 and "nokey" in p.stderr,
           f"push --anonymize with no key: {p.returncode} {p.stderr}")
+    # a malformed or misspelt "anonymize" fails closed
+    for k, v in (("anonymize", True), ("anonymize", ""), ("anonymise", anon_key(tmp))):
+        c = json.load(open(os.path.join(tmp, "taxii.json")))
+        c["collections"][-1].pop("anonymize")
+        c["collections"][-1][k] = v
+        bad = os.path.join(tmp, "bad.json")
+        json.dump(c, open(bad, "w"))
+        p = subprocess.run([M, "serve", "--db", os.path.join(tmp, "bad.db"), "--listen",
+                            "127.0.0.1:0", "--taxii", bad], capture_output=True, text=True, timeout=30)
+        check(p.returncode != 0 and "anonymi" in p.stderr, f"{k}={v!r}: {p.returncode} {p.stderr}")
     # a collection cannot both anonymize and ingest
     bad = os.path.join(tmp, "bad.json")
     c = json.load(open(os.path.join(tmp, "taxii.json")))

@@ -212,6 +212,15 @@ static void test_merge(void **state)
     assert_string_equal(l.v[0].tlp, "green");
     assert_int_equal(l.v[0].confidence, 40);
     share_ind_list_free(&l);
+    /* ... but a stricter marking always wins (its counts must not leave as green) */
+    d.tlp = "amber";
+    assert_int_equal(share_put(s, &d), 0);
+    d.fill_only = false;
+    d.tlp = "clear";
+    assert_int_equal(share_put(s, &d), 0);
+    assert_int_equal(share_read(s, &f, &l), 0);
+    assert_string_equal(l.v[0].tlp, "amber");
+    share_ind_list_free(&l);
     /* local rows (share_collect's) add up */
     struct share_ind loc = {.kind = "ipv4-addr", .value = "192.0.2.1", .role = "scanner",
                             .source = SHARE_LOCAL, .first_us = 1, .last_us = 2, .received_us = 2,
